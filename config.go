@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is EventHive's configuration, read from the environment. Every value
+// has a default that works on a developer's machine.
+type config struct {
+	Port        int
+	DatabaseURL string
+	BaseURL     string
+	OrderHold   time.Duration
+	Currency    string
+}
+
+// loadConfig reads the configuration. A bad value is an error naming it.
+func loadConfig(getenv func(string) string) (config, error) {
+	cfg := config{
+		Port:        8080,
+		DatabaseURL: "eventhive.db",
+		OrderHold:   time.Minute,
+		Currency:    "usd",
+	}
+	if v := getenv("PORT"); v != "" {
+		port, err := strconv.Atoi(v)
+		if err != nil || port < 1 || port > 65535 {
+			return cfg, fmt.Errorf("PORT=%q: want a port number from 1 to 65535", v)
+		}
+		cfg.Port = port
+	}
+	if v := getenv("DATABASE_URL"); v != "" {
+		cfg.DatabaseURL = v
+	}
+	cfg.BaseURL = fmt.Sprintf("http://localhost:%d", cfg.Port)
+	if v := getenv("BASE_URL"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return cfg, fmt.Errorf("BASE_URL=%q: want an absolute http or https URL with no path, like https://eventhive.example", v)
+		}
+		cfg.BaseURL = strings.TrimSuffix(v, "/")
+	}
+	if v := getenv("ORDER_HOLD"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			return cfg, fmt.Errorf("ORDER_HOLD=%q: want a Go duration from 1s to 24h, like 1m or 90s", v)
+		}
+		cfg.OrderHold = d
+	}
+	if v := getenv("CURRENCY"); v != "" {
+		if !isCurrencyCode(v) {
+			return cfg, fmt.Errorf("CURRENCY=%q: want a three-letter ISO 4217 code, like usd", v)
+		}
+		cfg.Currency = strings.ToLower(v)
+	}
+	return cfg, nil
+}
+
+// isCurrencyCode reports whether s looks like an ISO 4217 code: three ASCII
+// letters.
+func isCurrencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, r := range strings.ToLower(s) {
+		if r < 'a' || r > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// secureCookies reports whether cookies must be Secure: when the app is served
+// over https.
+func (c config) secureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }

@@ -1,0 +1,107 @@
+package handlers
+
+import (
+	"net/http"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/eventhive/eventhive/money"
+)
+
+// maxFormBytes bounds every form body; the largest field is a 120-character
+// title.
+const maxFormBytes = 16 << 10
+
+// FieldErrors maps a form field's name to the message shown beside it.
+type FieldErrors map[string]string
+
+// parseForm reads a form body of bounded size. It reports false, having
+// answered the request, when the body is unreadable.
+func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		h.renderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read. Please go back and try again.")
+		return false
+	}
+	return true
+}
+
+// AccountForm is the sign-up and sign-in form.
+type AccountForm struct {
+	Email    string
+	Password string
+	Errors   FieldErrors
+}
+
+func readAccountForm(r *http.Request) AccountForm {
+	return AccountForm{
+		Email:    strings.ToLower(strings.TrimSpace(r.PostFormValue("email"))),
+		Password: r.PostFormValue("password"),
+		Errors:   FieldErrors{},
+	}
+}
+
+// validateSignup checks a new account's email and password.
+func (f *AccountForm) validateSignup() {
+	f.validateEmail()
+	switch {
+	case utf8.RuneCountInString(f.Password) < 8:
+		f.Errors["password"] = "Use at least 8 characters."
+	case len(f.Password) > 72:
+		f.Errors["password"] = "Use at most 72 bytes (bcrypt's limit)."
+	}
+}
+
+func (f *AccountForm) validateEmail() {
+	switch {
+	case f.Email == "":
+		f.Errors["email"] = "Enter your email address."
+	case len(f.Email) > 254 || !utf8.ValidString(f.Email):
+		f.Errors["email"] = "Enter a valid email address, like name@example.com."
+	default:
+		addr, err := mail.ParseAddress(f.Email)
+		if err != nil || addr.Address != f.Email || !strings.Contains(f.Email[strings.LastIndexByte(f.Email, '@'):], ".") {
+			f.Errors["email"] = "Enter a valid email address, like name@example.com."
+		}
+	}
+}
+
+// TicketForm is the form that lists or edits a ticket.
+type TicketForm struct {
+	Title  string
+	Price  string
+	Errors FieldErrors
+
+	price int64 // minor units, once valid
+}
+
+func readTicketForm(r *http.Request) TicketForm {
+	f := TicketForm{
+		Title:  strings.TrimSpace(r.PostFormValue("title")),
+		Price:  strings.TrimSpace(r.PostFormValue("price")),
+		Errors: FieldErrors{},
+	}
+	switch n := utf8.RuneCountInString(f.Title); {
+	case !utf8.ValidString(f.Title):
+		f.Errors["title"] = "The title contains characters that are not valid text."
+	case n == 0:
+		f.Errors["title"] = "Enter a title."
+	case n > 120:
+		f.Errors["title"] = "Use at most 120 characters."
+	}
+	price, err := money.ParsePrice(f.Price)
+	if err != nil {
+		f.Errors["price"] = sentence(err.Error())
+	}
+	f.price = price
+	return f
+}
+
+// sentence capitalises a lowercase error message and ends it with a period.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:] + "."
+}

@@ -1,0 +1,141 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/eventhive/eventhive/store"
+)
+
+func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	ticketID, err := strconv.ParseInt(r.PostFormValue("ticket_id"), 10, 64)
+	if err != nil || ticketID <= 0 {
+		h.notFound(w, r)
+		return
+	}
+	order, err := h.store.CreateOrder(r.Context(), currentUser(r).ID, ticketID, h.now(), h.cfg.OrderHold)
+	var reason string
+	switch {
+	case err == nil:
+		redirect(w, r, "/orders/"+strconv.FormatInt(order.ID, 10))
+		return
+	case errors.Is(err, store.ErrOwnTicket):
+		reason = "This is your own ticket: you cannot buy it."
+	case errors.Is(err, store.ErrHeld):
+		reason = "Another buyer is holding this ticket right now. If they do not pay in time, it comes back on sale."
+	case errors.Is(err, store.ErrSold):
+		reason = "Sorry, this ticket has just been sold."
+	case errors.Is(err, store.ErrChanged):
+		reason = "The seller changed this ticket as you were buying it. Check the price and try again."
+	default:
+		h.storeError(w, r, err)
+		return
+	}
+	t, err := h.store.Ticket(r.Context(), ticketID)
+	if err != nil {
+		h.storeError(w, r, err)
+		return
+	}
+	data := h.ticketPage(r, t)
+	data.Error = reason
+	h.render(w, r, http.StatusConflict, "ticket", "buy", data)
+}
+
+type ordersPage struct {
+	Page
+	Orders []store.Order
+}
+
+func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request) {
+	orders, err := h.store.OrdersByBuyer(r.Context(), currentUser(r).ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "orders", "", ordersPage{Page: h.page(r, "My orders"), Orders: orders})
+}
+
+type orderPage struct {
+	Page
+	Order    store.Order
+	State    store.OrderStatus
+	TimeLeft string
+	Error    string
+}
+
+func (h *Handler) orderPage(r *http.Request, o store.Order) orderPage {
+	p := h.page(r, fmt.Sprintf("Order #%d", o.ID))
+	return orderPage{Page: p, Order: o, State: o.State(p.Now), TimeLeft: formatClock(o.ExpiresAt.Sub(p.Now))}
+}
+
+// order loads the signed-in buyer's order named in the URL; anyone else's
+// order is 404.
+func (h *Handler) order(w http.ResponseWriter, r *http.Request) (store.Order, bool) {
+	id, ok := pathID(r)
+	if !ok {
+		h.notFound(w, r)
+		return store.Order{}, false
+	}
+	o, err := h.store.Order(r.Context(), id, currentUser(r).ID)
+	if err != nil {
+		h.storeError(w, r, err)
+		return store.Order{}, false
+	}
+	return o, true
+}
+
+func (h *Handler) showOrder(w http.ResponseWriter, r *http.Request) {
+	o, ok := h.order(w, r)
+	if !ok {
+		return
+	}
+	h.render(w, r, http.StatusOK, "order", "order", h.orderPage(r, o))
+}
+
+func (h *Handler) cancelOrder(w http.ResponseWriter, r *http.Request) {
+	o, ok := h.order(w, r)
+	if !ok {
+		return
+	}
+	err := h.store.CancelOrder(r.Context(), o.ID, o.BuyerID, h.now())
+	if errors.Is(err, store.ErrNotPending) {
+		data := h.orderPage(r, o)
+		data.Error = "This order can no longer be cancelled: it is " + string(data.State) + "."
+		h.renderMain(w, r, http.StatusConflict, "order", data)
+		return
+	}
+	if err != nil {
+		h.storeError(w, r, err)
+		return
+	}
+	h.sessions.Put(r.Context(), sessionFlash, "Your order is cancelled and the ticket is back on sale.")
+	redirect(w, r, "/orders/"+strconv.FormatInt(o.ID, 10))
+}
+
+// formatClock writes a duration as mm:ss, rounding up so that a hold never
+// shows 00:00 while it is still running.
+func formatClock(d time.Duration) string {
+	if d <= 0 {
+		return "00:00"
+	}
+	s := int((d + time.Second - 1) / time.Second)
+	return fmt.Sprintf("%02d:%02d", s/60, s%60)
+}
+
+// formatHold writes a hold's length for people: "1 minute", "90 seconds".
+func formatHold(d time.Duration) string {
+	switch {
+	case d == time.Minute:
+		return "1 minute"
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	default:
+		return fmt.Sprintf("%d seconds", (d+time.Second-1)/time.Second)
+	}
+}

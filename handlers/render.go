@@ -1,0 +1,142 @@
+package handlers
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/eventhive/eventhive/store"
+)
+
+// Page is the data every page shares; each page's data embeds it.
+type Page struct {
+	Title string
+	User  *store.User // nil when signed out
+	Flash string
+	Now   time.Time
+}
+
+// page fills the shared page data for a request.
+func (h *Handler) page(r *http.Request, title string) Page {
+	return Page{
+		Title: title,
+		User:  currentUser(r),
+		Flash: h.sessions.PopString(r.Context(), "flash"),
+		Now:   h.now(),
+	}
+}
+
+// isHTMX reports whether a request came from HTMX and wants a fragment. A
+// history-restore request wants the whole page.
+func isHTMX(r *http.Request) bool {
+	return r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-History-Restore-Request") != "true"
+}
+
+// render writes a page with status, or only fragment when HTMX asked for it.
+// Whatever the answer, it varies by HX-Request.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page, fragment string, data any) {
+	w.Header().Add("Vary", "HX-Request")
+	if !isHTMX(r) {
+		fragment = ""
+	}
+	var buf bytes.Buffer
+	if err := h.views.Render(&buf, page, fragment, data); err != nil {
+		h.log.ErrorContext(r.Context(), "render", "err", err, "page", page, "fragment", fragment)
+		http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// renderMain writes a whole page with status; to an HTMX request, whatever
+// element it targeted, it sends the page's main content to replace #main.
+func (h *Handler) renderMain(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+	if isHTMX(r) {
+		w.Header().Set("HX-Retarget", "#main")
+		w.Header().Set("HX-Reswap", "innerHTML")
+	}
+	h.render(w, r, status, page, "content", data)
+}
+
+// redirect answers a successful POST: 303 to url, or for HTMX an HX-Redirect
+// so the browser loads url as a whole page.
+func redirect(w http.ResponseWriter, r *http.Request, url string) {
+	if isHTMX(r) {
+		w.Header().Set("HX-Redirect", url)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	http.Redirect(w, r, url, http.StatusSeeOther)
+}
+
+type errorPage struct {
+	Page
+	Message string
+}
+
+// renderError shows a plain page with a title and a message.
+func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, status int, title, message string) {
+	// No flash here: an error can happen outside the session middleware.
+	data := errorPage{Page: Page{Title: title, User: currentUser(r), Now: h.now()}, Message: message}
+	h.renderMain(w, r, status, "error", data)
+}
+
+func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	h.renderError(w, r, http.StatusMethodNotAllowed, "Method not allowed", "That action is not available here.")
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.renderError(w, r, http.StatusNotFound, "Not found", "There is nothing here. It may have been removed, or it belongs to someone else.")
+}
+
+// serverError logs err in full and shows the user a plain page.
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	h.log.ErrorContext(r.Context(), "request failed", "err", err, "method", r.Method, "path", r.URL.Path,
+		"request_id", middleware.GetReqID(r.Context()))
+	h.renderError(w, r, http.StatusInternalServerError, "Something went wrong",
+		"Something went wrong on our side. Please try again in a moment.")
+}
+
+// storeError answers the store's sentinel errors; anything else is a 500.
+func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		h.notFound(w, r)
+		return
+	}
+	h.serverError(w, r, err)
+}
+
+func (h *Handler) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.serverError(w, r, fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *Handler) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		ww.Header().Set("X-Request-Id", middleware.GetReqID(r.Context()))
+		next.ServeHTTP(ww, r)
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", ww.Status()), slog.Duration("duration", time.Since(start)),
+			slog.String("request_id", middleware.GetReqID(r.Context())))
+	})
+}

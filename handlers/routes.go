@@ -1,0 +1,60 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/eventhive/eventhive/static"
+)
+
+// Routes returns the whole route table.
+func (h *Handler) Routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, h.logRequests, h.recoverPanics)
+
+	// Machine-facing routes: no session, no forgery check.
+	r.Get("/healthz", h.healthz)
+	r.Handle("/static/*", static.Handler())
+
+	// Everything people use in a browser: sessions, the signed-in user, and
+	// protection against cross-site request forgery for every state-changing
+	// request.
+	r.Group(func(r chi.Router) {
+		r.Use(http.NewCrossOriginProtection().Handler, h.sessions.LoadAndSave, h.loadUser)
+		r.NotFound(h.notFound)
+		r.MethodNotAllowed(h.methodNotAllowed)
+
+		r.Get("/", h.listTickets)
+		r.Get("/signup", h.signupPage)
+		r.Post("/signup", h.signup)
+		r.Get("/signin", h.signinPage)
+		r.Post("/signin", h.signin)
+		r.Post("/signout", h.signout)
+		r.Get("/tickets/{id}", h.showTicket)
+
+		r.Group(func(r chi.Router) {
+			r.Use(h.requireUser)
+			r.Get("/tickets/new", h.newTicketPage)
+			r.Post("/tickets", h.createTicket)
+			r.Get("/tickets/{id}/edit", h.editTicketPage)
+			r.Post("/tickets/{id}", h.updateTicket)
+			r.Post("/orders", h.createOrder)
+			r.Get("/orders", h.listOrders)
+			r.Get("/orders/{id}", h.showOrder)
+			r.Post("/orders/{id}/cancel", h.cancelOrder)
+		})
+	})
+	return r
+}
+
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := h.store.DB().Ping(r.Context()); err != nil {
+		h.log.ErrorContext(r.Context(), "health check", "err", err)
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}

@@ -1,0 +1,211 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/eventhive/eventhive/money"
+	"github.com/eventhive/eventhive/store"
+)
+
+// ticketsPerPage is the length of a listing page.
+const ticketsPerPage = 20
+
+type listingPage struct {
+	Page
+	Tickets    []store.Ticket
+	Query      string
+	PageNumber int
+	PrevURL    string
+	NextURL    string
+}
+
+func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
+	query := strings.TrimSpace(r.URL.Query().Get("q"))
+	number, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || number < 1 || number > 1_000_000 {
+		number = 1
+	}
+	// One extra row tells whether there is a next page.
+	tickets, err := h.store.TicketsForSale(r.Context(), h.now(), query, ticketsPerPage+1, (number-1)*ticketsPerPage)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	data := listingPage{Page: h.page(r, "Tickets for sale"), Tickets: tickets, Query: query, PageNumber: number}
+	if len(tickets) > ticketsPerPage {
+		data.Tickets = tickets[:ticketsPerPage]
+		data.NextURL = listingURL(query, number+1)
+	}
+	if number > 1 {
+		data.PrevURL = listingURL(query, number-1)
+	}
+	h.render(w, r, http.StatusOK, "home", "listing", data)
+}
+
+func listingURL(query string, page int) string {
+	v := url.Values{}
+	if query != "" {
+		v.Set("q", query)
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	if len(v) == 0 {
+		return "/"
+	}
+	return "/?" + v.Encode()
+}
+
+type ticketPage struct {
+	Page
+	Ticket   store.Ticket
+	State    store.TicketState
+	IsSeller bool
+	Hold     string
+	Error    string
+}
+
+func (h *Handler) ticketPage(r *http.Request, t store.Ticket) ticketPage {
+	p := h.page(r, t.Title)
+	return ticketPage{
+		Page:     p,
+		Ticket:   t,
+		State:    t.State(p.Now),
+		IsSeller: p.User != nil && p.User.ID == t.SellerID,
+		Hold:     formatHold(h.cfg.OrderHold),
+	}
+}
+
+func (h *Handler) showTicket(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.ticket(w, r)
+	if !ok {
+		return
+	}
+	h.render(w, r, http.StatusOK, "ticket", "buy", h.ticketPage(r, t))
+}
+
+// ticket loads the ticket named in the URL, answering 404 when there is none.
+func (h *Handler) ticket(w http.ResponseWriter, r *http.Request) (store.Ticket, bool) {
+	id, ok := pathID(r)
+	if !ok {
+		h.notFound(w, r)
+		return store.Ticket{}, false
+	}
+	t, err := h.store.Ticket(r.Context(), id)
+	if err != nil {
+		h.storeError(w, r, err)
+		return store.Ticket{}, false
+	}
+	return t, true
+}
+
+// pathID reads the {id} URL parameter: a positive integer.
+func pathID(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+type ticketFormPage struct {
+	Page
+	Ticket   store.Ticket // zero for a new ticket
+	Form     TicketForm
+	Action   string
+	Currency string
+}
+
+func (h *Handler) ticketFormPage(r *http.Request, t store.Ticket, form TicketForm) ticketFormPage {
+	title, action := "Sell a ticket", "/tickets"
+	if t.ID != 0 {
+		title, action = "Edit "+t.Title, "/tickets/"+strconv.FormatInt(t.ID, 10)
+	}
+	return ticketFormPage{Page: h.page(r, title), Ticket: t, Form: form, Action: action, Currency: strings.ToUpper(h.cfg.Currency)}
+}
+
+func (h *Handler) newTicketPage(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "ticket_form", "", h.ticketFormPage(r, store.Ticket{}, TicketForm{}))
+}
+
+func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	form := readTicketForm(r)
+	if len(form.Errors) > 0 {
+		h.render(w, r, http.StatusUnprocessableEntity, "ticket_form", "ticket-form", h.ticketFormPage(r, store.Ticket{}, form))
+		return
+	}
+	t, err := h.store.CreateTicket(r.Context(), currentUser(r).ID, form.Title, form.price, h.cfg.Currency, h.now())
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.sessions.Put(r.Context(), sessionFlash, "Your ticket is on sale.")
+	redirect(w, r, "/tickets/"+strconv.FormatInt(t.ID, 10))
+}
+
+// ownTicket loads the signed-in seller's ticket named in the URL; anyone
+// else's ticket is 404.
+func (h *Handler) ownTicket(w http.ResponseWriter, r *http.Request) (store.Ticket, bool) {
+	t, ok := h.ticket(w, r)
+	if !ok {
+		return t, false
+	}
+	if t.SellerID != currentUser(r).ID {
+		h.notFound(w, r)
+		return t, false
+	}
+	return t, true
+}
+
+func (h *Handler) editTicketPage(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.ownTicket(w, r)
+	if !ok {
+		return
+	}
+	if state := t.State(h.now()); state != store.ForSale {
+		h.ticketConflict(w, r, t, state)
+		return
+	}
+	form := TicketForm{Title: t.Title, Price: money.Format(t.Price)}
+	h.render(w, r, http.StatusOK, "ticket_form", "", h.ticketFormPage(r, t, form))
+}
+
+func (h *Handler) updateTicket(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.ownTicket(w, r)
+	if !ok || !h.parseForm(w, r) {
+		return
+	}
+	form := readTicketForm(r)
+	if len(form.Errors) > 0 {
+		h.render(w, r, http.StatusUnprocessableEntity, "ticket_form", "ticket-form", h.ticketFormPage(r, t, form))
+		return
+	}
+	_, err := h.store.UpdateTicket(r.Context(), t.ID, t.SellerID, form.Title, form.price, h.now())
+	switch {
+	case errors.Is(err, store.ErrHeld):
+		h.ticketConflict(w, r, t, store.Held)
+	case errors.Is(err, store.ErrSold):
+		h.ticketConflict(w, r, t, store.Sold)
+	case err != nil:
+		h.storeError(w, r, err)
+	default:
+		h.sessions.Put(r.Context(), sessionFlash, "Your changes are saved.")
+		redirect(w, r, "/tickets/"+strconv.FormatInt(t.ID, 10))
+	}
+}
+
+// ticketConflict answers 409: the ticket page, saying why it cannot be edited.
+func (h *Handler) ticketConflict(w http.ResponseWriter, r *http.Request, t store.Ticket, state store.TicketState) {
+	data := h.ticketPage(r, t)
+	data.Error = "This ticket cannot be edited while a buyer holds it."
+	if state == store.Sold {
+		data.Error = "This ticket is sold and can no longer be edited."
+	}
+	h.renderMain(w, r, http.StatusConflict, "ticket", data)
+}

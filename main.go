@@ -1,0 +1,168 @@
+// Command eventhive is a ticket marketplace: people list tickets, others buy
+// them, and each purchase holds its ticket for a short payment window. One
+// process serves the HTML pages, runs the background jobs and keeps the data
+// in SQLite (the default) or PostgreSQL.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/alexedwards/scs/postgresstore"
+	"github.com/alexedwards/scs/sqlite3store"
+	"github.com/alexedwards/scs/v2"
+	"github.com/riverqueue/river"
+
+	"github.com/eventhive/eventhive/handlers"
+	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/templates"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "eventhive:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts EventHive and serves until ctx is cancelled, then shuts down:
+// it stops taking requests, lets those in flight finish, stops the job
+// workers and closes the database.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unknown arguments %q: eventhive is configured through the environment (see README)", args)
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stdout)
+
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	st, err := store.New(db)
+	if err != nil {
+		return err
+	}
+
+	now := func() time.Time { return time.Now().UTC() }
+	workers, err := river.NewClient(db.RiverDriver(), &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Workers:           jobs.Workers(st, now),
+		FetchPollInterval: 100 * time.Millisecond,
+		Logger:            log.With("component", "river"),
+	})
+	if err != nil {
+		return fmt.Errorf("river: %w", err)
+	}
+
+	views, err := templates.Load()
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	sessions := newSessionManager(db, cfg)
+	h := handlers.New(handlers.Config{BaseURL: cfg.BaseURL, OrderHold: cfg.OrderHold, Currency: cfg.Currency},
+		st, sessions, views, log, now)
+
+	srv := &http.Server{
+		Addr:              ":" + strconv.Itoa(cfg.Port),
+		Handler:           h.Routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", srv.Addr)
+	if err != nil {
+		return err
+	}
+
+	if err := workers.Start(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("start jobs: %w", err)
+	}
+	log.Info("eventhive started", "url", cfg.BaseURL, "addr", ln.Addr().String(),
+		"database", string(db.Dialect), "order_hold", cfg.OrderHold.String())
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	if err := stopWorkers(workers); err != nil {
+		log.Error("stop jobs", "err", err)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	log.Info("stopped")
+	return err
+}
+
+// stopWorkers lets running jobs finish for a while, then cancels them; a
+// cancelled job is retried after restart.
+func stopWorkers(workers *river.Client[*sql.Tx]) error {
+	soft, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := workers.Stop(soft); err == nil {
+		return nil
+	}
+	hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return workers.StopAndCancel(hard)
+}
+
+// newSessionManager keeps sessions in the database, so they survive restarts.
+func newSessionManager(db *store.DB, cfg config) *scs.SessionManager {
+	sessions := scs.New()
+	if db.Dialect == store.Postgres {
+		sessions.Store = postgresstore.New(db.Write)
+	} else {
+		sessions.Store = sqlite3store.New(db.Write)
+	}
+	sessions.Lifetime = 30 * 24 * time.Hour
+	sessions.IdleTimeout = 7 * 24 * time.Hour
+	sessions.Cookie.Name = "eventhive_session"
+	sessions.Cookie.HttpOnly = true
+	sessions.Cookie.SameSite = http.SameSiteLaxMode
+	sessions.Cookie.Secure = cfg.secureCookies()
+	return sessions
+}
+
+// newLogger logs text to a terminal and JSON anywhere else.
+func newLogger(w io.Writer) *slog.Logger {
+	if f, ok := w.(*os.File); ok {
+		if info, err := f.Stat(); err == nil && info.Mode()&os.ModeCharDevice != 0 {
+			return slog.New(slog.NewTextHandler(w, nil))
+		}
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}

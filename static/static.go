@@ -1,0 +1,156 @@
+// Package static embeds the site's CSS, JavaScript and vendored front-end
+// libraries and serves them under content-hashed names.
+//
+// Templates refer to assets with Path, which returns a URL such as
+// "/static/app.3f2a9c1b7d.css". The hash is the first ten hex digits of the
+// SHA-256 of the file, so a changed file gets a new URL and every response
+// can be cached forever. Handler serves only those hashed URLs.
+//
+// Typical wiring:
+//
+//	funcs := template.FuncMap{"static": static.Path}
+//	r.Handle("/static/*", static.Handler())
+package static
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+// prefix is the URL path under which Handler is mounted.
+const prefix = "/static/"
+
+// hashLen is the number of hex digits of the SHA-256 used in file names.
+const hashLen = 10
+
+// cacheControl is sent with every asset; hashed names never change content.
+const cacheControl = "public, max-age=31536000, immutable"
+
+//go:embed app.css app.js vendor/htmx.min.js vendor/sse.min.js vendor/pico.min.css
+var files embed.FS
+
+// asset is one embedded file and its precomputed metadata.
+type asset struct {
+	hashedName  string // for example "vendor/htmx.min.3f2a9c1b7d.js"
+	hash        string // first hashLen hex digits of the SHA-256
+	contentType string
+	data        []byte
+}
+
+var (
+	// byName maps a logical name, such as "app.css", to its asset.
+	byName = map[string]*asset{}
+	// byHashed maps a hashed name, such as "app.3f2a9c1b7d.css", to its asset.
+	byHashed = map[string]*asset{}
+)
+
+// contentTypes pins the types of the files we ship, so that responses do not
+// depend on the host's MIME database.
+var contentTypes = map[string]string{
+	".css": "text/css; charset=utf-8",
+	".js":  "text/javascript; charset=utf-8",
+}
+
+func init() {
+	err := fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := files.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		hash := hex.EncodeToString(sum[:])[:hashLen]
+		a := &asset{
+			hashedName:  hashedName(name, hash),
+			hash:        hash,
+			contentType: contentType(name, data),
+			data:        data,
+		}
+		byName[name] = a
+		byHashed[a.hashedName] = a
+		return nil
+	})
+	if err != nil {
+		panic(fmt.Sprintf("static: loading embedded files: %v", err))
+	}
+}
+
+// hashedName inserts hash before the final extension of name, so that
+// "vendor/htmx.min.js" becomes "vendor/htmx.min.<hash>.js".
+func hashedName(name, hash string) string {
+	dir, base := path.Split(name)
+	ext := path.Ext(base)
+	return dir + strings.TrimSuffix(base, ext) + "." + hash + ext
+}
+
+// contentType returns the Content-Type header value for the named file.
+func contentType(name string, data []byte) string {
+	ext := path.Ext(name)
+	if ct, ok := contentTypes[ext]; ok {
+		return ct
+	}
+	if ct := mime.TypeByExtension(ext); ct != "" {
+		return ct
+	}
+	return http.DetectContentType(data)
+}
+
+// Path returns the URL path of the named asset with its content hash, for
+// example Path("app.css") returns "/static/app.3f2a9c1b7d.css" and
+// Path("vendor/htmx.min.js") returns "/static/vendor/htmx.min.<hash>.js".
+// The name is relative to the static directory and must match an embedded
+// file exactly. Path panics for an unknown name, so that a typo in a template
+// fails at start-up rather than producing a broken link.
+func Path(name string) string {
+	a, ok := byName[name]
+	if !ok {
+		panic(fmt.Sprintf("static: unknown asset %q", name))
+	}
+	return prefix + a.hashedName
+}
+
+// Handler returns an http.Handler that serves the embedded assets. It expects
+// the full request path, including the "/static/" prefix, so it should be
+// mounted at "/static/*" without stripping the prefix.
+//
+// Only the hashed names returned by Path are served. They are sent with a
+// one-year immutable Cache-Control header, a fixed Content-Type and an ETag
+// made from the content hash, so If-None-Match requests get 304 Not Modified.
+// Unhashed, stale or unknown names and directories get 404 Not Found, and
+// methods other than GET and HEAD get 405 Method Not Allowed.
+func Handler() http.Handler {
+	return http.HandlerFunc(serve)
+}
+
+// serve implements Handler.
+func serve(w http.ResponseWriter, r *http.Request) {
+	name, ok := strings.CutPrefix(r.URL.Path, prefix)
+	a := byHashed[name]
+	if !ok || a == nil {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.contentType)
+	h.Set("Cache-Control", cacheControl)
+	h.Set("ETag", `"`+a.hash+`"`)
+	h.Set("X-Content-Type-Options", "nosniff")
+	// A zero modification time leaves out Last-Modified; the ETag is enough.
+	http.ServeContent(w, r, a.hashedName, time.Time{}, bytes.NewReader(a.data))
+}

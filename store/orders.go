@@ -1,0 +1,248 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/eventhive/eventhive/jobs"
+)
+
+// OrderStatus is the stored status of an order.
+type OrderStatus string
+
+// The stored statuses. An order is "expired" when it is pending past its
+// expires_at, or was cancelled at or after it (see Order.State).
+const (
+	Pending   OrderStatus = "pending"
+	Paid      OrderStatus = "paid"
+	Cancelled OrderStatus = "cancelled"
+	Expired   OrderStatus = "expired"
+)
+
+// Order is a buyer's claim on a ticket.
+type Order struct {
+	ID                int64
+	BuyerID           int64
+	TicketID          int64
+	TicketTitle       string
+	Status            OrderStatus
+	Amount            int64 // minor units of Currency
+	Currency          string
+	ExpiresAt         time.Time
+	CheckoutSessionID string
+	CancelledAt       time.Time
+	PaidAt            time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// State is the order's status as people see it at now: a pending order whose
+// hold has ended is expired even before its expiry job has run, and an order
+// cancelled when its hold ended (rather than by its buyer) is expired too.
+func (o Order) State(now time.Time) OrderStatus {
+	switch {
+	case o.Status == Pending && !now.Before(o.ExpiresAt):
+		return Expired
+	case o.Status == Cancelled && !o.CancelledAt.Before(o.ExpiresAt):
+		return Expired
+	default:
+		return o.Status
+	}
+}
+
+const orderColumns = `o.id, o.buyer_id, o.ticket_id, t.title, o.status, o.amount, o.currency, o.expires_at,
+	o.checkout_session_id, o.cancelled_at, o.paid_at, o.created_at, o.updated_at`
+
+const orderFrom = ` FROM orders o JOIN tickets t ON t.id = o.ticket_id `
+
+func scanOrder(row rowScanner) (Order, error) {
+	var o Order
+	var session sql.NullString
+	var expires, created, updated int64
+	var cancelled, paid sql.NullInt64
+	err := row.Scan(&o.ID, &o.BuyerID, &o.TicketID, &o.TicketTitle, &o.Status, &o.Amount, &o.Currency, &expires,
+		&session, &cancelled, &paid, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Order{}, ErrNotFound
+	}
+	o.CheckoutSessionID = session.String
+	o.ExpiresAt, o.CreatedAt, o.UpdatedAt = fromMS(expires), fromMS(created), fromMS(updated)
+	o.CancelledAt, o.PaidAt = fromNullMS(cancelled), fromNullMS(paid)
+	return o, err
+}
+
+// CreateOrder claims a ticket for a buyer until now+hold and schedules the
+// hold's end, all in one transaction. The claim is a single conditional
+// UPDATE, so of many buyers racing for a ticket exactly one wins; the others
+// get ErrHeld or ErrSold. A seller's own ticket gives ErrOwnTicket and an
+// unknown one ErrNotFound.
+func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now time.Time, hold time.Duration) (Order, error) {
+	expires := now.Add(hold)
+	var orderID int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var price int64
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO orders (buyer_id, ticket_id, status, amount, currency, expires_at, created_at, updated_at)
+			SELECT $1, id, 'pending', price, currency, $2, $3, $3 FROM tickets
+			WHERE id = $4 AND seller_id <> $1 AND `+claimable("$3")+`
+			RETURNING id, amount`, buyerID, ms(expires), ms(now), ticketID).Scan(&orderID, &price)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNotClaimable
+		}
+		if err != nil {
+			return fmt.Errorf("insert order: %w", err)
+		}
+		// The claim. On PostgreSQL a concurrent claim makes this wait and then
+		// re-check the condition, so only one of them matches. The price check
+		// catches an edit committed between the INSERT's read and here.
+		res, err := tx.ExecContext(ctx, `
+			UPDATE tickets SET claim_order_id = $1, claim_expires_at = $2, updated_at = $3
+			WHERE id = $4 AND price = $5 AND `+claimable("$3"),
+			orderID, ms(expires), ms(now), ticketID, price)
+		if err != nil {
+			return fmt.Errorf("claim ticket: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return errors.Join(errNotClaimable, err)
+		}
+		_, err = s.jobs.InsertTx(ctx, tx, jobs.ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: expires})
+		if err != nil {
+			return fmt.Errorf("schedule expiry: %w", err)
+		}
+		return nil
+	})
+	if errors.Is(err, errNotClaimable) {
+		return Order{}, s.whyNotClaimable(ctx, buyerID, ticketID, now)
+	}
+	if err != nil {
+		return Order{}, err
+	}
+	return s.order(ctx, s.db.Write, orderID)
+}
+
+var errNotClaimable = errors.New("ticket not claimable")
+
+func (s *Store) whyNotClaimable(ctx context.Context, buyerID, ticketID int64, now time.Time) error {
+	t, err := s.Ticket(ctx, ticketID)
+	switch {
+	case err != nil:
+		return err
+	case t.SellerID == buyerID:
+		return ErrOwnTicket
+	case t.State(now) == Sold:
+		return ErrSold
+	case t.State(now) == Held:
+		return ErrHeld
+	default:
+		return ErrChanged
+	}
+}
+
+// Order finds a buyer's order. Someone else's order is ErrNotFound.
+func (s *Store) Order(ctx context.Context, id, buyerID int64) (Order, error) {
+	o, err := s.order(ctx, s.db.Read, id)
+	if err == nil && o.BuyerID != buyerID {
+		return Order{}, ErrNotFound
+	}
+	return o, err
+}
+
+func (s *Store) order(ctx context.Context, db *sql.DB, id int64) (Order, error) {
+	return scanOrder(db.QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+`WHERE o.id = $1`, id))
+}
+
+// OrdersByBuyer lists a buyer's orders, newest first.
+func (s *Store) OrdersByBuyer(ctx context.Context, buyerID int64) ([]Order, error) {
+	rows, err := s.db.Read.QueryContext(ctx,
+		`SELECT `+orderColumns+orderFrom+`WHERE o.buyer_id = $1 ORDER BY o.id DESC`, buyerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var orders []Order
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, err
+		}
+		orders = append(orders, o)
+	}
+	return orders, rows.Err()
+}
+
+// CancelOrder lets a buyer give up a pending order before its hold ends; the
+// ticket goes back on sale at once. Someone else's order is ErrNotFound; an
+// order no longer pending (or whose hold has ended) is ErrNotPending.
+func (s *Store) CancelOrder(ctx context.Context, id, buyerID int64, now time.Time) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var ticketID int64
+		err := tx.QueryRowContext(ctx, `
+			UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1
+			WHERE id = $2 AND buyer_id = $3 AND status = 'pending' AND expires_at > $1
+			RETURNING ticket_id`, ms(now), id, buyerID).Scan(&ticketID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNotPending
+		}
+		if err != nil {
+			return err
+		}
+		return releaseClaim(ctx, tx, ticketID, id, now)
+	})
+	if errors.Is(err, errNotPending) {
+		if _, err := s.Order(ctx, id, buyerID); err != nil {
+			return err
+		}
+		return ErrNotPending
+	}
+	return err
+}
+
+var errNotPending = errors.New("order not pending")
+
+// releaseClaim puts a ticket back on sale if the given order still claims it.
+func releaseClaim(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE tickets SET claim_order_id = NULL, claim_expires_at = NULL, updated_at = $1
+		WHERE id = $2 AND claim_order_id = $3`, ms(now), ticketID, orderID)
+	if err != nil {
+		return fmt.Errorf("release claim: %w", err)
+	}
+	return nil
+}
+
+// ExpireOrder implements jobs.OrderExpirer: it cancels a pending order whose
+// hold has ended at now and releases its ticket.
+func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (time.Time, error) {
+	var endsAt time.Time
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var ticketID, expires int64
+		var status OrderStatus
+		err := tx.QueryRowContext(ctx, `SELECT ticket_id, status, expires_at FROM orders WHERE id = $1`, id).
+			Scan(&ticketID, &status, &expires)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // nothing to expire
+		}
+		if err != nil {
+			return err
+		}
+		if status != Pending {
+			return nil
+		}
+		if now.Before(fromMS(expires)) {
+			endsAt = fromMS(expires)
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1
+			WHERE id = $2 AND status = 'pending'`, ms(now), id); err != nil {
+			return err
+		}
+		return releaseClaim(ctx, tx, ticketID, id, now)
+	})
+	return endsAt, err
+}

@@ -1,0 +1,182 @@
+// Package store keeps every piece of EventHive's data: users, tickets, orders,
+// payments and Stripe events, in SQLite or PostgreSQL. Every query lives here,
+// and so does every transaction; River jobs that belong to a change are
+// inserted in the change's own transaction.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+)
+
+// Sentinel errors returned by store methods. Callers map them to responses.
+var (
+	ErrNotFound   = errors.New("not found")
+	ErrEmailTaken = errors.New("email already registered")
+	ErrOwnTicket  = errors.New("ticket belongs to the buyer")
+	ErrHeld       = errors.New("ticket is held by a buyer")
+	ErrSold       = errors.New("ticket is sold")
+	ErrNotPending = errors.New("order is no longer pending")
+	ErrChanged    = errors.New("ticket changed while buying")
+)
+
+// Dialect names the SQL database behind a Store.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open database: a pool for writes and one for reads. On SQLite the
+// write pool has exactly one connection and transactions begin IMMEDIATE, so
+// writers queue instead of failing with SQLITE_BUSY; reads go to a separate
+// read-only pool so they never wait for a writer.
+type DB struct {
+	Dialect Dialect
+	Write   *sql.DB
+	Read    *sql.DB
+}
+
+// Open connects to the database named by url: a postgres:// or postgresql://
+// URL, or else a SQLite file path or file: URI.
+func Open(ctx context.Context, url string) (*DB, error) {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		db, err := sql.Open("pgx", url)
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(20)
+		d := &DB{Dialect: Postgres, Write: db, Read: db}
+		return d, d.ping(ctx)
+	}
+
+	path := strings.TrimPrefix(url, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == "" {
+		return nil, fmt.Errorf("empty SQLite path in %q", url)
+	}
+	const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+	write.SetConnMaxLifetime(0)
+	// Create the file and switch it to WAL before the read pool opens it.
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	read.SetMaxOpenConns(4)
+	read.SetMaxIdleConns(4)
+	d := &DB{Dialect: SQLite, Write: write, Read: read}
+	return d, d.ping(ctx)
+}
+
+func (d *DB) ping(ctx context.Context) error {
+	if err := d.Read.PingContext(ctx); err != nil {
+		d.Close()
+		return fmt.Errorf("connect to database: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	return d.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close closes both pools.
+func (d *DB) Close() error {
+	err := d.Write.Close()
+	if d.Read != d.Write {
+		err = errors.Join(err, d.Read.Close())
+	}
+	return err
+}
+
+// RiverDriver returns the River driver for this database, on the write pool so
+// that River's inserts join the app's transactions.
+func (d *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
+	if d.Dialect == Postgres {
+		return riverdatabasesql.New(d.Write)
+	}
+	return riversqlite.New(d.Write)
+}
+
+// Store runs EventHive's queries and transactions.
+type Store struct {
+	db *DB
+	// jobs is an insert-only River client: it inserts the jobs that belong to
+	// a change inside the change's transaction. The client that works jobs is
+	// the app's, built with workers that call back into this store.
+	jobs *river.Client[*sql.Tx]
+}
+
+// New returns a Store on db.
+func New(db *DB) (*Store, error) {
+	jobs, err := river.NewClient(db.RiverDriver(), &river.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("river insert client: %w", err)
+	}
+	return &Store{db: db, jobs: jobs}, nil
+}
+
+// DB returns the database the store runs on.
+func (s *Store) DB() *DB { return s.db }
+
+// inTx runs fn in a transaction on the write pool and commits when fn returns
+// nil. On SQLite the transaction holds the only write connection: fn must not
+// use the pools itself.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// ms converts a time to the stored form: Unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS converts a stored time back, in UTC.
+func fromMS(n int64) time.Time { return time.UnixMilli(n).UTC() }
+
+// fromNullMS converts a nullable stored time; NULL becomes the zero time.
+func fromNullMS(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromMS(n.Int64)
+}

@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+)
+
+// TicketState says whether a ticket can be bought.
+type TicketState string
+
+// The states of a ticket.
+const (
+	ForSale TicketState = "for sale"
+	Held    TicketState = "held"
+	Sold    TicketState = "sold"
+)
+
+// Ticket is a ticket listed for sale by its seller.
+type Ticket struct {
+	ID        int64
+	SellerID  int64
+	Title     string
+	Price     int64 // minor units of Currency
+	Currency  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+
+	// ClaimOrderID is the order that holds or bought the ticket, or 0.
+	ClaimOrderID int64
+	// ClaimExpiresAt is when a hold ends; zero for a sale.
+	ClaimExpiresAt time.Time
+}
+
+// State is the ticket's state at now. A hold that has run out leaves the
+// ticket for sale even before its expiry job has recorded the cancellation.
+func (t Ticket) State(now time.Time) TicketState {
+	switch {
+	case t.ClaimOrderID == 0:
+		return ForSale
+	case t.ClaimExpiresAt.IsZero():
+		return Sold
+	case !now.Before(t.ClaimExpiresAt):
+		return ForSale
+	default:
+		return Held
+	}
+}
+
+// claimable is the SQL condition for "no live claim at $now"; it must match
+// Ticket.State. now must be bound to the placeholder given.
+func claimable(nowParam string) string {
+	return `(claim_order_id IS NULL OR claim_expires_at <= ` + nowParam + `)`
+}
+
+const ticketColumns = `id, seller_id, title, price, currency, claim_order_id, claim_expires_at, created_at, updated_at`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanTicket(row rowScanner) (Ticket, error) {
+	var t Ticket
+	var claimOrder, claimExpires sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&t.ID, &t.SellerID, &t.Title, &t.Price, &t.Currency, &claimOrder, &claimExpires, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Ticket{}, ErrNotFound
+	}
+	t.ClaimOrderID = claimOrder.Int64
+	t.ClaimExpiresAt = fromNullMS(claimExpires)
+	t.CreatedAt, t.UpdatedAt = fromMS(created), fromMS(updated)
+	return t, err
+}
+
+// CreateTicket lists a ticket for sale.
+func (s *Store) CreateTicket(ctx context.Context, sellerID int64, title string, price int64, currency string, now time.Time) (Ticket, error) {
+	return scanTicket(s.db.Write.QueryRowContext(ctx, `
+		INSERT INTO tickets (seller_id, title, price, currency, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $5)
+		RETURNING `+ticketColumns, sellerID, title, price, currency, ms(now)))
+}
+
+// Ticket finds a ticket by id.
+func (s *Store) Ticket(ctx context.Context, id int64) (Ticket, error) {
+	return scanTicket(s.db.Read.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = $1`, id))
+}
+
+// TicketsForSale lists the tickets for sale at now, newest first, whose title
+// contains search (case-insensitively; empty matches all).
+func (s *Store) TicketsForSale(ctx context.Context, now time.Time, search string, limit, offset int) ([]Ticket, error) {
+	pattern := "%" + likeEscaper.Replace(strings.ToLower(search)) + "%"
+	return s.tickets(ctx, `
+		SELECT `+ticketColumns+` FROM tickets
+		WHERE `+claimable("$1")+` AND lower(title) LIKE $2 ESCAPE '\'
+		ORDER BY id DESC LIMIT $3 OFFSET $4`, ms(now), pattern, limit, offset)
+}
+
+// TicketsBySeller lists every ticket a seller listed, newest first.
+func (s *Store) TicketsBySeller(ctx context.Context, sellerID int64) ([]Ticket, error) {
+	return s.tickets(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE seller_id = $1 ORDER BY id DESC`, sellerID)
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func (s *Store) tickets(ctx context.Context, query string, args ...any) ([]Ticket, error) {
+	rows, err := s.db.Read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var tickets []Ticket
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, err
+		}
+		tickets = append(tickets, t)
+	}
+	return tickets, rows.Err()
+}
+
+// UpdateTicket changes the title and price of a seller's own ticket. It fails
+// with ErrNotFound for someone else's ticket, and with ErrHeld or ErrSold while
+// a buyer holds it or after it is sold.
+func (s *Store) UpdateTicket(ctx context.Context, id, sellerID int64, title string, price int64, now time.Time) (Ticket, error) {
+	t, err := scanTicket(s.db.Write.QueryRowContext(ctx, `
+		UPDATE tickets SET title = $1, price = $2, updated_at = $3
+		WHERE id = $4 AND seller_id = $5 AND `+claimable("$3")+`
+		RETURNING `+ticketColumns, title, price, ms(now), id, sellerID))
+	if errors.Is(err, ErrNotFound) {
+		return Ticket{}, s.whyNotEditable(ctx, id, sellerID, now)
+	}
+	return t, err
+}
+
+func (s *Store) whyNotEditable(ctx context.Context, id, sellerID int64, now time.Time) error {
+	t, err := s.Ticket(ctx, id)
+	switch {
+	case err != nil:
+		return err
+	case t.SellerID != sellerID:
+		return ErrNotFound
+	case t.State(now) == Sold:
+		return ErrSold
+	default:
+		return ErrHeld
+	}
+}
