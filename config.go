@@ -73,7 +73,3 @@ func isCurrencyCode(s string) bool {
 	}
 	return true
 }
-
-// secureCookies reports whether cookies must be Secure: when the app is served
-// over https.
-func (c config) secureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }

@@ -19,15 +19,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/alexedwards/scs/postgresstore"
-	"github.com/alexedwards/scs/sqlite3store"
-	"github.com/alexedwards/scs/v2"
 	"github.com/riverqueue/river"
 
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/store"
-	"github.com/eventhive/eventhive/templates"
 )
 
 func main() {
@@ -66,23 +62,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	now := func() time.Time { return time.Now().UTC() }
-	workers, err := river.NewClient(db.RiverDriver(), &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
-		Workers:           jobs.Workers(st, now),
-		FetchPollInterval: 100 * time.Millisecond,
-		Logger:            log.With("component", "river"),
-	})
+	workers, err := jobs.NewClient(db.RiverDriver(), jobs.Deps{Orders: st, Now: now}, log.With("component", "river"))
 	if err != nil {
 		return fmt.Errorf("river: %w", err)
 	}
-
-	views, err := templates.Load()
+	h, err := handlers.New(handlers.Config{BaseURL: cfg.BaseURL, OrderHold: cfg.OrderHold, Currency: cfg.Currency},
+		st, log, now)
 	if err != nil {
-		return fmt.Errorf("templates: %w", err)
+		return err
 	}
-	sessions := newSessionManager(db, cfg)
-	h := handlers.New(handlers.Config{BaseURL: cfg.BaseURL, OrderHold: cfg.OrderHold, Currency: cfg.Currency},
-		st, sessions, views, log, now)
 
 	srv := &http.Server{
 		Addr:              ":" + strconv.Itoa(cfg.Port),
@@ -138,23 +126,6 @@ func stopWorkers(workers *river.Client[*sql.Tx]) error {
 	hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return workers.StopAndCancel(hard)
-}
-
-// newSessionManager keeps sessions in the database, so they survive restarts.
-func newSessionManager(db *store.DB, cfg config) *scs.SessionManager {
-	sessions := scs.New()
-	if db.Dialect == store.Postgres {
-		sessions.Store = postgresstore.New(db.Write)
-	} else {
-		sessions.Store = sqlite3store.New(db.Write)
-	}
-	sessions.Lifetime = 30 * 24 * time.Hour
-	sessions.IdleTimeout = 7 * 24 * time.Hour
-	sessions.Cookie.Name = "eventhive_session"
-	sessions.Cookie.HttpOnly = true
-	sessions.Cookie.SameSite = http.SameSiteLaxMode
-	sessions.Cookie.Secure = cfg.secureCookies()
-	return sessions
 }
 
 // newLogger logs text to a terminal and JSON anywhere else.

@@ -4,9 +4,14 @@
 package handlers
 
 import (
+	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
 	"time"
 
+	"github.com/alexedwards/scs/postgresstore"
+	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/eventhive/eventhive/store"
@@ -30,7 +35,37 @@ type Handler struct {
 	now      func() time.Time
 }
 
-// New returns a Handler. now is the clock; tests pass their own.
-func New(cfg Config, st *store.Store, sessions *scs.SessionManager, views *templates.Set, log *slog.Logger, now func() time.Time) *Handler {
-	return &Handler{cfg: cfg, store: st, sessions: sessions, views: views, log: log, now: now}
+// New returns a Handler. It parses the templates, so a broken one fails here.
+// now is the clock; tests pass their own.
+func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*Handler, error) {
+	views, err := templates.Load()
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	return &Handler{
+		cfg:      cfg,
+		store:    st,
+		sessions: newSessionManager(st.DB(), strings.HasPrefix(cfg.BaseURL, "https://")),
+		views:    views,
+		log:      log,
+		now:      now,
+	}, nil
+}
+
+// newSessionManager keeps sessions in the database, so they survive restarts.
+// Cookies are Secure when the app is served over https.
+func newSessionManager(db *store.DB, secure bool) *scs.SessionManager {
+	sessions := scs.New()
+	if db.Dialect == store.Postgres {
+		sessions.Store = postgresstore.New(db.Write)
+	} else {
+		sessions.Store = sqlite3store.New(db.Write)
+	}
+	sessions.Lifetime = 30 * 24 * time.Hour
+	sessions.IdleTimeout = 7 * 24 * time.Hour
+	sessions.Cookie.Name = "eventhive_session"
+	sessions.Cookie.HttpOnly = true
+	sessions.Cookie.SameSite = http.SameSiteLaxMode
+	sessions.Cookie.Secure = secure
+	return sessions
 }

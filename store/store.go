@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -49,6 +50,10 @@ type DB struct {
 	Dialect Dialect
 	Write   *sql.DB
 	Read    *sql.DB
+
+	// listener serves River's LISTEN/NOTIFY on PostgreSQL, so that workers
+	// hear of new jobs at once instead of polling.
+	listener *pgxpool.Pool
 }
 
 // Open connects to the database named by url: a postgres:// or postgresql://
@@ -61,7 +66,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		}
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(20)
-		d := &DB{Dialect: Postgres, Write: db, Read: db}
+		listener, err := pgxpool.New(ctx, url)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		d := &DB{Dialect: Postgres, Write: db, Read: db, listener: listener}
 		return d, d.ping(ctx)
 	}
 
@@ -116,6 +126,9 @@ func (d *DB) Close() error {
 	if d.Read != d.Write {
 		err = errors.Join(err, d.Read.Close())
 	}
+	if d.listener != nil {
+		d.listener.Close()
+	}
 	return err
 }
 
@@ -123,7 +136,7 @@ func (d *DB) Close() error {
 // that River's inserts join the app's transactions.
 func (d *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
 	if d.Dialect == Postgres {
-		return riverdatabasesql.New(d.Write)
+		return riverdatabasesql.NewWithPgxListener(d.Write, d.listener)
 	}
 	return riversqlite.New(d.Write)
 }

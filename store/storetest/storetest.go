@@ -1,0 +1,83 @@
+// Package storetest opens a fresh, migrated database for a test: a SQLite
+// file in the test's temporary directory, or, when TEST_DATABASE_URL names a
+// PostgreSQL database, a schema of its own in that database. Tests that loop
+// over Dialects run once on each database available.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/eventhive/eventhive/store"
+)
+
+// Dialects lists the databases tests run on: SQLite always, PostgreSQL when
+// TEST_DATABASE_URL is set.
+func Dialects() []store.Dialect {
+	if os.Getenv("TEST_DATABASE_URL") != "" {
+		return []store.Dialect{store.SQLite, store.Postgres}
+	}
+	return []store.Dialect{store.SQLite}
+}
+
+// URL returns the DATABASE_URL of a new, empty database of the dialect, which
+// the test's cleanup removes.
+func URL(t testing.TB, dialect store.Dialect) string {
+	t.Helper()
+	if dialect == store.SQLite {
+		return filepath.Join(t.TempDir(), "eventhive.db")
+	}
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		t.Fatal("TEST_DATABASE_URL is not set")
+	}
+	schema := "test_" + randomHex(8)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			t.Errorf("drop schema: %v", err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Open returns a migrated database of the dialect, closed at cleanup.
+func Open(t testing.TB, dialect store.Dialect) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, URL(t, dialect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
