@@ -9,13 +9,6 @@ import (
 	"github.com/eventhive/eventhive/store"
 )
 
-// bcryptCost is bcrypt's default: about 50 ms a hash on the machines we run.
-const bcryptCost = bcrypt.DefaultCost
-
-// dummyHash is compared against when the email is unknown, so that an unknown
-// email takes as long to refuse as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not anyone's password"), bcryptCost)
-
 type accountPage struct {
 	Page
 	Form AccountForm
@@ -35,7 +28,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, "signup", "signup-form", accountPage{Page: h.page(r, "Sign up"), Form: form})
 		return
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(form.Password), bcryptCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(form.Password), h.cfg.PasswordCost)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -67,7 +60,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	hash := dummyHash
+	hash := h.dummyHash
 	if err == nil {
 		hash = []byte(user.PasswordHash)
 	}

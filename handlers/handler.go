@@ -13,6 +13,7 @@ import (
 	"github.com/alexedwards/scs/postgresstore"
 	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/templates"
@@ -23,6 +24,10 @@ type Config struct {
 	BaseURL   string        // absolute URL of the app, e.g. http://localhost:8080
 	OrderHold time.Duration // how long an order holds its ticket
 	Currency  string        // ISO code of every price, lower case
+
+	// PasswordCost is the bcrypt cost of new password hashes; 0 means
+	// bcrypt.DefaultCost. Tests lower it to run faster.
+	PasswordCost int
 }
 
 // Handler serves every page. Its methods are the routes' handlers.
@@ -33,6 +38,10 @@ type Handler struct {
 	views    *templates.Set
 	log      *slog.Logger
 	now      func() time.Time
+
+	// dummyHash is compared against when a sign-in names an unknown email,
+	// so that it takes as long to refuse as a wrong password.
+	dummyHash []byte
 }
 
 // New returns a Handler. It parses the templates, so a broken one fails here.
@@ -42,13 +51,21 @@ func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
+	if cfg.PasswordCost == 0 {
+		cfg.PasswordCost = bcrypt.DefaultCost
+	}
+	dummyHash, err := bcrypt.GenerateFromPassword([]byte("not anyone's password"), cfg.PasswordCost)
+	if err != nil {
+		return nil, err
+	}
 	return &Handler{
-		cfg:      cfg,
-		store:    st,
-		sessions: newSessionManager(st.DB(), strings.HasPrefix(cfg.BaseURL, "https://")),
-		views:    views,
-		log:      log,
-		now:      now,
+		cfg:       cfg,
+		store:     st,
+		sessions:  newSessionManager(st.DB(), strings.HasPrefix(cfg.BaseURL, "https://")),
+		views:     views,
+		log:       log,
+		now:       now,
+		dummyHash: dummyHash,
 	}, nil
 }
 
