@@ -16,6 +16,11 @@ type config struct {
 	BaseURL     string
 	OrderHold   time.Duration
 	Currency    string
+
+	// Stripe. Without a secret key the app uses its built-in checkout.
+	StripeSecretKey     string
+	StripeWebhookSecret string
+	StripeAPIURL        string // where stripe-go sends API calls; empty for Stripe itself
 }
 
 // loadConfig reads the configuration. A bad value is an error naming it.
@@ -56,6 +61,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("CURRENCY=%q: want a three-letter ISO 4217 code, like usd", v)
 		}
 		cfg.Currency = strings.ToLower(v)
+	}
+	cfg.StripeSecretKey = getenv("STRIPE_SECRET_KEY")
+	cfg.StripeWebhookSecret = getenv("STRIPE_WEBHOOK_SECRET")
+	if cfg.StripeSecretKey != "" && cfg.StripeWebhookSecret == "" {
+		return cfg, fmt.Errorf("STRIPE_WEBHOOK_SECRET is empty: with STRIPE_SECRET_KEY set it must be the signing secret (whsec_...) of the webhook endpoint")
+	}
+	if v := getenv("STRIPE_API_URL"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return cfg, fmt.Errorf("STRIPE_API_URL=%q: want an absolute http or https URL", v)
+		}
+		cfg.StripeAPIURL = strings.TrimSuffix(v, "/")
 	}
 	return cfg, nil
 }

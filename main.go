@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 )
 
@@ -62,12 +64,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	now := func() time.Time { return time.Now().UTC() }
-	workers, err := jobs.NewClient(db.RiverDriver(), jobs.Deps{Orders: st, Now: now}, log.With("component", "river"))
+	checkout, webhookSecret := newCheckout(cfg, now)
+	workers, err := jobs.NewClient(db.RiverDriver(), jobs.Deps{Store: st, Stripe: checkout, Now: now}, log.With("component", "river"))
 	if err != nil {
 		return fmt.Errorf("river: %w", err)
 	}
-	h, err := handlers.New(handlers.Config{BaseURL: cfg.BaseURL, OrderHold: cfg.OrderHold, Currency: cfg.Currency},
-		st, log, now)
+	h, err := handlers.New(handlers.Config{
+		BaseURL:             cfg.BaseURL,
+		OrderHold:           cfg.OrderHold,
+		Currency:            cfg.Currency,
+		Checkout:            checkout,
+		StripeWebhookSecret: webhookSecret,
+	}, st, log, now)
 	if err != nil {
 		return err
 	}
@@ -91,7 +99,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("start jobs: %w", err)
 	}
 	log.Info("eventhive started", "url", cfg.BaseURL, "addr", ln.Addr().String(),
-		"database", string(db.Dialect), "order_hold", cfg.OrderHold.String())
+		"database", string(db.Dialect), "order_hold", cfg.OrderHold.String(), "stripe", cfg.StripeSecretKey != "")
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -126,6 +134,25 @@ func stopWorkers(workers *river.Client[*sql.Tx]) error {
 	hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return workers.StopAndCancel(hard)
+}
+
+// checkout is a payment provider: Stripe, or the built-in checkout.
+type checkout interface {
+	handlers.Checkout
+	jobs.Stripe
+}
+
+// newCheckout returns Stripe when a secret key is configured, and otherwise
+// the built-in checkout, with a random webhook secret unless one is set.
+func newCheckout(cfg config, now func() time.Time) (checkout, string) {
+	if cfg.StripeSecretKey != "" {
+		return payments.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIURL, now), cfg.StripeWebhookSecret
+	}
+	secret := cfg.StripeWebhookSecret
+	if secret == "" {
+		secret = rand.Text()
+	}
+	return payments.NewBuiltin(cfg.BaseURL, secret), secret
 }
 
 // newLogger logs text to a terminal and JSON anywhere else.

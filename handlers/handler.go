@@ -4,6 +4,9 @@
 package handlers
 
 import (
+	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +18,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/templates"
 )
@@ -24,6 +28,14 @@ type Config struct {
 	BaseURL   string        // absolute URL of the app, e.g. http://localhost:8080
 	OrderHold time.Duration // how long an order holds its ticket
 	Currency  string        // ISO code of every price, lower case
+
+	// Checkout creates checkout sessions: Stripe's, or the built-in
+	// checkout's, whose pages this package serves. Nil means the built-in
+	// checkout.
+	Checkout Checkout
+	// StripeWebhookSecret verifies webhook signatures. Empty with the
+	// built-in checkout means a random secret.
+	StripeWebhookSecret string
 
 	// PasswordCost is the bcrypt cost of new password hashes; 0 means
 	// bcrypt.DefaultCost. Tests lower it to run faster.
@@ -39,9 +51,16 @@ type Handler struct {
 	log      *slog.Logger
 	now      func() time.Time
 
+	builtin *payments.Builtin // nil with Stripe
+
 	// dummyHash is compared against when a sign-in names an unknown email,
 	// so that it takes as long to refuse as a wrong password.
 	dummyHash []byte
+}
+
+// Checkout creates the checkout session where a buyer pays an order.
+type Checkout interface {
+	CreateSession(ctx context.Context, req payments.CheckoutRequest) (payments.Session, error)
 }
 
 // New returns a Handler. It parses the templates, so a broken one fails here.
@@ -58,6 +77,16 @@ func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Checkout == nil {
+		if cfg.StripeWebhookSecret == "" {
+			cfg.StripeWebhookSecret = rand.Text()
+		}
+		cfg.Checkout = payments.NewBuiltin(cfg.BaseURL, cfg.StripeWebhookSecret)
+	}
+	if cfg.StripeWebhookSecret == "" {
+		return nil, errors.New("a Stripe checkout needs a webhook secret")
+	}
+	builtin, _ := cfg.Checkout.(*payments.Builtin)
 	return &Handler{
 		cfg:       cfg,
 		store:     st,
@@ -65,6 +94,7 @@ func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*
 		views:     views,
 		log:       log,
 		now:       now,
+		builtin:   builtin,
 		dummyHash: dummyHash,
 	}, nil
 }

@@ -66,12 +66,20 @@ type orderPage struct {
 	Order    store.Order
 	State    store.OrderStatus
 	TimeLeft string
+	Payments []store.Payment
 	Error    string
 }
 
-func (h *Handler) orderPage(r *http.Request, o store.Order) orderPage {
+func (h *Handler) orderPage(r *http.Request, o store.Order) (orderPage, error) {
 	p := h.page(r, fmt.Sprintf("Order #%d", o.ID))
-	return orderPage{Page: p, Order: o, State: o.State(p.Now), TimeLeft: formatClock(o.ExpiresAt.Sub(p.Now))}
+	list, err := h.store.PaymentsForOrder(r.Context(), o.ID)
+	return orderPage{
+		Page:     p,
+		Order:    o,
+		State:    o.State(p.Now),
+		TimeLeft: formatClock(o.ExpiresAt.Sub(p.Now)),
+		Payments: list,
+	}, err
 }
 
 // order loads the signed-in buyer's order named in the URL; anyone else's
@@ -95,7 +103,12 @@ func (h *Handler) showOrder(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.render(w, r, http.StatusOK, "order", "order", h.orderPage(r, o))
+	data, err := h.orderPage(r, o)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "order", "order", data)
 }
 
 func (h *Handler) cancelOrder(w http.ResponseWriter, r *http.Request) {
@@ -105,9 +118,7 @@ func (h *Handler) cancelOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	err := h.store.CancelOrder(r.Context(), o.ID, o.BuyerID, h.now())
 	if errors.Is(err, store.ErrNotPending) {
-		data := h.orderPage(r, o)
-		data.Error = "This order can no longer be cancelled: it is " + string(data.State) + "."
-		h.renderMain(w, r, http.StatusConflict, "order", data)
+		h.orderConflict(w, r, o, "This order can no longer be cancelled: it is "+string(o.State(h.now()))+".")
 		return
 	}
 	if err != nil {

@@ -14,9 +14,11 @@ func (h *Handler) Routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, h.logRequests, h.recoverPanics)
 
-	// Machine-facing routes: no session, no forgery check.
+	// Machine-facing routes: no session, no forgery check. The webhook is
+	// authenticated by its signature.
 	r.Get("/healthz", h.healthz)
 	r.Handle("/static/*", static.Handler())
+	r.Post("/webhooks/stripe", h.stripeWebhook)
 
 	// Everything people use in a browser: sessions, the signed-in user, and
 	// protection against cross-site request forgery for every state-changing
@@ -44,6 +46,12 @@ func (h *Handler) Routes() http.Handler {
 			r.Get("/orders", h.listOrders)
 			r.Get("/orders/{id}", h.showOrder)
 			r.Post("/orders/{id}/cancel", h.cancelOrder)
+			r.Post("/orders/{id}/pay", h.payOrder)
+			r.Get("/payments", h.listPayments)
+			if h.builtin != nil {
+				r.Get("/checkout/{session}", h.checkoutPage)
+				r.Post("/checkout/{session}/pay", h.checkoutPay)
+			}
 		})
 	})
 	return r

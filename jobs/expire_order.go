@@ -2,7 +2,7 @@ package jobs
 
 import (
 	"context"
-	"time"
+	"fmt"
 
 	"github.com/riverqueue/river"
 )
@@ -15,32 +15,37 @@ type ExpireOrderArgs struct {
 // Kind names the job in River's tables.
 func (ExpireOrderArgs) Kind() string { return "expire_order" }
 
-// OrderExpirer cancels orders whose hold has run out.
-type OrderExpirer interface {
-	// ExpireOrder cancels the order if it is still pending and its hold has
-	// ended at now, and releases its ticket. For an order still pending whose
-	// hold has not ended it changes nothing and returns when the hold ends.
-	ExpireOrder(ctx context.Context, orderID int64, now time.Time) (endsAt time.Time, err error)
-}
-
-// ExpireOrderWorker records the cancellation of an order whose hold ran out.
-// Readers already treat such an order as expired; this makes it durable.
+// ExpireOrderWorker records the cancellation of an order whose hold ran out,
+// then expires its Stripe checkout session, which Stripe itself keeps open
+// for at least 30 minutes. Readers already treat such an order as expired;
+// this makes it durable.
 type ExpireOrderWorker struct {
 	river.WorkerDefaults[ExpireOrderArgs]
-	Orders OrderExpirer
-	Now    func() time.Time
+	deps Deps
 }
 
 // Work expires the order, or snoozes until the hold ends if River ran the job
 // early (its scheduler and the database clock may differ slightly).
 func (w *ExpireOrderWorker) Work(ctx context.Context, job *river.Job[ExpireOrderArgs]) error {
-	now := w.Now()
-	endsAt, err := w.Orders.ExpireOrder(ctx, job.Args.OrderID, now)
+	now := w.deps.Now()
+	endsAt, sessionID, err := w.deps.Store.ExpireOrder(ctx, job.Args.OrderID, now)
 	if err != nil {
 		return err
 	}
 	if endsAt.After(now) {
 		return river.JobSnooze(endsAt.Sub(now))
+	}
+	if sessionID == "" {
+		return nil
+	}
+	// The session may have been paid just before the hold ended: then the
+	// payment wins, as a late payment. A retry repeats both steps safely.
+	paid, err := w.deps.Stripe.ExpireCheckout(ctx, sessionID)
+	if err != nil {
+		return fmt.Errorf("expire checkout session %s: %w", sessionID, err)
+	}
+	if paid != nil {
+		return w.deps.Store.RecordPayment(ctx, *paid, w.deps.Now())
 	}
 	return nil
 }

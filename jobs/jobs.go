@@ -1,10 +1,12 @@
 // Package jobs holds EventHive's background work as River job args and
 // workers. The store inserts jobs in the same transaction as the data they
-// belong to; the workers call back into the store through the small
-// interfaces declared here, which keeps this package free of SQL.
+// belong to; the workers call back into the store and Stripe through the
+// small interfaces declared here, which keeps this package free of SQL and
+// of HTTP.
 package jobs
 
 import (
+	"context"
 	"database/sql"
 	"log/slog"
 	"time"
@@ -13,9 +15,50 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 )
 
+// Store is what the workers need from the database.
+type Store interface {
+	// ExpireOrder cancels the order if it is still pending and its hold has
+	// ended at now, and releases its ticket. It returns the order's checkout
+	// session, if any, so that it can be expired too. For an order whose
+	// hold has not ended it changes nothing and returns when the hold ends.
+	ExpireOrder(ctx context.Context, orderID int64, now time.Time) (endsAt time.Time, checkoutSessionID string, err error)
+
+	// StripeEvent returns the payload of a stored webhook event.
+	StripeEvent(ctx context.Context, id string) ([]byte, error)
+	// MarkStripeEventProcessed records that an event's work is done.
+	MarkStripeEventProcessed(ctx context.Context, id string, now time.Time) error
+
+	// RecordPayment records a payment once per checkout session, whatever
+	// the repeats: it pays its order, or, when the order cannot have the
+	// ticket, records the payment as to be refunded and inserts the refund
+	// job in the same transaction.
+	RecordPayment(ctx context.Context, p Payment, now time.Time) error
+	// MarkPaymentRefunded records that a refund went through.
+	MarkPaymentRefunded(ctx context.Context, paymentIntentID string, now time.Time) error
+}
+
+// Stripe is what the workers need from the payment provider.
+type Stripe interface {
+	// ExpireCheckout ends a checkout session so it can no longer be paid.
+	// If the buyer already paid, it returns that payment instead.
+	ExpireCheckout(ctx context.Context, sessionID string) (*Payment, error)
+	// Refund refunds a payment in full; the key makes repeats harmless.
+	Refund(ctx context.Context, paymentIntentID, idempotencyKey string) error
+}
+
+// Payment is a completed checkout as Stripe reports it.
+type Payment struct {
+	OrderID         int64 // from client_reference_id or metadata; 0 if neither names one
+	SessionID       string
+	PaymentIntentID string
+	Amount          int64 // minor units
+	Currency        string
+}
+
 // Deps is what the workers need.
 type Deps struct {
-	Orders OrderExpirer
+	Store  Store
+	Stripe Stripe
 	Now    func() time.Time
 }
 
@@ -23,7 +66,9 @@ type Deps struct {
 // for work every 100 ms, so a job due now starts within about that long.
 func NewClient(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*river.Client[*sql.Tx], error) {
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &ExpireOrderWorker{Orders: deps.Orders, Now: deps.Now})
+	river.AddWorker(workers, &ExpireOrderWorker{deps: deps})
+	river.AddWorker(workers, &ProcessStripeEventWorker{deps: deps})
+	river.AddWorker(workers, &RefundPaymentWorker{deps: deps})
 	return river.NewClient(driver, &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers:           workers,

@@ -22,6 +22,7 @@ const (
 	Paid      OrderStatus = "paid"
 	Cancelled OrderStatus = "cancelled"
 	Expired   OrderStatus = "expired"
+	Refunded  OrderStatus = "refunded"
 )
 
 // Order is a buyer's claim on a ticket.
@@ -35,17 +36,22 @@ type Order struct {
 	Currency          string
 	ExpiresAt         time.Time
 	CheckoutSessionID string
-	CancelledAt       time.Time
-	PaidAt            time.Time
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// PaymentStatus is the status of the order's latest payment, if any.
+	PaymentStatus PaymentStatus
+	CancelledAt   time.Time
+	PaidAt        time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // State is the order's status as people see it at now: a pending order whose
 // hold has ended is expired even before its expiry job has run, and an order
-// cancelled when its hold ended (rather than by its buyer) is expired too.
+// cancelled when its hold ended (rather than by its buyer) is expired too. An
+// order whose payment was refunded, or is being refunded, is refunded.
 func (o Order) State(now time.Time) OrderStatus {
 	switch {
+	case o.PaymentStatus == RefundPending || o.PaymentStatus == PaymentRefunded:
+		return Refunded
 	case o.Status == Pending && !now.Before(o.ExpiresAt):
 		return Expired
 	case o.Status == Cancelled && !o.CancelledAt.Before(o.ExpiresAt):
@@ -56,21 +62,23 @@ func (o Order) State(now time.Time) OrderStatus {
 }
 
 const orderColumns = `o.id, o.buyer_id, o.ticket_id, t.title, o.status, o.amount, o.currency, o.expires_at,
-	o.checkout_session_id, o.cancelled_at, o.paid_at, o.created_at, o.updated_at`
+	o.checkout_session_id, o.cancelled_at, o.paid_at, o.created_at, o.updated_at,
+	(SELECT p.status FROM payments p WHERE p.order_id = o.id ORDER BY p.id DESC LIMIT 1)`
 
 const orderFrom = ` FROM orders o JOIN tickets t ON t.id = o.ticket_id `
 
 func scanOrder(row rowScanner) (Order, error) {
 	var o Order
-	var session sql.NullString
+	var session, payment sql.NullString
 	var expires, created, updated int64
 	var cancelled, paid sql.NullInt64
 	err := row.Scan(&o.ID, &o.BuyerID, &o.TicketID, &o.TicketTitle, &o.Status, &o.Amount, &o.Currency, &expires,
-		&session, &cancelled, &paid, &created, &updated)
+		&session, &cancelled, &paid, &created, &updated, &payment)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Order{}, ErrNotFound
 	}
 	o.CheckoutSessionID = session.String
+	o.PaymentStatus = PaymentStatus(payment.String)
 	o.ExpiresAt, o.CreatedAt, o.UpdatedAt = fromMS(expires), fromMS(created), fromMS(updated)
 	o.CancelledAt, o.PaidAt = fromNullMS(cancelled), fromNullMS(paid)
 	return o, err
@@ -215,26 +223,30 @@ func releaseClaim(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now 
 	return nil
 }
 
-// ExpireOrder implements jobs.OrderExpirer: it cancels a pending order whose
-// hold has ended at now and releases its ticket.
-func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (time.Time, error) {
-	var endsAt time.Time
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+// ExpireOrder implements jobs.Store: it cancels a pending order whose hold
+// has ended at now and releases its ticket. It returns the order's checkout
+// session whenever the order ended unpaid, so that the session is expired even
+// when the buyer cancelled the order first.
+func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (endsAt time.Time, sessionID string, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var ticketID, expires int64
 		var status OrderStatus
-		err := tx.QueryRowContext(ctx, `SELECT ticket_id, status, expires_at FROM orders WHERE id = $1`, id).
-			Scan(&ticketID, &status, &expires)
-		if errors.Is(err, sql.ErrNoRows) {
+		var session sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT ticket_id, status, expires_at, checkout_session_id FROM orders WHERE id = $1`, id).
+			Scan(&ticketID, &status, &expires, &session)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
 			return nil // nothing to expire
-		}
-		if err != nil {
+		case err != nil:
 			return err
-		}
-		if status != Pending {
+		case status == Paid:
+			return nil
+		case now.Before(fromMS(expires)):
+			endsAt = fromMS(expires)
 			return nil
 		}
-		if now.Before(fromMS(expires)) {
-			endsAt = fromMS(expires)
+		sessionID = session.String
+		if status != Pending {
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `
@@ -244,5 +256,5 @@ func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (time.
 		}
 		return releaseClaim(ctx, tx, ticketID, id, now)
 	})
-	return endsAt, err
+	return endsAt, sessionID, err
 }

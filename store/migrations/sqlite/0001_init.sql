@@ -42,7 +42,7 @@ CREATE INDEX orders_ticket_idx ON orders (ticket_id);
 
 CREATE TABLE payments (
     id                  INTEGER PRIMARY KEY,
-    order_id            BIGINT  NOT NULL REFERENCES orders (id),
+    order_id            BIGINT  REFERENCES orders (id), -- NULL: no such order (refunded)
     checkout_session_id TEXT    NOT NULL UNIQUE,
     payment_intent_id   TEXT    NOT NULL,
     amount              BIGINT  NOT NULL,

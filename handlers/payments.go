@@ -1,0 +1,131 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/eventhive/eventhive/payments"
+	"github.com/eventhive/eventhive/store"
+)
+
+// payOrder starts paying a pending order: it creates the checkout session and
+// sends the buyer there.
+func (h *Handler) payOrder(w http.ResponseWriter, r *http.Request) {
+	o, ok := h.order(w, r)
+	if !ok {
+		return
+	}
+	if o.State(h.now()) != store.Pending {
+		h.orderConflict(w, r, o, "This order can no longer be paid: it is "+string(o.State(h.now()))+".")
+		return
+	}
+	orderURL := h.cfg.BaseURL + "/orders/" + strconv.FormatInt(o.ID, 10)
+	session, err := h.cfg.Checkout.CreateSession(r.Context(), payments.CheckoutRequest{
+		OrderID:    o.ID,
+		Title:      o.TicketTitle,
+		Amount:     o.Amount,
+		Currency:   o.Currency,
+		SuccessURL: orderURL + "?checkout=done",
+		CancelURL:  orderURL,
+	})
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	err = h.store.SetCheckoutSession(r.Context(), o.ID, o.BuyerID, session.ID, h.now())
+	if errors.Is(err, store.ErrNotPending) {
+		h.orderConflict(w, r, o, "This order can no longer be paid: its hold has ended.")
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	redirect(w, r, session.URL)
+}
+
+// orderConflict answers 409: the order page, saying why.
+func (h *Handler) orderConflict(w http.ResponseWriter, r *http.Request, o store.Order, reason string) {
+	data, err := h.orderPage(r, o)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	data.Error = reason
+	h.renderMain(w, r, http.StatusConflict, "order", data)
+}
+
+type paymentsPage struct {
+	Page
+	Payments []store.Payment
+}
+
+func (h *Handler) listPayments(w http.ResponseWriter, r *http.Request) {
+	list, err := h.store.PaymentsByBuyer(r.Context(), currentUser(r).ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "payments", "", paymentsPage{Page: h.page(r, "My payments"), Payments: list})
+}
+
+type checkoutPage struct {
+	Page
+	SessionID string
+	Order     store.Order
+	Payable   bool
+}
+
+// checkoutOrder loads the signed-in buyer's order of the built-in checkout
+// session in the URL; anything else is 404.
+func (h *Handler) checkoutOrder(w http.ResponseWriter, r *http.Request) (string, store.Order, bool) {
+	id := chi.URLParam(r, "session")
+	if !strings.HasPrefix(id, payments.BuiltinSessionPrefix) {
+		h.notFound(w, r)
+		return "", store.Order{}, false
+	}
+	o, err := h.store.OrderBySession(r.Context(), id, currentUser(r).ID)
+	if err != nil {
+		h.storeError(w, r, err)
+		return "", store.Order{}, false
+	}
+	return id, o, true
+}
+
+func (h *Handler) checkoutPage(w http.ResponseWriter, r *http.Request) {
+	id, o, ok := h.checkoutOrder(w, r)
+	if !ok {
+		return
+	}
+	data := checkoutPage{Page: h.page(r, "Checkout"), SessionID: id, Order: o, Payable: o.State(h.now()) == store.Pending}
+	h.render(w, r, http.StatusOK, "checkout", "", data)
+}
+
+// checkoutPay pays a built-in checkout session: it signs the event Stripe
+// would send and hands it to the webhook's own code.
+func (h *Handler) checkoutPay(w http.ResponseWriter, r *http.Request) {
+	id, o, ok := h.checkoutOrder(w, r)
+	if !ok {
+		return
+	}
+	if o.State(h.now()) != store.Pending {
+		h.orderConflict(w, r, o, "This checkout has expired: the hold ended before payment, so nothing was charged.")
+		return
+	}
+	payload, signature, err := h.builtin.CompletedEvent(id, payments.CheckoutRequest{
+		OrderID: o.ID, Title: o.TicketTitle, Amount: o.Amount, Currency: o.Currency,
+	}, h.now())
+	if err == nil {
+		err = h.receiveStripeEvent(r.Context(), payload, signature)
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.sessions.Put(r.Context(), sessionFlash, "Payment received. Your order is being confirmed.")
+	redirect(w, r, "/orders/"+strconv.FormatInt(o.ID, 10))
+}

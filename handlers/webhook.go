@@ -1,0 +1,61 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/eventhive/eventhive/jobs"
+)
+
+// maxWebhookBytes bounds a webhook body. Stripe's events are far smaller.
+const maxWebhookBytes = 64 << 10
+
+var errBadSignature = errors.New("bad signature")
+
+// stripeWebhook receives Stripe's webhook events. It answers 200 only once a
+// verified event and the job that processes it are committed, so Stripe
+// retries anything not safely stored.
+func (h *Handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
+	payload, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if err != nil {
+		http.Error(w, "cannot read payload", http.StatusBadRequest)
+		return
+	}
+	err = h.receiveStripeEvent(r.Context(), payload, r.Header.Get("Stripe-Signature"))
+	if errors.Is(err, errBadSignature) {
+		h.log.WarnContext(r.Context(), "webhook refused", "err", err)
+		http.Error(w, "invalid signature", http.StatusBadRequest)
+		return
+	}
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "webhook", "err", err)
+		http.Error(w, "cannot store event", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// receiveStripeEvent verifies an event's signature, then stores it with the
+// job that processes it. Both Stripe's webhooks and the built-in checkout
+// come through here. Correctly signed events of types EventHive does not act
+// on are acknowledged and dropped.
+func (h *Handler) receiveStripeEvent(ctx context.Context, payload []byte, signature string) error {
+	event, err := webhook.ConstructEvent(payload, signature, h.cfg.StripeWebhookSecret)
+	if err != nil {
+		return errors.Join(errBadSignature, err)
+	}
+	if !jobs.HandledEventTypes[event.Type] {
+		return nil
+	}
+	_, err = h.store.RecordStripeEvent(ctx, event.ID, string(event.Type), payload, h.now())
+	return err
+}

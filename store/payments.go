@@ -1,0 +1,229 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/eventhive/eventhive/jobs"
+)
+
+// PaymentStatus is the status of a payment.
+type PaymentStatus string
+
+// The statuses of a payment.
+const (
+	PaymentSucceeded PaymentStatus = "succeeded"
+	RefundPending    PaymentStatus = "refund_pending"
+	PaymentRefunded  PaymentStatus = "refunded"
+)
+
+// Reasons a payment is refunded, shown to its buyer.
+const (
+	RefundNoOrder     = "the payment named no order of ours"
+	RefundMismatch    = "the amount paid did not match the order"
+	RefundAlreadyPaid = "the order was already paid"
+	RefundTicketGone  = "the hold ended before the payment arrived, and the ticket went to another buyer"
+)
+
+// Payment is a payment Stripe reported for a checkout session.
+type Payment struct {
+	ID              int64
+	OrderID         int64 // 0 when the payment named no order of ours
+	TicketTitle     string
+	SessionID       string
+	PaymentIntentID string
+	Amount          int64
+	Currency        string
+	Status          PaymentStatus
+	RefundReason    string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// RecordStripeEvent stores a verified webhook event and, in the same
+// transaction, the job that processes it. A repeated event changes nothing
+// and reports false.
+func (s *Store) RecordStripeEvent(ctx context.Context, id, eventType string, payload []byte, now time.Time) (bool, error) {
+	var inserted bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var got string
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO stripe_events (id, type, payload, received_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id) DO NOTHING RETURNING id`, id, eventType, string(payload), ms(now)).Scan(&got)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("store event: %w", err)
+		}
+		inserted = true
+		if _, err := s.jobs.InsertTx(ctx, tx, jobs.ProcessStripeEventArgs{EventID: id}, nil); err != nil {
+			return fmt.Errorf("enqueue event: %w", err)
+		}
+		return nil
+	})
+	return inserted, err
+}
+
+// StripeEvent returns a stored event's payload.
+func (s *Store) StripeEvent(ctx context.Context, id string) ([]byte, error) {
+	var payload string
+	err := s.db.Read.QueryRowContext(ctx, `SELECT payload FROM stripe_events WHERE id = $1`, id).Scan(&payload)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return []byte(payload), err
+}
+
+// MarkStripeEventProcessed records when an event's work was done.
+func (s *Store) MarkStripeEventProcessed(ctx context.Context, id string, now time.Time) error {
+	_, err := s.db.Write.ExecContext(ctx,
+		`UPDATE stripe_events SET processed_at = $1 WHERE id = $2 AND processed_at IS NULL`, ms(now), id)
+	return err
+}
+
+// RecordPayment records a checkout session's payment exactly once. In the
+// same transaction it pays the order and sells its ticket to the buyer (even
+// after the hold ended, if nobody else has taken the ticket); or, when the
+// payment cannot buy the ticket, it records why and inserts the refund job.
+func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var orderID sql.NullInt64
+		var ticketID, amount int64
+		var currency string
+		var status OrderStatus
+		err := tx.QueryRowContext(ctx, `SELECT id, ticket_id, status, amount, currency FROM orders WHERE id = $1`, p.OrderID).
+			Scan(&orderID, &ticketID, &status, &amount, &currency)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var paymentID int64
+		err = tx.QueryRowContext(ctx, `
+			INSERT INTO payments (order_id, checkout_session_id, payment_intent_id, amount, currency, status, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, 'succeeded', $6, $6)
+			ON CONFLICT (checkout_session_id) DO NOTHING RETURNING id`,
+			orderID, p.SessionID, p.PaymentIntentID, p.Amount, strings.ToLower(p.Currency), ms(now)).Scan(&paymentID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // recorded already
+		}
+		if err != nil {
+			return fmt.Errorf("insert payment: %w", err)
+		}
+
+		reason := ""
+		switch {
+		case !orderID.Valid:
+			reason = RefundNoOrder
+		case p.Amount != amount || !strings.EqualFold(p.Currency, currency):
+			reason = RefundMismatch
+		case status == Paid:
+			reason = RefundAlreadyPaid
+		default:
+			sold, err := sellTicket(ctx, tx, ticketID, orderID.Int64, now)
+			if err != nil {
+				return err
+			}
+			if !sold {
+				reason = RefundTicketGone
+			}
+		}
+		if reason == "" {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE payments SET status = 'refund_pending', refund_reason = $1, updated_at = $2 WHERE id = $3`,
+			reason, ms(now), paymentID); err != nil {
+			return err
+		}
+		_, err = s.jobs.InsertTx(ctx, tx, jobs.RefundPaymentArgs{SessionID: p.SessionID, PaymentIntentID: p.PaymentIntentID}, nil)
+		return err
+	})
+}
+
+// sellTicket makes the order paid and its ticket sold, if the order still
+// claims the ticket or nobody else does. It reports whether it did.
+func sellTicket(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `
+		UPDATE tickets SET claim_order_id = $1, claim_expires_at = NULL, updated_at = $2
+		WHERE id = $3 AND (claim_order_id = $1 OR `+claimable("$2")+`)`, orderID, ms(now), ticketID)
+	if err != nil {
+		return false, fmt.Errorf("sell ticket: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return false, err
+	}
+	_, err = tx.ExecContext(ctx, `
+		UPDATE orders SET status = 'paid', paid_at = $1, updated_at = $1 WHERE id = $2`, ms(now), orderID)
+	return err == nil, err
+}
+
+// MarkPaymentRefunded records that a payment's refund went through.
+func (s *Store) MarkPaymentRefunded(ctx context.Context, paymentIntentID string, now time.Time) error {
+	_, err := s.db.Write.ExecContext(ctx, `
+		UPDATE payments SET status = 'refunded', updated_at = $1
+		WHERE payment_intent_id = $2 AND status <> 'refunded'`, ms(now), paymentIntentID)
+	return err
+}
+
+// SetCheckoutSession ties a checkout session to a buyer's pending order whose
+// hold has not ended. ErrNotPending means the order can no longer be paid.
+func (s *Store) SetCheckoutSession(ctx context.Context, orderID, buyerID int64, sessionID string, now time.Time) error {
+	res, err := s.db.Write.ExecContext(ctx, `
+		UPDATE orders SET checkout_session_id = $1, updated_at = $2
+		WHERE id = $3 AND buyer_id = $4 AND status = 'pending' AND expires_at > $2
+		  AND (checkout_session_id IS NULL OR checkout_session_id = $1)`, sessionID, ms(now), orderID, buyerID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return errors.Join(ErrNotPending, err)
+	}
+	return nil
+}
+
+// OrderBySession finds a buyer's order by its checkout session.
+func (s *Store) OrderBySession(ctx context.Context, sessionID string, buyerID int64) (Order, error) {
+	return scanOrder(s.db.Read.QueryRowContext(ctx,
+		`SELECT `+orderColumns+orderFrom+`WHERE o.checkout_session_id = $1 AND o.buyer_id = $2`, sessionID, buyerID))
+}
+
+const paymentColumns = `p.id, p.order_id, coalesce(t.title, ''), p.checkout_session_id, p.payment_intent_id,
+	p.amount, p.currency, p.status, p.refund_reason, p.created_at, p.updated_at`
+
+const paymentFrom = ` FROM payments p LEFT JOIN orders o ON o.id = p.order_id LEFT JOIN tickets t ON t.id = o.ticket_id `
+
+// PaymentsByBuyer lists the payments for a buyer's orders, newest first.
+func (s *Store) PaymentsByBuyer(ctx context.Context, buyerID int64) ([]Payment, error) {
+	return s.payments(ctx, `SELECT `+paymentColumns+paymentFrom+`WHERE o.buyer_id = $1 ORDER BY p.id DESC`, buyerID)
+}
+
+// PaymentsForOrder lists an order's payments, oldest first.
+func (s *Store) PaymentsForOrder(ctx context.Context, orderID int64) ([]Payment, error) {
+	return s.payments(ctx, `SELECT `+paymentColumns+paymentFrom+`WHERE p.order_id = $1 ORDER BY p.id`, orderID)
+}
+
+func (s *Store) payments(ctx context.Context, query string, args ...any) ([]Payment, error) {
+	rows, err := s.db.Read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var payments []Payment
+	for rows.Next() {
+		var p Payment
+		var orderID sql.NullInt64
+		var created, updated int64
+		if err := rows.Scan(&p.ID, &orderID, &p.TicketTitle, &p.SessionID, &p.PaymentIntentID,
+			&p.Amount, &p.Currency, &p.Status, &p.RefundReason, &created, &updated); err != nil {
+			return nil, err
+		}
+		p.OrderID = orderID.Int64
+		p.CreatedAt, p.UpdatedAt = fromMS(created), fromMS(updated)
+		payments = append(payments, p)
+	}
+	return payments, rows.Err()
+}
