@@ -44,10 +44,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	cfg.BaseURL = fmt.Sprintf("http://localhost:%d", cfg.Port)
 	if v := getenv("BASE_URL"); v != "" {
 		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 			return cfg, fmt.Errorf("BASE_URL=%q: want an absolute http or https URL with no path, like https://eventhive.example", v)
 		}
-		cfg.BaseURL = strings.TrimSuffix(v, "/")
+		cfg.BaseURL = u.Scheme + "://" + u.Host
 	}
 	if v := getenv("ORDER_HOLD"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -83,8 +84,8 @@ func isCurrencyCode(s string) bool {
 	if len(s) != 3 {
 		return false
 	}
-	for _, r := range strings.ToLower(s) {
-		if r < 'a' || r > 'z' {
+	for i := range len(s) {
+		if c := s[i] | 0x20; c < 'a' || c > 'z' {
 			return false
 		}
 	}

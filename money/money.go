@@ -67,9 +67,10 @@ func digits(s string) bool {
 
 // Format writes minor units with two decimals: 3050 is "30.50".
 func Format(amount int64) string {
-	sign := ""
+	sign, magnitude := "", uint64(amount)
 	if amount < 0 {
-		sign, amount = "-", -amount
+		// Negating in uint64 also works for math.MinInt64.
+		sign, magnitude = "-", -magnitude
 	}
-	return fmt.Sprintf("%s%d.%02d", sign, amount/100, amount%100)
+	return fmt.Sprintf("%s%d.%02d", sign, magnitude/100, magnitude%100)
 }

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// mapEnv returns a getenv func that reads from env; unset names give "".
+func mapEnv(env map[string]string) func(string) string {
+	return func(name string) string { return env[name] }
+}
+
+func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+
+	t.Run("Defaults", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := loadConfig(mapEnv(nil))
+		require.NoError(t, err)
+		require.Equal(t, config{
+			Port:        8080,
+			DatabaseURL: "eventhive.db",
+			BaseURL:     "http://localhost:8080",
+			OrderHold:   time.Minute,
+			Currency:    "usd",
+		}, cfg)
+	})
+
+	t.Run("PortChangesDefaultBaseURL", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := loadConfig(mapEnv(map[string]string{"PORT": "9000"}))
+		require.NoError(t, err)
+		require.Equal(t, 9000, cfg.Port)
+		require.Equal(t, "http://localhost:9000", cfg.BaseURL)
+	})
+
+	t.Run("BaseURLOverridesPort", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := loadConfig(mapEnv(map[string]string{"PORT": "9000", "BASE_URL": "https://tickets.example"}))
+		require.NoError(t, err)
+		require.Equal(t, 9000, cfg.Port)
+		require.Equal(t, "https://tickets.example", cfg.BaseURL)
+	})
+
+	t.Run("GoodValues", func(t *testing.T) {
+		t.Parallel()
+		tests := []struct {
+			name  string
+			env   map[string]string
+			check func(t *testing.T, cfg config)
+		}{
+			{"PortLowest", map[string]string{"PORT": "1"}, func(t *testing.T, cfg config) {
+				require.Equal(t, 1, cfg.Port)
+			}},
+			{"PortHighest", map[string]string{"PORT": "65535"}, func(t *testing.T, cfg config) {
+				require.Equal(t, 65535, cfg.Port)
+			}},
+			{"DatabaseURL", map[string]string{"DATABASE_URL": "postgres://u@db/eventhive"}, func(t *testing.T, cfg config) {
+				require.Equal(t, "postgres://u@db/eventhive", cfg.DatabaseURL)
+			}},
+			{"BaseURLTrailingSlashTrimmed", map[string]string{"BASE_URL": "https://tickets.example/"}, func(t *testing.T, cfg config) {
+				require.Equal(t, "https://tickets.example", cfg.BaseURL)
+			}},
+			{"BaseURLWithPort", map[string]string{"BASE_URL": "http://localhost:3000"}, func(t *testing.T, cfg config) {
+				require.Equal(t, "http://localhost:3000", cfg.BaseURL)
+			}},
+			{"OrderHoldSeconds", map[string]string{"ORDER_HOLD": "90s"}, func(t *testing.T, cfg config) {
+				require.Equal(t, 90*time.Second, cfg.OrderHold)
+			}},
+			{"OrderHoldLowest", map[string]string{"ORDER_HOLD": "1s"}, func(t *testing.T, cfg config) {
+				require.Equal(t, time.Second, cfg.OrderHold)
+			}},
+			{"OrderHoldHighest", map[string]string{"ORDER_HOLD": "24h"}, func(t *testing.T, cfg config) {
+				require.Equal(t, 24*time.Hour, cfg.OrderHold)
+			}},
+			{"CurrencyUpperCaseLowered", map[string]string{"CURRENCY": "EUR"}, func(t *testing.T, cfg config) {
+				require.Equal(t, "eur", cfg.Currency)
+			}},
+			{"CurrencyMixedCaseLowered", map[string]string{"CURRENCY": "gBp"}, func(t *testing.T, cfg config) {
+				require.Equal(t, "gbp", cfg.Currency)
+			}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				cfg, err := loadConfig(mapEnv(tt.env))
+				require.NoError(t, err)
+				tt.check(t, cfg)
+			})
+		}
+	})
+
+	t.Run("BadValues", func(t *testing.T) {
+		t.Parallel()
+		tests := []struct {
+			name  string
+			key   string
+			value string
+		}{
+			{"PortNotANumber", "PORT", "abc"},
+			{"PortZero", "PORT", "0"},
+			{"PortNegative", "PORT", "-1"},
+			{"PortTooHigh", "PORT", "70000"},
+			{"BaseURLNotHTTP", "BASE_URL", "ftp://x"},
+			{"BaseURLNotAURL", "BASE_URL", "not-a-url"},
+			{"BaseURLWithPath", "BASE_URL", "https://x/path"},
+			{"BaseURLNoHost", "BASE_URL", "https://"},
+			{"BaseURLUnparsable", "BASE_URL", "http://[::1"},
+			{"OrderHoldNotADuration", "ORDER_HOLD", "abc"},
+			{"OrderHoldNoUnit", "ORDER_HOLD", "60"},
+			{"OrderHoldZero", "ORDER_HOLD", "0s"},
+			{"OrderHoldUnderASecond", "ORDER_HOLD", "500ms"},
+			{"OrderHoldNegative", "ORDER_HOLD", "-1m"},
+			{"OrderHoldOverADay", "ORDER_HOLD", "48h"},
+			{"CurrencyTooShort", "CURRENCY", "us"},
+			{"CurrencyTooLong", "CURRENCY", "usdd"},
+			{"CurrencyNotALetter", "CURRENCY", "u$d"},
+			{"CurrencyDigit", "CURRENCY", "us1"},
+			{"CurrencyNonASCIILetters", "CURRENCY", "üs"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				_, err := loadConfig(mapEnv(map[string]string{tt.key: tt.value}))
+				require.Error(t, err, "%s=%q", tt.key, tt.value)
+				require.Contains(t, err.Error(), tt.key+"=")
+			})
+		}
+	})
+
+	t.Run("CurrencyKelvinSign", func(t *testing.T) {
+		t.Parallel()
+		_, err := loadConfig(mapEnv(map[string]string{"CURRENCY": "\u212a"}))
+		require.ErrorContains(t, err, "CURRENCY=")
+	})
+
+	t.Run("BaseURLUpperCaseScheme", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := loadConfig(mapEnv(map[string]string{"BASE_URL": "HTTPS://tickets.example"}))
+		require.NoError(t, err)
+		require.Equal(t, "https://tickets.example", cfg.BaseURL)
+	})
+
+	t.Run("BaseURLQueryFragmentUserinfo", func(t *testing.T) {
+		t.Parallel()
+		for _, v := range []string{"https://x?a=b", "https://x/?a=b", "https://x#f", "https://u:p@x"} {
+			_, err := loadConfig(mapEnv(map[string]string{"BASE_URL": v}))
+			require.ErrorContains(t, err, "BASE_URL=", "BASE_URL=%q", v)
+		}
+	})
+}
