@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/eventhive/eventhive/money"
@@ -83,7 +84,7 @@ func readTicketForm(r *http.Request) TicketForm {
 		Errors: FieldErrors{},
 	}
 	switch n := utf8.RuneCountInString(f.Title); {
-	case !utf8.ValidString(f.Title):
+	case !utf8.ValidString(f.Title) || strings.ContainsFunc(f.Title, unicode.IsControl):
 		f.Errors["title"] = "The title contains characters that are not valid text."
 	case n == 0:
 		f.Errors["title"] = "Enter a title."
@@ -96,6 +97,22 @@ func readTicketForm(r *http.Request) TicketForm {
 	}
 	f.price = price
 	return f
+}
+
+// searchText cleans a search query: valid UTF-8 without control characters,
+// at most 100 characters.
+func searchText(q string) string {
+	q = strings.ToValidUTF8(q, "")
+	q = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, q)
+	if runes := []rune(strings.TrimSpace(q)); len(runes) > 100 {
+		return string(runes[:100])
+	}
+	return strings.TrimSpace(q)
 }
 
 // sentence capitalises a lowercase error message and ends it with a period.

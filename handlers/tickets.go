@@ -26,7 +26,7 @@ type listingPage struct {
 }
 
 func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
-	query := strings.TrimSpace(r.URL.Query().Get("q"))
+	query := searchText(r.URL.Query().Get("q"))
 	number, err := strconv.Atoi(r.URL.Query().Get("page"))
 	if err != nil || number < 1 || number > 1_000_000 {
 		number = 1

@@ -14,7 +14,7 @@ import (
 // maxWebhookBytes bounds a webhook body. Stripe's events are far smaller.
 const maxWebhookBytes = 64 << 10
 
-var errBadSignature = errors.New("bad signature")
+var errBadEvent = errors.New("event not verified")
 
 // stripeWebhook receives Stripe's webhook events. It answers 200 only once a
 // verified event and the job that processes it are committed, so Stripe
@@ -31,9 +31,9 @@ func (h *Handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = h.receiveStripeEvent(r.Context(), payload, r.Header.Get("Stripe-Signature"))
-	if errors.Is(err, errBadSignature) {
+	if errors.Is(err, errBadEvent) {
 		h.log.WarnContext(r.Context(), "webhook refused", "err", err)
-		http.Error(w, "invalid signature", http.StatusBadRequest)
+		http.Error(w, "invalid signature or event", http.StatusBadRequest)
 		return
 	}
 	if err != nil {
@@ -51,7 +51,10 @@ func (h *Handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) receiveStripeEvent(ctx context.Context, payload []byte, signature string) error {
 	event, err := webhook.ConstructEvent(payload, signature, h.cfg.StripeWebhookSecret)
 	if err != nil {
-		return errors.Join(errBadSignature, err)
+		return errors.Join(errBadEvent, err)
+	}
+	if event.ID == "" {
+		return errors.Join(errBadEvent, errors.New("event has no id"))
 	}
 	if !jobs.HandledEventTypes[event.Type] {
 		return nil
