@@ -29,6 +29,19 @@ func (d *DB) Migrate(ctx context.Context) error {
 	}
 	slices.Sort(names)
 
+	if d.Dialect == Postgres {
+		// Instances starting together take turns; the lock is per schema.
+		conn, err := d.Write.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(hashtext(current_schema()))`); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext(current_schema()))`) //nolint:errcheck // closing the connection unlocks too
+	}
+
 	if _, err := d.Write.ExecContext(ctx,
 		`CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
