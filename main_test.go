@@ -40,9 +40,9 @@ type app struct {
 	logs *strings.Builder
 }
 
-// startApp runs the app on databaseURL with the given order hold and waits
-// until it answers.
-func startApp(t *testing.T, databaseURL string, hold time.Duration) *app {
+// startApp runs the app on databaseURL with the given order hold, and any
+// more environment, and waits until it answers.
+func startApp(t *testing.T, databaseURL string, hold time.Duration, env ...string) *app {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -57,6 +57,7 @@ func startApp(t *testing.T, databaseURL string, hold time.Duration) *app {
 		"DATABASE_URL="+databaseURL,
 		"ORDER_HOLD="+hold.String(),
 	)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
 	a := &app{t: t, cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), logs: logs}

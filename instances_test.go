@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/store/storetest"
+)
+
+// TestTwoInstances runs two app processes on one PostgreSQL database: buyers
+// racing across both get one order per ticket, each expiry and each payment
+// is processed once, and stopping one process with SIGTERM loses no job.
+func TestTwoInstances(t *testing.T) {
+	t.Parallel()
+	if !hasPostgres() {
+		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
+	}
+	databaseURL := storetest.URL(t, store.Postgres)
+	const hold = 6 * time.Second
+	const secret = "whsec_two_instances"
+	a := startApp(t, databaseURL, hold, "STRIPE_WEBHOOK_SECRET="+secret)
+	b := startApp(t, databaseURL, hold, "STRIPE_WEBHOOK_SECRET="+secret)
+	instances := []*app{a, b}
+
+	seller := newUser(t)
+	seller.signUp(a, "seller@example.com")
+	var ticketIDs []string
+	for i := range 3 {
+		resp, _ := seller.post(a.url+"/tickets", url.Values{"title": {fmt.Sprintf("Rush %d", i)}, "price": {"25"}})
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+		ticketIDs = append(ticketIDs, strings.TrimPrefix(resp.Header.Get("Location"), "/tickets/"))
+	}
+
+	// 20 buyers, half on each instance, race for each ticket in turn.
+	buyers := make([]*user, 20)
+	for i := range buyers {
+		buyers[i] = newUser(t)
+		buyers[i].signUp(instances[i%2], fmt.Sprintf("buyer%d@example.com", i))
+	}
+	orderOf := map[string]string{} // ticket id -> order URL
+	for _, ticketID := range ticketIDs {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		for i, buyer := range buyers {
+			wg.Go(func() {
+				resp, _ := buyer.post(instances[i%2].url+"/orders", url.Values{"ticket_id": {ticketID}})
+				mu.Lock()
+				defer mu.Unlock()
+				statuses[resp.StatusCode]++
+				if resp.StatusCode == http.StatusSeeOther {
+					orderOf[ticketID] = resp.Header.Get("Location")
+				}
+			})
+		}
+		wg.Wait()
+		require.Equal(t, map[int]int{http.StatusSeeOther: 1, http.StatusConflict: len(buyers) - 1}, statuses, "ticket %s", ticketID)
+	}
+
+	db, err := store.Open(context.Background(), databaseURL)
+	require.NoError(t, err)
+	defer db.Close()
+	count := func(query string, args ...any) int {
+		var n int
+		require.NoError(t, db.Read.QueryRow(query, args...).Scan(&n))
+		return n
+	}
+	require.Equal(t, 3, count(`SELECT count(*) FROM orders`))
+
+	// One payment, delivered to both instances at once, twice each.
+	var paidOrder int64
+	_, err = fmt.Sscanf(orderOf[ticketIDs[0]], "/orders/%d", &paidOrder)
+	require.NoError(t, err)
+	payload, header := completedEvent(t, secret, paidOrder, 2500)
+	var wg sync.WaitGroup
+	for _, inst := range append(instances, instances...) {
+		wg.Go(func() {
+			req, err := http.NewRequest(http.MethodPost, inst.url+"/webhooks/stripe", strings.NewReader(string(payload)))
+			require.NoError(t, err)
+			req.Header.Set("Stripe-Signature", header)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+		})
+	}
+	wg.Wait()
+	require.Eventually(t, func() bool {
+		return count(`SELECT count(*) FROM orders WHERE id = $1 AND status = 'paid'`, paidOrder) == 1
+	}, 10*time.Second, 50*time.Millisecond)
+	require.Equal(t, 1, count(`SELECT count(*) FROM payments`))
+	require.Equal(t, 1, count(`SELECT count(*) FROM stripe_events`))
+
+	// Stop one instance while the other two holds are still running: the
+	// other instance expires both, each exactly once.
+	require.NoError(t, a.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, a.cmd.Wait())
+	require.Eventually(t, func() bool {
+		return count(`SELECT count(*) FROM orders WHERE status = 'cancelled'`) == 2
+	}, hold+20*time.Second, 100*time.Millisecond, "the surviving instance expired both holds")
+	// River records a job's completion just after the job's own commit.
+	require.Eventually(t, func() bool {
+		return count(`SELECT count(*) FROM river_job WHERE kind = 'expire_order' AND state = 'completed'`) == 3
+	}, 10*time.Second, 100*time.Millisecond, "each expiry job completed once")
+	require.Equal(t, 1, count(`SELECT count(*) FROM river_job WHERE kind = 'process_stripe_event'`))
+}
+
+func hasPostgres() bool {
+	for _, d := range storetest.Dialects() {
+		if d == store.Postgres {
+			return true
+		}
+	}
+	return false
+}
+
+// completedEvent signs a checkout.session.completed event for an order as
+// Stripe would.
+func completedEvent(t *testing.T, secret string, orderID, amount int64) ([]byte, string) {
+	t.Helper()
+	payload := fmt.Sprintf(`{"id":"evt_%d","object":"event","type":"checkout.session.completed","api_version":%q,
+		"created":%d,"data":{"object":{"id":"cs_test_%d","object":"checkout.session","status":"complete",
+		"payment_status":"paid","client_reference_id":"%d","amount_total":%d,"currency":"usd","payment_intent":"pi_%d"}}}`,
+		orderID, stripe.APIVersion, time.Now().Unix(), orderID, orderID, amount, orderID)
+	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(payload), Secret: secret})
+	return signed.Payload, signed.Header
+}
