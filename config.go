@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -21,6 +22,8 @@ type config struct {
 	StripeSecretKey     string
 	StripeWebhookSecret string
 	StripeAPIURL        string // where stripe-go sends API calls; empty for Stripe itself
+
+	AdminEmails []string // accounts that may open /admin, lower case
 }
 
 // loadConfig reads the configuration. A bad value is an error naming it.
@@ -74,6 +77,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("STRIPE_API_URL=%q: want an absolute http or https URL", v)
 		}
 		cfg.StripeAPIURL = strings.TrimSuffix(v, "/")
+	}
+	for _, v := range strings.Split(getenv("ADMIN_EMAILS"), ",") {
+		email := strings.ToLower(strings.TrimSpace(v))
+		if email == "" {
+			continue
+		}
+		if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
+			return cfg, fmt.Errorf("ADMIN_EMAILS: %q is not an email address; want a comma-separated list like ops@example.com,ada@example.com", strings.TrimSpace(v))
+		}
+		cfg.AdminEmails = append(cfg.AdminEmails, email)
 	}
 	return cfg, nil
 }

@@ -37,6 +37,13 @@ type Config struct {
 	// built-in checkout means a random secret.
 	StripeWebhookSecret string
 
+	// AdminEmails are the accounts that may open the operator console under
+	// /admin, compared without regard to case. Everyone else gets 404 there.
+	AdminEmails []string
+	// JobsUI is River's UI (see NewJobsUI), served to admins at /admin/jobs.
+	// Nil leaves it out.
+	JobsUI http.Handler
+
 	// PasswordCost is the bcrypt cost of new password hashes; 0 means
 	// bcrypt.DefaultCost. Tests lower it to run faster.
 	PasswordCost int

@@ -35,6 +35,7 @@ func (h *Handler) Routes() http.Handler {
 		r.Post("/signin", h.signin)
 		r.Post("/signout", h.signout)
 		r.Get("/tickets/{id}", h.showTicket)
+		r.Route("/admin", h.adminRoutes)
 
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireUser)

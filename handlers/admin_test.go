@@ -1,0 +1,336 @@
+package handlers_test
+
+import (
+	"encoding/json"
+	"html"
+	"net/http"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventhive/eventhive/handlers"
+	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/store"
+)
+
+// adminEmail is the operator's account in these tests; ADMIN_EMAILS names
+// it in another case and with spaces around it.
+const adminEmail = "ops@example.com"
+
+// adminSetup starts EventHive with the operator console on: AdminEmails
+// names adminEmail and River's UI is mounted. No River worker runs, so the
+// jobs a test causes stay where River's UI can list them.
+func adminSetup(t *testing.T, dialect store.Dialect) *testBundle {
+	t.Helper()
+	b := setupWith(t, dialect, bundleOpts{noWorkers: true})
+	jobsUI, err := handlers.NewJobsUI(t.Context(), b.db.RiverDriver(), discardLogger())
+	require.NoError(t, err)
+	b.server = b.serve(t, func(cfg *handlers.Config) {
+		cfg.AdminEmails = []string{"  Ops@Example.COM ", "someone-else@example.com"}
+		cfg.JobsUI = jobsUI
+	})
+	return b
+}
+
+// adminPaths are URLs under /admin: the console's pages, River's UI and its
+// JSON API, and a page that does not exist.
+var adminPaths = []string{
+	"/admin", "/admin/", "/admin/payments", "/admin/payments?show=late", "/admin/nothing",
+	"/admin/jobs", "/admin/jobs/", "/admin/jobs/jobs", "/admin/jobs/api/jobs?state=scheduled",
+	"/admin/jobs/api/states", "/admin/jobs/api/queues",
+}
+
+func TestAdminConsole(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := adminSetup(t, dialect)
+		seller := b.signUp(t, "seller@example.com")
+		ticketID := b.listTicket(t, seller, "Opera", "30")
+		buyer := b.signUp(t, "buyer@example.com")
+		orderID := b.buyOK(t, buyer, ticketID)
+		// Sign-up lower-cases the email; AdminEmails matches it in any case.
+		admin := b.signUp(t, "OPS@Example.com")
+
+		t.Run("AdminSeesIndex", func(t *testing.T) {
+			t.Parallel()
+			res := b.get(t, admin, "/admin")
+			requireStatus(t, res, http.StatusOK)
+			requireFullPage(t, res)
+			requireSignedInAs(t, res.HTML, adminEmail)
+			require.Equal(t, "no-store", res.Header.Get("Cache-Control"))
+			require.Contains(t, res.HTML, "<h1>Operator console</h1>")
+			require.Contains(t, res.HTML, `<a href="/admin/payments">Payments</a>`)
+			require.Contains(t, res.HTML, `<a href="/admin/jobs/">Jobs</a>`)
+		})
+
+		t.Run("AdminSeesPayments", func(t *testing.T) {
+			t.Parallel()
+			res := b.get(t, admin, "/admin/payments")
+			requireStatus(t, res, http.StatusOK)
+			requireFullPage(t, res)
+			require.Contains(t, res.HTML, "<h1>Payments</h1>")
+			require.Contains(t, res.HTML, "No payments here.")
+		})
+
+		t.Run("AdminSeesJobsUI", func(t *testing.T) {
+			t.Parallel()
+			res := b.get(t, admin, "/admin/jobs")
+			requireStatus(t, res, http.StatusMovedPermanently)
+			require.Equal(t, "/admin/jobs/", res.location())
+
+			for _, path := range []string{"/admin/jobs/", "/admin/jobs/jobs?state=scheduled"} {
+				res = b.get(t, admin, path, withHeader("Accept", "text/html"))
+				requireStatus(t, res, http.StatusOK)
+				require.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"))
+				require.Contains(t, res.HTML, "<title>River</title>")
+				require.Contains(t, res.HTML, `"apiUrl":"/admin/jobs/api"`, "riverui knows its prefix")
+				require.Contains(t, res.HTML, `src="/admin/jobs/assets/`)
+				require.Contains(t, res.Header.Get("Content-Security-Policy"), "style-src 'self' 'unsafe-inline'")
+				require.NotContains(t, res.Header.Get("Content-Security-Policy"), "script-src")
+			}
+		})
+
+		t.Run("JobsAPIListsExpiry", func(t *testing.T) {
+			t.Parallel()
+			res := b.get(t, admin, "/admin/jobs/api/jobs?state=scheduled")
+			requireStatus(t, res, http.StatusOK)
+			require.Contains(t, res.Header.Get("Content-Type"), "application/json")
+			var list struct {
+				Data []struct {
+					Kind  string `json:"kind"`
+					State string `json:"state"`
+					Args  string `json:"args"` // the job's args, encoded as JSON
+				} `json:"data"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(res.HTML), &list), res.HTML)
+			require.Len(t, list.Data, 1, res.HTML)
+			require.Equal(t, "expire_order", list.Data[0].Kind)
+			require.Equal(t, "scheduled", list.Data[0].State)
+			var args jobs.ExpireOrderArgs
+			require.NoError(t, json.Unmarshal([]byte(list.Data[0].Args), &args))
+			require.Equal(t, orderID, args.OrderID)
+
+			res = b.get(t, admin, "/admin/jobs/api/states")
+			requireStatus(t, res, http.StatusOK)
+			require.Contains(t, res.HTML, `"scheduled":`)
+		})
+
+		t.Run("OthersGetNotFound", func(t *testing.T) {
+			t.Parallel()
+			for name, c := range map[string]*http.Client{
+				"SignedOut": newClient(t),
+				"SignedIn":  buyer,
+				"Seller":    seller,
+			} {
+				// The ordinary 404 page, as this visitor sees it anywhere.
+				want := b.get(t, c, "/no-such-page")
+				requireStatus(t, want, http.StatusNotFound)
+				for _, path := range adminPaths {
+					res := b.get(t, c, path, withHeader("Accept", "text/html"))
+					requireStatus(t, res, http.StatusNotFound)
+					require.Equal(t, want.HTML, res.HTML, "%s: GET %s", name, path)
+					require.Empty(t, res.location(), "%s: GET %s", name, path)
+					require.NotContains(t, res.Header.Get("Cache-Control"), "no-store", "%s: GET %s", name, path)
+					require.Equal(t, want.Header.Get("Content-Security-Policy"), res.Header.Get("Content-Security-Policy"))
+				}
+				// River's UI changes nothing for them either.
+				res := b.do(t, c, http.MethodPost, "/admin/jobs/api/jobs/cancel", nil,
+					withHeader("Content-Type", "application/json"))
+				requireStatus(t, res, http.StatusNotFound)
+				require.Equal(t, want.HTML, res.HTML, "%s: POST", name)
+			}
+			// The expiry job is still scheduled.
+			res := b.get(t, admin, "/admin/jobs/api/jobs?state=scheduled")
+			require.Contains(t, res.HTML, `"kind":"expire_order"`)
+		})
+
+		t.Run("SigningOutEndsAccess", func(t *testing.T) {
+			t.Parallel()
+			c := newClient(t)
+			requireStatus(t, b.signIn(t, c, "Ops@example.com"), http.StatusSeeOther)
+			requireStatus(t, b.get(t, c, "/admin"), http.StatusOK)
+			requireStatus(t, b.postForm(t, c, "/signout", nil), http.StatusSeeOther)
+			requireStatus(t, b.get(t, c, "/admin"), http.StatusNotFound)
+			requireStatus(t, b.get(t, c, "/admin/jobs/"), http.StatusNotFound)
+		})
+	})
+}
+
+func TestAdminEmailsCaseInsensitive(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := setupWith(t, dialect, bundleOpts{noWorkers: true})
+		for _, tt := range []struct {
+			name       string
+			config     []string
+			signUpAs   string
+			wantStatus int
+		}{
+			{"ConfigUpperCase", []string{"ADA@EXAMPLE.COM"}, "ada@example.com", http.StatusOK},
+			{"SignUpMixedCase", []string{"bob@example.com"}, "Bob@Example.Com", http.StatusOK},
+			{"SpacesAround", []string{" x@example.com", " cy@example.com "}, "cy@example.com", http.StatusOK},
+			{"NotListed", []string{"dee@example.com"}, "dee2@example.com", http.StatusNotFound},
+			{"PrefixIsNotEnough", []string{"eve@example.com"}, "eve@example.com.evil.example", http.StatusNotFound},
+			{"NobodyListed", nil, "fay@example.com", http.StatusNotFound},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				srv := b.serve(t, func(cfg *handlers.Config) { cfg.AdminEmails = tt.config })
+				c := b.signUp(t, tt.signUpAs)
+				res := b.get(t, c, srv.URL+"/admin")
+				requireStatus(t, res, tt.wantStatus)
+				res = b.get(t, c, srv.URL+"/admin/payments")
+				requireStatus(t, res, tt.wantStatus)
+			})
+		}
+	})
+}
+
+func TestAdminWithoutJobsUI(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := setupWith(t, dialect, bundleOpts{noWorkers: true})
+		b.server = b.serve(t, func(cfg *handlers.Config) { cfg.AdminEmails = []string{adminEmail} })
+		admin := b.signUp(t, adminEmail)
+
+		res := b.get(t, admin, "/admin")
+		requireStatus(t, res, http.StatusOK)
+		require.Contains(t, res.HTML, "River's UI is not running in this process.")
+		require.NotContains(t, res.HTML, `href="/admin/jobs/"`)
+		res = b.get(t, admin, "/admin/jobs/")
+		requireStatus(t, res, http.StatusNotFound)
+		require.Contains(t, res.HTML, "River&#39;s UI is not running in this process.")
+		requireStatus(t, b.get(t, newClient(t), "/admin/jobs/"), http.StatusNotFound)
+	})
+}
+
+func TestAdminPayments(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := adminSetup(t, dialect)
+		admin := b.signUp(t, adminEmail)
+		seller := b.signUp(t, "seller@example.com")
+		buyer := b.signUp(t, "buyer@example.com")
+		lateOrder := b.buyOK(t, buyer, b.listTicket(t, seller, "Late show", "40"))
+		paidOrder := b.buyOK(t, buyer, b.listTicket(t, seller, "Matinee", "30"))
+		shortOrder := b.buyOK(t, buyer, b.listTicket(t, seller, "Short change", "50"))
+
+		record := func(orderID int64, session string, amount int64, currency string, at time.Time) {
+			t.Helper()
+			require.NoError(t, b.store.RecordPayment(t.Context(), jobs.Payment{
+				OrderID: orderID, SessionID: "cs_" + session, PaymentIntentID: "pi_" + session,
+				Amount: amount, Currency: currency,
+			}, at))
+		}
+		// Paid after the hold ended; nobody had taken the ticket, so it sold.
+		record(lateOrder, "late", 4000, "usd", now().Add(b.hold+time.Second))
+		// Paid in time, then paid again: the second payment is refunded.
+		record(paidOrder, "on_time", 3000, "usd", now())
+		record(paidOrder, "twice", 3000, "usd", now())
+		// The wrong amount, and a payment for no order of ours: both refunded.
+		record(shortOrder, "short", 4999, "usd", now())
+		record(0, "stray", 1234, "eur", now())
+
+		t.Run("All", func(t *testing.T) {
+			t.Parallel()
+			rows := adminPaymentRows(t, b, admin, "/admin/payments")
+			require.ElementsMatch(t, []string{"cs_late", "cs_on_time", "cs_twice", "cs_short", "cs_stray"}, adminKeys(rows))
+
+			late := rows["cs_late"]
+			require.Contains(t, late, "<td>buyer@example.com</td>")
+			require.Contains(t, late, "<td>Late show</td>")
+			require.Contains(t, late, "#"+itoa(lateOrder))
+			require.Contains(t, late, "<code>pi_late</code>")
+			require.Contains(t, late, `<span class="badge badge-paid">paid</span>`, "the order's status")
+			require.Contains(t, late, ">late</span>")
+
+			short := rows["cs_short"]
+			require.Contains(t, short, "<td>49.99 USD</td>", "the payment's amount")
+			require.Contains(t, short, "<td>50.00 USD</td>", "the order's amount")
+			require.Contains(t, short, `<span class="badge badge-pending">pending</span>`)
+			require.Contains(t, short, ">mismatch</span>")
+			require.Contains(t, short, html.EscapeString(store.RefundMismatch))
+
+			stray := rows["cs_stray"]
+			require.Contains(t, stray, "<td>12.34 EUR</td>")
+			require.Contains(t, stray, "No order of ours")
+			require.Contains(t, stray, html.EscapeString(store.RefundNoOrder))
+
+			require.Contains(t, rows["cs_on_time"], "<td>ok</td>")
+		})
+
+		t.Run("Late", func(t *testing.T) {
+			t.Parallel()
+			rows := adminPaymentRows(t, b, admin, "/admin/payments?show=late")
+			require.Equal(t, []string{"cs_late"}, adminKeys(rows))
+		})
+
+		t.Run("Refunds", func(t *testing.T) {
+			t.Parallel()
+			rows := adminPaymentRows(t, b, admin, "/admin/payments?show=refunds")
+			require.ElementsMatch(t, []string{"cs_twice", "cs_short", "cs_stray"}, adminKeys(rows))
+			require.Contains(t, rows["cs_twice"], "refund in progress")
+			require.Contains(t, rows["cs_twice"], html.EscapeString(store.RefundAlreadyPaid))
+			require.Contains(t, rows["cs_twice"], "<td>Matinee</td>")
+		})
+
+		t.Run("Mismatched", func(t *testing.T) {
+			t.Parallel()
+			rows := adminPaymentRows(t, b, admin, "/admin/payments?show=mismatched")
+			require.ElementsMatch(t, []string{"cs_short", "cs_stray"}, adminKeys(rows))
+		})
+
+		t.Run("Unsettled", func(t *testing.T) {
+			t.Parallel()
+			rows := adminPaymentRows(t, b, admin, "/admin/payments?show=unsettled")
+			require.Empty(t, rows)
+		})
+
+		t.Run("Counts", func(t *testing.T) {
+			t.Parallel()
+			res := b.get(t, admin, "/admin/payments?show=refunds")
+			requireStatus(t, res, http.StatusOK)
+			require.Contains(t, res.HTML, `<a href="/admin/payments">All (5)</a>`)
+			require.Contains(t, res.HTML, `<a href="/admin/payments?show=late">Late (1)</a>`)
+			require.Contains(t, res.HTML, `<a href="/admin/payments?show=refunds" aria-current="page">Refunds (3)</a>`)
+			require.Contains(t, res.HTML, `<a href="/admin/payments?show=mismatched">Mismatched (2)</a>`)
+
+			res = b.get(t, admin, "/admin")
+			requireStatus(t, res, http.StatusOK)
+			require.Contains(t, res.HTML, `<a href="/admin/payments?show=mismatched">Mismatched</a>: 2`)
+		})
+
+		t.Run("UnknownView", func(t *testing.T) {
+			t.Parallel()
+			requireStatus(t, b.get(t, admin, "/admin/payments?show=everything"), http.StatusNotFound)
+		})
+	})
+}
+
+var adminPaymentRow = regexp.MustCompile(`(?s)<tr id="payment-\d+">.*?</tr>`)
+var adminSessionID = regexp.MustCompile(`<code>(cs_[^<]*)</code>`)
+
+// adminPaymentRows fetches a payments page and returns its table's rows by
+// checkout session id.
+func adminPaymentRows(t *testing.T, b *testBundle, c *http.Client, path string) map[string]string {
+	t.Helper()
+	res := b.get(t, c, path)
+	requireStatus(t, res, http.StatusOK)
+	rows := map[string]string{}
+	for _, row := range adminPaymentRow.FindAllString(res.HTML, -1) {
+		m := adminSessionID.FindStringSubmatch(row)
+		require.NotNil(t, m, "row without a session: %s", row)
+		rows[m[1]] = row
+	}
+	return rows
+}
+
+func adminKeys(m map[string]string) []string {
+	list := make([]string, 0, len(m))
+	for k := range m {
+		list = append(list, k)
+	}
+	return list
+}
