@@ -41,6 +41,9 @@ func main() {
 // it stops taking requests, lets those in flight finish, stops the job
 // workers and closes the database.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "move-to-postgres" {
+		return runMove(ctx, args[1:], getenv, stdout)
+	}
 	if len(args) > 0 {
 		return fmt.Errorf("unknown arguments %q: eventhive is configured through the environment (see README)", args)
 	}
@@ -69,12 +72,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("river: %w", err)
 	}
+	jobsUI, err := handlers.NewJobsUI(ctx, db.RiverDriver(), log.With("component", "riverui"))
+	if err != nil {
+		return err
+	}
 	h, err := handlers.New(handlers.Config{
 		BaseURL:             cfg.BaseURL,
 		OrderHold:           cfg.OrderHold,
 		Currency:            cfg.Currency,
 		Checkout:            checkout,
 		StripeWebhookSecret: webhookSecret,
+		AdminEmails:         cfg.AdminEmails,
+		JobsUI:              jobsUI,
 	}, st, log, now)
 	if err != nil {
 		return err
