@@ -64,15 +64,22 @@ type Deps struct {
 
 // NewClient returns a River client that works every EventHive job. It polls
 // for work every 100 ms, so a job due now starts within about that long.
+//
+// Every job is short (a transaction, perhaps one Stripe call), so a job still
+// marked running after a minute belongs to a process that died: River's
+// rescuer then retries it, and since every job's effect is idempotent, the
+// retry finishes the work without doing any of it twice.
 func NewClient(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*river.Client[*sql.Tx], error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &ExpireOrderWorker{deps: deps})
 	river.AddWorker(workers, &ProcessStripeEventWorker{deps: deps})
 	river.AddWorker(workers, &RefundPaymentWorker{deps: deps})
 	return river.NewClient(driver, &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
-		Workers:           workers,
-		FetchPollInterval: 100 * time.Millisecond,
-		Logger:            log,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Workers:              workers,
+		FetchPollInterval:    100 * time.Millisecond,
+		JobTimeout:           30 * time.Second,
+		RescueStuckJobsAfter: time.Minute,
+		Logger:               log,
 	})
 }

@@ -26,7 +26,8 @@ type Stripe struct {
 // replaces Stripe's API address (tests point it at stripe-mock).
 func NewStripe(secretKey, apiURL string, now func() time.Time) *Stripe {
 	config := &stripe.BackendConfig{
-		HTTPClient:        &http.Client{Timeout: 30 * time.Second},
+		// Three tries of at most 8 s each stay inside a job's 30 s timeout.
+		HTTPClient:        &http.Client{Timeout: 8 * time.Second},
 		MaxNetworkRetries: stripe.Int64(2),
 		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelError},
 	}
