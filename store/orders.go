@@ -249,9 +249,16 @@ func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (endsA
 		if status != Pending {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `
+		res, err := tx.ExecContext(ctx, `
 			UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1
-			WHERE id = $2 AND status = 'pending'`, ms(now), id); err != nil {
+			WHERE id = $2 AND status = 'pending'`, ms(now), id)
+		if err != nil {
+			return err
+		}
+		// On PostgreSQL a payment may have committed since the SELECT: then
+		// the order is paid and the ticket sold under the same order id, and
+		// must stay so.
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return err
 		}
 		return releaseClaim(ctx, tx, ticketID, id, now)

@@ -1,0 +1,171 @@
+package store_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/store/storetest"
+)
+
+// base is the clock every test starts from. Tests that pass `now` to the
+// store use times derived from it, never the wall clock, so holds end
+// exactly when a test says they do.
+var base = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+
+// hold is the payment window of orders in these tests.
+const hold = time.Minute
+
+// testBundle is a fresh, migrated database of one dialect and a store on it.
+type testBundle struct {
+	dialect store.Dialect
+	db      *store.DB
+	store   *store.Store
+}
+
+// setup opens a fresh database of the dialect: a SQLite file of the test's
+// own, or a PostgreSQL schema of its own.
+func setup(t *testing.T, dialect store.Dialect) *testBundle {
+	t.Helper()
+	db := storetest.Open(t, dialect)
+	st, err := store.New(db)
+	require.NoError(t, err)
+	return &testBundle{dialect: dialect, db: db, store: st}
+}
+
+// user creates a user with the given (normalised) email.
+func (b *testBundle) user(t *testing.T, email string) store.User {
+	t.Helper()
+	u, err := b.store.CreateUser(t.Context(), email, "hash-of-"+email, base)
+	require.NoError(t, err)
+	return u
+}
+
+// users creates n users named prefix-0@example.com and so on.
+func (b *testBundle) users(t *testing.T, prefix string, n int) []store.User {
+	t.Helper()
+	users := make([]store.User, n)
+	for i := range users {
+		users[i] = b.user(t, fmt.Sprintf("%s-%d@example.com", prefix, i))
+	}
+	return users
+}
+
+// ticket lists a ticket in usd, created at base.
+func (b *testBundle) ticket(t *testing.T, sellerID int64, title string, price int64) store.Ticket {
+	t.Helper()
+	tk, err := b.store.CreateTicket(t.Context(), sellerID, title, price, "usd", base)
+	require.NoError(t, err)
+	return tk
+}
+
+// order creates an order with the test hold, failing the test on error.
+func (b *testBundle) order(t *testing.T, buyerID, ticketID int64, now time.Time) store.Order {
+	t.Helper()
+	o, err := b.store.CreateOrder(t.Context(), buyerID, ticketID, now, hold)
+	require.NoError(t, err)
+	return o
+}
+
+// pay records a successful payment of the order's full amount, as the
+// Stripe webhook does: this is the store's way to sell a ticket.
+func (b *testBundle) pay(t *testing.T, o store.Order, now time.Time) {
+	t.Helper()
+	require.NoError(t, b.store.RecordPayment(t.Context(), jobs.Payment{
+		OrderID:         o.ID,
+		SessionID:       fmt.Sprintf("cs_test_%d", o.ID),
+		PaymentIntentID: fmt.Sprintf("pi_test_%d", o.ID),
+		Amount:          o.Amount,
+		Currency:        o.Currency,
+	}, now))
+}
+
+// getTicket reads a ticket back.
+func (b *testBundle) getTicket(t *testing.T, id int64) store.Ticket {
+	t.Helper()
+	tk, err := b.store.Ticket(t.Context(), id)
+	require.NoError(t, err)
+	return tk
+}
+
+// getOrder reads a buyer's order back.
+func (b *testBundle) getOrder(t *testing.T, id, buyerID int64) store.Order {
+	t.Helper()
+	o, err := b.store.Order(t.Context(), id, buyerID)
+	require.NoError(t, err)
+	return o
+}
+
+// count runs a SELECT count(*) query.
+func (b *testBundle) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, b.db.Read.QueryRowContext(t.Context(), query, args...).Scan(&n))
+	return n
+}
+
+// orderRows counts every row in orders.
+func (b *testBundle) orderRows(t *testing.T) int {
+	t.Helper()
+	return b.count(t, `SELECT count(*) FROM orders`)
+}
+
+// expireJobs counts the expire_order jobs River holds, in any state.
+func (b *testBundle) expireJobs(t *testing.T) int {
+	t.Helper()
+	return b.count(t, `SELECT count(*) FROM river_job WHERE kind = $1`, jobs.ExpireOrderArgs{}.Kind())
+}
+
+// forSaleIDs lists the ids TicketsForSale returns.
+func (b *testBundle) forSaleIDs(t *testing.T, now time.Time, search string, limit, offset int) []int64 {
+	t.Helper()
+	tickets, err := b.store.TicketsForSale(t.Context(), now, search, limit, offset)
+	require.NoError(t, err)
+	ids := []int64{}
+	for _, tk := range tickets {
+		ids = append(ids, tk.ID)
+	}
+	return ids
+}
+
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+
+			t.Run("Idempotent", func(t *testing.T) {
+				t.Parallel()
+				bundle := setup(t, dialect)
+				u := bundle.user(t, "kept@example.com")
+
+				// storetest.Open migrated once already; twice more changes nothing.
+				require.NoError(t, bundle.db.Migrate(t.Context()))
+				require.NoError(t, bundle.db.Migrate(t.Context()))
+
+				files, err := filepath.Glob(filepath.Join("migrations", string(dialect), "*.sql"))
+				require.NoError(t, err)
+				require.NotEmpty(t, files)
+				require.Equal(t, len(files), bundle.count(t, `SELECT count(*) FROM schema_migrations`))
+				require.Equal(t, 1, bundle.count(t, `SELECT count(*) FROM users`))
+				got, err := bundle.store.UserByID(t.Context(), u.ID)
+				require.NoError(t, err)
+				require.Equal(t, u, got)
+				require.Equal(t, 0, bundle.count(t, `SELECT count(*) FROM river_job`))
+			})
+
+			t.Run("Ping", func(t *testing.T) {
+				t.Parallel()
+				bundle := setup(t, dialect)
+				require.Equal(t, dialect, bundle.db.Dialect)
+				require.Same(t, bundle.db, bundle.store.DB())
+				require.NoError(t, bundle.db.Ping(t.Context()))
+			})
+		})
+	}
+}
