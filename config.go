@@ -24,6 +24,10 @@ type config struct {
 	StripeAPIURL        string // where stripe-go sends API calls; empty for Stripe itself
 
 	AdminEmails []string // accounts that may open /admin, lower case
+
+	MaxHoldsPerBuyer  int  // tickets one buyer may hold at once; 0: no limit
+	TrustProxyHeaders bool // client addresses from Fly-Client-IP / X-Forwarded-For
+	MetricsPort       int  // serves /metrics on its own port when not 0
 }
 
 // loadConfig reads the configuration. A bad value is an error naming it.
@@ -33,6 +37,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		DatabaseURL: "eventhive.db",
 		OrderHold:   time.Minute,
 		Currency:    "usd",
+
+		MaxHoldsPerBuyer: 2,
 	}
 	if v := getenv("PORT"); v != "" {
 		port, err := strconv.Atoi(v)
@@ -87,6 +93,27 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("ADMIN_EMAILS: %q is not an email address; want a comma-separated list like ops@example.com,ada@example.com", strings.TrimSpace(v))
 		}
 		cfg.AdminEmails = append(cfg.AdminEmails, email)
+	}
+	if v := getenv("MAX_HOLDS_PER_BUYER"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1000 {
+			return cfg, fmt.Errorf("MAX_HOLDS_PER_BUYER=%q: want a number from 0 (no limit) to 1000", v)
+		}
+		cfg.MaxHoldsPerBuyer = n
+	}
+	if v := getenv("TRUST_PROXY_HEADERS"); v != "" {
+		trust, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, fmt.Errorf("TRUST_PROXY_HEADERS=%q: want true or false", v)
+		}
+		cfg.TrustProxyHeaders = trust
+	}
+	if v := getenv("METRICS_PORT"); v != "" {
+		port, err := strconv.Atoi(v)
+		if err != nil || port < 1 || port > 65535 || port == cfg.Port {
+			return cfg, fmt.Errorf("METRICS_PORT=%q: want a port number from 1 to 65535 other than PORT", v)
+		}
+		cfg.MetricsPort = port
 	}
 	return cfg, nil
 }

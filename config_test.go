@@ -25,6 +25,8 @@ func TestLoadConfig(t *testing.T) {
 			BaseURL:     "http://localhost:8080",
 			OrderHold:   time.Minute,
 			Currency:    "usd",
+
+			MaxHoldsPerBuyer: 2,
 		}, cfg)
 	})
 

@@ -24,6 +24,8 @@ import (
 
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/metrics"
 	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 )
@@ -51,7 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	log := newLogger(stdout)
+	log := slog.New(handlers.WithRequestIDs(newLogger(stdout).Handler()))
 
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -61,17 +63,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := db.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	st, err := store.New(db)
+	m := metrics.New()
+	st, err := store.New(db, store.WithMaxHolds(cfg.MaxHoldsPerBuyer), store.WithObserver(m))
 	if err != nil {
 		return err
 	}
+	hub, err := newHub(ctx, db, cfg.DatabaseURL, log.With("component", "live"))
+	if err != nil {
+		return err
+	}
+	defer hub.Close()
 
 	now := func() time.Time { return time.Now().UTC() }
 	checkout, webhookSecret := newCheckout(cfg, now)
-	workers, err := jobs.NewClient(db.RiverDriver(), jobs.Deps{Store: st, Stripe: checkout, Now: now}, log.With("component", "river"))
+	workers, err := jobs.NewClient(db.RiverDriver(), jobs.Deps{Store: st, Stripe: checkout, Now: now, Live: hub}, log.With("component", "river"))
 	if err != nil {
 		return fmt.Errorf("river: %w", err)
 	}
+	m.ObserveJobs(ctx, workers)
 	jobsUI, err := handlers.NewJobsUI(ctx, db.RiverDriver(), log.With("component", "riverui"))
 	if err != nil {
 		return err
@@ -84,6 +93,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		StripeWebhookSecret: webhookSecret,
 		AdminEmails:         cfg.AdminEmails,
 		JobsUI:              jobsUI,
+		TrustProxyHeaders:   cfg.TrustProxyHeaders,
+		Live:                hub,
+		Done:                ctx.Done(), // ends the event streams, which Shutdown would wait for
+		Metrics:             m,
 	}, st, log, now)
 	if err != nil {
 		return err
@@ -112,6 +125,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if cfg.MetricsPort != 0 {
+		// Metrics get a port of their own, which fly.toml scrapes and does
+		// not publish: they are for the operator, not the internet.
+		metricsSrv := &http.Server{Addr: ":" + strconv.Itoa(cfg.MetricsPort), Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() { serveErr <- metricsSrv.ListenAndServe() }()
+		defer metricsSrv.Close()
+	}
 
 	select {
 	case err := <-serveErr:
@@ -143,6 +163,15 @@ func stopWorkers(workers *river.Client[*sql.Tx]) error {
 	hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return workers.StopAndCancel(hard)
+}
+
+// newHub returns the hub that tells open pages of changes: in-process on
+// SQLite, shared by every instance through LISTEN/NOTIFY on PostgreSQL.
+func newHub(ctx context.Context, db *store.DB, url string, log *slog.Logger) (*live.Hub, error) {
+	if db.Dialect == store.Postgres {
+		return live.NewPostgres(ctx, db.Write, url, log)
+	}
+	return live.New(log), nil
 }
 
 // checkout is a payment provider: Stripe, or the built-in checkout.

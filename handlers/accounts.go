@@ -28,6 +28,9 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, "signup", "signup-form", accountPage{Page: h.page(r, "Sign up"), Form: form})
 		return
 	}
+	if !h.allowSignUp(w, r, form) {
+		return
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(form.Password), h.cfg.PasswordCost)
 	if err != nil {
 		h.serverError(w, r, err)
@@ -55,8 +58,18 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := readAccountForm(r)
-	user, err := h.store.UserByEmail(r.Context(), form.Email)
+	at, ok := h.allowSignIn(w, r, form)
+	if !ok {
+		return
+	}
+	// An email no account can have (PostgreSQL would refuse some, such as
+	// one with NUL) is not looked up, but is refused in the same time.
+	user, err := store.User{}, store.ErrNotFound
+	if emailProblem(form.Email) == "" {
+		user, err = h.store.UserByEmail(r.Context(), form.Email)
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.signInUncounted(r, form, at)
 		h.serverError(w, r, err)
 		return
 	}
@@ -71,6 +84,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, "signin", "signin-form", accountPage{Page: h.page(r, "Sign in"), Form: form})
 		return
 	}
+	h.signedIn(r, form, at)
 	h.startSession(w, r, user, "")
 }
 

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -21,7 +22,14 @@ type FieldErrors map[string]string
 // answered the request, when the body is unreadable.
 func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
+	err := r.ParseForm()
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		h.renderError(w, r, http.StatusRequestEntityTooLarge, "Form too large",
+			"The form was larger than EventHive accepts. Please go back and shorten what you entered.")
+		return false
+	case err != nil:
 		h.renderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read. Please go back and try again.")
 		return false
 	}
@@ -36,8 +44,14 @@ type AccountForm struct {
 }
 
 func readAccountForm(r *http.Request) AccountForm {
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	if utf8.ValidString(email) {
+		// Only valid text is lower-cased: ToLower would turn invalid bytes
+		// into U+FFFD, which validation would then accept.
+		email = strings.ToLower(email)
+	}
 	return AccountForm{
-		Email:    strings.ToLower(strings.TrimSpace(r.PostFormValue("email"))),
+		Email:    email,
 		Password: r.PostFormValue("password"),
 		Errors:   FieldErrors{},
 	}
@@ -55,17 +69,26 @@ func (f *AccountForm) validateSignup() {
 }
 
 func (f *AccountForm) validateEmail() {
+	if problem := emailProblem(f.Email); problem != "" {
+		f.Errors["email"] = problem
+	}
+}
+
+// emailProblem says what is wrong with a normalised email address, or
+// returns "" when it is one an account can have.
+func emailProblem(email string) string {
 	switch {
-	case f.Email == "":
-		f.Errors["email"] = "Enter your email address."
-	case len(f.Email) > 254 || !utf8.ValidString(f.Email):
-		f.Errors["email"] = "Enter a valid email address, like name@example.com."
+	case email == "":
+		return "Enter your email address."
+	case len(email) > 254 || !utf8.ValidString(email):
+		return "Enter a valid email address, like name@example.com."
 	default:
-		addr, err := mail.ParseAddress(f.Email)
-		if err != nil || addr.Address != f.Email || !strings.Contains(f.Email[strings.LastIndexByte(f.Email, '@'):], ".") {
-			f.Errors["email"] = "Enter a valid email address, like name@example.com."
+		addr, err := mail.ParseAddress(email)
+		if err != nil || addr.Address != email || !strings.Contains(email[strings.LastIndexByte(email, '@'):], ".") {
+			return "Enter a valid email address, like name@example.com."
 		}
 	}
+	return ""
 }
 
 // TicketForm is the form that lists or edits a ticket.

@@ -18,6 +18,8 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/metrics"
 	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/templates"
@@ -44,9 +46,33 @@ type Config struct {
 	// Nil leaves it out.
 	JobsUI http.Handler
 
+	// Live carries "tickets changed" and "order changed" events to open
+	// pages through the event streams (see live.go). Nil means an
+	// in-process hub of this handler's own.
+	Live Live
+	// Done is closed when the app shuts down. Event streams end then:
+	// http.Server.Shutdown waits for them but does not end them. Nil: they
+	// end only when their clients leave.
+	Done <-chan struct{}
+
+	// Metrics counts requests and webhook events and serves /metrics. Nil
+	// means metrics of this handler's own.
+	Metrics *metrics.Metrics
+
 	// PasswordCost is the bcrypt cost of new password hashes; 0 means
 	// bcrypt.DefaultCost. Tests lower it to run faster.
 	PasswordCost int
+
+	// Throttles on signing in and up, counted per client address and per
+	// email in this process's memory. A zero Limit takes the default
+	// (DefaultSignInFailuresPerEmail and so on); NoLimit turns one off.
+	SignInFailuresPerEmail Limit
+	SignInFailuresPerIP    Limit
+	SignUpsPerIP           Limit
+	// TrustProxyHeaders takes a client's address from the Fly-Client-IP or
+	// X-Forwarded-For header that a proxy in front of the app sets. Leave it
+	// off when clients connect directly: they could write those headers.
+	TrustProxyHeaders bool
 }
 
 // Handler serves every page. Its methods are the routes' handlers.
@@ -58,7 +84,9 @@ type Handler struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	builtin *payments.Builtin // nil with Stripe
+	metrics  *metrics.Metrics
+	builtin  *payments.Builtin // nil with Stripe
+	throttle *throttle         // counts sign-in and sign-up attempts
 
 	// dummyHash is compared against when a sign-in names an unknown email,
 	// so that it takes as long to refuse as a wrong password.
@@ -80,6 +108,15 @@ func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*
 	if cfg.PasswordCost == 0 {
 		cfg.PasswordCost = bcrypt.DefaultCost
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	if cfg.Live == nil {
+		cfg.Live = live.New(log)
+	}
+	cfg.SignInFailuresPerEmail = cfg.SignInFailuresPerEmail.orDefault(DefaultSignInFailuresPerEmail)
+	cfg.SignInFailuresPerIP = cfg.SignInFailuresPerIP.orDefault(DefaultSignInFailuresPerIP)
+	cfg.SignUpsPerIP = cfg.SignUpsPerIP.orDefault(DefaultSignUpsPerIP)
 	dummyHash, err := bcrypt.GenerateFromPassword([]byte("not anyone's password"), cfg.PasswordCost)
 	if err != nil {
 		return nil, err
@@ -94,16 +131,22 @@ func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*
 		return nil, errors.New("a Stripe checkout needs a webhook secret")
 	}
 	builtin, _ := cfg.Checkout.(*payments.Builtin)
-	return &Handler{
+	h := &Handler{
 		cfg:       cfg,
 		store:     st,
 		sessions:  newSessionManager(st.DB(), strings.HasPrefix(cfg.BaseURL, "https://")),
 		views:     views,
 		log:       log,
 		now:       now,
+		metrics:   cfg.Metrics,
 		builtin:   builtin,
+		throttle:  newThrottle(),
 		dummyHash: dummyHash,
-	}, nil
+	}
+	// A session that cannot be loaded or saved (the database is down) gets
+	// the app's own answer, not scs's bare 500.
+	h.sessions.ErrorFunc = h.serverError
+	return h, nil
 }
 
 // newSessionManager keeps sessions in the database, so they survive restarts.
@@ -111,9 +154,9 @@ func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*
 func newSessionManager(db *store.DB, secure bool) *scs.SessionManager {
 	sessions := scs.New()
 	if db.Dialect == store.Postgres {
-		sessions.Store = postgresstore.New(db.Write)
+		sessions.Store = newSessionStore(postgresstore.NewWithCleanupInterval(db.Read, 0), postgresstore.New(db.Write))
 	} else {
-		sessions.Store = sqlite3store.New(db.Write)
+		sessions.Store = newSessionStore(sqlite3store.NewWithCleanupInterval(db.Read, 0), sqlite3store.New(db.Write))
 	}
 	sessions.Lifetime = 30 * 24 * time.Hour
 	sessions.IdleTimeout = 7 * 24 * time.Hour

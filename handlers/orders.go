@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/store"
 )
 
@@ -23,6 +24,7 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 	var reason string
 	switch {
 	case err == nil:
+		h.publish(r, live.Event{TicketID: ticketID, OrderID: order.ID})
 		redirect(w, r, "/orders/"+strconv.FormatInt(order.ID, 10))
 		return
 	case errors.Is(err, store.ErrOwnTicket):
@@ -33,6 +35,8 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 		reason = "Sorry, this ticket has just been sold."
 	case errors.Is(err, store.ErrChanged):
 		reason = "The seller changed this ticket as you were buying it. Check the price and try again."
+	case errors.Is(err, store.ErrTooManyHolds):
+		reason = holdLimitReason(h.store.MaxHolds())
 	default:
 		h.storeError(w, r, err)
 		return
@@ -125,8 +129,17 @@ func (h *Handler) cancelOrder(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
+	h.publish(r, live.Event{TicketID: o.TicketID, OrderID: o.ID})
 	h.sessions.Put(r.Context(), sessionFlash, "Your order is cancelled and the ticket is back on sale.")
 	redirect(w, r, "/orders/"+strconv.FormatInt(o.ID, 10))
+}
+
+// holdLimitReason says why a buyer who holds n tickets cannot buy another.
+func holdLimitReason(n int) string {
+	if n == 1 {
+		return "You already hold a ticket: pay or cancel it first."
+	}
+	return fmt.Sprintf("You already hold %d tickets: pay or cancel one first.", n)
 }
 
 // formatClock writes a duration as mm:ss, rounding up so that a hold never

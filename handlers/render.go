@@ -97,8 +97,13 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.renderError(w, r, http.StatusNotFound, "Not found", "There is nothing here. It may have been removed, or it belongs to someone else.")
 }
 
-// serverError logs err in full and shows the user a plain page.
+// serverError logs err in full and shows the user a plain page. When the
+// database cannot be reached the answer is 503 (see unavailable), not 500.
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if store.Unavailable(err) {
+		h.unavailable(w, r, err)
+		return
+	}
 	h.log.ErrorContext(r.Context(), "request failed", "err", err, "method", r.Method, "path", r.URL.Path,
 		"request_id", middleware.GetReqID(r.Context()))
 	h.renderError(w, r, http.StatusInternalServerError, "Something went wrong",

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -9,10 +10,12 @@ import (
 	"github.com/eventhive/eventhive/static"
 )
 
-// Routes returns the whole route table.
-func (h *Handler) Routes() http.Handler {
+// Routes returns the whole route table. extra adds routes behind the same
+// middleware as the pages people use; the benchmark (bench/) adds a handler
+// that does nothing this way, to measure the router and middleware alone.
+func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, h.logRequests, h.recoverPanics, securityHeaders)
+	r.Use(middleware.RequestID, h.metrics.Middleware, h.logRequests, h.recoverPanics, securityHeaders, limitBodies)
 
 	// Machine-facing routes: no session, no forgery check. The webhook is
 	// authenticated by its signature.
@@ -29,6 +32,7 @@ func (h *Handler) Routes() http.Handler {
 		r.MethodNotAllowed(h.methodNotAllowed)
 
 		r.Get("/", h.listTickets)
+		r.Get("/events", h.ticketEvents)
 		r.Get("/signup", h.signupPage)
 		r.Post("/signup", h.signup)
 		r.Get("/signin", h.signinPage)
@@ -40,12 +44,14 @@ func (h *Handler) Routes() http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireUser)
 			r.Get("/tickets/new", h.newTicketPage)
+			r.Get("/my/tickets", h.myTickets)
 			r.Post("/tickets", h.createTicket)
 			r.Get("/tickets/{id}/edit", h.editTicketPage)
 			r.Post("/tickets/{id}", h.updateTicket)
 			r.Post("/orders", h.createOrder)
 			r.Get("/orders", h.listOrders)
 			r.Get("/orders/{id}", h.showOrder)
+			r.Get("/orders/{id}/events", h.orderEvents)
 			r.Post("/orders/{id}/cancel", h.cancelOrder)
 			r.Post("/orders/{id}/pay", h.payOrder)
 			r.Get("/payments", h.listPayments)
@@ -54,6 +60,9 @@ func (h *Handler) Routes() http.Handler {
 				r.Post("/checkout/{session}/pay", h.checkoutPay)
 			}
 		})
+		for _, add := range extra {
+			add(r)
+		}
 	})
 	return r
 }
@@ -63,6 +72,23 @@ func (h *Handler) Routes() http.Handler {
 // Stripe Checkout, which the Pay form redirects to.
 const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; " +
 	"frame-ancestors 'none'; form-action 'self' https://checkout.stripe.com"
+
+// maxBodyBytes bounds the body of every request, except the webhook's
+// (maxWebhookBytes). The form handlers set their own limit too.
+const maxBodyBytes = maxFormBytes
+
+// limitBodies makes reading more than the route's limit of a request body
+// fail, so that no handler (nor the riverui API) reads an unbounded body.
+func limitBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := int64(maxBodyBytes)
+		if r.URL.Path == "/webhooks/stripe" {
+			limit = maxWebhookBytes
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		next.ServeHTTP(w, r)
+	})
+}
 
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -78,6 +104,7 @@ func securityHeaders(next http.Handler) http.Handler {
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	if err := h.store.DB().Ping(r.Context()); err != nil {
 		h.log.ErrorContext(r.Context(), "health check", "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 		return
 	}

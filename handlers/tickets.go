@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/money"
 	"github.com/eventhive/eventhive/store"
 )
@@ -21,6 +22,7 @@ type listingPage struct {
 	Tickets    []store.Ticket
 	Query      string
 	PageNumber int
+	URL        string // this page's own address, which it re-fetches when tickets change
 	PrevURL    string
 	NextURL    string
 }
@@ -37,7 +39,8 @@ func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	data := listingPage{Page: h.page(r, "Tickets for sale"), Tickets: tickets, Query: query, PageNumber: number}
+	data := listingPage{Page: h.page(r, "Tickets for sale"), Tickets: tickets, Query: query, PageNumber: number,
+		URL: listingURL(query, number)}
 	if len(tickets) > ticketsPerPage {
 		data.Tickets = tickets[:ticketsPerPage]
 		data.NextURL = listingURL(query, number+1)
@@ -145,6 +148,7 @@ func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	h.publish(r, live.Event{TicketID: t.ID})
 	h.sessions.Put(r.Context(), sessionFlash, "Your ticket is on sale.")
 	redirect(w, r, "/tickets/"+strconv.FormatInt(t.ID, 10))
 }
@@ -195,6 +199,7 @@ func (h *Handler) updateTicket(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.storeError(w, r, err)
 	default:
+		h.publish(r, live.Event{TicketID: t.ID})
 		h.sessions.Put(r.Context(), sessionFlash, "Your changes are saved.")
 		redirect(w, r, "/tickets/"+strconv.FormatInt(t.ID, 10))
 	}

@@ -5,10 +5,15 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/store"
 )
 
 // maxWebhookBytes bounds a webhook body. Stripe's events are far smaller.
@@ -36,6 +41,13 @@ func (h *Handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid signature or event", http.StatusBadRequest)
 		return
 	}
+	if store.Unavailable(err) {
+		// Stripe retries; the database is expected back.
+		h.log.WarnContext(r.Context(), "webhook: database unavailable", "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "webhook", "err", err)
 		http.Error(w, "cannot store event", http.StatusInternalServerError)
@@ -56,6 +68,11 @@ func (h *Handler) receiveStripeEvent(ctx context.Context, payload []byte, signat
 	if event.ID == "" {
 		return errors.Join(errBadEvent, errors.New("event has no id"))
 	}
+	// Stripe sends neither, and PostgreSQL would refuse to store them.
+	if !utf8.Valid(payload) || len(event.ID) > 255 || strings.ContainsFunc(event.ID, unicode.IsControl) {
+		return errors.Join(errBadEvent, errors.New("event is not valid UTF-8 or has an unusable id"))
+	}
+	h.metrics.WebhookEvent(string(event.Type))
 	if !jobs.HandledEventTypes[event.Type] {
 		return nil
 	}

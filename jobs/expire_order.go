@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/riverqueue/river"
+
+	"github.com/eventhive/eventhive/live"
 )
 
 // ExpireOrderArgs ends the hold of a pending order at its expires_at.
@@ -35,6 +37,9 @@ func (w *ExpireOrderWorker) Work(ctx context.Context, job *river.Job[ExpireOrder
 	if endsAt.After(now) {
 		return river.JobSnooze(endsAt.Sub(now))
 	}
+	// The ticket is back on sale (or the order had ended already, which an
+	// extra event does not harm).
+	w.deps.publish(ctx, live.Event{OrderID: job.Args.OrderID})
 	if sessionID == "" {
 		return nil
 	}
@@ -45,7 +50,10 @@ func (w *ExpireOrderWorker) Work(ctx context.Context, job *river.Job[ExpireOrder
 		return fmt.Errorf("expire checkout session %s: %w", sessionID, err)
 	}
 	if paid != nil {
-		return w.deps.Store.RecordPayment(ctx, *paid, w.deps.Now())
+		if err := w.deps.Store.RecordPayment(ctx, *paid, w.deps.Now()); err != nil {
+			return err
+		}
+		w.deps.publish(ctx, live.Event{OrderID: job.Args.OrderID})
 	}
 	return nil
 }

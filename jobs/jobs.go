@@ -13,6 +13,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+
+	"github.com/eventhive/eventhive/live"
 )
 
 // Store is what the workers need from the database.
@@ -55,12 +57,32 @@ type Payment struct {
 	Currency        string
 }
 
+// Publisher tells open pages that tickets or orders changed (see package
+// live). Publish runs after the change has committed and never fails the job.
+type Publisher interface {
+	Publish(ctx context.Context, e live.Event)
+}
+
 // Deps is what the workers need.
 type Deps struct {
 	Store  Store
 	Stripe Stripe
 	Now    func() time.Time
+	// Live hears of every order the workers expire, pay or refund; nil
+	// tells nobody.
+	Live Publisher
 }
+
+// publish tells open pages about e, if anyone listens.
+func (d Deps) publish(ctx context.Context, e live.Event) {
+	if d.Live != nil {
+		d.Live.Publish(ctx, e)
+	}
+}
+
+// maxWorkers is how many jobs run at once. Jobs spend most of their time
+// waiting for the database (or Stripe), and are cheap goroutines meanwhile.
+const maxWorkers = 100
 
 // NewClient returns a River client that works every EventHive job. It polls
 // for work every 100 ms, so a job due now starts within about that long.
@@ -75,8 +97,13 @@ func NewClient(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) 
 	river.AddWorker(workers, &ProcessStripeEventWorker{deps: deps})
 	river.AddWorker(workers, &RefundPaymentWorker{deps: deps})
 	return river.NewClient(driver, &river.Config{
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
-		Workers:              workers,
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
+		Workers: workers,
+		// A full fetch is followed by the next one as soon as a worker is
+		// free and FetchCooldown has passed. River's default of 100 ms with
+		// 10 workers capped the queue at 100 jobs/s: a thousand holds ending
+		// together took ten seconds to record.
+		FetchCooldown:        10 * time.Millisecond,
 		FetchPollInterval:    100 * time.Millisecond,
 		JobTimeout:           30 * time.Second,
 		RescueStuckJobsAfter: time.Minute,

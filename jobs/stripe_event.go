@@ -8,6 +8,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/stripe/stripe-go/v76"
+
+	"github.com/eventhive/eventhive/live"
 )
 
 // ProcessStripeEventArgs processes a webhook event stored by the webhook
@@ -65,7 +67,16 @@ func (w *ProcessStripeEventWorker) process(ctx context.Context, event stripe.Eve
 		if session.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid {
 			return nil
 		}
-		return w.deps.Store.RecordPayment(ctx, PaymentFromSession(&session), w.deps.Now())
+		p := PaymentFromSession(&session)
+		if err := w.deps.Store.RecordPayment(ctx, p, w.deps.Now()); err != nil {
+			return err
+		}
+		// The order is paid and its ticket sold, or the payment is being
+		// refunded: either way its page changes.
+		if p.OrderID != 0 {
+			w.deps.publish(ctx, live.Event{OrderID: p.OrderID})
+		}
+		return nil
 	case stripe.EventTypeChargeRefunded:
 		var charge stripe.Charge
 		if err := json.Unmarshal(event.Data.Raw, &charge); err != nil {

@@ -89,6 +89,123 @@
     }
   }
 
+  // ---- Live updates (htmx's SSE extension) --------------------------------
+  //
+  // <div hx-ext="sse" sse-connect="/events">
+  //   <section hx-get="..." hx-trigger="sse:tickets, sse-reconnected">
+  //
+  // The extension fires htmx:sseOpen on the sse-connect element whenever its
+  // stream opens: the first time, and again after each reconnection (the
+  // browser reopens a stream that ends; the extension reopens one that
+  // failed). Events sent while the stream was down are lost, so elements
+  // inside it can re-fetch themselves on "sse-open" (every opening) or
+  // "sse-reconnected" (every opening but the first).
+
+  var opened = new WeakSet();
+  var sources = [];
+
+  // Keep hold of the streams the extension opens, to close them below.
+  if (window.htmx) {
+    var createEventSource = htmx.createEventSource || function (url) {
+      return new EventSource(url, { withCredentials: true });
+    };
+    htmx.createEventSource = function (url) {
+      var source = createEventSource(url);
+      sources = sources.filter(function (s) { return s.readyState !== EventSource.CLOSED; });
+      sources.push(source);
+      return source;
+    };
+  }
+
+  // A page left for another stays alive in the back/forward cache, and so
+  // would its streams, costing the server for nothing: close them. When the
+  // page comes back, open them again, as reconnections (so what they show
+  // is fetched again).
+  window.addEventListener('pagehide', function () {
+    sources.forEach(function (s) { s.close(); });
+    sources = [];
+  });
+  window.addEventListener('pageshow', function (evt) {
+    if (!evt.persisted || !window.htmx) return;
+    document.querySelectorAll('[sse-connect]').forEach(function (el) {
+      var copy = el.cloneNode(true);
+      opened.add(copy);
+      el.replaceWith(copy);
+      htmx.process(copy);
+      initCountdowns(copy);
+    });
+  });
+
+  document.addEventListener('htmx:sseOpen', function (evt) {
+    var source = evt.target;
+    if (!source || !source.querySelectorAll) return;
+    var again = opened.has(source);
+    opened.add(source);
+    source.querySelectorAll('[hx-trigger]').forEach(function (el) {
+      el.dispatchEvent(new CustomEvent('sse-open'));
+      if (again) el.dispatchEvent(new CustomEvent('sse-reconnected'));
+    });
+  });
+
+  // An element that refreshes itself ([data-live]) keeps what it shows when
+  // a refresh fails (the server is restarting, the database is briefly
+  // down): the next event or reconnection refreshes it again.
+  document.addEventListener('htmx:beforeSwap', function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    if (elt && elt.hasAttribute && elt.hasAttribute('data-live') && evt.detail.xhr && evt.detail.xhr.status >= 400) {
+      evt.detail.shouldSwap = false;
+    }
+  });
+
+  // ---- Announcements ----------------------------------------------------
+  //
+  // <article data-status-message="Order #7 is paid." data-status-region="order-announce">
+  // <p id="order-announce" class="visually-hidden" role="status">Order #7 is pending.</p>
+  //
+  // When swapped-in content carries a status message different from what the
+  // region says, the region says it, and screen readers read it out.
+
+  function announce(root) {
+    if (!root || !root.querySelectorAll) return;
+    var els = [];
+    if (root.matches && root.matches('[data-status-message]')) els.push(root);
+    root.querySelectorAll('[data-status-message]').forEach(function (el) { els.push(el); });
+    els.forEach(function (el) {
+      var region = document.getElementById(el.getAttribute('data-status-region') || '');
+      var message = el.getAttribute('data-status-message');
+      if (region && message && region.textContent !== message) region.textContent = message;
+    });
+  }
+
+  // ---- Keep keyboard focus across live updates ----------------------------
+  //
+  // htmx puts focus back on an element with an id after a swap. A link
+  // without one (a ticket in the listing) would lose focus to the page when
+  // a live update replaces it; find the same link in the new content instead.
+
+  var refocus = null;
+
+  document.addEventListener('htmx:beforeSwap', function (evt) {
+    refocus = null;
+    var active = document.activeElement;
+    var target = evt.detail && evt.detail.target;
+    if (!active || active === document.body || active.id || !target || !target.contains(active)) return;
+    var href = active.getAttribute('href');
+    if (href && window.CSS && CSS.escape) {
+      refocus = 'a[href="' + CSS.escape(href) + '"]';
+    }
+  });
+
+  function restoreFocus() {
+    if (!refocus) return;
+    var selector = refocus;
+    refocus = null;
+    var active = document.activeElement;
+    if (active && active !== document.body) return; // focus is somewhere already
+    var el = document.querySelector(selector);
+    if (el) el.focus({ preventScroll: true });
+  }
+
   // ---- Wiring -----------------------------------------------------------
 
   // htmx fires htmx:load for the body at start-up and for every element it
@@ -101,6 +218,8 @@
   // example SSE updates) do not steal focus from what the user is typing.
   document.addEventListener('htmx:afterSwap', function (evt) {
     focusFirstInvalid(evt.target);
+    announce(evt.target);
+    restoreFocus();
   });
 
   // Without htmx (or before it runs). The timeout lets every other

@@ -88,11 +88,24 @@ func scanOrder(row rowScanner) (Order, error) {
 // hold's end, all in one transaction. The claim is a single conditional
 // UPDATE, so of many buyers racing for a ticket exactly one wins; the others
 // get ErrHeld or ErrSold. A seller's own ticket gives ErrOwnTicket and an
-// unknown one ErrNotFound.
+// unknown one ErrNotFound. A buyer who already holds MaxHolds tickets gets
+// ErrTooManyHolds.
 func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now time.Time, hold time.Duration) (Order, error) {
+	// Refuse at once, through the read pool, a ticket that is plainly not
+	// for sale: in a rush most attempts are for tickets just taken, and each
+	// would otherwise wait its turn for the one SQLite write connection only
+	// to fail. This read only ever refuses; the claim below decides.
+	if t, err := s.Ticket(ctx, ticketID); err != nil {
+		return Order{}, err
+	} else if t.SellerID == buyerID || t.State(now) != ForSale {
+		return Order{}, notClaimable(t, buyerID, now)
+	}
 	expires := now.Add(hold)
 	var orderID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockBuyer(ctx, tx, buyerID); err != nil {
+			return err
+		}
 		var price int64
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO orders (buyer_id, ticket_id, status, amount, currency, expires_at, created_at, updated_at)
@@ -104,6 +117,9 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now ti
 		}
 		if err != nil {
 			return fmt.Errorf("insert order: %w", err)
+		}
+		if err := s.checkHolds(ctx, tx, buyerID, now); err != nil {
+			return err
 		}
 		// The claim. On PostgreSQL a concurrent claim makes this wait and then
 		// re-check the condition, so only one of them matches. The price check
@@ -130,16 +146,25 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now ti
 	if err != nil {
 		return Order{}, err
 	}
-	return s.order(ctx, s.db.Write, orderID)
+	s.observer.HoldCreated()
+	// Committed, so the read pool sees it; the write connection is not
+	// needed for this.
+	return s.order(ctx, s.db.Read, orderID)
 }
 
 var errNotClaimable = errors.New("ticket not claimable")
 
 func (s *Store) whyNotClaimable(ctx context.Context, buyerID, ticketID int64, now time.Time) error {
 	t, err := s.Ticket(ctx, ticketID)
-	switch {
-	case err != nil:
+	if err != nil {
 		return err
+	}
+	return notClaimable(t, buyerID, now)
+}
+
+// notClaimable says why the buyer cannot claim t at now.
+func notClaimable(t Ticket, buyerID int64, now time.Time) error {
+	switch {
 	case t.SellerID == buyerID:
 		return ErrOwnTicket
 	case t.State(now) == Sold:
@@ -261,7 +286,44 @@ func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (endsA
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return err
 		}
-		return releaseClaim(ctx, tx, ticketID, id, now)
+		if err := releaseClaim(ctx, tx, ticketID, id, now); err != nil {
+			return err
+		}
+		return s.sweepExpired(ctx, tx, now)
 	})
 	return endsAt, sessionID, err
+}
+
+// sweepMax bounds how many other ended holds one expiry records.
+const sweepMax = 1000
+
+// sweepExpired records, along with one hold's end, the end of every other
+// hold that has ended by now (up to sweepMax): holds taken in the same
+// second of a rush end in the same second, and on SQLite, where every
+// write takes its turn on one connection, a thousand expiry transactions
+// in a row took half a second to record. Their own jobs still run, find
+// the order cancelled, and do the rest (the checkout session, live pages).
+// A ticket whose hold has ended still names its order in claim_order_id
+// until the hold's end is recorded, so the ended holds are found through
+// tickets_claim_idx. On PostgreSQL expiries run in parallel, and a sweep
+// would only widen the rows each one locks.
+func (s *Store) sweepExpired(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	if s.db.Dialect != SQLite {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1
+		WHERE status = 'pending' AND expires_at <= $1 AND id IN (
+			SELECT claim_order_id FROM tickets WHERE claim_expires_at <= $1 ORDER BY claim_expires_at LIMIT $2)`,
+		ms(now), sweepMax); err != nil {
+		return fmt.Errorf("sweep orders: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE tickets SET claim_order_id = NULL, claim_expires_at = NULL, updated_at = $1
+		WHERE claim_expires_at <= $1
+		  AND EXISTS (SELECT 1 FROM orders o WHERE o.id = tickets.claim_order_id AND o.status = 'cancelled')`,
+		ms(now)); err != nil {
+		return fmt.Errorf("sweep claims: %w", err)
+	}
+	return nil
 }

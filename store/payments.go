@@ -91,7 +91,9 @@ func (s *Store) MarkStripeEventProcessed(ctx context.Context, id string, now tim
 // after the hold ended, if nobody else has taken the ticket); or, when the
 // payment cannot buy the ticket, it records why and inserts the refund job.
 func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	var recorded PaymentStatus // stays empty for a payment recorded before
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		recorded = ""
 		var orderID sql.NullInt64
 		var ticketID, amount int64
 		var currency string
@@ -132,6 +134,7 @@ func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time
 			}
 		}
 		if reason == "" {
+			recorded = PaymentSucceeded
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `
@@ -140,8 +143,13 @@ func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time
 			return err
 		}
 		_, err = s.jobs.InsertTx(ctx, tx, jobs.RefundPaymentArgs{SessionID: p.SessionID, PaymentIntentID: p.PaymentIntentID}, nil)
+		recorded = RefundPending
 		return err
 	})
+	if err == nil && recorded != "" {
+		s.observer.PaymentRecorded(recorded)
+	}
+	return err
 }
 
 // sellTicket makes the order paid and its ticket sold, if the order still
@@ -163,10 +171,16 @@ func sellTicket(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now ti
 
 // MarkPaymentRefunded records that a payment's refund went through.
 func (s *Store) MarkPaymentRefunded(ctx context.Context, paymentIntentID string, now time.Time) error {
-	_, err := s.db.Write.ExecContext(ctx, `
+	res, err := s.db.Write.ExecContext(ctx, `
 		UPDATE payments SET status = 'refunded', updated_at = $1
 		WHERE payment_intent_id = $2 AND status <> 'refunded'`, ms(now), paymentIntentID)
-	return err
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err == nil && n > 0 {
+		s.observer.PaymentRefunded()
+	}
+	return nil
 }
 
 // SetCheckoutSession ties a checkout session to a buyer's pending order whose

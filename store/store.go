@@ -31,6 +31,9 @@ var (
 	ErrSold       = errors.New("ticket is sold")
 	ErrNotPending = errors.New("order is no longer pending")
 	ErrChanged    = errors.New("ticket changed while buying")
+	// ErrTooManyHolds means the buyer already holds as many tickets as
+	// Store.MaxHolds allows.
+	ErrTooManyHolds = errors.New("buyer holds too many tickets")
 )
 
 // Dialect names the SQL database behind a Store.
@@ -83,7 +86,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("empty SQLite path in %q", url)
 	}
 	const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
-	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	write, err := openSQLite("file:" + path + "?" + pragmas + "&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +98,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	read, err := openSQLite("file:" + path + "?" + pragmas + "&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
 		return nil, err
@@ -148,16 +151,38 @@ type Store struct {
 	// a change inside the change's transaction. The client that works jobs is
 	// the app's, built with workers that call back into this store.
 	jobs *river.Client[*sql.Tx]
+	// maxHolds is how many unexpired pending orders a buyer may have at
+	// once; 0 means no limit.
+	maxHolds int
+	// observer hears of holds, payments and refunds (see WithObserver).
+	observer Observer
+}
+
+// Option changes how a Store behaves.
+type Option func(*Store)
+
+// WithMaxHolds limits how many tickets one buyer may hold at once, that is
+// how many unexpired pending orders they may have; CreateOrder refuses one
+// more with ErrTooManyHolds. 0, the default, means no limit.
+func WithMaxHolds(n int) Option {
+	return func(s *Store) { s.maxHolds = max(n, 0) }
 }
 
 // New returns a Store on db.
-func New(db *DB) (*Store, error) {
+func New(db *DB, opts ...Option) (*Store, error) {
 	jobs, err := river.NewClient(db.RiverDriver(), &river.Config{})
 	if err != nil {
 		return nil, fmt.Errorf("river insert client: %w", err)
 	}
-	return &Store{db: db, jobs: jobs}, nil
+	s := &Store{db: db, jobs: jobs, observer: nopObserver{}}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s, nil
 }
+
+// MaxHolds is how many tickets one buyer may hold at once; 0 means no limit.
+func (s *Store) MaxHolds() int { return s.maxHolds }
 
 // DB returns the database the store runs on.
 func (s *Store) DB() *DB { return s.db }

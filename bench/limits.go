@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/eventhive/eventhive/handlers"
+	"github.com/eventhive/eventhive/store"
+)
+
+// storeLimits runs the store's BenchmarkCreateOrder (on PostgreSQL too when
+// pgURL is set) and returns claims/s by "dialect/river" and
+// "dialect/no_river". It is a Go benchmark because measuring the claim
+// without River's insert needs the store's internals (store/export_test.go).
+func storeLimits(ctx context.Context, pgURL string) (map[string]float64, error) {
+	root, err := moduleDir()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "^BenchmarkCreateOrder$",
+		"-benchtime", "3000x", "-count", "1", "./store")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "TEST_DATABASE_URL="+pgURL)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("go test -bench: %w\n%s", err, out.String())
+	}
+	line := regexp.MustCompile(`^BenchmarkCreateOrder/(\w+/\w+)-\d+\s+\d+\s+[\d.]+ ns/op\s+([\d.]+) claims/s`)
+	limits := map[string]float64{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		if m := line.FindStringSubmatch(sc.Text()); m != nil {
+			limits[m[1]], _ = strconv.ParseFloat(m[2], 64)
+		}
+	}
+	if len(limits) == 0 {
+		return nil, fmt.Errorf("no results from go test -bench:\n%s", out.String())
+	}
+	return limits, nil
+}
+
+// noopLimits serves, in this process, the app's own handlers (handlers.New,
+// Routes) on a fresh database of the dialect, with one more route behind the
+// same router and middleware that does nothing, and measures it: GET by
+// signed-out visitors at 64 connections (the listing's setting), and POST
+// by the rush's signed-in buyers (the rush's setting, sessions and the
+// signed-in user loaded from the database as for POST /orders).
+func noopLimits(ctx context.Context, dir string, dialect store.Dialect, pgURL string, o options) (get, post *stats, err error) {
+	db, err := newDatabase(ctx, dialect, dir, "noop", pgURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer db.drop()
+	sdb, err := store.Open(ctx, db.url)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer sdb.Close()
+	if err := sdb.Migrate(ctx); err != nil {
+		return nil, nil, err
+	}
+	st, err := store.New(sdb)
+	if err != nil {
+		return nil, nil, err
+	}
+	logs, err := os.Create(filepath.Join(dir, "noop-"+string(dialect)+".log"))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer logs.Close()
+	log := slog.New(handlers.WithRequestIDs(slog.NewJSONHandler(logs, nil)))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	base := "http://" + ln.Addr().String()
+	h, err := handlers.New(handlers.Config{
+		BaseURL: base, OrderHold: time.Hour, Currency: "usd", StripeWebhookSecret: webhookSecret,
+	}, st, log, func() time.Time { return time.Now().UTC() })
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	noop := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	}
+	srv := &http.Server{Handler: h.Routes(func(r chi.Router) {
+		r.Get("/bench/noop", noop)
+		r.Post("/bench/noop", noop)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
+
+	_, buyers, err := seedUsers(ctx, st, o.buyers)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := newClient(base, o.buyers+10)
+	if err := signIn(ctx, c, buyers); err != nil {
+		return nil, nil, err
+	}
+
+	gc := newClient(base, 64)
+	get = closedLoop(ctx, 64, 10_000_000, o.noop, func(ctx context.Context, _, _ int) (int, error) {
+		resp, err := gc.do(ctx, http.MethodGet, "/bench/noop", "", nil, nil, "", false)
+		return resp.status, err
+	})
+	post = closedLoop(ctx, len(buyers), 10_000_000, o.noop, func(ctx context.Context, w, _ int) (int, error) {
+		resp, err := c.do(ctx, http.MethodPost, "/bench/noop", buyers[w].cookie, nil, nil, "", false)
+		return resp.status, err
+	})
+	return get, post, nil
+}

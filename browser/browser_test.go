@@ -1,0 +1,701 @@
+// Package browser tests EventHive in a real browser: Debian's Chromium,
+// driven through the DevTools protocol by chromedp, against the whole app
+// started in-process on a SQLite file. The tests skip when Chromium is not
+// installed, except in CI (the CI variable is set), where they fail.
+//
+// With SCREENSHOT_DIR set, the run saves screenshots of the main pages there,
+// at desktop and at phone width.
+package browser_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	"github.com/riverqueue/river"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/eventhive/eventhive/handlers"
+	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/payments"
+	"github.com/eventhive/eventhive/store"
+)
+
+// chromium is where Debian installs Chromium (apt-get install chromium).
+const chromium = "/usr/bin/chromium"
+
+const password = "correct horse battery"
+
+// Viewports of the screenshots and of the layout checks.
+var (
+	desktop = [2]int64{1280, 900}
+	phone   = [2]int64{360, 740}
+)
+
+// step is how long one browser step may take.
+const step = 20 * time.Second
+
+// testApp is the whole of EventHive, as main starts it: database, jobs, hub
+// and handlers behind a real HTTP server.
+type testApp struct {
+	url      string
+	store    *store.Store
+	hub      *live.Hub
+	payments *paymentGate
+	streams  *streamGate
+}
+
+// startApp starts EventHive on a fresh SQLite file with the given hold.
+func startApp(t *testing.T, hold time.Duration) *testApp {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	now := func() time.Time { return time.Now().UTC() }
+
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "eventhive.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	require.NoError(t, db.Migrate(ctx))
+	st, err := store.New(db)
+	require.NoError(t, err)
+	hub := live.New(log)
+	t.Cleanup(func() { hub.Close() })
+
+	srv := httptest.NewUnstartedServer(nil)
+	baseURL := "http://" + srv.Listener.Addr().String()
+	secret := rand.Text()
+	checkout := payments.NewBuiltin(baseURL, secret)
+	gate := &paymentGate{Store: st}
+	workers, err := jobs.NewClient(db.RiverDriver(), jobs.Deps{Store: gate, Stripe: checkout, Now: now, Live: hub}, log)
+	require.NoError(t, err)
+	require.NoError(t, workers.Start(ctx))
+	t.Cleanup(func() { stopWorkers(t, workers) })
+	t.Cleanup(gate.open) // a test that stops half-way must not keep a job waiting
+
+	done := make(chan struct{})
+	h, err := handlers.New(handlers.Config{
+		BaseURL:             baseURL,
+		OrderHold:           hold,
+		Currency:            "usd",
+		Checkout:            checkout,
+		StripeWebhookSecret: secret,
+		PasswordCost:        bcrypt.MinCost,
+		Live:                hub,
+		Done:                done,
+	}, st, log, now)
+	require.NoError(t, err)
+	streams := &streamGate{cancels: map[int]context.CancelFunc{}}
+	srv.Config.Handler = streams.wrap(h.Routes())
+	srv.Start()
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(done) }) // ends the streams first, as main does
+	return &testApp{url: baseURL, store: st, hub: hub, payments: gate, streams: streams}
+}
+
+func stopWorkers(t *testing.T, workers *river.Client[*sql.Tx]) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := workers.Stop(ctx); err != nil {
+		t.Errorf("stop River: %v", err)
+	}
+}
+
+// paymentGate lets a test hold payments back until it is ready to watch
+// them land, as a slow webhook would.
+type paymentGate struct {
+	jobs.Store
+	mu   sync.Mutex
+	wait chan struct{} // nil: payments go through
+}
+
+func (g *paymentGate) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time) error {
+	g.mu.Lock()
+	wait := g.wait
+	g.mu.Unlock()
+	if wait != nil {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return g.Store.RecordPayment(ctx, p, now)
+}
+
+// hold makes payments wait until open.
+func (g *paymentGate) hold() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.wait = make(chan struct{})
+}
+
+// open lets payments through, whether held or not.
+func (g *paymentGate) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.wait != nil {
+		close(g.wait)
+		g.wait = nil
+	}
+}
+
+// streamGate can cut the event streams and refuse new ones for a while, as a
+// restart or a network failure would, and make HTMX's refreshes fail.
+type streamGate struct {
+	mu          sync.Mutex
+	down        bool
+	failRefresh bool
+	next        int
+	cancels     map[int]context.CancelFunc
+	opened      int
+}
+
+func (g *streamGate) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		fail := g.failRefresh && r.Header.Get("HX-Request") == "true"
+		g.mu.Unlock()
+		if fail {
+			http.Error(w, "down for a moment", http.StatusServiceUnavailable)
+			return
+		}
+		if !strings.HasSuffix(r.URL.Path, "/events") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		g.mu.Lock()
+		if g.down {
+			g.mu.Unlock()
+			http.Error(w, "down for a moment", http.StatusServiceUnavailable)
+			return
+		}
+		ctx, cancel := context.WithCancel(r.Context())
+		id := g.next
+		g.next++
+		g.opened++
+		g.cancels[id] = cancel
+		g.mu.Unlock()
+		defer func() {
+			g.mu.Lock()
+			delete(g.cancels, id)
+			g.mu.Unlock()
+			cancel()
+		}()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// cut ends every open stream and refuses new ones until restore.
+func (g *streamGate) cut() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.down = true
+	for _, cancel := range g.cancels {
+		cancel()
+	}
+}
+
+func (g *streamGate) restore() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.down = false
+}
+
+// failRefreshes makes every HTMX request fail with 503, or not.
+func (g *streamGate) failRefreshes(fail bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.failRefresh = fail
+}
+
+func (g *streamGate) openedCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.opened
+}
+
+// newBrowser starts a headless Chromium with a fresh profile, closed at
+// cleanup. Without Chromium the test skips, or fails in CI.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI needs Chromium at %s for the browser tests (apt-get install -y chromium): %v", chromium, err)
+		}
+		t.Skipf("no Chromium at %s (apt-get install -y chromium): %v", chromium, err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(int(desktop[0]), int(desktop[1])),
+	)
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	browser, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	require.NoError(t, chromedp.Do(browser), "start Chromium")
+	return browser
+}
+
+// person is someone using the app in a browser context of their own (their
+// own cookies), in one tab.
+type person struct {
+	t    *testing.T
+	name string
+	app  *testApp
+	ctx  context.Context
+
+	mu       sync.Mutex
+	problems []string // console errors and uncaught exceptions
+	quiets   []window // when the test causes errors on purpose
+}
+
+// window is a span of time; a zero to is still open.
+type window struct{ from, to time.Time }
+
+func (w window) has(t time.Time) bool {
+	return !t.Before(w.from) && (w.to.IsZero() || !t.After(w.to))
+}
+
+// newPerson opens a tab in a new browser context. With noJS, scripts never
+// run in it.
+func newPerson(t *testing.T, browser context.Context, app *testApp, name string, noJS bool) *person {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	require.NoError(t, chromedp.Do(ctx), "open a tab for %s", name)
+	p := &person{t: t, name: name, app: app, ctx: ctx}
+	if noJS {
+		_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		require.NoError(t, err)
+	}
+	p.viewport(desktop)
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type != chromedp.ConsoleError && m.Type != chromedp.ConsoleException {
+				continue
+			}
+			p.mu.Lock()
+			// The browser replays a page's messages when it comes back from
+			// the back/forward cache: judge each by when it was logged.
+			if !slices.ContainsFunc(p.quiets, func(w window) bool { return w.has(m.Time) }) {
+				p.problems = append(p.problems, fmt.Sprintf("%s:%d %s", m.URL, m.Line+1, m.Text))
+			}
+			p.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		require.Empty(t, p.problems, "%s's browser console shows errors", name)
+	})
+	return p
+}
+
+// quiet stops or starts collecting console errors, for a time when the test
+// causes them on purpose.
+func (p *person) quiet(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if on {
+		p.quiets = append(p.quiets, window{from: time.Now()})
+	} else {
+		p.quiets[len(p.quiets)-1].to = time.Now()
+	}
+}
+
+// do runs actions with a timeout.
+func (p *person) do(actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, step)
+	defer cancel()
+	require.NoError(p.t, chromedp.Do(ctx, actions...), "%s", p.name)
+}
+
+// run runs one action with a timeout and returns its value.
+func run[T any](p *person, action chromedp.Action[T]) T {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, step)
+	defer cancel()
+	v, err := chromedp.Run(ctx, action)
+	require.NoError(p.t, err, "%s", p.name)
+	return v
+}
+
+func (p *person) open(path string) { p.t.Helper(); p.do(chromedp.Navigate(p.app.url + path)) }
+
+// text returns the text of the first element sel matches, waiting for one.
+// It reads it in one step, because a live update can replace the element
+// at any moment.
+func (p *person) text(sel string) string {
+	p.t.Helper()
+	p.waitFor(fmt.Sprintf(`document.querySelector(%q) !== null`, sel), step)
+	return strings.TrimSpace(run(p, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, sel))))
+}
+
+func (p *person) path() string {
+	p.t.Helper()
+	loc := run(p, chromedp.Location())
+	return strings.TrimPrefix(loc, p.app.url)
+}
+
+// waitFor waits until a JavaScript expression is true, also across
+// navigations.
+func (p *person) waitFor(expression string, timeout time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(p.ctx, 2*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expression))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: still not %s after %v (last error: %v)", p.name, expression, timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// click clicks the first element sel matches. A live update can replace the
+// element between finding it and clicking it: then it finds it again.
+func (p *person) click(sel string) {
+	p.t.Helper()
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(p.ctx, step)
+		err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel)))
+		cancel()
+		if err == nil {
+			return
+		}
+		if attempt < 5 && strings.Contains(err.Error(), "No node with given id") {
+			continue
+		}
+		require.NoError(p.t, err, "%s: click %s", p.name, sel)
+	}
+}
+
+// mark tags the page, so that reloaded() can tell whether it was loaded again.
+func (p *person) mark() {
+	p.t.Helper()
+	p.do(chromedp.Evaluate[chromedp.Void](`window.ehMark = "still the same page"`))
+}
+
+func (p *person) requireNotReloaded() {
+	p.t.Helper()
+	got := run(p, chromedp.Evaluate[string](`window.ehMark || ""`))
+	require.Equal(p.t, "still the same page", got, "%s's page was reloaded", p.name)
+}
+
+func (p *person) viewport(size [2]int64) {
+	p.t.Helper()
+	if size == phone {
+		p.do(chromedp.EmulateViewport(size[0], size[1], chromedp.EmulateScale(2), chromedp.EmulateMobile))
+		return
+	}
+	p.do(chromedp.EmulateViewport(size[0], size[1]))
+}
+
+// screenshot checks that the page fits a phone's width, and saves it at
+// desktop and at phone width to SCREENSHOT_DIR, if set.
+func (p *person) screenshot(name string) {
+	p.t.Helper()
+	dir := os.Getenv("SCREENSHOT_DIR")
+	for _, size := range []struct {
+		suffix string
+		size   [2]int64
+	}{{"desktop", desktop}, {"phone", phone}} {
+		p.viewport(size.size)
+		if size.size == phone {
+			fits := run(p, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= document.documentElement.clientWidth`))
+			require.True(p.t, fits, "%s scrolls sideways at %d px", name, phone[0])
+		}
+		if dir == "" {
+			continue
+		}
+		png := run(p, chromedp.FullScreenshot(100))
+		require.NoError(p.t, os.MkdirAll(dir, 0o755))
+		require.NoError(p.t, os.WriteFile(filepath.Join(dir, name+"-"+size.suffix+".png"), png, 0o644))
+	}
+	p.viewport(desktop)
+}
+
+// signUp creates an account through the sign-up form.
+func (p *person) signUp(email string) {
+	p.t.Helper()
+	p.open("/signup")
+	p.do(
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS(`#signup-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".whoami")),
+	)
+	require.Contains(p.t, p.text(".whoami"), email)
+}
+
+// sell lists a ticket through the form and returns its page's path.
+func (p *person) sell(title, price string) string {
+	p.t.Helper()
+	p.open("/tickets/new")
+	p.do(
+		chromedp.SendKeys(chromedp.CSS("#title"), title),
+		chromedp.SendKeys(chromedp.CSS("#price"), price),
+		chromedp.Click(chromedp.CSS(`#ticket-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#buy")),
+	)
+	require.Contains(p.t, p.text("#buy"), "This is your ticket.")
+	return p.path()
+}
+
+// buy buys the ticket on the page open and waits for the order page.
+func (p *person) buy() string {
+	p.t.Helper()
+	p.do(
+		chromedp.Click(chromedp.CSS(`#buy button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#order")),
+	)
+	require.Equal(p.t, "pending", p.orderStatus())
+	return p.path()
+}
+
+// orderStatus is the status the order page shows.
+func (p *person) orderStatus() string { p.t.Helper(); return p.text("#order .facts .badge") }
+
+// listingHas reports whether the listing shows a link to the ticket.
+func listingHas(ticketPath string) string {
+	return fmt.Sprintf(`document.querySelector('#listing a[href=%q]') !== null`, ticketPath)
+}
+
+func TestBrowser(t *testing.T) {
+	browser := newBrowser(t)
+
+	t.Run("BuyWhileTheSellerWatches", func(t *testing.T) {
+		app := startApp(t, time.Minute)
+		seller := newPerson(t, browser, app, "seller", false)
+		buyer := newPerson(t, browser, app, "buyer", false)
+
+		seller.signUp("seller@example.com")
+		ticket := seller.sell("Opera gala, 12 June", "30.00")
+		jazz := seller.sell("Jazz night", "12.50")
+		ballet := seller.sell("Ballet: Giselle", "45.00")
+		seller.open("/")
+		seller.do(chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#listing a[href=%q]`, ticket))))
+		seller.screenshot("listing")
+		seller.mark()
+		// A keyboard user is on a ticket of the listing when it changes.
+		seller.do(chromedp.Focus(chromedp.CSS(fmt.Sprintf(`#listing a[href=%q]`, jazz))))
+		// The stream is open before anyone buys.
+		require.Eventually(t, func() bool { return app.hub.Subscribers() >= 1 }, step, 20*time.Millisecond)
+
+		buyer.signUp("buyer@example.com")
+		buyer.open(ticket)
+		buyer.do(chromedp.WaitVisible(chromedp.CSS(`#buy button[type="submit"]`)))
+		buyer.screenshot("ticket")
+		bought := time.Now()
+		order := buyer.buy()
+
+		// The seller's listing drops the ticket by itself.
+		seller.waitFor("!("+listingHas(ticket)+")", 5*time.Second)
+		t.Logf("the seller's listing dropped the ticket %v after the buyer clicked Buy", time.Since(bought).Round(time.Millisecond))
+		seller.requireNotReloaded()
+		require.Contains(t, seller.text("#listing"), "Jazz night", "the other tickets stay")
+		require.Equal(t, jazz, run(seller, chromedp.Evaluate[string](`document.activeElement.getAttribute("href") || ""`)),
+			"the focus stays on the ticket it was on")
+
+		buyer.do(chromedp.WaitVisible(chromedp.CSS(".countdown")))
+		require.Regexp(t, `^00:[0-5]\d$|^01:00$`, buyer.text(".countdown"))
+		buyer.screenshot("order-pending")
+
+		// Pay through the built-in checkout; the payment lands while the
+		// buyer looks at the order page.
+		app.payments.hold()
+		buyer.click("#pay-button")
+		buyer.do(chromedp.WaitVisible(chromedp.CSS(".checkout")))
+		require.Contains(t, buyer.path(), "/checkout/")
+		buyer.screenshot("checkout")
+		buyer.do(
+			chromedp.Click(chromedp.CSS(`.checkout form[action$="/pay"] button`)),
+			chromedp.WaitVisible(chromedp.CSS("#order")),
+		)
+		require.Equal(t, order, buyer.path())
+		require.Equal(t, "pending", buyer.orderStatus())
+		buyer.mark()
+		app.payments.open()
+		buyer.waitFor(`document.querySelector('#order .facts .badge').textContent.trim() === "paid"`, 10*time.Second)
+		buyer.requireNotReloaded()
+		require.Contains(t, buyer.text("#order"), "The ticket is yours.")
+		require.Equal(t, "Order #"+strings.TrimPrefix(order, "/orders/")+" is paid.", buyer.text("#order-announce"),
+			"screen readers hear of the payment")
+		buyer.screenshot("order-paid")
+
+		// The buyer holds another ticket: the seller's list shows all three
+		// states, with an edit link only for the ticket still for sale.
+		buyer.open(ballet)
+		buyer.buy()
+		seller.open("/my/tickets")
+		require.Equal(t, []string{"held", "for sale", "sold"},
+			run(seller, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#my-tickets li')].map(li => li.dataset.state)`)))
+		require.Contains(t, seller.text("#my-tickets"), "Sold on")
+		require.Contains(t, seller.text("#my-tickets"), "for 30.00 USD")
+		require.Contains(t, seller.text("#my-tickets"), "Held by a buyer until")
+		require.Equal(t, []string{jazz + "/edit"},
+			run(seller, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#my-tickets a[href$="/edit"]')].map(a => a.getAttribute("href"))`)))
+		seller.screenshot("my-tickets")
+	})
+
+	t.Run("ListingCatchesUpAfterReconnecting", func(t *testing.T) {
+		app := startApp(t, time.Minute)
+		seller := newPerson(t, browser, app, "seller", false)
+		viewer := newPerson(t, browser, app, "viewer", false)
+
+		seller.signUp("seller@example.com")
+		seller.open("/tickets/new") // a page without a stream
+		viewer.open("/")
+		viewer.do(chromedp.WaitVisible(chromedp.CSS("#listing")))
+		require.Eventually(t, func() bool { return app.hub.Subscribers() == 1 }, step, 20*time.Millisecond)
+		viewer.mark()
+
+		// The stream breaks and stays down while a ticket is listed: the
+		// viewer cannot hear of it. (The browser logs its failed attempts to
+		// reconnect.)
+		viewer.quiet(true)
+		opened := app.streams.openedCount()
+		app.streams.cut()
+		ticket := seller.sell("Listed while the stream was down", "20.00")
+		time.Sleep(2 * time.Second) // the browser retries and is refused
+		app.streams.restore()
+
+		// The SSE extension reconnects by itself, and the listing re-fetches
+		// itself when it does.
+		viewer.waitFor(listingHas(ticket), 15*time.Second)
+		viewer.requireNotReloaded()
+		require.Greater(t, app.streams.openedCount(), opened, "the browser opened a new stream")
+		time.Sleep(500 * time.Millisecond)
+		viewer.quiet(false)
+
+		// And it goes on hearing of changes.
+		second := seller.sell("Listed after the reconnection", "25.00")
+		viewer.waitFor(listingHas(second), 5*time.Second)
+		viewer.requireNotReloaded()
+
+		// A page left for another closes its stream, although the browser
+		// keeps it in its back/forward cache...
+		viewer.do(
+			chromedp.Click(chromedp.CSS(fmt.Sprintf(`#listing a[href=%q]`, second))),
+			chromedp.WaitVisible(chromedp.CSS("#buy")),
+		)
+		require.Eventually(t, func() bool { return app.hub.Subscribers() == 0 }, step, 20*time.Millisecond,
+			"the stream of a page left behind closes")
+		third := seller.sell("Listed while the viewer looked elsewhere", "30.00")
+		// ...and coming back to it opens the stream again and catches up.
+		viewer.do(chromedp.Evaluate[chromedp.Void](`history.back()`))
+		viewer.waitFor(`location.pathname === "/" && `+listingHas(third), 5*time.Second)
+		restored := run(viewer, chromedp.Evaluate[string](`window.ehMark || ""`)) != ""
+		t.Logf("back to the listing: restored from the back/forward cache: %v", restored)
+		require.Eventually(t, func() bool { return app.hub.Subscribers() == 1 }, step, 20*time.Millisecond)
+
+		// A refresh that fails leaves the listing as it was.
+		viewer.quiet(true)
+		app.streams.failRefreshes(true)
+		viewer.do(chromedp.Evaluate[chromedp.Void](`document.addEventListener('htmx:afterRequest', e => { if (e.detail.xhr.status === 503) window.ehRefreshFailed = true })`))
+		app.hub.Publish(t.Context(), live.Any)
+		viewer.waitFor(`window.ehRefreshFailed === true`, 5*time.Second)
+		app.streams.failRefreshes(false)
+		viewer.quiet(false)
+		require.True(t, run(viewer, chromedp.Evaluate[bool](listingHas(third))), "the listing still shows its tickets")
+	})
+
+	t.Run("HoldRunsOut", func(t *testing.T) {
+		app := startApp(t, 5*time.Second)
+		seller := newPerson(t, browser, app, "seller", false)
+		buyer := newPerson(t, browser, app, "buyer", false)
+
+		seller.signUp("seller@example.com")
+		ticket := seller.sell("Ballet", "20.00")
+		buyer.signUp("buyer@example.com")
+		buyer.open(ticket)
+		order := buyer.buy()
+		buyer.mark()
+
+		// The countdown runs from the server's expires_at; screen readers
+		// get a warning when 20 seconds or less are left.
+		require.Regexp(t, `^00:0[0-5]$`, buyer.text(".countdown"))
+		buyer.waitFor(`document.getElementById('countdown-announce').textContent.indexOf('Time is almost up') === 0`, 5*time.Second)
+
+		seller.open("/")
+		seller.do(chromedp.WaitVisible(chromedp.CSS("#listing")))
+		require.NotContains(t, seller.text("#listing"), "Ballet", "held")
+		seller.mark()
+
+		// At zero the page says expired by itself.
+		buyer.waitFor(`document.querySelector('#order .facts .badge').textContent.trim() === "expired"`, 10*time.Second)
+		buyer.requireNotReloaded()
+		require.Contains(t, buyer.text("#order"), "The hold ended at")
+		require.Empty(t, run(buyer, chromedp.Evaluate[string](`document.querySelector('#pay-button') ? "pay button still there" : ""`)))
+		require.Equal(t, "Order #"+strings.TrimPrefix(order, "/orders/")+" is expired.", buyer.text("#order-announce"))
+		buyer.screenshot("order-expired")
+
+		// And the ticket is back on the seller's listing once the expiry
+		// job has run.
+		seller.waitFor(listingHas(ticket), 20*time.Second)
+		seller.requireNotReloaded()
+	})
+
+	t.Run("BuyWithoutJavaScript", func(t *testing.T) {
+		app := startApp(t, time.Minute)
+		seller := newPerson(t, browser, app, "seller", true)
+		buyer := newPerson(t, browser, app, "buyer", true)
+
+		seller.signUp("seller@example.com")
+		ticket := seller.sell("Opera", "30.00")
+		buyer.signUp("buyer@example.com")
+		buyer.open("/")
+		buyer.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#listing a[href=%q]`, ticket))), chromedp.WaitVisible(chromedp.CSS("#buy")))
+		order := buyer.buy()
+		require.Equal(t, "01:00", buyer.text(".countdown"), "the server's time left, with no script to count down")
+		require.Contains(t, buyer.text("#order noscript"), "reload it")
+		require.Zero(t, app.hub.Subscribers(), "no script, no stream")
+
+		buyer.click("#pay-button")
+		buyer.do(
+			chromedp.WaitVisible(chromedp.CSS(".checkout")),
+			chromedp.Click(chromedp.CSS(`.checkout form[action$="/pay"] button`)),
+			chromedp.WaitVisible(chromedp.CSS("#order")),
+		)
+		require.Equal(t, order, buyer.path())
+		// Plain reloads show the payment once it is recorded.
+		require.Eventually(t, func() bool {
+			buyer.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#order")))
+			return buyer.orderStatus() == "paid"
+		}, step, 200*time.Millisecond)
+
+		seller.open("/my/tickets")
+		require.Contains(t, seller.text("#my-tickets"), "Sold on")
+	})
+}

@@ -1,0 +1,340 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventhive/eventhive/handlers"
+	"github.com/eventhive/eventhive/store"
+)
+
+func TestAccounts(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		t.Run("SignUp", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			c := newClient(t)
+
+			res := b.postForm(t, c, "/signup", url.Values{"email": {"Foo@X.com"}, "password": {password}})
+			requireRedirect(t, res, "/")
+			home := b.get(t, c, "/")
+			requireStatus(t, home, http.StatusOK)
+			requireSignedInAs(t, home.HTML, "foo@x.com")
+			require.Contains(t, home.HTML, "Welcome to EventHive!")
+
+			u, err := b.store.UserByEmail(t.Context(), "foo@x.com")
+			require.NoError(t, err)
+			require.Equal(t, "foo@x.com", u.Email, "email stored lower-cased")
+			require.NotEqual(t, password, u.PasswordHash, "password stored hashed")
+		})
+
+		t.Run("EmailUniqueIgnoringCase", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			b.signUp(t, "Foo@X.com")
+
+			for _, email := range []string{"foo@x.com", "FOO@X.COM"} {
+				c := newClient(t)
+				res := b.postForm(t, c, "/signup", url.Values{"email": {email}, "password": {"another password"}})
+				requireStatus(t, res, http.StatusUnprocessableEntity)
+				requireFullPage(t, res)
+				requireFieldError(t, res.HTML, "email", "An account with this email already exists. Sign in instead?")
+				requireFieldValue(t, res.HTML, "email", strings.ToLower(email))
+				require.Nil(t, sessionCookie(res), "a refused sign-up starts no session")
+			}
+
+			// The first password still works, whatever the case of the email.
+			c := newClient(t)
+			requireRedirect(t, b.signIn(t, c, "FOO@x.Com"), "/")
+			requireSignedInAs(t, b.get(t, c, "/").HTML, "foo@x.com")
+		})
+
+		t.Run("InvalidSignUp", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			tests := []struct {
+				name, email, password, field, message string
+			}{
+				{"EmptyEmail", "", password, "email", "Enter your email address."},
+				{"NoAt", "nope", password, "email", "Enter a valid email address, like name@example.com."},
+				{"NoDotInDomain", "a@b", password, "email", "Enter a valid email address, like name@example.com."},
+				{"SpaceInEmail", "a b@c.com", password, "email", "Enter a valid email address, like name@example.com."},
+				{"EmptyPassword", "short@example.com", "", "password", "Use at least 8 characters."},
+				{"ShortPassword", "short@example.com", "1234567", "password", "Use at least 8 characters."},
+				{"PasswordOverBcryptLimit", "long@example.com", strings.Repeat("p", 73), "password", "Use at most 72 bytes (bcrypt's limit)."},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					c := newClient(t)
+					res := b.postForm(t, c, "/signup", url.Values{"email": {tt.email}, "password": {tt.password}})
+					requireStatus(t, res, http.StatusUnprocessableEntity)
+					requireFullPage(t, res)
+					require.Contains(t, res.HTML, `<form id="signup-form"`)
+					requireFieldError(t, res.HTML, tt.field, tt.message)
+					requireFieldValue(t, res.HTML, "email", tt.email)
+					if tt.field == "email" {
+						requireFieldOK(t, res.HTML, "password")
+					} else {
+						requireFieldOK(t, res.HTML, "email")
+					}
+					require.NotContains(t, res.HTML, `value="`+tt.password+`"`, "the password is never echoed")
+					requireSignedOut(t, res.HTML)
+				})
+			}
+			_, err := b.store.UserByEmail(t.Context(), "short@example.com")
+			require.ErrorIs(t, err, store.ErrNotFound, "invalid input creates no account")
+
+			// Exactly eight characters is enough.
+			c := newClient(t)
+			res := b.postForm(t, c, "/signup", url.Values{"email": {"eight@example.com"}, "password": {"12345678"}})
+			requireRedirect(t, res, "/")
+		})
+
+		t.Run("SignIn", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			b.signUp(t, "ann@example.com")
+
+			c := newClient(t)
+			requireRedirect(t, b.signIn(t, c, "ann@example.com"), "/")
+			requireSignedInAs(t, b.get(t, c, "/").HTML, "ann@example.com")
+
+			// The email is trimmed and compared without regard to case.
+			c = newClient(t)
+			requireRedirect(t, b.signIn(t, c, "  Ann@Example.COM "), "/")
+			requireSignedInAs(t, b.get(t, c, "/").HTML, "ann@example.com")
+		})
+
+		t.Run("ConcurrentSignUpsMakeOneAccount", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			const n = 10
+			statuses := make([]int, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				email := "Same@Example.com"
+				if i%2 == 1 {
+					email = "same@example.com"
+				}
+				wg.Go(func() {
+					form := url.Values{"email": {email}, "password": {password}}
+					res, err := newClient(t).PostForm(b.url("/signup"), form)
+					if err != nil {
+						errs[i] = err
+						return
+					}
+					res.Body.Close()
+					statuses[i] = res.StatusCode
+				})
+			}
+			wg.Wait()
+			counts := map[int]int{}
+			for i, status := range statuses {
+				require.NoError(t, errs[i])
+				counts[status]++
+			}
+			require.Equal(t, map[int]int{http.StatusSeeOther: 1, http.StatusUnprocessableEntity: n - 1}, counts)
+		})
+
+		t.Run("SignInRefusedWithOneMessage", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			b.signUp(t, "ann@example.com")
+
+			c := newClient(t)
+			wrong := b.postForm(t, c, "/signin", url.Values{"email": {"ann@example.com"}, "password": {"not the password"}})
+			requireStatus(t, wrong, http.StatusUnprocessableEntity)
+			requireFullPage(t, wrong)
+			require.Contains(t, wrong.HTML, `<form id="signin-form"`)
+			requireFieldValue(t, wrong.HTML, "email", "ann@example.com")
+			require.NotContains(t, wrong.HTML, "not the password")
+			requireSignedOut(t, wrong.HTML)
+
+			unknown := b.postForm(t, c, "/signin", url.Values{"email": {"nobody@example.com"}, "password": {"not the password"}})
+			requireStatus(t, unknown, http.StatusUnprocessableEntity)
+			requireFieldValue(t, unknown.HTML, "email", "nobody@example.com")
+
+			message := alertMessage(t, wrong.HTML)
+			require.Equal(t, "That email and password do not match an account.", message)
+			require.Equal(t, message, alertMessage(t, unknown.HTML), "the same message for a wrong password and an unknown email")
+
+			requireSignedOut(t, b.get(t, c, "/").HTML)
+		})
+
+		t.Run("SignOut", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			c := b.signUp(t, "ann@example.com")
+
+			res := b.postForm(t, c, "/signout", nil)
+			requireRedirect(t, res, "/")
+			home := b.get(t, c, "/")
+			requireSignedOut(t, home.HTML)
+			require.Contains(t, home.HTML, "You are signed out.")
+			requireRedirect(t, b.get(t, c, "/orders"), "/signin")
+		})
+
+		t.Run("SessionCookie", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			res := b.postForm(t, newClient(t), "/signup", url.Values{"email": {"ann@example.com"}, "password": {password}})
+			requireStatus(t, res, http.StatusSeeOther)
+			cookie := sessionCookie(res)
+			require.NotNil(t, cookie, "sign-up sets the session cookie")
+			require.True(t, cookie.HttpOnly, "HttpOnly")
+			require.Equal(t, http.SameSiteLaxMode, cookie.SameSite, "SameSite=Lax")
+			require.False(t, cookie.Secure, "not Secure when BASE_URL is http")
+			require.Equal(t, "/", cookie.Path)
+
+			// The same app served at an https BASE_URL marks it Secure.
+			secure := b.serve(t, func(cfg *handlers.Config) { cfg.BaseURL = "https://eventhive.example" })
+			res = b.postForm(t, newClient(t), secure.URL+"/signup", url.Values{"email": {"bob@example.com"}, "password": {password}})
+			requireStatus(t, res, http.StatusSeeOther)
+			cookie = sessionCookie(res)
+			require.NotNil(t, cookie)
+			require.True(t, cookie.Secure, "Secure when BASE_URL is https")
+			require.True(t, cookie.HttpOnly)
+			require.Equal(t, http.SameSiteLaxMode, cookie.SameSite)
+			require.Contains(t, res.Header.Get("Set-Cookie"), "; Secure")
+		})
+
+		t.Run("SessionTokenRenewed", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			b.signUp(t, "ann@example.com")
+
+			// A signed-out visitor gets a session when asked to sign in.
+			c := newClient(t)
+			res := b.get(t, c, "/orders")
+			requireRedirect(t, res, "/signin")
+			anonymous := sessionCookie(res)
+			require.NotNil(t, anonymous)
+
+			res = b.signIn(t, c, "ann@example.com")
+			requireStatus(t, res, http.StatusSeeOther)
+			signedIn := sessionCookie(res)
+			require.NotNil(t, signedIn, "sign-in sets a new session cookie")
+			require.NotEqual(t, anonymous.Value, signedIn.Value, "the token changes at sign-in")
+
+			res = b.postForm(t, c, "/signout", nil)
+			requireStatus(t, res, http.StatusSeeOther)
+			signedOut := sessionCookie(res)
+			require.NotNil(t, signedOut, "sign-out sets a new session cookie")
+			require.NotEqual(t, signedIn.Value, signedOut.Value, "the token changes at sign-out")
+
+			// The signed-in token is worthless after sign-out, and the token
+			// from before sign-in never carried the account.
+			for _, old := range []*http.Cookie{signedIn, anonymous} {
+				replay := newClient(t)
+				res := b.get(t, replay, "/", withHeader("Cookie", old.Name+"="+old.Value))
+				requireSignedOut(t, res.HTML)
+			}
+		})
+
+		t.Run("SessionSurvivesRestart", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			c := b.signUp(t, "ann@example.com")
+			b.server.Close()
+
+			// A new process on the same database: the browser's cookie still
+			// signs it in (the jar sends it to the new port on the same host).
+			b.server = b.serve(t, nil)
+			res := b.get(t, c, "/")
+			requireStatus(t, res, http.StatusOK)
+			requireSignedInAs(t, res.HTML, "ann@example.com")
+			requireStatus(t, b.get(t, c, "/orders"), http.StatusOK)
+		})
+	})
+}
+
+func TestSignedOut(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := setup(t, dialect)
+		seller := b.signUp(t, "seller@example.com")
+		ticketID := b.listTicket(t, seller, "Jazz night", "30")
+		buyer := b.signUp(t, "buyer@example.com")
+		orderID := b.buyOK(t, buyer, ticketID)
+		ticketPath := "/tickets/" + itoa(ticketID)
+		forSalePath := "/tickets/" + itoa(b.listTicket(t, seller, "Rock show", "20"))
+		orderPath := "/orders/" + itoa(orderID)
+
+		t.Run("SentToSignIn", func(t *testing.T) {
+			tests := []struct{ method, path string }{
+				{http.MethodGet, "/tickets/new"},
+				{http.MethodGet, "/orders"},
+				{http.MethodGet, orderPath},
+				{http.MethodGet, ticketPath + "/edit"},
+				{http.MethodPost, "/tickets"},
+				{http.MethodPost, "/orders"},
+				{http.MethodPost, orderPath + "/cancel"},
+				{http.MethodPost, ticketPath},
+			}
+			for _, tt := range tests {
+				c := newClient(t)
+				form := url.Values{"title": {"Changed"}, "price": {"1"}, "ticket_id": {itoa(ticketID)}}
+				var res *response
+				if tt.method == http.MethodGet {
+					res = b.get(t, c, tt.path)
+				} else {
+					res = b.postForm(t, c, tt.path, form)
+				}
+				requireRedirect(t, res, "/signin")
+				signin := b.get(t, c, "/signin")
+				requireSignedOut(t, signin.HTML)
+				require.Contains(t, signin.HTML, "Please sign in to continue.", "%s %s", tt.method, tt.path)
+			}
+
+			// Nothing changed.
+			tk, err := b.store.Ticket(t.Context(), ticketID)
+			require.NoError(t, err)
+			require.Equal(t, "Jazz night", tk.Title)
+			require.Equal(t, int64(3000), tk.Price)
+			o, err := b.store.Order(t.Context(), orderID, b.userID(t, "buyer@example.com"))
+			require.NoError(t, err)
+			require.Equal(t, store.Pending, o.Status)
+			tickets, err := b.store.TicketsBySeller(t.Context(), b.userID(t, "seller@example.com"))
+			require.NoError(t, err)
+			require.Len(t, tickets, 2)
+		})
+
+		t.Run("BackAfterSignIn", func(t *testing.T) {
+			for _, tt := range []struct{ email, path string }{
+				{"seller@example.com", "/tickets/new"},
+				{"buyer@example.com", "/orders"},
+				{"buyer@example.com", orderPath},
+				{"seller@example.com", forSalePath + "/edit"},
+				{"seller@example.com", "/tickets/new?from=header"},
+			} {
+				c := newClient(t)
+				requireRedirect(t, b.get(t, c, tt.path), "/signin")
+				requireRedirect(t, b.signIn(t, c, tt.email), tt.path)
+				res := b.get(t, c, tt.path)
+				requireStatus(t, res, http.StatusOK)
+				requireSignedInAs(t, res.HTML, tt.email)
+			}
+		})
+
+		t.Run("FormPostedBackToItsPage", func(t *testing.T) {
+			// A Buy form posted while signed out comes back to the ticket's page.
+			c := newClient(t)
+			res := b.postForm(t, c, "/orders", url.Values{"ticket_id": {itoa(ticketID)}},
+				withHeader("Referer", b.url(ticketPath)))
+			requireRedirect(t, res, "/signin")
+			requireRedirect(t, b.signIn(t, c, "seller@example.com"), ticketPath)
+		})
+
+		t.Run("SignInWithoutDetourGoesHome", func(t *testing.T) {
+			c := newClient(t)
+			requireRedirect(t, b.signIn(t, c, "buyer@example.com"), "/")
+		})
+	})
+}

@@ -1,0 +1,513 @@
+package handlers_test
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/eventhive/eventhive/handlers"
+	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/payments"
+	"github.com/eventhive/eventhive/static"
+	"github.com/eventhive/eventhive/store"
+)
+
+// liveBundle is a bundle whose handlers and workers share one hub, as main
+// wires them, so that the jobs' events reach the streams too.
+type liveBundle struct {
+	*testBundle
+	hub  *live.Hub
+	done chan struct{} // closing it is the app shutting down
+}
+
+// liveOpts changes what setupLive starts.
+type liveOpts struct {
+	hold time.Duration
+	// serverTimeouts sets the server's read and write timeouts, as main's
+	// http.Server has them; zero leaves them off.
+	serverTimeouts time.Duration
+}
+
+func setupLive(t *testing.T, dialect store.Dialect, opts liveOpts) *liveBundle {
+	t.Helper()
+	b := &liveBundle{
+		testBundle: setupWith(t, dialect, bundleOpts{hold: opts.hold, noWorkers: true}),
+		hub:        live.New(discardLogger()),
+		done:       make(chan struct{}),
+	}
+	t.Cleanup(func() { b.hub.Close() })
+
+	workers, err := jobs.NewClient(b.db.RiverDriver(), jobs.Deps{
+		Store: b.store, Stripe: payments.NewBuiltin("", "unused"), Now: now, Live: b.hub,
+	}, discardLogger())
+	require.NoError(t, err)
+	require.NoError(t, workers.Start(context.Background()))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := workers.Stop(ctx); err != nil {
+			t.Errorf("stop River: %v", err)
+		}
+	})
+	b.workers = workers
+
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config.ReadTimeout = opts.serverTimeouts
+	srv.Config.WriteTimeout = opts.serverTimeouts
+	h, err := handlers.New(handlers.Config{
+		BaseURL:      "http://" + srv.Listener.Addr().String(),
+		OrderHold:    b.hold,
+		Currency:     "usd",
+		PasswordCost: bcrypt.MinCost,
+		Live:         b.hub,
+		Done:         b.done,
+	}, b.store, discardLogger(), now)
+	require.NoError(t, err)
+	srv.Config.Handler = h.Routes()
+	srv.Start()
+	// Streams still open at the end would keep Close waiting: end them as
+	// main does at shutdown. Cleanups run last-registered first.
+	t.Cleanup(srv.Close)
+	t.Cleanup(b.shutdown)
+	b.server = srv
+	return b
+}
+
+// shutdown ends every stream, as main does when the app stops.
+func (b *liveBundle) shutdown() {
+	select {
+	case <-b.done:
+	default:
+		close(b.done)
+	}
+}
+
+// stream is an open event stream.
+type stream struct {
+	res    *http.Response
+	events chan string // event names, in order; closed when the stream ends
+	cancel context.CancelFunc
+}
+
+// openStream opens an event stream and checks that it is one.
+func (b *liveBundle) openStream(t *testing.T, c *http.Client, path string) *stream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.url(path), nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "text/event-stream")
+	streaming := *c
+	streaming.Timeout = 0 // a stream lasts
+	res, err := streaming.Do(req)
+	require.NoError(t, err)
+	t.Cleanup(func() { res.Body.Close() })
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+	require.Equal(t, "no-store", res.Header.Get("Cache-Control"))
+
+	s := &stream{res: res, events: make(chan string, 100), cancel: cancel}
+	go func() {
+		defer close(s.events)
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			if name, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				s.events <- name
+			}
+		}
+	}()
+	return s
+}
+
+// next waits for the stream's next event and returns its name.
+func (s *stream) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case name, ok := <-s.events:
+		require.True(t, ok, "the stream ended")
+		return name
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event on the stream")
+		return ""
+	}
+}
+
+// requireQuiet checks that the stream sends no event for a while.
+func (s *stream) requireQuiet(t *testing.T) {
+	t.Helper()
+	select {
+	case name, ok := <-s.events:
+		if ok {
+			t.Fatalf("unexpected event %q", name)
+		}
+		t.Fatal("the stream ended")
+	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+// requireEnded checks that the server ended the stream.
+func (s *stream) requireEnded(t *testing.T) {
+	t.Helper()
+	for {
+		select {
+		case _, ok := <-s.events:
+			if !ok {
+				return
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the stream did not end")
+		}
+	}
+}
+
+// pay pays an order through the built-in checkout, as its buyer would.
+func (b *liveBundle) pay(t *testing.T, c *http.Client, orderID int64) {
+	t.Helper()
+	res := b.postForm(t, c, "/orders/"+itoa(orderID)+"/pay", url.Values{})
+	requireStatus(t, res, http.StatusSeeOther)
+	checkout := res.location()
+	require.Contains(t, checkout, "/checkout/")
+	res = b.postForm(t, c, checkout+"/pay", url.Values{})
+	requireRedirect(t, res, "/orders/"+itoa(orderID))
+}
+
+func TestTicketEvents(t *testing.T) {
+	t.Parallel()
+
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		t.Run("StreamTellsOfEveryChangeToTickets", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			events := b.openStream(t, newClient(t), "/events") // no account needed
+			seller := b.signUp(t, "seller@example.com")
+			buyer := b.signUp(t, "buyer@example.com")
+
+			ticketID := b.listTicket(t, seller, "Opera", "30.00")
+			require.Equal(t, "tickets", events.next(t), "listed")
+			res := b.postForm(t, seller, "/tickets/"+itoa(ticketID), url.Values{"title": {"Opera gala"}, "price": {"35.00"}})
+			requireStatus(t, res, http.StatusSeeOther)
+			require.Equal(t, "tickets", events.next(t), "edited")
+			orderID := b.buyOK(t, buyer, ticketID)
+			require.Equal(t, "tickets", events.next(t), "held")
+			res = b.postForm(t, buyer, "/orders/"+itoa(orderID)+"/cancel", url.Values{})
+			requireStatus(t, res, http.StatusSeeOther)
+			require.Equal(t, "tickets", events.next(t), "released")
+			orderID = b.buyOK(t, buyer, ticketID)
+			require.Equal(t, "tickets", events.next(t), "held again")
+			b.pay(t, buyer, orderID)
+			require.Equal(t, "tickets", events.next(t), "sold, when the payment job has run")
+			require.Equal(t, []int64{}, b.listing(t, "/"), "and the listing no longer shows it")
+		})
+
+		t.Run("ExpiryReleasesLive", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{hold: 2 * time.Second})
+			seller := b.signUp(t, "seller@example.com")
+			buyer := b.signUp(t, "buyer@example.com")
+			ticketID := b.listTicket(t, seller, "Opera", "30.00")
+			b.buyOK(t, buyer, ticketID)
+
+			events := b.openStream(t, newClient(t), "/events")
+			require.Equal(t, "tickets", events.next(t), "the hold ended and the job released the ticket")
+			require.Equal(t, []int64{ticketID}, b.listing(t, "/"))
+		})
+
+		t.Run("FailedChangesTellNothing", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			seller := b.signUp(t, "seller@example.com")
+			ticketID := b.listTicket(t, seller, "Opera", "30.00")
+			events := b.openStream(t, newClient(t), "/events")
+
+			requireStatus(t, b.buy(t, seller, ticketID), http.StatusConflict) // own ticket
+			res := b.postForm(t, seller, "/tickets", url.Values{"title": {""}, "price": {"x"}})
+			requireStatus(t, res, http.StatusUnprocessableEntity)
+			events.requireQuiet(t)
+		})
+
+		t.Run("ARushIsCoalesced", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			events := b.openStream(t, newClient(t), "/events")
+			for i := range 20 {
+				b.hub.Publish(t.Context(), live.Event{TicketID: int64(i + 1)})
+			}
+			require.Equal(t, "tickets", events.next(t), "the first event goes out at once")
+			require.Equal(t, "tickets", events.next(t), "the rest follow as one message")
+			events.requireQuiet(t)
+		})
+
+		t.Run("UnreadStreamsDoNotHoldUpBuyers", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			for range 3 {
+				b.openStream(t, newClient(t), "/events") // never read
+			}
+			seller := b.signUp(t, "seller@example.com")
+			buyer := b.signUp(t, "buyer@example.com")
+			start := time.Now()
+			for range 20 {
+				b.buyOK(t, buyer, b.listTicket(t, seller, "Opera", "30.00"))
+				b.hub.Publish(t.Context(), live.Any)
+			}
+			require.Less(t, time.Since(start), 20*time.Second)
+		})
+
+		t.Run("StreamOutlivesTheServerTimeouts", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{serverTimeouts: 300 * time.Millisecond})
+			events := b.openStream(t, newClient(t), "/events")
+			time.Sleep(time.Second)
+			b.hub.Publish(t.Context(), live.Event{TicketID: 1})
+			require.Equal(t, "tickets", events.next(t))
+		})
+
+		t.Run("StreamEndsWhenTheClientLeaves", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			events := b.openStream(t, newClient(t), "/events")
+			require.Eventually(t, func() bool { return b.hub.Subscribers() == 1 }, 5*time.Second, 10*time.Millisecond)
+			events.cancel()
+			require.Eventually(t, func() bool { return b.hub.Subscribers() == 0 }, 5*time.Second, 10*time.Millisecond)
+		})
+
+		t.Run("StreamEndsWhenTheAppStops", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			events := b.openStream(t, newClient(t), "/events")
+			b.shutdown()
+			events.requireEnded(t)
+			require.Eventually(t, func() bool { return b.hub.Subscribers() == 0 }, 5*time.Second, 10*time.Millisecond)
+		})
+	})
+}
+
+func TestOrderEvents(t *testing.T) {
+	t.Parallel()
+
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		t.Run("PaymentReachesTheOrderPage", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			seller := b.signUp(t, "seller@example.com")
+			buyer := b.signUp(t, "buyer@example.com")
+			orderID := b.buyOK(t, buyer, b.listTicket(t, seller, "Opera", "30.00"))
+			otherOrder := b.buyOK(t, buyer, b.listTicket(t, seller, "Ballet", "20.00"))
+
+			page := b.get(t, buyer, "/orders/"+itoa(orderID))
+			requireStatus(t, page, http.StatusOK)
+			require.Contains(t, page.HTML, `sse-connect="/orders/`+itoa(orderID)+`/events"`)
+			require.Contains(t, page.HTML, `hx-trigger="sse:order, sse-open, countdown-expired"`)
+
+			events := b.openStream(t, buyer, "/orders/"+itoa(orderID)+"/events")
+			b.pay(t, buyer, otherOrder)
+			require.Eventually(t, func() bool {
+				o, err := b.store.Order(t.Context(), otherOrder, b.userID(t, "buyer@example.com"))
+				return err == nil && o.Status == store.Paid
+			}, 10*time.Second, 20*time.Millisecond)
+			b.hub.Publish(t.Context(), live.Event{TicketID: 99})
+			events.requireQuiet(t) // other orders and tickets are not this page's business
+
+			b.pay(t, buyer, orderID)
+			require.Equal(t, "order", events.next(t))
+			fragment := b.get(t, buyer, "/orders/"+itoa(orderID), htmx)
+			requireFragment(t, fragment, `<article id="order"`)
+			require.Equal(t, "paid", orderState(t, fragment.HTML))
+			require.Contains(t, fragment.HTML, `data-status-message="Order #`+itoa(orderID)+` is paid."`)
+			require.NotContains(t, fragment.HTML, "data-expires-at", "no countdown once paid")
+		})
+
+		t.Run("ExpiryReachesTheOrderPage", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{hold: 2 * time.Second})
+			seller := b.signUp(t, "seller@example.com")
+			buyer := b.signUp(t, "buyer@example.com")
+			orderID := b.buyOK(t, buyer, b.listTicket(t, seller, "Opera", "30.00"))
+			events := b.openStream(t, buyer, "/orders/"+itoa(orderID)+"/events")
+			require.Equal(t, "order", events.next(t))
+			require.Equal(t, "expired", orderState(t, b.get(t, buyer, "/orders/"+itoa(orderID), htmx).HTML))
+		})
+
+		t.Run("OnlyTheBuyerMayListen", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			seller := b.signUp(t, "seller@example.com")
+			buyer := b.signUp(t, "buyer@example.com")
+			orderID := b.buyOK(t, buyer, b.listTicket(t, seller, "Opera", "30.00"))
+			path := "/orders/" + itoa(orderID) + "/events"
+
+			requireStatus(t, b.get(t, seller, path), http.StatusNotFound)
+			requireStatus(t, b.get(t, seller, "/orders/999999/events"), http.StatusNotFound)
+			requireRedirect(t, b.get(t, newClient(t), path), "/signin")
+		})
+	})
+}
+
+func TestLivePages(t *testing.T) {
+	t.Parallel()
+
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		t.Run("LayoutLoadsTheSSEExtension", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			res := b.get(t, newClient(t), "/")
+			require.Contains(t, res.HTML, `<script src="`+static.Path("vendor/sse.min.js")+`" defer></script>`)
+			// After htmx, which it extends.
+			require.Less(t, strings.Index(res.HTML, static.Path("vendor/htmx.min.js")), strings.Index(res.HTML, static.Path("vendor/sse.min.js")))
+		})
+
+		t.Run("ListingRefetchesItsOwnSearchAndPage", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			for range 21 {
+				b.listTicket(t, seller, "Opera", "30.00")
+			}
+			res := b.get(t, newClient(t), "/?q=opera&page=2")
+			require.Contains(t, res.HTML, `<div hx-ext="sse" sse-connect="/events">`)
+			require.Contains(t, res.HTML, `<section id="listing" aria-label="Tickets" hx-get="/?page=2&amp;q=opera" hx-trigger="sse:tickets, sse-reconnected"`)
+			fragment := b.get(t, newClient(t), "/?q=opera&page=2", htmx)
+			requireFragment(t, fragment, `<section id="listing"`)
+			require.Contains(t, fragment.HTML, `hx-get="/?page=2&amp;q=opera"`, "the re-fetched listing keeps its address")
+			require.Contains(t, fragment.Header.Values("Vary"), "HX-Request")
+		})
+
+		t.Run("HistoryRestoreGetsWholePages", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			b.listTicket(t, seller, "Opera", "30.00")
+			for _, path := range []string{"/", "/my/tickets"} {
+				res := b.get(t, seller, path, htmx, withHeader("HX-History-Restore-Request", "true"))
+				requireStatus(t, res, http.StatusOK)
+				requireFullPage(t, res)
+			}
+		})
+	})
+}
+
+func TestMyTickets(t *testing.T) {
+	t.Parallel()
+
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		t.Run("ShowsEachStateAndEditLinksOnlyWhereAllowed", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			seller := b.signUp(t, "seller@example.com")
+			buyer := b.signUp(t, "buyer@example.com")
+			forSale := b.listTicket(t, seller, "Jazz night", "12.50")
+			held := b.listTicket(t, seller, "Ballet", "20.00")
+			sold := b.listTicket(t, seller, "Opera", "30.00")
+			b.buyOK(t, buyer, held)
+			b.pay(t, buyer, b.buyOK(t, buyer, sold))
+			require.Eventually(t, func() bool {
+				tk, err := b.store.Ticket(t.Context(), sold)
+				return err == nil && tk.State(now()) == store.Sold
+			}, 10*time.Second, 20*time.Millisecond)
+
+			page := b.get(t, seller, "/my/tickets")
+			requireStatus(t, page, http.StatusOK)
+			requireFullPage(t, page)
+			require.Contains(t, page.HTML, `<a href="/my/tickets">My tickets</a>`, "the header links here")
+			require.Contains(t, page.HTML, `sse-connect="/events"`)
+			items := myTicketItems(t, page.HTML)
+			require.Equal(t, []int64{sold, held, forSale}, ids(items), "newest first")
+
+			require.Equal(t, "for sale", items[2].state)
+			require.Contains(t, items[2].text, "Jazz night 12.50 USD")
+			require.Equal(t, []string{"/tickets/" + itoa(forSale) + "/edit"}, items[2].editLinks)
+
+			require.Equal(t, "held", items[1].state)
+			require.Regexp(t, `Held by a buyer until \d+ \w+ \d{4} \d\d:\d\d:\d\d UTC`, items[1].text)
+			require.Empty(t, items[1].editLinks, "no editing while held")
+
+			require.Equal(t, "sold", items[0].state)
+			require.Regexp(t, `Sold on \d+ \w+ \d{4} \d\d:\d\d:\d\d UTC for 30\.00 USD`, items[0].text)
+			require.Empty(t, items[0].editLinks, "no editing once sold")
+
+			fragment := b.get(t, seller, "/my/tickets", htmx)
+			requireFragment(t, fragment, `<section id="my-tickets"`)
+			require.Len(t, myTicketItems(t, fragment.HTML), 3)
+		})
+
+		t.Run("OthersSeeOnlyTheirOwn", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			b.listTicket(t, seller, "Opera", "30.00")
+			other := b.signUp(t, "other@example.com")
+			mine := b.listTicket(t, other, "Ballet", "20.00")
+
+			page := b.get(t, other, "/my/tickets")
+			requireStatus(t, page, http.StatusOK)
+			require.Equal(t, []int64{mine}, ids(myTicketItems(t, page.HTML)))
+			require.NotContains(t, page.HTML, "Opera")
+
+			fresh := b.signUp(t, "fresh@example.com")
+			page = b.get(t, fresh, "/my/tickets")
+			require.Empty(t, myTicketItems(t, page.HTML))
+			require.Contains(t, page.HTML, "You have not listed any tickets yet.")
+		})
+
+		t.Run("NeedsAnAccount", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			requireRedirect(t, b.get(t, newClient(t), "/my/tickets"), "/signin")
+		})
+	})
+}
+
+// myTicketItem is one ticket on the "My tickets" page.
+type myTicketItem struct {
+	id        int64
+	state     string
+	text      string
+	editLinks []string
+}
+
+var (
+	myTicketsSection = regexp.MustCompile(`(?s)<section id="my-tickets".*?</section>`)
+	myTicketLI       = regexp.MustCompile(`(?s)<li id="my-ticket-(\d+)" data-state="([^"]*)">(.*?)</li>`)
+	editLink         = regexp.MustCompile(`href="(/tickets/\d+/edit)"`)
+)
+
+func myTicketItems(t *testing.T, page string) []myTicketItem {
+	t.Helper()
+	section := myTicketsSection.FindString(page)
+	require.NotEmpty(t, section, "no ticket list in:\n%s", page)
+	items := []myTicketItem{}
+	for _, m := range myTicketLI.FindAllStringSubmatch(section, -1) {
+		item := myTicketItem{id: mustInt(t, m[1]), state: m[2], text: text(m[3])}
+		for _, l := range editLink.FindAllStringSubmatch(m[3], -1) {
+			item.editLinks = append(item.editLinks, l[1])
+		}
+		items = append(items, item)
+	}
+	return items
+}
+
+func ids(items []myTicketItem) []int64 {
+	out := []int64{}
+	for _, it := range items {
+		out = append(out, it.id)
+	}
+	return out
+}
+
+func mustInt(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	require.NoError(t, err)
+	return n
+}

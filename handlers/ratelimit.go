@@ -1,0 +1,265 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Limit allows N events per sliding window of length Per.
+type Limit struct {
+	N   int
+	Per time.Duration
+}
+
+// Default limits on signing in and up: far above what a person does, far
+// below what guessing passwords or creating accounts by script needs.
+var (
+	// DefaultSignInFailuresPerEmail limits failed sign-ins per account (per
+	// email address, whether or not it has an account).
+	DefaultSignInFailuresPerEmail = Limit{N: 10, Per: 15 * time.Minute}
+	// DefaultSignInFailuresPerIP limits failed sign-ins per client address,
+	// whatever emails they name: this is what stops credential stuffing.
+	DefaultSignInFailuresPerIP = Limit{N: 30, Per: 15 * time.Minute}
+	// DefaultSignUpsPerIP limits sign-ups per client address, counting those
+	// refused because the email is taken. It allows for a venue or an office
+	// behind one address.
+	DefaultSignUpsPerIP = Limit{N: 20, Per: time.Hour}
+)
+
+// NoLimit turns a limit off.
+var NoLimit = Limit{N: -1}
+
+func (l Limit) off() bool { return l.N < 0 || l.Per <= 0 }
+
+// orDefault returns l, or def when l is the zero Limit.
+func (l Limit) orDefault(def Limit) Limit {
+	if l == (Limit{}) {
+		return def
+	}
+	return l
+}
+
+// throttle counts events per key in sliding windows, in this process's
+// memory: each app instance keeps its own counts (see SECURITY.md).
+type throttle struct {
+	mu     sync.Mutex
+	events map[string]*events
+	swept  time.Time
+}
+
+// events are the recent events of one key, oldest first.
+type events struct {
+	limit Limit
+	times []time.Time
+}
+
+// limitedKey is a key with the limit its events are held to.
+type limitedKey struct {
+	key   string
+	limit Limit
+}
+
+func newThrottle() *throttle { return &throttle{events: map[string]*events{}} }
+
+// take records an event at now for every key, unless one of them has
+// reached its limit: then it records nothing and returns that key and how
+// long until it allows an event again.
+func (t *throttle) take(now time.Time, keys ...limitedKey) (wait time.Duration, blocked string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sweep(now)
+	for _, k := range keys {
+		if k.limit.off() {
+			continue
+		}
+		e := t.events[k.key]
+		if e == nil {
+			continue
+		}
+		e.prune(now)
+		if len(e.times) >= k.limit.N {
+			if w := e.times[len(e.times)-k.limit.N].Add(k.limit.Per).Sub(now); w > wait {
+				wait, blocked = w, k.key
+			}
+		}
+	}
+	if wait > 0 {
+		return wait, blocked
+	}
+	for _, k := range keys {
+		if k.limit.off() {
+			continue
+		}
+		e := t.events[k.key]
+		if e == nil {
+			e = &events{limit: k.limit}
+			t.events[k.key] = e
+		}
+		e.times = append(e.times, now)
+	}
+	return 0, ""
+}
+
+// undo removes the event recorded at `at` for key.
+func (t *throttle) undo(key string, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.events[key]
+	if e == nil {
+		return
+	}
+	for i := len(e.times) - 1; i >= 0; i-- {
+		if e.times[i].Equal(at) {
+			e.times = append(e.times[:i], e.times[i+1:]...)
+			return
+		}
+	}
+}
+
+// forget removes every event of key.
+func (t *throttle) forget(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.events, key)
+}
+
+// prune drops the events that have left the window.
+func (e *events) prune(now time.Time) {
+	i := 0
+	for i < len(e.times) && !e.times[i].Add(e.limit.Per).After(now) {
+		i++
+	}
+	e.times = e.times[i:]
+}
+
+// sweep, once a minute, drops the keys with no event left in their window,
+// so that memory is bounded by the events of the last window.
+func (t *throttle) sweep(now time.Time) {
+	if now.Sub(t.swept) < time.Minute {
+		return
+	}
+	t.swept = now
+	for key, e := range t.events {
+		e.prune(now)
+		if len(e.times) == 0 {
+			delete(t.events, key)
+		}
+	}
+}
+
+// Throttle keys. An email can be any string the form sent; it is cut to the
+// longest valid address so that keys stay small.
+func signInIPKey(ip string) string { return "signin-ip:" + ip }
+func signUpIPKey(ip string) string { return "signup-ip:" + ip }
+func signInEmailKey(email string) string {
+	if len(email) > 254 {
+		email = email[:254]
+	}
+	return "signin-email:" + email
+}
+
+// allowSignIn counts a sign-in attempt against the client's address and the
+// email before the password is checked, so that parallel guesses cannot slip
+// past the limit. It reports false, having answered 429 on the form, when
+// either has failed too often. Otherwise it returns the attempt's time, for
+// signedIn.
+func (h *Handler) allowSignIn(w http.ResponseWriter, r *http.Request, form AccountForm) (time.Time, bool) {
+	now, ip := h.now(), h.clientIP(r)
+	wait, blocked := h.throttle.take(now,
+		limitedKey{signInIPKey(ip), h.cfg.SignInFailuresPerIP},
+		limitedKey{signInEmailKey(form.Email), h.cfg.SignInFailuresPerEmail})
+	if wait <= 0 {
+		return now, true
+	}
+	h.log.WarnContext(r.Context(), "sign-in throttled", "ip", ip, "key", blocked, "retry_after", wait.String())
+	if blocked == signInIPKey(ip) {
+		form.Errors["form"] = "Too many failed sign-ins from your network. Try again in " + minutes(wait) + "."
+	} else {
+		form.Errors["form"] = "Too many failed sign-ins for this account. Try again in " + minutes(wait) + "."
+	}
+	form.Password = ""
+	setRetryAfter(w, wait)
+	h.render(w, r, http.StatusTooManyRequests, "signin", "signin-form", accountPage{Page: h.page(r, "Sign in"), Form: form})
+	return now, false
+}
+
+// signedIn takes back the count of a sign-in attempt that succeeded: only
+// failures count against the address, and a success clears the email's.
+func (h *Handler) signedIn(r *http.Request, form AccountForm, at time.Time) {
+	h.throttle.undo(signInIPKey(h.clientIP(r)), at)
+	h.throttle.forget(signInEmailKey(form.Email))
+}
+
+// signInUncounted takes back the count of a sign-in attempt that could not
+// be checked (the database failed).
+func (h *Handler) signInUncounted(r *http.Request, form AccountForm, at time.Time) {
+	h.throttle.undo(signInIPKey(h.clientIP(r)), at)
+	h.throttle.undo(signInEmailKey(form.Email), at)
+}
+
+// allowSignUp counts a sign-up against the client's address. It reports
+// false, having answered 429 on the form, when the address has signed up too
+// often.
+func (h *Handler) allowSignUp(w http.ResponseWriter, r *http.Request, form AccountForm) bool {
+	ip := h.clientIP(r)
+	wait, _ := h.throttle.take(h.now(), limitedKey{signUpIPKey(ip), h.cfg.SignUpsPerIP})
+	if wait <= 0 {
+		return true
+	}
+	h.log.WarnContext(r.Context(), "sign-up throttled", "ip", ip, "retry_after", wait.String())
+	form.Errors["email"] = "Too many sign-ups from your network. Try again in " + minutes(wait) + "."
+	setRetryAfter(w, wait)
+	h.render(w, r, http.StatusTooManyRequests, "signup", "signup-form", accountPage{Page: h.page(r, "Sign up"), Form: form})
+	return false
+}
+
+// setRetryAfter tells the client how many seconds to wait, rounded up.
+func setRetryAfter(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
+}
+
+// minutes writes a wait for people, rounded up: "1 minute", "15 minutes".
+func minutes(d time.Duration) string {
+	n := int64((d + time.Minute - 1) / time.Minute)
+	if n <= 1 {
+		return "1 minute"
+	}
+	return fmt.Sprintf("%d minutes", n)
+}
+
+// clientIP names the client for throttling. It is the connection's address,
+// unless TrustProxyHeaders says that a proxy in front of the app sets
+// Fly-Client-IP or appends to X-Forwarded-For: only the last entry there was
+// written by the proxy, the ones before it by the client. An IPv6 address
+// counts as its /64, which is what one subscriber gets.
+func (h *Handler) clientIP(r *http.Request) string {
+	if h.cfg.TrustProxyHeaders {
+		if addr, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("Fly-Client-IP"))); err == nil {
+			return ipKey(addr)
+		}
+		if values := r.Header.Values("X-Forwarded-For"); len(values) > 0 {
+			last := values[len(values)-1]
+			last = last[strings.LastIndexByte(last, ',')+1:]
+			if addr, err := netip.ParseAddr(strings.TrimSpace(last)); err == nil {
+				return ipKey(addr)
+			}
+		}
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ipKey(ap.Addr())
+	}
+	return r.RemoteAddr
+}
+
+func ipKey(addr netip.Addr) string {
+	addr = addr.Unmap().WithZone("")
+	if addr.Is6() {
+		return netip.PrefixFrom(addr, 64).Masked().String()
+	}
+	return addr.String()
+}

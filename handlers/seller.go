@@ -1,0 +1,38 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/eventhive/eventhive/store"
+)
+
+type myTicketsPage struct {
+	Page
+	Tickets []myTicket
+}
+
+// myTicket is one line of a seller's list.
+type myTicket struct {
+	store.SellerTicket
+	State store.TicketState
+	// Editable is whether the seller may change the ticket now: only while
+	// it is for sale.
+	Editable bool
+}
+
+// myTickets lists every ticket the signed-in user listed, with its state:
+// for sale, held until when, or sold (when, and for how much). The page
+// re-fetches its list when tickets change.
+func (h *Handler) myTickets(w http.ResponseWriter, r *http.Request) {
+	list, err := h.store.SellerTickets(r.Context(), currentUser(r).ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	data := myTicketsPage{Page: h.page(r, "My tickets")}
+	for _, t := range list {
+		state := t.State(data.Now)
+		data.Tickets = append(data.Tickets, myTicket{SellerTicket: t, State: state, Editable: state == store.ForSale})
+	}
+	h.render(w, r, http.StatusOK, "my_tickets", "my-tickets", data)
+}

@@ -1,0 +1,423 @@
+package handlers_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/eventhive/eventhive/handlers"
+	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/store/storetest"
+)
+
+// password is every test user's password.
+const password = "correct horse battery"
+
+// defaultHold is the order hold of a bundle unless a test asks for another:
+// long enough that no hold ends during a test that does not wait for it.
+const defaultHold = time.Minute
+
+// testBundle is one running EventHive: a fresh database, its store, the
+// River workers and the real router behind an httptest server.
+type testBundle struct {
+	dialect store.Dialect
+	db      *store.DB
+	store   *store.Store
+	hold    time.Duration
+	server  *httptest.Server
+	workers *river.Client[*sql.Tx] // nil until startWorkers
+
+	configure func(*handlers.Config) // applied to every handler the bundle serves
+}
+
+// bundleOpts changes what setupWith starts.
+type bundleOpts struct {
+	hold      time.Duration // order hold; defaultHold when zero
+	noWorkers bool          // do not start River: no job runs until startWorkers
+	// configure changes the configuration of every handler the bundle
+	// serves, restarts included.
+	configure func(*handlers.Config)
+}
+
+// setup starts EventHive on a fresh database of the dialect.
+func setup(t *testing.T, dialect store.Dialect) *testBundle {
+	t.Helper()
+	return setupWith(t, dialect, bundleOpts{})
+}
+
+func setupWith(t *testing.T, dialect store.Dialect, opts bundleOpts) *testBundle {
+	t.Helper()
+	db := storetest.Open(t, dialect)
+	st, err := store.New(db)
+	require.NoError(t, err)
+	b := &testBundle{dialect: dialect, db: db, store: st, hold: opts.hold, configure: opts.configure}
+	if b.hold == 0 {
+		b.hold = defaultHold
+	}
+	if !opts.noWorkers {
+		b.startWorkers(t)
+	}
+	b.server = b.serve(t, nil)
+	return b
+}
+
+// now is the app's clock: real time, so that River and the app agree.
+func now() time.Time { return time.Now().UTC() }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// startWorkers starts a River client that works EventHive's jobs on the
+// bundle's database, stopped at the end of the test.
+func (b *testBundle) startWorkers(t *testing.T) {
+	t.Helper()
+	workers, err := jobs.NewClient(b.db.RiverDriver(), jobs.Deps{Store: b.store, Now: now}, discardLogger())
+	require.NoError(t, err)
+	require.NoError(t, workers.Start(context.Background()))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := workers.Stop(ctx); err != nil {
+			t.Errorf("stop River: %v", err)
+		}
+	})
+	b.workers = workers
+}
+
+// serve starts a new handler on the bundle's store behind its own server, as
+// a restarted process would; configure may change its configuration.
+func (b *testBundle) serve(t *testing.T, configure func(*handlers.Config)) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	cfg := handlers.Config{
+		BaseURL:      "http://" + srv.Listener.Addr().String(),
+		OrderHold:    b.hold,
+		Currency:     "usd",
+		PasswordCost: bcrypt.MinCost,
+	}
+	if b.configure != nil {
+		b.configure(&cfg)
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	h, err := handlers.New(cfg, b.store, discardLogger(), now)
+	require.NoError(t, err)
+	srv.Config.Handler = h.Routes()
+	srv.Start()
+	return srv
+}
+
+// forEachDialect runs test as a parallel subtest on every database available.
+func forEachDialect(t *testing.T, test func(t *testing.T, dialect store.Dialect)) {
+	t.Helper()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			test(t, dialect)
+		})
+	}
+}
+
+// newClient returns a browser-like client: it keeps cookies and does not
+// follow redirects, so tests see every 303.
+func newClient(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	return &http.Client{
+		Jar:     jar,
+		Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// response is an HTTP response with its body read.
+type response struct {
+	*http.Response
+	HTML string
+}
+
+// location is the response's Location header.
+func (r *response) location() string { return r.Header.Get("Location") }
+
+// reqOption changes a request before it is sent.
+type reqOption func(*http.Request)
+
+// htmx makes a request look like HTMX's.
+func htmx(r *http.Request) { r.Header.Set("HX-Request", "true") }
+
+// withHeader sets a request header.
+func withHeader(name, value string) reqOption {
+	return func(r *http.Request) { r.Header.Set(name, value) }
+}
+
+// url resolves a path on the bundle's server; absolute URLs pass unchanged.
+func (b *testBundle) url(path string) string {
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		return path
+	}
+	return b.server.URL + path
+}
+
+// do sends a request and reads the whole response.
+func (b *testBundle) do(t *testing.T, c *http.Client, method, path string, body io.Reader, opts ...reqOption) *response {
+	t.Helper()
+	req, err := http.NewRequest(method, b.url(path), body)
+	require.NoError(t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, opt := range opts {
+		opt(req)
+	}
+	res, err := c.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b2, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return &response{Response: res, HTML: string(b2)}
+}
+
+// get fetches a page.
+func (b *testBundle) get(t *testing.T, c *http.Client, path string, opts ...reqOption) *response {
+	t.Helper()
+	return b.do(t, c, http.MethodGet, path, nil, opts...)
+}
+
+// postForm posts a form.
+func (b *testBundle) postForm(t *testing.T, c *http.Client, path string, form url.Values, opts ...reqOption) *response {
+	t.Helper()
+	return b.do(t, c, http.MethodPost, path, strings.NewReader(form.Encode()), opts...)
+}
+
+// signUp creates an account and returns a client signed in to it.
+func (b *testBundle) signUp(t *testing.T, email string) *http.Client {
+	t.Helper()
+	c := newClient(t)
+	res := b.postForm(t, c, "/signup", url.Values{"email": {email}, "password": {password}})
+	requireStatus(t, res, http.StatusSeeOther)
+	return c
+}
+
+// signIn signs a client in.
+func (b *testBundle) signIn(t *testing.T, c *http.Client, email string, opts ...reqOption) *response {
+	t.Helper()
+	return b.postForm(t, c, "/signin", url.Values{"email": {email}, "password": {password}}, opts...)
+}
+
+// userID returns the id of the account with the email.
+func (b *testBundle) userID(t *testing.T, email string) int64 {
+	t.Helper()
+	u, err := b.store.UserByEmail(t.Context(), strings.ToLower(email))
+	require.NoError(t, err)
+	return u.ID
+}
+
+// listTicket lists a ticket through the form and returns its id.
+func (b *testBundle) listTicket(t *testing.T, c *http.Client, title, price string) int64 {
+	t.Helper()
+	res := b.postForm(t, c, "/tickets", url.Values{"title": {title}, "price": {price}})
+	requireStatus(t, res, http.StatusSeeOther)
+	return idFromLocation(t, res, "/tickets/")
+}
+
+// buy posts the Buy form for a ticket.
+func (b *testBundle) buy(t *testing.T, c *http.Client, ticketID int64, opts ...reqOption) *response {
+	t.Helper()
+	return b.postForm(t, c, "/orders", url.Values{"ticket_id": {strconv.FormatInt(ticketID, 10)}}, opts...)
+}
+
+// buyOK buys a ticket and returns the new order's id.
+func (b *testBundle) buyOK(t *testing.T, c *http.Client, ticketID int64) int64 {
+	t.Helper()
+	res := b.buy(t, c, ticketID)
+	requireStatus(t, res, http.StatusSeeOther)
+	return idFromLocation(t, res, "/orders/")
+}
+
+// listing returns the ids of the tickets on a listing page, in order.
+func (b *testBundle) listing(t *testing.T, path string) []int64 {
+	t.Helper()
+	res := b.get(t, newClient(t), path)
+	requireStatus(t, res, http.StatusOK)
+	return listingIDs(t, res.HTML)
+}
+
+// listedTicket is one ticket as a listing page shows it.
+type listedTicket struct {
+	ID    int64
+	Title string
+	Price string // as shown, e.g. "30.00 USD"
+}
+
+var (
+	listingSection = regexp.MustCompile(`(?s)<section id="listing".*?</section>`)
+	listItem       = regexp.MustCompile(`(?s)<li\b.*?</li>`)
+	ticketLink     = regexp.MustCompile(`(?s)<a href="/tickets/(\d+)">(.*?)</a>`)
+	shownPrice     = regexp.MustCompile(`\d+\.\d\d [A-Z]{3}`)
+)
+
+// listingTickets reads the tickets listed in a page's #listing section, in
+// order. Pager links are not tickets.
+func listingTickets(t *testing.T, page string) []listedTicket {
+	t.Helper()
+	section := listingSection.FindString(page)
+	require.NotEmpty(t, section, "no listing in:\n%s", page)
+	tickets := []listedTicket{}
+	for _, item := range listItem.FindAllString(section, -1) {
+		m := ticketLink.FindStringSubmatch(item)
+		if m == nil {
+			continue
+		}
+		id, err := strconv.ParseInt(m[1], 10, 64)
+		require.NoError(t, err)
+		tickets = append(tickets, listedTicket{ID: id, Title: text(m[2]), Price: shownPrice.FindString(text(item))})
+	}
+	return tickets
+}
+
+// listingIDs returns the ids of the tickets listed in a page, in order.
+func listingIDs(t *testing.T, page string) []int64 {
+	t.Helper()
+	ids := []int64{}
+	for _, tk := range listingTickets(t, page) {
+		ids = append(ids, tk.ID)
+	}
+	return ids
+}
+
+var (
+	tag    = regexp.MustCompile(`<[^>]*>`)
+	spaces = regexp.MustCompile(`\s+`)
+)
+
+// text returns the text of an HTML fragment: no tags, entities decoded,
+// white space collapsed.
+func text(fragment string) string {
+	return strings.TrimSpace(spaces.ReplaceAllString(html.UnescapeString(tag.ReplaceAllString(fragment, " ")), " "))
+}
+
+// idFromLocation reads the id from a redirect to prefix+id.
+func idFromLocation(t *testing.T, res *response, prefix string) int64 {
+	t.Helper()
+	loc := res.location()
+	require.True(t, strings.HasPrefix(loc, prefix), "Location %q, want %s{id}", loc, prefix)
+	id, err := strconv.ParseInt(strings.TrimPrefix(loc, prefix), 10, 64)
+	require.NoError(t, err, "Location %q", loc)
+	return id
+}
+
+// requireStatus checks a response's status, showing the page when it differs.
+func requireStatus(t *testing.T, res *response, want int) {
+	t.Helper()
+	require.Equal(t, want, res.StatusCode, "%s %s answered %d, want %d; body:\n%s",
+		res.Request.Method, res.Request.URL, res.StatusCode, want, res.HTML)
+}
+
+// requireRedirect checks a 303 to location.
+func requireRedirect(t *testing.T, res *response, location string) {
+	t.Helper()
+	requireStatus(t, res, http.StatusSeeOther)
+	require.Equal(t, location, res.location())
+}
+
+// requireFullPage checks that a response is a whole HTML page.
+func requireFullPage(t *testing.T, res *response) {
+	t.Helper()
+	require.Contains(t, res.HTML, "<html")
+	require.Contains(t, res.HTML, "</html>")
+}
+
+// requireFragment checks that a response is a bare fragment starting with
+// the given element, not a whole page.
+func requireFragment(t *testing.T, res *response, start string) {
+	t.Helper()
+	require.NotContains(t, res.HTML, "<html")
+	require.NotContains(t, res.HTML, "<body")
+	require.NotContains(t, res.HTML, `aria-label="Main"`, "no site navigation in a fragment")
+	require.True(t, strings.HasPrefix(strings.TrimSpace(res.HTML), start), "fragment should start with %s:\n%s", start, res.HTML)
+}
+
+// requireSignedInAs checks that a page's header names the signed-in user.
+func requireSignedInAs(t *testing.T, page, email string) {
+	t.Helper()
+	require.Contains(t, page, "Signed in as <strong>"+html.EscapeString(email)+"</strong>")
+	require.NotContains(t, page, `<a href="/signin">Sign in</a>`)
+}
+
+// requireSignedOut checks that a page's header offers to sign in.
+func requireSignedOut(t *testing.T, page string) {
+	t.Helper()
+	require.Contains(t, page, `<a href="/signin">Sign in</a>`)
+	require.NotContains(t, page, "Signed in as")
+}
+
+// requireFieldError checks that a form field is marked invalid and that its
+// message is shown beside it.
+func requireFieldError(t *testing.T, page, field, message string) {
+	t.Helper()
+	input := regexp.MustCompile(`<input id="` + field + `"[^>]*>`).FindString(page)
+	require.NotEmpty(t, input, "no %s field in:\n%s", field, page)
+	require.Contains(t, input, `aria-invalid="true"`, "field %s", field)
+	require.Contains(t, input, `aria-describedby="`+field+`-error"`, "field %s", field)
+	require.Contains(t, page, fmt.Sprintf(`<small id="%s-error" class="field-error">%s</small>`, field, html.EscapeString(message)))
+}
+
+// requireFieldOK checks that a form field is not marked invalid.
+func requireFieldOK(t *testing.T, page, field string) {
+	t.Helper()
+	input := regexp.MustCompile(`<input id="` + field + `"[^>]*>`).FindString(page)
+	require.NotEmpty(t, input, "no %s field in:\n%s", field, page)
+	require.NotContains(t, input, "aria-invalid", "field %s", field)
+	require.NotContains(t, page, `id="`+field+`-error"`)
+}
+
+// requireFieldValue checks the value a form field shows.
+func requireFieldValue(t *testing.T, page, field, value string) {
+	t.Helper()
+	input := regexp.MustCompile(`<input id="` + field + `"[^>]*>`).FindString(page)
+	require.NotEmpty(t, input, "no %s field in:\n%s", field, page)
+	m := regexp.MustCompile(`\bvalue="([^"]*)"`).FindStringSubmatch(input)
+	require.NotNil(t, m, "field %s has no value: %s", field, input)
+	require.Equal(t, value, html.UnescapeString(m[1]), "value of field %s", field)
+}
+
+// alertMessage returns the text of a page's role="alert" message.
+func alertMessage(t *testing.T, page string) string {
+	t.Helper()
+	m := regexp.MustCompile(`<p class="field-error" role="alert">([^<]*)</p>`).FindStringSubmatch(page)
+	require.NotNil(t, m, "no alert in:\n%s", page)
+	return html.UnescapeString(m[1])
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// sessionCookie returns the session cookie a response sets, or nil.
+func sessionCookie(res *response) *http.Cookie {
+	for _, c := range res.Cookies() {
+		if c.Name == "eventhive_session" {
+			return c
+		}
+	}
+	return nil
+}

@@ -1,0 +1,561 @@
+package handlers_test
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/store"
+)
+
+func TestTickets(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		t.Run("ListingPublicNewestFirst", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			anonymous := newClient(t)
+			empty := b.get(t, anonymous, "/")
+			requireStatus(t, empty, http.StatusOK)
+			require.Contains(t, empty.HTML, "No tickets for sale right now.")
+
+			seller := b.signUp(t, "seller@example.com")
+			first := b.listTicket(t, seller, "First show", "10")
+			second := b.listTicket(t, seller, "Second show", "20.5")
+			third := b.listTicket(t, seller, "Third show", "30")
+
+			res := b.get(t, anonymous, "/")
+			requireStatus(t, res, http.StatusOK)
+			requireSignedOut(t, res.HTML)
+			require.Equal(t, []int64{third, second, first}, listingIDs(t, res.HTML))
+			require.Equal(t, []listedTicket{
+				{third, "Third show", "30.00 USD"},
+				{second, "Second show", "20.50 USD"},
+				{first, "First show", "10.00 USD"},
+			}, listingTickets(t, res.HTML))
+		})
+
+		t.Run("TicketPagePublic", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			id := b.listTicket(t, seller, "Jazz <night> & more", "30")
+
+			res := b.get(t, newClient(t), "/tickets/"+itoa(id))
+			requireStatus(t, res, http.StatusOK)
+			requireFullPage(t, res)
+			require.Contains(t, res.HTML, "<h1>Jazz &lt;night&gt; &amp; more</h1>", "title shown, escaped")
+			require.Contains(t, res.HTML, "30.00 USD")
+			require.Contains(t, res.HTML, "For sale")
+			require.Contains(t, res.HTML, `<input type="hidden" name="ticket_id" value="`+itoa(id)+`">`, "the Buy form")
+
+			own := b.get(t, seller, "/tickets/"+itoa(id))
+			requireStatus(t, own, http.StatusOK)
+			require.Contains(t, own.HTML, "This is your ticket.")
+			require.Contains(t, own.HTML, `href="/tickets/`+itoa(id)+`/edit"`)
+			require.NotContains(t, own.HTML, `name="ticket_id"`, "no Buy form for the seller")
+		})
+
+		t.Run("NewTicketForm", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			res := b.get(t, seller, "/tickets/new")
+			requireStatus(t, res, http.StatusOK)
+			require.Contains(t, res.HTML, `<form id="ticket-form" method="post" action="/tickets"`)
+			requireFieldValue(t, res.HTML, "title", "")
+			requireFieldValue(t, res.HTML, "price", "")
+			require.Contains(t, res.HTML, "Price (USD)")
+		})
+
+		t.Run("TitleValidation", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			tests := []struct {
+				name, title, shown, message string
+			}{
+				{"Empty", "", "", "Enter a title."},
+				{"WhitespaceOnly", "  \t  ", "", "Enter a title."},
+				{"TooLong", strings.Repeat("x", 121), strings.Repeat("x", 121), "Use at most 120 characters."},
+				{"TooLongInRunes", strings.Repeat("é", 121), strings.Repeat("é", 121), "Use at most 120 characters."},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					res := b.postForm(t, seller, "/tickets", url.Values{"title": {tt.title}, "price": {"12.50"}})
+					requireStatus(t, res, http.StatusUnprocessableEntity)
+					requireFullPage(t, res)
+					requireFieldError(t, res.HTML, "title", tt.message)
+					requireFieldOK(t, res.HTML, "price")
+					requireFieldValue(t, res.HTML, "title", tt.shown)
+					requireFieldValue(t, res.HTML, "price", "12.50")
+				})
+			}
+			requireNoTickets(t, b, "seller@example.com")
+
+			t.Run("ExactlyMaxLength", func(t *testing.T) {
+				for _, title := range []string{strings.Repeat("y", 120), strings.Repeat("é", 120)} {
+					id := b.listTicket(t, seller, title, "5")
+					res := b.get(t, seller, "/tickets/"+itoa(id))
+					require.Contains(t, res.HTML, "<h1>"+title+"</h1>")
+				}
+			})
+
+			t.Run("Trimmed", func(t *testing.T) {
+				id := b.listTicket(t, seller, "  \tPadded title \n ", "5")
+				tk, err := b.store.Ticket(t.Context(), id)
+				require.NoError(t, err)
+				require.Equal(t, "Padded title", tk.Title)
+				require.Contains(t, b.get(t, seller, "/tickets/"+itoa(id)).HTML, "<h1>Padded title</h1>")
+			})
+		})
+
+		t.Run("PriceValidation", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			const (
+				enter    = "Enter a price."
+				format   = "Enter a price like 30 or 30.00."
+				positive = "The price must be more than 0."
+				decimals = "Use at most two decimal places."
+				tooHigh  = "The price must be at most 100000.00."
+			)
+			tests := []struct{ name, price, message string }{
+				{"Empty", "", enter},
+				{"Zero", "0", positive},
+				{"ZeroWithDecimals", "0.00", positive},
+				{"Negative", "-5", positive},
+				{"Letters", "abc", format},
+				{"Exponent", "1e309", format},
+				{"ThreeDecimals", "1.234", decimals},
+				{"OverMaximum", "100000.01", tooHigh},
+				{"FarOverMaximum", "99999999999999999999999", tooHigh},
+				{"NaN", "NaN", format},
+				{"Hex", "0x10", format},
+				{"Comma", "1,000", format},
+				{"Plus", "+5", format},
+				{"CurrencySymbol", "$30", format},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					res := b.postForm(t, seller, "/tickets", url.Values{"title": {"Opera"}, "price": {tt.price}})
+					requireStatus(t, res, http.StatusUnprocessableEntity)
+					requireFullPage(t, res)
+					requireFieldError(t, res.HTML, "price", tt.message)
+					requireFieldOK(t, res.HTML, "title")
+					requireFieldValue(t, res.HTML, "title", "Opera")
+					requireFieldValue(t, res.HTML, "price", tt.price)
+				})
+			}
+			t.Run("BothInvalid", func(t *testing.T) {
+				res := b.postForm(t, seller, "/tickets", url.Values{"title": {" "}, "price": {"abc"}})
+				requireStatus(t, res, http.StatusUnprocessableEntity)
+				requireFieldError(t, res.HTML, "title", "Enter a title.")
+				requireFieldError(t, res.HTML, "price", format)
+				requireFieldValue(t, res.HTML, "price", "abc")
+			})
+			requireNoTickets(t, b, "seller@example.com")
+		})
+
+		t.Run("PriceShownWithTwoDecimals", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			for _, tt := range []struct {
+				price string
+				units int64
+				shown string
+			}{
+				{"30", 3000, "30.00 USD"},
+				{"30.5", 3050, "30.50 USD"},
+				{"0.01", 1, "0.01 USD"},
+				{" 12.34 ", 1234, "12.34 USD"},
+				{"100000", 100000_00, "100000.00 USD"},
+				{"100000.00", 100000_00, "100000.00 USD"},
+			} {
+				id := b.listTicket(t, seller, "Price "+tt.price, tt.price)
+				tk, err := b.store.Ticket(t.Context(), id)
+				require.NoError(t, err)
+				require.Equal(t, tt.units, tk.Price, "price %q in minor units", tt.price)
+				require.Equal(t, "usd", tk.Currency)
+				res := b.get(t, seller, "/tickets/"+itoa(id))
+				requireStatus(t, res, http.StatusOK)
+				require.Contains(t, res.HTML, tt.shown)
+				require.Equal(t, []listedTicket{{id, "Price " + strings.TrimSpace(tt.price), tt.shown}},
+					listingTickets(t, b.get(t, newClient(t), "/?q="+url.QueryEscape(tt.price)).HTML))
+			}
+		})
+
+		t.Run("Search", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			jazz := b.listTicket(t, seller, "Jazz Night", "10")
+			rock := b.listTicket(t, seller, "Rock Show", "10")
+			percent := b.listTicket(t, seller, "100% Rock_n_roll", "10")
+			backslash := b.listTicket(t, seller, `AC\DC tribute`, "10")
+
+			for _, tt := range []struct {
+				q    string
+				want []int64
+			}{
+				{"jazz", []int64{jazz}},
+				{"ROCK", []int64{percent, rock}},
+				{"  night  ", []int64{jazz}},
+				{"%", []int64{percent}},
+				{"_", []int64{percent}},
+				{`\`, []int64{backslash}},
+				{`c\d`, []int64{backslash}},
+				{"", []int64{backslash, percent, rock, jazz}},
+			} {
+				res := b.get(t, newClient(t), "/?q="+url.QueryEscape(tt.q))
+				requireStatus(t, res, http.StatusOK)
+				require.Equal(t, tt.want, listingIDs(t, res.HTML), "q=%q", tt.q)
+				require.Contains(t, res.HTML, `name="q" value="`+html.EscapeString(strings.TrimSpace(tt.q))+`"`, "the query is kept")
+			}
+			res := b.get(t, newClient(t), "/?q=zzz")
+			require.Empty(t, listingIDs(t, res.HTML))
+			require.Contains(t, res.HTML, "No ticket for sale matches “zzz”.")
+		})
+
+		t.Run("Pagination", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			var ids []int64 // newest first
+			for i := 1; i <= 25; i++ {
+				ids = append([]int64{b.listTicket(t, seller, fmt.Sprintf("Show %02d", i), "10")}, ids...)
+			}
+			c := newClient(t)
+
+			page1 := b.get(t, c, "/")
+			requireStatus(t, page1, http.StatusOK)
+			require.Equal(t, ids[:20], listingIDs(t, page1.HTML))
+			require.Empty(t, pageLink(page1.HTML, "prev"))
+			next := pageLink(page1.HTML, "next")
+			require.Equal(t, "/?page=2", next)
+
+			page2 := b.get(t, c, next)
+			requireStatus(t, page2, http.StatusOK)
+			require.Equal(t, ids[20:], listingIDs(t, page2.HTML))
+			require.Empty(t, pageLink(page2.HTML, "next"))
+			prev := pageLink(page2.HTML, "prev")
+			require.Equal(t, "/", prev)
+			require.Equal(t, ids[:20], listingIDs(t, b.get(t, c, prev).HTML))
+
+			// The search is kept from page to page.
+			searched := b.get(t, c, "/?q=show")
+			next = pageLink(searched.HTML, "next")
+			require.Equal(t, "/?page=2&q=show", next)
+			require.Equal(t, ids[20:], listingIDs(t, b.get(t, c, next).HTML))
+
+			// Past the end, and nonsense page numbers, are harmless.
+			beyond := b.get(t, c, "/?page=3")
+			requireStatus(t, beyond, http.StatusOK)
+			require.Empty(t, listingIDs(t, beyond.HTML))
+			for _, p := range []string{"0", "-1", "abc", "99999999999999999999"} {
+				res := b.get(t, c, "/?page="+p)
+				requireStatus(t, res, http.StatusOK)
+				require.Equal(t, ids[:20], listingIDs(t, res.HTML), "page=%s", p)
+			}
+		})
+
+		t.Run("Edit", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			id := b.listTicket(t, seller, "Opera", "30")
+			path := "/tickets/" + itoa(id)
+
+			form := b.get(t, seller, path+"/edit")
+			requireStatus(t, form, http.StatusOK)
+			require.Contains(t, form.HTML, `<form id="ticket-form" method="post" action="`+path+`"`)
+			requireFieldValue(t, form.HTML, "title", "Opera")
+			requireFieldValue(t, form.HTML, "price", "30.00")
+
+			res := b.postForm(t, seller, path, url.Values{"title": {" Opera gala "}, "price": {"45.5"}})
+			requireRedirect(t, res, path)
+			page := b.get(t, seller, path)
+			require.Contains(t, page.HTML, "<h1>Opera gala</h1>")
+			require.Contains(t, page.HTML, "45.50 USD")
+			require.Contains(t, page.HTML, "Your changes are saved.")
+			require.Equal(t, []listedTicket{{id, "Opera gala", "45.50 USD"}}, listingTickets(t, b.get(t, newClient(t), "/").HTML))
+		})
+
+		t.Run("EditInvalid", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			id := b.listTicket(t, seller, "Opera", "30")
+			path := "/tickets/" + itoa(id)
+
+			res := b.postForm(t, seller, path, url.Values{"title": {""}, "price": {"1.234"}})
+			requireStatus(t, res, http.StatusUnprocessableEntity)
+			require.Contains(t, res.HTML, `action="`+path+`"`, "the edit form, not a new ticket's")
+			requireFieldError(t, res.HTML, "title", "Enter a title.")
+			requireFieldError(t, res.HTML, "price", "Use at most two decimal places.")
+			requireFieldValue(t, res.HTML, "price", "1.234")
+			requireTicket(t, b, id, "Opera", 3000)
+		})
+
+		t.Run("EditByAnotherUser", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			id := b.listTicket(t, seller, "Opera", "30")
+			path := "/tickets/" + itoa(id)
+			other := b.signUp(t, "other@example.com")
+
+			res := b.get(t, other, path+"/edit")
+			requireNotFound(t, res)
+			res = b.postForm(t, other, path, url.Values{"title": {"Mine now"}, "price": {"1"}})
+			requireNotFound(t, res)
+			requireTicket(t, b, id, "Opera", 3000)
+		})
+
+		t.Run("EditHeld", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			id := b.listTicket(t, seller, "Opera", "30")
+			path := "/tickets/" + itoa(id)
+			b.buyOK(t, b.signUp(t, "buyer@example.com"), id)
+
+			const message = "This ticket cannot be edited while a buyer holds it."
+			res := b.get(t, seller, path+"/edit")
+			requireStatus(t, res, http.StatusConflict)
+			requireFullPage(t, res)
+			require.Equal(t, message, alertMessage(t, res.HTML))
+			require.NotContains(t, res.HTML, `id="ticket-form"`)
+
+			res = b.postForm(t, seller, path, url.Values{"title": {"Cheaper"}, "price": {"1"}})
+			requireStatus(t, res, http.StatusConflict)
+			require.Equal(t, message, alertMessage(t, res.HTML))
+			requireTicket(t, b, id, "Opera", 3000)
+
+			// HTMX gets the page's main content, retargeted to replace it.
+			res = b.postForm(t, seller, path, url.Values{"title": {"Cheaper"}, "price": {"1"}}, htmx)
+			requireStatus(t, res, http.StatusConflict)
+			require.Equal(t, "#main", res.Header.Get("HX-Retarget"))
+			require.NotContains(t, res.HTML, "<html")
+			require.Equal(t, message, alertMessage(t, res.HTML))
+			requireTicket(t, b, id, "Opera", 3000)
+
+			page := b.get(t, seller, path)
+			require.Contains(t, page.HTML, "It cannot be edited while it is held or after it is sold.")
+			require.NotContains(t, page.HTML, path+"/edit")
+		})
+
+		t.Run("EditSold", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			id := b.listTicket(t, seller, "Opera", "30")
+			path := "/tickets/" + itoa(id)
+			orderID := b.buyOK(t, b.signUp(t, "buyer@example.com"), id)
+			sell(t, b, orderID, 3000)
+
+			const message = "This ticket is sold and can no longer be edited."
+			res := b.get(t, seller, path+"/edit")
+			requireStatus(t, res, http.StatusConflict)
+			require.Equal(t, message, alertMessage(t, res.HTML))
+			res = b.postForm(t, seller, path, url.Values{"title": {"Resold"}, "price": {"99"}})
+			requireStatus(t, res, http.StatusConflict)
+			require.Equal(t, message, alertMessage(t, res.HTML))
+			requireTicket(t, b, id, "Opera", 3000)
+			require.Contains(t, b.get(t, newClient(t), path).HTML, "This ticket has been sold.")
+		})
+
+		t.Run("UnknownIDs", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			b.listTicket(t, seller, "Opera", "30")
+			for _, id := range []string{"999999", "0", "-1", "abc", "1.5", "99999999999999999999", "%20"} {
+				requireNotFound(t, b.get(t, newClient(t), "/tickets/"+id))
+				requireNotFound(t, b.get(t, seller, "/tickets/"+id))
+				requireNotFound(t, b.get(t, seller, "/tickets/"+id+"/edit"))
+				requireNotFound(t, b.postForm(t, seller, "/tickets/"+id, url.Values{"title": {"X"}, "price": {"1"}}))
+			}
+		})
+	})
+}
+
+func TestHTMX(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := setup(t, dialect)
+		seller := b.signUp(t, "seller@example.com")
+		buyer := b.signUp(t, "buyer@example.com")
+
+		t.Run("SuccessfulPostAnswersHXRedirect", func(t *testing.T) {
+			res := b.postForm(t, seller, "/tickets", url.Values{"title": {"Ballet"}, "price": {"20"}}, htmx)
+			requireStatus(t, res, http.StatusOK)
+			require.Empty(t, res.location(), "no 303 for HTMX")
+			redirect := res.Header.Get("HX-Redirect")
+			require.Regexp(t, `^/tickets/\d+$`, redirect)
+			require.Contains(t, b.get(t, seller, redirect).HTML, "<h1>Ballet</h1>")
+			ticketID := b.listing(t, "/")[0]
+
+			res = b.buy(t, buyer, ticketID, htmx)
+			requireStatus(t, res, http.StatusOK)
+			require.Regexp(t, `^/orders/\d+$`, res.Header.Get("HX-Redirect"))
+
+			orderPath := res.Header.Get("HX-Redirect")
+			res = b.postForm(t, buyer, orderPath+"/cancel", nil, htmx)
+			requireStatus(t, res, http.StatusOK)
+			require.Equal(t, orderPath, res.Header.Get("HX-Redirect"))
+
+			c := newClient(t)
+			res = b.postForm(t, c, "/signup", url.Values{"email": {"new@example.com"}, "password": {password}}, htmx)
+			requireStatus(t, res, http.StatusOK)
+			require.Equal(t, "/", res.Header.Get("HX-Redirect"))
+			res = b.postForm(t, c, "/signout", nil, htmx)
+			requireStatus(t, res, http.StatusOK)
+			require.Equal(t, "/", res.Header.Get("HX-Redirect"))
+			requireSignedOut(t, b.get(t, c, "/").HTML)
+			res = b.signIn(t, c, "new@example.com", htmx)
+			requireStatus(t, res, http.StatusOK)
+			require.Equal(t, "/", res.Header.Get("HX-Redirect"))
+			requireSignedInAs(t, b.get(t, c, "/").HTML, "new@example.com")
+		})
+
+		t.Run("InvalidPostAnswersFormFragment", func(t *testing.T) {
+			res := b.postForm(t, seller, "/tickets", url.Values{"title": {""}, "price": {"abc"}}, htmx)
+			requireStatus(t, res, http.StatusUnprocessableEntity)
+			requireFragment(t, res, `<form id="ticket-form"`)
+			requireFieldError(t, res.HTML, "title", "Enter a title.")
+			requireFieldError(t, res.HTML, "price", "Enter a price like 30 or 30.00.")
+			requireFieldValue(t, res.HTML, "price", "abc")
+
+			res = b.postForm(t, newClient(t), "/signup", url.Values{"email": {"nope"}, "password": {password}}, htmx)
+			requireStatus(t, res, http.StatusUnprocessableEntity)
+			requireFragment(t, res, `<form id="signup-form"`)
+			requireFieldError(t, res.HTML, "email", "Enter a valid email address, like name@example.com.")
+			requireFieldValue(t, res.HTML, "email", "nope")
+
+			res = b.postForm(t, newClient(t), "/signin", url.Values{"email": {"seller@example.com"}, "password": {"wrong password"}}, htmx)
+			requireStatus(t, res, http.StatusUnprocessableEntity)
+			requireFragment(t, res, `<form id="signin-form"`)
+			require.Equal(t, "That email and password do not match an account.", alertMessage(t, res.HTML))
+		})
+
+		t.Run("ConflictAnswersBuyFragment", func(t *testing.T) {
+			id := b.listTicket(t, seller, "Own ticket", "5")
+			res := b.buy(t, seller, id, htmx)
+			requireStatus(t, res, http.StatusConflict)
+			requireFragment(t, res, `<div id="buy">`)
+			require.Equal(t, "This is your own ticket: you cannot buy it.", alertMessage(t, res.HTML))
+		})
+
+		t.Run("ListingVariesByHXRequest", func(t *testing.T) {
+			full := b.get(t, newClient(t), "/")
+			requireStatus(t, full, http.StatusOK)
+			requireFullPage(t, full)
+			requireVary(t, full, "HX-Request")
+
+			// So does every other page that can answer with a fragment.
+			ticketPath := "/tickets/" + itoa(b.listing(t, "/")[0])
+			for _, path := range []string{ticketPath, "/signin", "/signup"} {
+				for _, opts := range [][]reqOption{nil, {htmx}} {
+					res := b.get(t, newClient(t), path, opts...)
+					requireStatus(t, res, http.StatusOK)
+					requireVary(t, res, "HX-Request")
+				}
+			}
+
+			fragment := b.get(t, newClient(t), "/?q=own", htmx)
+			requireStatus(t, fragment, http.StatusOK)
+			requireVary(t, fragment, "HX-Request")
+			requireFragment(t, fragment, `<section id="listing"`)
+			require.Len(t, listingIDs(t, fragment.HTML), 1)
+		})
+
+		t.Run("HistoryRestoreGetsFullPage", func(t *testing.T) {
+			res := b.get(t, newClient(t), "/?q=own", htmx, withHeader("HX-History-Restore-Request", "true"))
+			requireStatus(t, res, http.StatusOK)
+			requireFullPage(t, res)
+			requireVary(t, res, "HX-Request")
+			require.Len(t, listingIDs(t, res.HTML), 1)
+		})
+	})
+}
+
+var (
+	anchor   = regexp.MustCompile(`<a\b[^>]*>`)
+	relAttr  = regexp.MustCompile(`\brel="([^"]*)"`)
+	hrefAttr = regexp.MustCompile(`\bhref="([^"]*)"`)
+)
+
+// pageLink returns the href of a listing page's rel="prev" or rel="next"
+// link, or "" when there is none.
+func pageLink(page, rel string) string {
+	for _, a := range anchor.FindAllString(page, -1) {
+		if m := relAttr.FindStringSubmatch(a); m != nil && m[1] == rel {
+			if h := hrefAttr.FindStringSubmatch(a); h != nil {
+				return html.UnescapeString(h[1])
+			}
+		}
+	}
+	return ""
+}
+
+// requireVary checks that a response names header in Vary.
+func requireVary(t *testing.T, res *response, header string) {
+	t.Helper()
+	for _, v := range res.Header.Values("Vary") {
+		for _, name := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(name), header) {
+				return
+			}
+		}
+	}
+	require.Failf(t, "missing Vary", "%s %s: Vary %q does not name %s", res.Request.Method, res.Request.URL, res.Header.Values("Vary"), header)
+}
+
+// requireNotFound checks for the 404 page.
+func requireNotFound(t *testing.T, res *response) {
+	t.Helper()
+	requireStatus(t, res, http.StatusNotFound)
+	requireFullPage(t, res)
+	require.Contains(t, res.HTML, "<h1>Not found</h1>")
+}
+
+// requireTicket checks a ticket's stored title and price.
+func requireTicket(t *testing.T, b *testBundle, id int64, title string, price int64) {
+	t.Helper()
+	tk, err := b.store.Ticket(t.Context(), id)
+	require.NoError(t, err)
+	require.Equal(t, title, tk.Title)
+	require.Equal(t, price, tk.Price)
+}
+
+// requireNoTickets checks that a seller has listed nothing.
+func requireNoTickets(t *testing.T, b *testBundle, email string) {
+	t.Helper()
+	tickets, err := b.store.TicketsBySeller(t.Context(), b.userID(t, email))
+	require.NoError(t, err)
+	require.Empty(t, tickets)
+}
+
+// sell records a payment for an order through the store, as the payment
+// webhook's job does, which sells the order's ticket.
+func sell(t *testing.T, b *testBundle, orderID, amount int64) {
+	t.Helper()
+	err := b.store.RecordPayment(t.Context(), jobs.Payment{
+		OrderID:         orderID,
+		SessionID:       "cs_test_" + itoa(orderID),
+		PaymentIntentID: "pi_test_" + itoa(orderID),
+		Amount:          amount,
+		Currency:        "usd",
+	}, now())
+	require.NoError(t, err)
+}

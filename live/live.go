@@ -1,0 +1,313 @@
+// Package live tells open pages that something they show has changed: a
+// ticket was listed, edited, held, released or sold, or an order changed
+// state. An event carries no state of its own, only what changed; a page that
+// hears of it fetches what it shows again.
+//
+// A Hub fans events out to its subscribers. With one process (SQLite) the hub
+// is in-process. With PostgreSQL, Publish sends the event through NOTIFY and
+// every process's hub LISTENs on one connection of its own, so an event
+// published by one instance reaches the viewers of every instance.
+//
+// Publishers never wait for subscribers: a subscriber that falls behind has
+// its backlog replaced by a single Any event, which says that anything may
+// have changed.
+package live
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Event says what changed.
+type Event struct {
+	// TicketID is a ticket that was listed, edited, held, released or sold;
+	// 0 when the publisher does not know which one.
+	TicketID int64 `json:"ticket_id,omitempty"`
+	// OrderID is an order whose state changed, or 0.
+	OrderID int64 `json:"order_id,omitempty"`
+}
+
+// Any is the event a subscriber gets in place of events it may have missed,
+// because it fell behind or because the hub lost its database connection for
+// a while: anything may have changed.
+var Any = Event{}
+
+// ConcernsOrder reports whether the event may change the order with the id.
+func (e Event) ConcernsOrder(id int64) bool { return e.OrderID == id || e == Any }
+
+// Channel is the PostgreSQL notification channel of an app whose tables live
+// in the public schema; an app in another schema uses Channel+"_"+schema, so
+// that apps sharing a database do not hear each other.
+const Channel = "eventhive_live"
+
+// maxChannelLen is the longest identifier PostgreSQL keeps.
+const maxChannelLen = 63
+
+// subscriberBuffer is how many events a subscriber may fall behind before its
+// backlog is replaced by Any.
+const subscriberBuffer = 16
+
+// publishTimeout bounds a NOTIFY. Publish runs after a change has committed,
+// so it does not give up when the request that made the change goes away.
+const publishTimeout = 5 * time.Second
+
+// Hub fans events out to subscribers. Its methods are safe for concurrent
+// use.
+type Hub struct {
+	log *slog.Logger
+
+	mu     sync.Mutex
+	subs   map[*subscriber]struct{}
+	closed bool
+
+	// PostgreSQL only.
+	db      *sql.DB
+	url     string
+	channel string
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+type subscriber struct {
+	ch chan Event
+}
+
+// New returns an in-process hub: events published reach this process's
+// subscribers only.
+func New(log *slog.Logger) *Hub {
+	return &Hub{log: log, subs: map[*subscriber]struct{}{}}
+}
+
+// NewPostgres returns a hub shared by every process on the PostgreSQL
+// database at url. Publish notifies through db; the hub listens on a
+// connection of its own, which it reopens with backoff whenever it breaks,
+// and then tells its subscribers with Any that they may have missed events.
+// It returns once that connection listens, so that no event published after
+// it returns is missed. Close stops listening.
+func NewPostgres(ctx context.Context, db *sql.DB, url string, log *slog.Logger) (*Hub, error) {
+	h := New(log)
+	h.db, h.url = db, url
+	var schema string
+	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return nil, fmt.Errorf("live: current schema: %w", err)
+	}
+	h.channel = Channel
+	if schema != "public" {
+		h.channel = Channel + "_" + schema
+	}
+	// PostgreSQL cuts identifiers to 63 bytes in LISTEN but refuses longer
+	// ones in pg_notify: cut the name here so that both agree.
+	if len(h.channel) > maxChannelLen {
+		h.channel = h.channel[:maxChannelLen]
+	}
+	conn, err := h.listen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	h.stop, h.done = stop, make(chan struct{})
+	go h.run(runCtx, conn)
+	return h, nil
+}
+
+// Publish tells every subscriber, in this process or (on PostgreSQL) in any
+// process, about e. Call it after the change has committed. A failure is
+// logged, not returned: the change itself has happened, and pages catch up
+// with the next event or reconnect.
+func (h *Hub) Publish(ctx context.Context, e Event) {
+	if h.db == nil {
+		h.fanOut(e)
+		return
+	}
+	payload, err := json.Marshal(e)
+	if err != nil {
+		h.log.ErrorContext(ctx, "live: encode event", "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	if _, err := h.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, h.channel, string(payload)); err != nil {
+		h.log.WarnContext(ctx, "live: publish", "err", err, "ticket_id", e.TicketID, "order_id", e.OrderID)
+	}
+}
+
+// Subscribe returns a channel of events and a function that ends the
+// subscription; ending ctx ends it too. The channel is closed when the
+// subscription ends or the hub closes. Events published before Subscribe
+// returns may or may not arrive.
+func (h *Hub) Subscribe(ctx context.Context) (<-chan Event, func()) {
+	s := &subscriber{ch: make(chan Event, subscriberBuffer)}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		close(s.ch)
+		return s.ch, func() {}
+	}
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+
+	var once sync.Once
+	unsubscribe := func() {
+		once.Do(func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if _, ok := h.subs[s]; ok {
+				delete(h.subs, s)
+				close(s.ch)
+			}
+		})
+	}
+	stop := context.AfterFunc(ctx, unsubscribe)
+	return s.ch, func() {
+		stop()
+		unsubscribe()
+	}
+}
+
+// Subscribers returns how many subscriptions are open.
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
+// fanOut delivers e to every subscriber without waiting for any. A subscriber
+// whose buffer is full has its backlog replaced by Any.
+func (h *Hub) fanOut(e Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		select {
+		case s.ch <- e:
+			continue
+		default:
+		}
+		// Full: the subscriber will hear of a change anyway; make sure it
+		// cannot miss which one by collapsing its backlog into Any. Only
+		// fanOut sends, under h.mu, so after draining there is room.
+	drain:
+		for {
+			select {
+			case <-s.ch:
+			default:
+				break drain
+			}
+		}
+		s.ch <- Any
+	}
+}
+
+// Close ends every subscription and, on PostgreSQL, stops listening.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	for s := range h.subs {
+		delete(h.subs, s)
+		close(s.ch)
+	}
+	h.mu.Unlock()
+	if h.stop != nil {
+		h.stop()
+		<-h.done
+	}
+	return nil
+}
+
+// listen opens the hub's own connection and LISTENs on its channel.
+func (h *Hub) listen(ctx context.Context) (*pgx.Conn, error) {
+	conn, err := pgx.Connect(ctx, h.url)
+	if err != nil {
+		return nil, fmt.Errorf("live: connect: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{h.channel}.Sanitize()); err != nil {
+		_ = conn.Close(context.Background())
+		return nil, fmt.Errorf("live: listen: %w", err)
+	}
+	return conn, nil
+}
+
+// Reconnection backoff: it doubles from minBackoff up to maxBackoff.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 10 * time.Second
+)
+
+// pingEvery is how long the listening connection may stay silent before it
+// is checked, so that a connection lost without a word is noticed.
+const pingEvery = 30 * time.Second
+
+// run relays notifications to subscribers until ctx ends, reopening the
+// connection when it breaks.
+func (h *Hub) run(ctx context.Context, conn *pgx.Conn) {
+	defer close(h.done)
+	backoff := minBackoff
+	for {
+		if conn != nil {
+			err := h.relay(ctx, conn)
+			_ = conn.Close(context.Background())
+			conn = nil
+			if ctx.Err() != nil {
+				return
+			}
+			h.log.Warn("live: lost the listening connection", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		var err error
+		conn, err = h.listen(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			h.log.Warn("live: reconnect", "err", err, "retry_in", backoff.String())
+			backoff = min(backoff*2, maxBackoff)
+			continue
+		}
+		backoff = minBackoff
+		h.log.Info("live: listening again")
+		// Whatever was published while nobody listened is lost.
+		h.fanOut(Any)
+	}
+}
+
+// relay waits for notifications on conn and fans them out, until conn fails
+// or ctx ends.
+func (h *Hub) relay(ctx context.Context, conn *pgx.Conn) error {
+	for {
+		waitCtx, cancel := context.WithTimeout(ctx, pingEvery)
+		n, err := conn.WaitForNotification(waitCtx)
+		cancel()
+		switch {
+		case err == nil:
+			var e Event
+			if err := json.Unmarshal([]byte(n.Payload), &e); err != nil {
+				h.log.Warn("live: bad notification", "err", err, "payload", n.Payload)
+				e = Any
+			}
+			h.fanOut(e)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
+			if err := conn.Ping(ctx); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+}

@@ -1,0 +1,278 @@
+package live_test
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/store/storetest"
+)
+
+// wait is how long a test waits for an event that should come.
+const wait = 5 * time.Second
+
+// testBundle is a database and a way to open hubs on it.
+type testBundle struct {
+	dialect store.Dialect
+	url     string
+	db      *sql.DB
+}
+
+func setup(t *testing.T, dialect store.Dialect) *testBundle {
+	t.Helper()
+	url := storetest.URL(t, dialect)
+	db, err := store.Open(t.Context(), url)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return &testBundle{dialect: dialect, url: url, db: db.Write}
+}
+
+// hub opens a hub of the bundle's dialect, closed at cleanup: in-process on
+// SQLite, listening on the database on PostgreSQL.
+func (b *testBundle) hub(t *testing.T) *live.Hub {
+	t.Helper()
+	var h *live.Hub
+	if b.dialect == store.Postgres {
+		var err error
+		h, err = live.NewPostgres(t.Context(), b.db, b.url, discardLogger())
+		require.NoError(t, err)
+	} else {
+		h = live.New(discardLogger())
+	}
+	t.Cleanup(func() { require.NoError(t, h.Close()) })
+	return h
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func forEachDialect(t *testing.T, test func(t *testing.T, dialect store.Dialect)) {
+	t.Helper()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			test(t, dialect)
+		})
+	}
+}
+
+// receive waits for the next event.
+func receive(t *testing.T, events <-chan live.Event) live.Event {
+	t.Helper()
+	select {
+	case e, ok := <-events:
+		require.True(t, ok, "subscription ended")
+		return e
+	case <-time.After(wait):
+		t.Fatal("no event")
+		return live.Event{}
+	}
+}
+
+// requireQuiet checks that no event arrives for a while.
+func requireQuiet(t *testing.T, events <-chan live.Event) {
+	t.Helper()
+	select {
+	case e := <-events:
+		t.Fatalf("unexpected event %+v", e)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// requireClosed checks that a subscription's channel is closed.
+func requireClosed(t *testing.T, events <-chan live.Event) {
+	t.Helper()
+	for {
+		select {
+		case _, ok := <-events:
+			if !ok {
+				return
+			}
+		case <-time.After(wait):
+			t.Fatal("subscription still open")
+		}
+	}
+}
+
+func TestHub(t *testing.T) {
+	t.Parallel()
+
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		t.Run("PublishReachesEverySubscriber", func(t *testing.T) {
+			t.Parallel()
+			hub := setup(t, dialect).hub(t)
+			first, unsubscribe1 := hub.Subscribe(t.Context())
+			defer unsubscribe1()
+			second, unsubscribe2 := hub.Subscribe(t.Context())
+			defer unsubscribe2()
+
+			hub.Publish(t.Context(), live.Event{TicketID: 7, OrderID: 3})
+			want := live.Event{TicketID: 7, OrderID: 3}
+			require.Equal(t, want, receive(t, first))
+			require.Equal(t, want, receive(t, second))
+			requireQuiet(t, first)
+		})
+
+		t.Run("UnsubscribeClosesTheChannel", func(t *testing.T) {
+			t.Parallel()
+			hub := setup(t, dialect).hub(t)
+			events, unsubscribe := hub.Subscribe(t.Context())
+			require.Equal(t, 1, hub.Subscribers())
+			unsubscribe()
+			unsubscribe() // twice is harmless
+			requireClosed(t, events)
+			require.Zero(t, hub.Subscribers())
+			hub.Publish(t.Context(), live.Event{TicketID: 1}) // nobody listens: no panic
+		})
+
+		t.Run("EndingTheContextUnsubscribes", func(t *testing.T) {
+			t.Parallel()
+			hub := setup(t, dialect).hub(t)
+			ctx, cancel := context.WithCancel(t.Context())
+			events, unsubscribe := hub.Subscribe(ctx)
+			defer unsubscribe()
+			cancel()
+			requireClosed(t, events)
+			require.Eventually(t, func() bool { return hub.Subscribers() == 0 }, wait, 10*time.Millisecond)
+		})
+
+		t.Run("CloseEndsEverySubscription", func(t *testing.T) {
+			t.Parallel()
+			hub := setup(t, dialect).hub(t)
+			events, unsubscribe := hub.Subscribe(t.Context())
+			defer unsubscribe()
+			require.NoError(t, hub.Close())
+			requireClosed(t, events)
+			late, _ := hub.Subscribe(t.Context())
+			requireClosed(t, late)
+		})
+
+		t.Run("SlowSubscriberDoesNotBlock", func(t *testing.T) {
+			t.Parallel()
+			hub := setup(t, dialect).hub(t)
+			// slow reads nothing until the end; fast reads all along.
+			slow, unsubscribeSlow := hub.Subscribe(t.Context())
+			defer unsubscribeSlow()
+			fast, unsubscribeFast := hub.Subscribe(t.Context())
+			defer unsubscribeFast()
+
+			const n = 200
+			var fastGot []live.Event
+			var wg sync.WaitGroup
+			wg.Go(func() { fastGot = drain(fast, 2*time.Second) })
+			published := make(chan struct{})
+			go func() {
+				defer close(published)
+				for i := int64(1); i <= n; i++ {
+					hub.Publish(t.Context(), live.Event{TicketID: i})
+				}
+			}()
+			select {
+			case <-published:
+			case <-time.After(20 * time.Second):
+				t.Fatal("publishing blocked on a subscriber that does not read")
+			}
+			wg.Wait()
+			slowGot := drain(slow, 300*time.Millisecond)
+
+			// Neither can miss that something changed: each one's last event
+			// is the last one published, or Any, which stands for all it
+			// missed. The slow one's backlog is bounded.
+			for _, got := range [][]live.Event{fastGot, slowGot} {
+				require.NotEmpty(t, got)
+				require.Contains(t, []live.Event{live.Any, {TicketID: n}}, got[len(got)-1])
+			}
+			require.LessOrEqual(t, len(slowGot), 16, "a slow subscriber's backlog is bounded")
+			require.Contains(t, slowGot, live.Any)
+		})
+	})
+}
+
+func TestHubAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	if !slices.Contains(storetest.Dialects(), store.Postgres) {
+		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL")
+	}
+
+	t.Run("EventReachesAnotherHub", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, store.Postgres)
+		one, other := b.hub(t), b.hub(t)
+		events, unsubscribe := other.Subscribe(t.Context())
+		defer unsubscribe()
+		own, unsubscribeOwn := one.Subscribe(t.Context())
+		defer unsubscribeOwn()
+
+		one.Publish(t.Context(), live.Event{TicketID: 11, OrderID: 5})
+		require.Equal(t, live.Event{TicketID: 11, OrderID: 5}, receive(t, events), "another instance hears it")
+		require.Equal(t, live.Event{TicketID: 11, OrderID: 5}, receive(t, own), "the publishing instance hears it too")
+	})
+
+	t.Run("AppsInOtherSchemasDoNotHear", func(t *testing.T) {
+		t.Parallel()
+		ours, theirs := setup(t, store.Postgres).hub(t), setup(t, store.Postgres).hub(t)
+		events, unsubscribe := theirs.Subscribe(t.Context())
+		defer unsubscribe()
+		ours.Publish(t.Context(), live.Event{TicketID: 1})
+		requireQuiet(t, events)
+	})
+
+	t.Run("ListenerReconnects", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, store.Postgres)
+		publisher, listener := b.hub(t), b.hub(t)
+		events, unsubscribe := listener.Subscribe(t.Context())
+		defer unsubscribe()
+
+		// Cut the listening connections of this schema's hubs, as a
+		// database restart or a network failure would.
+		var schema string
+		require.NoError(t, b.db.QueryRowContext(t.Context(), `SELECT current_schema()`).Scan(&schema))
+		var cut int
+		require.NoError(t, b.db.QueryRowContext(t.Context(), `
+			SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE query = 'LISTEN "eventhive_live_' || $1 || '"'`, schema).Scan(&cut))
+		require.Equal(t, 2, cut)
+
+		// Back, it says that anything may have changed meanwhile...
+		require.Equal(t, live.Any, receive(t, events))
+		// ...and hears new events again. The publisher reconnects too, so
+		// wait until a published event comes through.
+		require.Eventually(t, func() bool {
+			publisher.Publish(t.Context(), live.Event{OrderID: 9})
+			for {
+				select {
+				case e := <-events:
+					if e == (live.Event{OrderID: 9}) {
+						return true
+					}
+				case <-time.After(200 * time.Millisecond):
+					return false
+				}
+			}
+		}, 15*time.Second, 10*time.Millisecond)
+	})
+}
+
+// drain reads events until none comes for quiet.
+func drain(events <-chan live.Event, quiet time.Duration) []live.Event {
+	var got []live.Event
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				return got
+			}
+			got = append(got, e)
+		case <-time.After(quiet):
+			return got
+		}
+	}
+}

@@ -1,0 +1,67 @@
+package store_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/store/storetest"
+)
+
+// BenchmarkCreateOrder measures the claim transaction of a purchase without
+// HTTP: CreateOrder on a fresh ticket each time, from 32 goroutines as in a
+// rush, with River's insert of the expiry job and without it (the same
+// transaction with River's INSERT statement skipped). It reports claims/s.
+// bench/ (go run ./bench) prints these as the store-level limits.
+func BenchmarkCreateOrder(b *testing.B) {
+	for _, dialect := range storetest.Dialects() {
+		for _, withRiver := range []bool{true, false} {
+			name := string(dialect) + "/river"
+			if !withRiver {
+				name = string(dialect) + "/no_river"
+			}
+			b.Run(name, func(b *testing.B) {
+				db := storetest.Open(b, dialect)
+				st, err := store.New(db)
+				if !withRiver {
+					st, err = store.NewWithoutJobInserts(db)
+				}
+				require.NoError(b, err)
+				ctx := b.Context()
+				now := time.Now().UTC()
+				seller, err := st.CreateUser(ctx, "seller@example.com", "x", now)
+				require.NoError(b, err)
+				buyers := make([]int64, 500)
+				for i := range buyers {
+					u, err := st.CreateUser(ctx, fmt.Sprintf("buyer-%d@example.com", i), "x", now)
+					require.NoError(b, err)
+					buyers[i] = u.ID
+				}
+				tickets := make([]int64, b.N)
+				for i := range tickets {
+					t, err := st.CreateTicket(ctx, seller.ID, fmt.Sprintf("Ticket %d", i), 3000, "usd", now)
+					require.NoError(b, err)
+					tickets[i] = t.ID
+				}
+				var next atomic.Int64
+				b.SetParallelism(16)
+				b.ResetTimer()
+				start := time.Now()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						i := next.Add(1) - 1
+						if _, err := st.CreateOrder(ctx, buyers[i%int64(len(buyers))], tickets[i], time.Now().UTC(), time.Hour); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "claims/s")
+			})
+		}
+	}
+}
