@@ -43,6 +43,7 @@ type testBundle struct {
 	hold    time.Duration
 	server  *httptest.Server
 	workers *river.Client[*sql.Tx] // nil until startWorkers
+	stripe  jobs.Stripe            // what the jobs call for Stripe; nil when no test needs it
 
 	configure func(*handlers.Config) // applied to every handler the bundle serves
 }
@@ -54,6 +55,8 @@ type bundleOpts struct {
 	// configure changes the configuration of every handler the bundle
 	// serves, restarts included.
 	configure func(*handlers.Config)
+	// stripe answers the jobs' Stripe calls (session expiry, refunds).
+	stripe jobs.Stripe
 }
 
 // setup starts EventHive on a fresh database of the dialect.
@@ -67,7 +70,7 @@ func setupWith(t *testing.T, dialect store.Dialect, opts bundleOpts) *testBundle
 	db := storetest.Open(t, dialect)
 	st, err := store.New(db)
 	require.NoError(t, err)
-	b := &testBundle{dialect: dialect, db: db, store: st, hold: opts.hold, configure: opts.configure}
+	b := &testBundle{dialect: dialect, db: db, store: st, hold: opts.hold, configure: opts.configure, stripe: opts.stripe}
 	if b.hold == 0 {
 		b.hold = defaultHold
 	}
@@ -87,7 +90,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // bundle's database, stopped at the end of the test.
 func (b *testBundle) startWorkers(t *testing.T) {
 	t.Helper()
-	workers, err := jobs.NewClient(b.db.RiverDriver(), jobs.Deps{Store: b.store, Now: now}, discardLogger())
+	workers, err := jobs.NewClient(b.db.RiverDriver(), jobs.Deps{Store: b.store, Stripe: b.stripe, Now: now}, discardLogger())
 	require.NoError(t, err)
 	require.NoError(t, workers.Start(context.Background()))
 	t.Cleanup(func() {
