@@ -166,11 +166,13 @@ func TestRestartAfterKill(t *testing.T) {
 			var orderID int64
 			_, err = fmt.Sscanf(orderURL, "/orders/%d", &orderID)
 			require.NoError(t, err)
+			// The dead process's River leadership must lapse (about 15 s)
+			// before the new one schedules jobs; reads never wait for that.
 			require.Eventually(t, func() bool {
 				var status string
 				err := db.Read.QueryRow(`SELECT status FROM orders WHERE id = $1`, orderID).Scan(&status)
 				return err == nil && status == "cancelled"
-			}, 20*time.Second, 100*time.Millisecond, "the expiry job ran after the restart")
+			}, 60*time.Second, 100*time.Millisecond, "the expiry job ran after the restart")
 		})
 	}
 }

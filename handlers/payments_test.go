@@ -155,6 +155,24 @@ func (b *testBundle) startCheckout(t *testing.T, buyer *http.Client, orderID int
 	return session
 }
 
+// checkout is a buyer's pending order for a 30.00 ticket, with its checkout
+// session begun.
+type checkout struct {
+	buyer   *http.Client
+	ticket  int64
+	order   int64
+	session string
+}
+
+func (b *testBundle) beginCheckout(t *testing.T) checkout {
+	t.Helper()
+	seller := b.signUp(t, "seller@example.com")
+	ticket := b.listTicket(t, seller, "Front row", "30")
+	buyer := b.signUp(t, "buyer@example.com")
+	order := b.buyOK(t, buyer, ticket)
+	return checkout{buyer: buyer, ticket: ticket, order: order, session: b.startCheckout(t, buyer, order)}
+}
+
 func TestPayments(t *testing.T) {
 	t.Parallel()
 
@@ -212,11 +230,8 @@ func TestPayments(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
 			b, _ := paymentBundle(t, dialect, 0)
-			seller := b.signUp(t, "seller@example.com")
-			ticket := b.listTicket(t, seller, "Front row", "30")
-			buyer := b.signUp(t, "buyer@example.com")
-			orderID := b.buyOK(t, buyer, ticket)
-			session := b.startCheckout(t, buyer, orderID)
+			c := b.beginCheckout(t)
+			orderID, session := c.order, c.session
 
 			e := event{id: "evt_dup", eventType: "checkout.session.completed", sessionID: session, orderID: orderID, amount: 3000}
 			for range 3 {
@@ -239,11 +254,8 @@ func TestPayments(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
 			b, _ := paymentBundle(t, dialect, 0)
-			seller := b.signUp(t, "seller@example.com")
-			ticket := b.listTicket(t, seller, "Front row", "30")
-			buyer := b.signUp(t, "buyer@example.com")
-			orderID := b.buyOK(t, buyer, ticket)
-			session := b.startCheckout(t, buyer, orderID)
+			c := b.beginCheckout(t)
+			orderID, session := c.order, c.session
 
 			// An expiry notice and a failed delayed payment change nothing.
 			b.deliverOK(t, event{id: "evt_1", eventType: "checkout.session.async_payment_failed", sessionID: session, orderID: orderID, amount: 3000, paymentStatus: "unpaid"})
@@ -309,11 +321,8 @@ func TestPayments(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
 			b, stripeAPI := paymentBundle(t, dialect, 0)
-			seller := b.signUp(t, "seller@example.com")
-			ticket := b.listTicket(t, seller, "Front row", "30")
-			buyer := b.signUp(t, "buyer@example.com")
-			orderID := b.buyOK(t, buyer, ticket)
-			session := b.startCheckout(t, buyer, orderID)
+			c := b.beginCheckout(t)
+			buyer, orderID, session := c.buyer, c.order, c.session
 
 			b.deliverOK(t, event{id: "evt_cheap", eventType: "checkout.session.completed", sessionID: session, orderID: orderID, amount: 1})
 			require.Eventually(t, func() bool {
@@ -331,11 +340,8 @@ func TestPayments(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
 			b, stripeAPI := paymentBundle(t, dialect, time.Second)
-			seller := b.signUp(t, "seller@example.com")
-			ticket := b.listTicket(t, seller, "Front row", "30")
-			buyer := b.signUp(t, "buyer@example.com")
-			orderID := b.buyOK(t, buyer, ticket)
-			session := b.startCheckout(t, buyer, orderID)
+			c := b.beginCheckout(t)
+			ticket, orderID, session := c.ticket, c.order, c.session
 			require.Eventually(t, func() bool { return b.order(t, orderID).Status == store.Cancelled },
 				15*time.Second, 50*time.Millisecond, "the hold ends and is recorded")
 
@@ -388,11 +394,8 @@ func TestPayments(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
 			b, stripeAPI := paymentBundle(t, dialect, time.Second)
-			seller := b.signUp(t, "seller@example.com")
-			ticket := b.listTicket(t, seller, "Front row", "30")
-			buyer := b.signUp(t, "buyer@example.com")
-			orderID := b.buyOK(t, buyer, ticket)
-			session := b.startCheckout(t, buyer, orderID)
+			c := b.beginCheckout(t)
+			orderID, session := c.order, c.session
 			// Stripe has the payment, but its webhook has not arrived.
 			stripeAPI.mu.Lock()
 			stripeAPI.paid[session] = &jobs.Payment{OrderID: orderID, SessionID: session,
