@@ -212,7 +212,7 @@ func (h *Handler) allowSignUp(w http.ResponseWriter, r *http.Request, form Accou
 		return true
 	}
 	h.log.WarnContext(r.Context(), "sign-up throttled", "ip", ip, "retry_after", wait.String())
-	form.Errors["email"] = "Too many sign-ups from your network. Try again in " + minutes(wait) + "."
+	form.Errors["form"] = "Too many sign-ups from your network. Try again in " + minutes(wait) + "."
 	setRetryAfter(w, wait)
 	h.render(w, r, http.StatusTooManyRequests, "signup", "signup-form", accountPage{Page: h.page(r, "Sign up"), Form: form})
 	return false

@@ -262,7 +262,7 @@ func TestThrottle(t *testing.T) {
 			}
 			res := th.signUp(t, "one-too-many@example.com", from("203.0.113.9"))
 			requireStatus(t, res, http.StatusTooManyRequests)
-			requireFieldError(t, res.HTML, "email", "Too many sign-ups from your network. Try again in 60 minutes.")
+			require.Equal(t, "Too many sign-ups from your network. Try again in 60 minutes.", alertMessage(t, res.HTML))
 			require.Equal(t, "3600", res.Header.Get("Retry-After"))
 			require.Nil(t, sessionCookie(res))
 			_, err := b.store.UserByEmail(t.Context(), "one-too-many@example.com")
