@@ -23,13 +23,7 @@ import (
 // tickets at once, as the app's MAX_HOLDS_PER_BUYER does.
 func setupHoldLimit(t *testing.T, dialect store.Dialect, max int) *testBundle {
 	t.Helper()
-	db := storetest.Open(t, dialect)
-	st, err := store.New(db, store.WithMaxHolds(max))
-	require.NoError(t, err)
-	b := &testBundle{dialect: dialect, db: db, store: st, hold: defaultHold}
-	b.startWorkers(t)
-	b.server = b.serve(t, nil)
-	return b
+	return setupWith(t, dialect, bundleOpts{storeOptions: []store.Option{store.WithMaxHolds(max)}})
 }
 
 // setupNoLimits is setup without limits on signing in and up, for tests

@@ -16,7 +16,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/eventhive/eventhive/handlers"
-	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/static"
@@ -41,26 +40,13 @@ type liveOpts struct {
 
 func setupLive(t *testing.T, dialect store.Dialect, opts liveOpts) *liveBundle {
 	t.Helper()
+	hub := live.New(discardLogger())
+	t.Cleanup(func() { hub.Close() })
 	b := &liveBundle{
-		testBundle: setupWith(t, dialect, bundleOpts{hold: opts.hold, noWorkers: true}),
-		hub:        live.New(discardLogger()),
+		testBundle: setupWith(t, dialect, bundleOpts{hold: opts.hold, stripe: payments.NewBuiltin("", "unused"), live: hub}),
+		hub:        hub,
 		done:       make(chan struct{}),
 	}
-	t.Cleanup(func() { b.hub.Close() })
-
-	workers, err := jobs.NewClient(b.db.RiverDriver(), jobs.Deps{
-		Store: b.store, Stripe: payments.NewBuiltin("", "unused"), Now: now, Live: b.hub,
-	}, discardLogger())
-	require.NoError(t, err)
-	require.NoError(t, workers.Start(context.Background()))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := workers.Stop(ctx); err != nil {
-			t.Errorf("stop River: %v", err)
-		}
-	})
-	b.workers = workers
 
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Config.ReadTimeout = opts.serverTimeouts

@@ -10,7 +10,6 @@ import (
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/metrics"
 	"github.com/eventhive/eventhive/store"
-	"github.com/eventhive/eventhive/store/storetest"
 )
 
 // TestMetrics checks that the metrics handler (served on METRICS_PORT) shows
@@ -20,12 +19,11 @@ func TestMetrics(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
 		m := metrics.New()
-		db := storetest.Open(t, dialect)
-		st, err := store.New(db, store.WithObserver(m))
-		require.NoError(t, err)
-		b := &testBundle{dialect: dialect, db: db, store: st, hold: defaultHold,
-			configure: func(cfg *handlers.Config) { cfg.Metrics = m }}
-		b.server = b.serve(t, nil)
+		b := setupWith(t, dialect, bundleOpts{
+			noWorkers:    true,
+			storeOptions: []store.Option{store.WithObserver(m)},
+			configure:    func(cfg *handlers.Config) { cfg.Metrics = m },
+		})
 
 		scrape := func() string {
 			rec := httptest.NewRecorder()

@@ -23,6 +23,7 @@ import (
 
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/store/storetest"
 )
@@ -44,6 +45,7 @@ type testBundle struct {
 	server  *httptest.Server
 	workers *river.Client[*sql.Tx] // nil until startWorkers
 	stripe  jobs.Stripe            // what the jobs call for Stripe; nil when no test needs it
+	live    *live.Hub              // the jobs' publisher of page events; nil for none
 
 	configure func(*handlers.Config) // applied to every handler the bundle serves
 }
@@ -57,6 +59,10 @@ type bundleOpts struct {
 	configure func(*handlers.Config)
 	// stripe answers the jobs' Stripe calls (session expiry, refunds).
 	stripe jobs.Stripe
+	// live is where the jobs publish page events.
+	live *live.Hub
+	// storeOptions configure the store, as main does (hold limit, metrics).
+	storeOptions []store.Option
 }
 
 // setup starts EventHive on a fresh database of the dialect.
@@ -68,9 +74,10 @@ func setup(t *testing.T, dialect store.Dialect) *testBundle {
 func setupWith(t *testing.T, dialect store.Dialect, opts bundleOpts) *testBundle {
 	t.Helper()
 	db := storetest.Open(t, dialect)
-	st, err := store.New(db)
+	st, err := store.New(db, opts.storeOptions...)
 	require.NoError(t, err)
-	b := &testBundle{dialect: dialect, db: db, store: st, hold: opts.hold, configure: opts.configure, stripe: opts.stripe}
+	b := &testBundle{dialect: dialect, db: db, store: st, hold: opts.hold, configure: opts.configure,
+		stripe: opts.stripe, live: opts.live}
 	if b.hold == 0 {
 		b.hold = defaultHold
 	}
@@ -90,7 +97,11 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // bundle's database, stopped at the end of the test.
 func (b *testBundle) startWorkers(t *testing.T) {
 	t.Helper()
-	workers, err := jobs.NewClient(b.db.RiverDriver(), jobs.Deps{Store: b.store, Stripe: b.stripe, Now: now}, discardLogger())
+	deps := jobs.Deps{Store: b.store, Stripe: b.stripe, Now: now}
+	if b.live != nil {
+		deps.Live = b.live
+	}
+	workers, err := jobs.NewClient(b.db.RiverDriver(), deps, discardLogger())
 	require.NoError(t, err)
 	require.NoError(t, workers.Start(context.Background()))
 	t.Cleanup(func() {
