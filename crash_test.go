@@ -34,12 +34,7 @@ func TestKillDuringRush(t *testing.T) {
 
 			seller := newUser(t)
 			seller.signUp(first, "seller@example.com")
-			var ticketIDs []string
-			for i := range 20 {
-				resp, _ := seller.post(first.url+"/tickets", url.Values{"title": {fmt.Sprintf("Crash %d", i)}, "price": {"10"}})
-				require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-				ticketIDs = append(ticketIDs, strings.TrimPrefix(resp.Header.Get("Location"), "/tickets/"))
-			}
+			ticketIDs := seller.listTickets(first, "Crash", 20)
 			buyers := make([]*user, 10)
 			for i := range buyers {
 				buyers[i] = newUser(t)

@@ -117,6 +117,18 @@ func (u *user) signUp(a *app, email string) {
 	require.Equal(u.t, http.StatusSeeOther, resp.StatusCode)
 }
 
+// listTickets lists n tickets titled "prefix i" for the user, and returns
+// their ids.
+func (u *user) listTickets(a *app, prefix string, n int) []string {
+	var ids []string
+	for i := range n {
+		resp, _ := u.post(a.url+"/tickets", url.Values{"title": {fmt.Sprintf("%s %d", prefix, i)}, "price": {"10"}})
+		require.Equal(u.t, http.StatusSeeOther, resp.StatusCode)
+		ids = append(ids, strings.TrimPrefix(resp.Header.Get("Location"), "/tickets/"))
+	}
+	return ids
+}
+
 // TestRestartAfterKill kills the app with SIGKILL while a buyer holds a
 // ticket, and restarts it after the hold has ended: at once the hold shows as
 // expired and the ticket is for sale, the buyer is still signed in, and the
