@@ -87,6 +87,7 @@ type Handler struct {
 	metrics  *metrics.Metrics
 	builtin  *payments.Builtin // nil with Stripe
 	throttle *throttle         // counts sign-in and sign-up attempts
+	listing  *listingCache     // nil when the listing is not cached
 
 	// dummyHash is compared against when a sign-in names an unknown email,
 	// so that it takes as long to refuse as a wrong password.
@@ -142,6 +143,9 @@ func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*
 		builtin:   builtin,
 		throttle:  newThrottle(),
 		dummyHash: dummyHash,
+	}
+	if st.DB().Dialect == store.SQLite {
+		h.listing = newListingCache()
 	}
 	// A session that cannot be loaded or saved (the database is down) gets
 	// the app's own answer, not scs's bare 500.

@@ -39,9 +39,15 @@ func isHTMX(r *http.Request) bool {
 }
 
 // render writes a page with status, or only fragment when HTMX asked for it.
-// Whatever the answer, it varies by HX-Request.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page, fragment string, data any) {
-	w.Header().Add("Vary", "HX-Request")
+	if body, ok := h.renderBody(w, r, page, fragment, data); ok {
+		writeHTML(w, status, body)
+	}
+}
+
+// renderBody renders what render would write. When rendering fails it
+// answers 500 itself and returns false.
+func (h *Handler) renderBody(w http.ResponseWriter, r *http.Request, page, fragment string, data any) ([]byte, bool) {
 	if !isHTMX(r) {
 		fragment = ""
 	}
@@ -49,11 +55,18 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	if err := h.views.Render(&buf, page, fragment, data); err != nil {
 		h.log.ErrorContext(r.Context(), "render", "err", err, "page", page, "fragment", fragment)
 		http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
-		return
+		return nil, false
 	}
+	return buf.Bytes(), true
+}
+
+// writeHTML writes a rendered page or fragment. Whatever the answer, it
+// varies by HX-Request.
+func writeHTML(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Add("Vary", "HX-Request")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = buf.WriteTo(w)
+	_, _ = w.Write(body)
 }
 
 // renderMain writes a whole page with status; to an HTMX request, whatever

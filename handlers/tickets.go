@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -33,14 +34,31 @@ func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
 	if err != nil || number < 1 || number > 1_000_000 {
 		number = 1
 	}
+	// Everyone signed out sees the same page, so it is kept (see
+	// listingCache) unless there is a message for them to see once.
+	key := listingKey{url: listingURL(query, number), fragment: isHTMX(r)}
+	cached := h.listing != nil && currentUser(r) == nil && !h.sessions.Exists(r.Context(), sessionFlash)
+	writes, now := h.store.Writes(), h.now()
+	if cached {
+		if body, ok := h.listing.get(key, writes, now); ok {
+			writeHTML(w, http.StatusOK, body)
+			return
+		}
+	}
 	// One extra row tells whether there is a next page.
-	tickets, err := h.store.TicketsForSale(r.Context(), h.now(), query, ticketsPerPage+1, (number-1)*ticketsPerPage)
+	tickets, err := h.store.TicketsForSale(r.Context(), now, query, ticketsPerPage+1, (number-1)*ticketsPerPage)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	data := listingPage{Page: h.page(r, "Tickets for sale"), Tickets: tickets, Query: query, PageNumber: number,
-		URL: listingURL(query, number)}
+	var until time.Time
+	if cached {
+		if until, err = h.store.NextHoldEnd(r.Context(), now); err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+	}
+	data := listingPage{Page: h.page(r, "Tickets for sale"), Tickets: tickets, Query: query, PageNumber: number, URL: key.url}
 	if len(tickets) > ticketsPerPage {
 		data.Tickets = tickets[:ticketsPerPage]
 		data.NextURL = listingURL(query, number+1)
@@ -48,7 +66,14 @@ func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
 	if number > 1 {
 		data.PrevURL = listingURL(query, number-1)
 	}
-	h.render(w, r, http.StatusOK, "home", "listing", data)
+	body, ok := h.renderBody(w, r, "home", "listing", data)
+	if !ok {
+		return
+	}
+	if cached {
+		h.listing.put(key, writes, until, body)
+	}
+	writeHTML(w, http.StatusOK, body)
 }
 
 func listingURL(query string, page int) string {

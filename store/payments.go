@@ -81,6 +81,7 @@ func (s *Store) StripeEvent(ctx context.Context, id string) ([]byte, error) {
 
 // MarkStripeEventProcessed records when an event's work was done.
 func (s *Store) MarkStripeEventProcessed(ctx context.Context, id string, now time.Time) error {
+	defer s.wrote()
 	_, err := s.db.Write.ExecContext(ctx,
 		`UPDATE stripe_events SET processed_at = $1 WHERE id = $2 AND processed_at IS NULL`, ms(now), id)
 	return err
@@ -171,6 +172,7 @@ func sellTicket(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now ti
 
 // MarkPaymentRefunded records that a payment's refund went through.
 func (s *Store) MarkPaymentRefunded(ctx context.Context, paymentIntentID string, now time.Time) error {
+	defer s.wrote()
 	res, err := s.db.Write.ExecContext(ctx, `
 		UPDATE payments SET status = 'refunded', updated_at = $1
 		WHERE payment_intent_id = $2 AND status <> 'refunded'`, ms(now), paymentIntentID)
@@ -186,6 +188,7 @@ func (s *Store) MarkPaymentRefunded(ctx context.Context, paymentIntentID string,
 // SetCheckoutSession ties a checkout session to a buyer's pending order whose
 // hold has not ended. ErrNotPending means the order can no longer be paid.
 func (s *Store) SetCheckoutSession(ctx context.Context, orderID, buyerID int64, sessionID string, now time.Time) error {
+	defer s.wrote()
 	res, err := s.db.Write.ExecContext(ctx, `
 		UPDATE orders SET checkout_session_id = $1, updated_at = $2
 		WHERE id = $3 AND buyer_id = $4 AND status = 'pending' AND expires_at > $2

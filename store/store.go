@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -156,6 +157,8 @@ type Store struct {
 	maxHolds int
 	// observer hears of holds, payments and refunds (see WithObserver).
 	observer Observer
+	// writes counts the writes this Store has finished (see Writes).
+	writes atomic.Uint64
 }
 
 // Option changes how a Store behaves.
@@ -187,10 +190,22 @@ func (s *Store) MaxHolds() int { return s.maxHolds }
 // DB returns the database the store runs on.
 func (s *Store) DB() *DB { return s.db }
 
+// Writes counts the writes this Store has finished, committed or not. When it
+// returns the same number before and after a read, no write through this
+// Store committed in between, so the read's result still holds at the second
+// call (apart from holds that end meanwhile). Writes by other processes, such
+// as other instances on PostgreSQL, are not counted.
+func (s *Store) Writes() uint64 { return s.writes.Load() }
+
+// wrote counts a write that has finished. Every write calls it once it has
+// committed or failed, never before.
+func (s *Store) wrote() { s.writes.Add(1) }
+
 // inTx runs fn in a transaction on the write pool and commits when fn returns
 // nil. On SQLite the transaction holds the only write connection: fn must not
 // use the pools itself.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	defer s.wrote()
 	tx, err := s.db.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

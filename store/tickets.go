@@ -75,6 +75,7 @@ func scanTicket(row rowScanner) (Ticket, error) {
 
 // CreateTicket lists a ticket for sale.
 func (s *Store) CreateTicket(ctx context.Context, sellerID int64, title string, price int64, currency string, now time.Time) (Ticket, error) {
+	defer s.wrote()
 	return scanTicket(s.db.Write.QueryRowContext(ctx, `
 		INSERT INTO tickets (seller_id, title, price, currency, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $5)
@@ -94,6 +95,16 @@ func (s *Store) TicketsForSale(ctx context.Context, now time.Time, search string
 		SELECT `+ticketColumns+` FROM tickets
 		WHERE `+claimable("$1")+` AND lower(title) LIKE $2 ESCAPE '\'
 		ORDER BY id DESC LIMIT $3 OFFSET $4`, ms(now), pattern, limit, offset)
+}
+
+// NextHoldEnd is when the first hold still running at now ends, or the zero
+// time when no ticket is held. Until then, and as long as Writes stays the
+// same, TicketsForSale gives the same answer.
+func (s *Store) NextHoldEnd(ctx context.Context, now time.Time) (time.Time, error) {
+	var end sql.NullInt64
+	err := s.db.Read.QueryRowContext(ctx,
+		`SELECT MIN(claim_expires_at) FROM tickets WHERE claim_expires_at > $1`, ms(now)).Scan(&end)
+	return fromNullMS(end), err
 }
 
 // TicketsBySeller lists every ticket a seller listed, newest first.
@@ -124,6 +135,7 @@ func (s *Store) tickets(ctx context.Context, query string, args ...any) ([]Ticke
 // with ErrNotFound for someone else's ticket, and with ErrHeld or ErrSold while
 // a buyer holds it or after it is sold.
 func (s *Store) UpdateTicket(ctx context.Context, id, sellerID int64, title string, price int64, now time.Time) (Ticket, error) {
+	defer s.wrote()
 	t, err := scanTicket(s.db.Write.QueryRowContext(ctx, `
 		UPDATE tickets SET title = $1, price = $2, updated_at = $3
 		WHERE id = $4 AND seller_id = $5 AND `+claimable("$3")+`

@@ -122,6 +122,38 @@ func TestTickets(t *testing.T) {
 				require.Equal(t, store.ForSale, bundle.getTicket(t, tk.ID).State(o.ExpiresAt))
 			})
 
+			t.Run("NextHoldEndAndWrites", func(t *testing.T) {
+				t.Parallel()
+				bundle := setup(t, dialect)
+				ctx := t.Context()
+				seller := bundle.user(t, "seller@example.com")
+				buyer := bundle.user(t, "buyer@example.com")
+				nextHoldEnd := func(now time.Time) time.Time {
+					t.Helper()
+					end, err := bundle.store.NextHoldEnd(ctx, now)
+					require.NoError(t, err)
+					return end
+				}
+				require.True(t, nextHoldEnd(base).IsZero(), "no ticket is held")
+
+				early := bundle.order(t, buyer.ID, bundle.ticket(t, seller.ID, "Early", 1000).ID, base)
+				late := bundle.order(t, buyer.ID, bundle.ticket(t, seller.ID, "Late", 1000).ID, base.Add(time.Second))
+				sold := bundle.order(t, buyer.ID, bundle.ticket(t, seller.ID, "Sold", 1000).ID, base.Add(-time.Second))
+				bundle.pay(t, sold, base)
+				require.Equal(t, early.ExpiresAt, nextHoldEnd(base), "the first running hold; a sale is no hold")
+				require.Equal(t, late.ExpiresAt, nextHoldEnd(early.ExpiresAt), "a hold that has ended does not count")
+				require.True(t, nextHoldEnd(late.ExpiresAt).IsZero())
+
+				// A write counts even when it changed nothing; reads do not.
+				writes := bundle.store.Writes()
+				bundle.forSaleIDs(t, base, "", 10, 0)
+				nextHoldEnd(base)
+				require.Equal(t, writes, bundle.store.Writes(), "reads")
+				_, err := bundle.store.UpdateTicket(ctx, late.TicketID, seller.ID, "Later", 2000, base)
+				require.ErrorIs(t, err, store.ErrHeld)
+				require.Greater(t, bundle.store.Writes(), writes)
+			})
+
 			t.Run("SearchIsCaseInsensitiveSubstring", func(t *testing.T) {
 				t.Parallel()
 				bundle := setup(t, dialect)

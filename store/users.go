@@ -18,6 +18,7 @@ type User struct {
 // CreateUser adds a user. The email must already be normalised (trimmed and
 // lower-cased); ErrEmailTaken means another account has it.
 func (s *Store) CreateUser(ctx context.Context, email, passwordHash string, now time.Time) (User, error) {
+	defer s.wrote()
 	u := User{Email: email, PasswordHash: passwordHash, CreatedAt: fromMS(ms(now))}
 	err := s.db.Write.QueryRowContext(ctx, `
 		INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3)

@@ -1,0 +1,110 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventhive/eventhive/handlers"
+	"github.com/eventhive/eventhive/store"
+)
+
+// TestListingSeesEveryChange checks that the listing people see signed out,
+// which is kept rendered on SQLite, shows each kind of change at once, as a
+// whole page and as the fragment open listings re-fetch: a new ticket, an
+// edit, a hold, a cancellation, a hold running out with nothing written, and
+// the expiry job's cancellation.
+func TestListingSeesEveryChange(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := setupWith(t, dialect, bundleOpts{hold: 2 * time.Second, noWorkers: true})
+		seller := b.signUp(t, "seller@example.com")
+		buyer := b.signUp(t, "buyer@example.com")
+		visitor := newClient(t)
+		// listed checks the signed-out listing, page and fragment alike, twice
+		// so that the second answer may come from what the first kept.
+		listed := func(t *testing.T, want ...listedTicket) {
+			t.Helper()
+			if want == nil {
+				want = []listedTicket{}
+			}
+			for range 2 {
+				page := b.get(t, visitor, "/")
+				requireStatus(t, page, http.StatusOK)
+				requireFullPage(t, page)
+				requireSignedOut(t, page.HTML)
+				require.Equal(t, want, listingTickets(t, page.HTML), "page")
+				fragment := b.get(t, visitor, "/", htmx)
+				requireStatus(t, fragment, http.StatusOK)
+				requireFragment(t, fragment, `<section id="listing"`)
+				require.Equal(t, want, listingTickets(t, fragment.HTML), "fragment")
+			}
+		}
+		listed(t)
+
+		opera := b.listTicket(t, seller, "Opera", "30")
+		operaListed := listedTicket{ID: opera, Title: "Opera", Price: "30.00 USD"}
+		listed(t, operaListed)
+		ballet := b.listTicket(t, seller, "Ballet", "20")
+		listed(t, listedTicket{ID: ballet, Title: "Ballet", Price: "20.00 USD"}, operaListed)
+
+		res := b.postForm(t, seller, "/tickets/"+itoa(ballet), url.Values{"title": {"Ballet night"}, "price": {"25"}})
+		requireStatus(t, res, http.StatusSeeOther)
+		balletListed := listedTicket{ID: ballet, Title: "Ballet night", Price: "25.00 USD"}
+		listed(t, balletListed, operaListed)
+
+		order := b.buyOK(t, buyer, opera)
+		listed(t, balletListed)
+		requireStatus(t, b.postForm(t, buyer, "/orders/"+itoa(order)+"/cancel", nil), http.StatusSeeOther)
+		listed(t, balletListed, operaListed)
+
+		// A hold that runs out puts the ticket back on sale with nothing
+		// written: no worker runs the expiry job yet.
+		order = b.buyOK(t, buyer, ballet)
+		listed(t, operaListed)
+		writes := b.store.Writes()
+		o, err := b.store.Order(t.Context(), order, b.userID(t, "buyer@example.com"))
+		require.NoError(t, err)
+		time.Sleep(time.Until(o.ExpiresAt) + 20*time.Millisecond)
+		listed(t, balletListed, operaListed)
+		require.Equal(t, writes, b.store.Writes(), "nothing was written when the hold ended")
+
+		// Another buyer claims the ticket, through an instance with a long
+		// hold; the old order's job, once workers run, cancels it and leaves
+		// the new claim alone.
+		long := b.serve(t, func(cfg *handlers.Config) { cfg.OrderHold = time.Minute })
+		res = b.postForm(t, b.signUp(t, "next@example.com"), long.URL+"/orders", url.Values{"ticket_id": {itoa(ballet)}})
+		requireStatus(t, res, http.StatusSeeOther)
+		listed(t, operaListed)
+		b.startWorkers(t)
+		require.Eventually(t, func() bool {
+			o, err := b.store.Order(t.Context(), order, o.BuyerID)
+			return err == nil && o.Status == store.Cancelled
+		}, 10*time.Second, 50*time.Millisecond, "the expiry job never ran")
+		listed(t, operaListed)
+	})
+}
+
+// TestListingSignedInAndFlash checks that what is kept for signed-out
+// visitors never reaches someone signed in, nor hides a message shown once.
+func TestListingSignedInAndFlash(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := setup(t, dialect)
+		seller := b.signUp(t, "seller@example.com")
+		b.listTicket(t, seller, "Opera", "30")
+		requireSignedOut(t, b.get(t, newClient(t), "/").HTML)
+
+		requireSignedInAs(t, b.get(t, seller, "/").HTML, "seller@example.com")
+		requireStatus(t, b.postForm(t, seller, "/signout", nil), http.StatusSeeOther)
+		page := b.get(t, seller, "/")
+		requireSignedOut(t, page.HTML)
+		require.Contains(t, page.HTML, "You are signed out.")
+		page = b.get(t, seller, "/")
+		require.NotContains(t, page.HTML, "You are signed out.", "a message is shown once")
+		require.Len(t, listingTickets(t, page.HTML), 1)
+	})
+}
