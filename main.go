@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -126,9 +127,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	if cfg.MetricsPort != 0 {
-		// Metrics get a port of their own, which fly.toml scrapes and does
-		// not publish: they are for the operator, not the internet.
-		metricsSrv := &http.Server{Addr: ":" + strconv.Itoa(cfg.MetricsPort), Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		// Metrics and profiles get a port of their own, which fly.toml
+		// scrapes and does not publish: they are for the operator, not the
+		// internet.
+		metricsSrv := &http.Server{Addr: ":" + strconv.Itoa(cfg.MetricsPort), Handler: operatorRoutes(m), ReadHeaderTimeout: 5 * time.Second}
 		go func() { serveErr <- metricsSrv.ListenAndServe() }()
 		defer metricsSrv.Close()
 	}
@@ -201,4 +203,17 @@ func newLogger(w io.Writer) *slog.Logger {
 		}
 	}
 	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// operatorRoutes serves the operator's port: Prometheus metrics at /metrics
+// and Go's profiles under /debug/pprof/ (go tool pprof reads them).
+func operatorRoutes(m *metrics.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

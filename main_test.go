@@ -44,11 +44,7 @@ type app struct {
 // more environment, and waits until it answers.
 func startApp(t *testing.T, databaseURL string, hold time.Duration, env ...string) *app {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-
+	port := freePort(t)
 	logs := &strings.Builder{}
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(),
@@ -76,6 +72,15 @@ func startApp(t *testing.T, databaseURL string, hold time.Duration, env ...strin
 		return resp.StatusCode == http.StatusOK
 	}, 20*time.Second, 50*time.Millisecond, "app did not start: %s", logs)
 	return a
+}
+
+// freePort returns a TCP port on 127.0.0.1 that nothing listens on.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // user is a browser with its own cookies.
@@ -196,6 +201,32 @@ func TestGracefulShutdown(t *testing.T) {
 	require.NoError(t, a.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, a.cmd.Wait())
 	require.Regexp(t, regexp.MustCompile(`"msg":"stopped"`), a.logs.String())
+}
+
+// TestOperatorPort checks that metrics and profiles are served on
+// METRICS_PORT only, never on the public port.
+func TestOperatorPort(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	a := startApp(t, storetest.URL(t, store.SQLite), time.Minute, fmt.Sprintf("METRICS_PORT=%d", port))
+	visitor := newUser(t)
+	visitor.get(a.url + "/")
+	operator := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	resp, body := visitor.get(operator + "/metrics")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, body, `eventhive_http_request_duration_seconds_count{code="200",method="GET",route="/"} 1`)
+	resp, body = visitor.get(operator + "/debug/pprof/")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, body, "goroutine")
+	resp, body = visitor.get(operator + "/debug/pprof/profile?seconds=1")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NotEmpty(t, body)
+
+	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/profile?seconds=1"} {
+		resp, _ := visitor.get(a.url + path)
+		require.Equal(t, http.StatusNotFound, resp.StatusCode, "%s on the public port", path)
+	}
 }
 
 // TestBadConfigurationStopsStartUp checks that run refuses a bad value and

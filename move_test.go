@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -54,11 +53,7 @@ func (b *moveLogBuffer) String() string {
 // startMoveApp runs the app on databaseURL until stop or the test's end.
 func startMoveApp(t *testing.T, databaseURL string, hold time.Duration) *moveApp {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-
+	port := freePort(t)
 	env := map[string]string{
 		"PORT":                  strconv.Itoa(port),
 		"DATABASE_URL":          databaseURL,
