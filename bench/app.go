@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -93,18 +94,28 @@ func newDatabase(ctx context.Context, dialect store.Dialect, dir, name, pgURL st
 
 // app is the app's process, started from its binary.
 type app struct {
-	cmd  *exec.Cmd
-	url  string
-	logs *os.File
+	cmd      *exec.Cmd
+	url      string
+	logs     *os.File
+	operator string // the app's METRICS_PORT address, or "" when not profiled
 }
 
 // startApp runs the binary on db with env added to the benchmark's
 // environment, logging (JSON, as in production) to logPath, and waits until
 // it answers /healthz.
-func startApp(bin string, db *database, logPath string, env ...string) (*app, error) {
+func startApp(bin string, db *database, logPath string, profiled bool, env ...string) (*app, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
+	}
+	var operator string
+	if profiled {
+		opPort, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		operator = "http://127.0.0.1:" + strconv.Itoa(opPort)
+		env = append(env, "METRICS_PORT="+strconv.Itoa(opPort))
 	}
 	logs, err := os.Create(logPath)
 	if err != nil {
@@ -119,7 +130,7 @@ func startApp(bin string, db *database, logPath string, env ...string) (*app, er
 		logs.Close()
 		return nil, err
 	}
-	a := &app{cmd: cmd, url: base, logs: logs}
+	a := &app{cmd: cmd, url: base, logs: logs, operator: operator}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(base + "/healthz")
@@ -135,6 +146,52 @@ func startApp(bin string, db *database, logPath string, env ...string) (*app, er
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// profile records the app's CPU profile, one second at a time, into
+// dir/name-NN.pb.gz until the returned function is called (which waits for
+// the second under way). `go tool pprof -top dir/name-*.pb.gz` reads them
+// together. Without a profile directory it does nothing.
+func (a *app) profile(dir, name string) (stop func()) {
+	if a.operator == "" || dir == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if err := a.profileSecond(filepath.Join(dir, fmt.Sprintf("%s-%02d.pb.gz", name, i))); err != nil {
+				progress("profile %s: %v", name, err)
+				return
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+func (a *app) profileSecond(path string) error {
+	resp, err := http.Get(a.operator + "/debug/pprof/profile?seconds=1")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // stop ends the app with SIGTERM, as a deploy would, and waits for it.

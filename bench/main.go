@@ -51,6 +51,7 @@ type options struct {
 	noop        time.Duration // how long each do-nothing measurement runs
 	keep        bool          // keep the temporary directory
 	app         string        // a binary to run instead of building one
+	profile     string        // a directory for the app's CPU profiles, per phase
 	skipLimits  bool
 	onlyDialect string
 }
@@ -67,6 +68,7 @@ func main() {
 	flag.DurationVar(&o.noop, "noop", 3*time.Second, "how long each do-nothing handler measurement runs")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (databases, app logs)")
 	flag.StringVar(&o.app, "app", "", "run this eventhive binary instead of building one")
+	flag.StringVar(&o.profile, "profile", "", "record the app's CPU profile during the holds and the listing into this directory")
 	flag.BoolVar(&o.skipLimits, "skip-store-limits", false, "do not run the store's Go benchmarks")
 	flag.StringVar(&o.onlyDialect, "dialect", "", "run only sqlite or postgres")
 	flag.Parse()
@@ -90,6 +92,11 @@ func run(ctx context.Context, o options) error {
 		defer os.RemoveAll(dir)
 	}
 	printMachine()
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return err
+		}
+	}
 
 	bin := o.app
 	if bin == "" {

@@ -44,7 +44,7 @@ func runSuite(ctx context.Context, o options, bin, dir string, dialect store.Dia
 	defer db.drop()
 
 	progress("%s: starting the app", dialect)
-	a, err := startApp(bin, db, filepath.Join(dir, "app-"+string(dialect)+".log"),
+	a, err := startApp(bin, db, filepath.Join(dir, "app-"+string(dialect)+".log"), o.profile != "",
 		"ORDER_HOLD=1h", "STRIPE_WEBHOOK_SECRET="+webhookSecret, "STRIPE_SECRET_KEY=")
 	if err != nil {
 		return nil, err
@@ -74,7 +74,10 @@ func runSuite(ctx context.Context, o options, bin, dir string, dialect store.Dia
 	}
 
 	progress("%s: (b) listing", dialect)
-	if r.listing, err = listing(ctx, c, st, seller, o); err != nil {
+	stopProfile := a.profile(o.profile, string(dialect)+"-listing")
+	r.listing, err = listing(ctx, c, st, seller, o)
+	stopProfile()
+	if err != nil {
 		return nil, err
 	}
 
@@ -86,7 +89,9 @@ func runSuite(ctx context.Context, o options, bin, dir string, dialect store.Dia
 		return nil, err
 	}
 	if err == nil {
+		stopProfile := a.profile(o.profile, string(dialect)+"-holds")
 		r.own, err = sustained(ctx, c, st, seller, buyers, o)
+		stopProfile()
 	}
 	if err == nil {
 		r.hot, err = hotTicket(ctx, c, st, seller, buyers)
