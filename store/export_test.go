@@ -11,14 +11,18 @@ import (
 // NewWithoutJobInserts returns a Store whose River client goes through all of
 // its insert work except the INSERT statement itself, so that a benchmark can
 // tell what River's insert adds to a transaction.
-func NewWithoutJobInserts(db *DB) (*Store, error) {
+func NewWithoutJobInserts(db *DB, opts ...Option) (*Store, error) {
 	jobs, err := river.NewClient(db.RiverDriver(), &river.Config{
 		Middleware: []rivertype.Middleware{&skipInsert{}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river insert client: %w", err)
 	}
-	return &Store{db: db, jobs: jobs, observer: nopObserver{}}, nil
+	s := &Store{db: db, jobs: jobs, observer: nopObserver{}}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s, nil
 }
 
 // skipInsert answers River's insert with made-up job rows instead of

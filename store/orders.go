@@ -102,7 +102,7 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now ti
 	}
 	expires := now.Add(hold)
 	var orderID int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.lockBuyer(ctx, tx, buyerID); err != nil {
 			return err
 		}
@@ -212,7 +212,7 @@ func (s *Store) OrdersByBuyer(ctx context.Context, buyerID int64) ([]Order, erro
 // ticket goes back on sale at once. Someone else's order is ErrNotFound; an
 // order no longer pending (or whose hold has ended) is ErrNotPending.
 func (s *Store) CancelOrder(ctx context.Context, id, buyerID int64, now time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var ticketID int64
 		err := tx.QueryRowContext(ctx, `
 			UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1
@@ -253,7 +253,7 @@ func releaseClaim(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now 
 // session whenever the order ended unpaid, so that the session is expired even
 // when the buyer cancelled the order first.
 func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (endsAt time.Time, sessionID string, err error) {
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var ticketID, expires int64
 		var status OrderStatus
 		var session sql.NullString

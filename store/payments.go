@@ -49,7 +49,7 @@ type Payment struct {
 // and reports false.
 func (s *Store) RecordStripeEvent(ctx context.Context, id, eventType string, payload []byte, now time.Time) (bool, error) {
 	var inserted bool
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var got string
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO stripe_events (id, type, payload, received_at) VALUES ($1, $2, $3, $4)
@@ -93,7 +93,7 @@ func (s *Store) MarkStripeEventProcessed(ctx context.Context, id string, now tim
 // payment cannot buy the ticket, it records why and inserts the refund job.
 func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time) error {
 	var recorded PaymentStatus // stays empty for a payment recorded before
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		recorded = ""
 		var orderID sql.NullInt64
 		var ticketID, amount int64

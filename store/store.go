@@ -202,15 +202,31 @@ func (s *Store) Writes() uint64 { return s.writes.Load() }
 func (s *Store) wrote() { s.writes.Add(1) }
 
 // inTx runs fn in a transaction on the write pool and commits when fn returns
-// nil. On SQLite the transaction holds the only write connection: fn must not
-// use the pools itself.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// nil. fn must run its statements with the context it is given. On SQLite the
+// transaction holds the only write connection: fn must not use the pools
+// itself.
+//
+// On SQLite, only waiting for the connection ends with ctx; once begun, the
+// transaction runs to its end, which takes a millisecond or two and never
+// waits for a lock. A cancellable context would cost a watcher goroutine per
+// statement (database/sql's and modernc's), each a scheduling round trip
+// while every other writer waits for the connection. On PostgreSQL a
+// statement can wait for a row lock, so ctx bounds the whole transaction.
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	defer s.wrote()
-	tx, err := s.db.Write.BeginTx(ctx, nil)
+	conn, err := s.db.Write.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	defer conn.Close()
+	if s.db.Dialect == SQLite {
+		ctx = context.WithoutCancel(ctx)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
