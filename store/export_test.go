@@ -12,15 +12,15 @@ import (
 // its insert work except the INSERT statement itself, so that a benchmark can
 // tell what River's insert adds to a transaction.
 func NewWithoutJobInserts(db *DB, opts ...Option) (*Store, error) {
-	jobs, err := river.NewClient(db.RiverDriver(), &river.Config{
+	s, err := New(db, opts...)
+	if err != nil {
+		return nil, err
+	}
+	s.jobs, err = river.NewClient(db.RiverDriver(), &river.Config{
 		Middleware: []rivertype.Middleware{&skipInsert{}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river insert client: %w", err)
-	}
-	s := &Store{db: db, jobs: jobs, observer: nopObserver{}}
-	for _, opt := range opts {
-		opt(s)
 	}
 	return s, nil
 }

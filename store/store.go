@@ -159,6 +159,9 @@ type Store struct {
 	observer Observer
 	// writes counts the writes this Store has finished (see Writes).
 	writes atomic.Uint64
+	// batch runs write transactions on SQLite, several in one; nil on
+	// PostgreSQL.
+	batch *batcher
 }
 
 // Option changes how a Store behaves.
@@ -178,6 +181,9 @@ func New(db *DB, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("river insert client: %w", err)
 	}
 	s := &Store{db: db, jobs: jobs, observer: nopObserver{}}
+	if db.Dialect == SQLite {
+		s.batch = newBatcher(db.Write)
+	}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -202,27 +208,22 @@ func (s *Store) Writes() uint64 { return s.writes.Load() }
 func (s *Store) wrote() { s.writes.Add(1) }
 
 // inTx runs fn in a transaction on the write pool and commits when fn returns
-// nil. fn must run its statements with the context it is given. On SQLite the
-// transaction holds the only write connection: fn must not use the pools
-// itself.
+// nil. fn must run its statements with the context it is given, and must not
+// use the pools itself.
 //
-// On SQLite, only waiting for the connection ends with ctx; once begun, the
-// transaction runs to its end, which takes a millisecond or two and never
-// waits for a lock. A cancellable context would cost a watcher goroutine per
-// statement (database/sql's and modernc's), each a scheduling round trip
-// while every other writer waits for the connection. On PostgreSQL a
-// statement can wait for a row lock, so ctx bounds the whole transaction.
+// On SQLite, fn may share its transaction with other writes waiting at the
+// same time (see batcher), each inside a savepoint: what fn wrote is rolled
+// back alone when it returns an error, and inTx returns only once the shared
+// transaction has committed. Only the wait ends with ctx; once begun, fn runs
+// to its end without ctx's cancellation, as it never waits for a lock. On
+// PostgreSQL transactions run side by side, and ctx bounds the whole
+// transaction, since a statement can wait for a row lock.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	defer s.wrote()
-	conn, err := s.db.Write.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+	if s.batch != nil {
+		return s.batch.run(ctx, fn)
 	}
-	defer conn.Close()
-	if s.db.Dialect == SQLite {
-		ctx = context.WithoutCancel(ctx)
-	}
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := s.db.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
