@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+
+	"github.com/riverqueue/river"
 )
 
 // batcher runs SQLite's write transactions several in one ("group commit").
@@ -17,10 +19,13 @@ import (
 // moment (up to maxBatch) in one transaction, each inside a savepoint of its
 // own: a write that fails is rolled back to its savepoint and changes nothing,
 // the others commit together, and each caller gets its own write's outcome
-// only after the commit. A write alone runs as a plain transaction, so a
-// quiet app works as before.
+// only after the commit. The River jobs of the batch's writes are inserted
+// with one statement before the commit (see writeTx). A write alone runs as a
+// plain transaction, so a quiet app works as before.
 type batcher struct {
 	db *sql.DB
+	// insertJobs inserts the jobs of a batch's writes, all at once.
+	insertJobs func(ctx context.Context, tx *sql.Tx, jobs []river.InsertManyParams) error
 	// lead is held by the goroutine running a batch.
 	lead chan struct{}
 
@@ -34,19 +39,19 @@ const maxBatch = 64
 
 type pendingWrite struct {
 	ctx  context.Context
-	fn   func(ctx context.Context, tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *writeTx) error
 	done chan error // receives the outcome once
 }
 
-func newBatcher(db *sql.DB) *batcher {
-	return &batcher{db: db, lead: make(chan struct{}, 1)}
+func newBatcher(db *sql.DB, insertJobs func(ctx context.Context, tx *sql.Tx, jobs []river.InsertManyParams) error) *batcher {
+	return &batcher{db: db, insertJobs: insertJobs, lead: make(chan struct{}, 1)}
 }
 
 // run runs fn in a transaction, alone or in a batch, and returns its
 // outcome once that transaction has committed or failed. Waiting ends with
 // ctx; once its batch has begun, fn runs to its end with ctx's values but
 // without its cancellation.
-func (b *batcher) run(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (b *batcher) run(ctx context.Context, fn func(ctx context.Context, tx *writeTx) error) error {
 	w := &pendingWrite{ctx: context.WithoutCancel(ctx), fn: fn, done: make(chan error, 1)}
 	b.mu.Lock()
 	b.pending = append(b.pending, w)
@@ -120,30 +125,39 @@ func (b *batcher) commit(batch []*pendingWrite) []error {
 	if err != nil {
 		return failAll(fmt.Errorf("begin: %w", err))
 	}
-	alone := len(batch) == 1
+	var jobs []river.InsertManyParams
 	for i, w := range batch {
-		if alone {
-			results[i] = call(w, tx)
+		if len(batch) == 1 {
+			// A write alone needs no savepoint.
+			wtx := &writeTx{Tx: tx}
+			if results[i] = call(w, wtx); results[i] != nil {
+				_ = tx.Rollback()
+				return results
+			}
+			jobs = wtx.jobs
 			break
 		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT batched_write`); err != nil {
 			_ = tx.Rollback()
 			return failAll(fmt.Errorf("savepoint: %w", err))
 		}
-		if results[i] = call(w, tx); results[i] != nil {
+		wtx := &writeTx{Tx: tx}
+		if results[i] = call(w, wtx); results[i] != nil {
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO batched_write`); err != nil {
 				_ = tx.Rollback()
 				return failAll(fmt.Errorf("roll back to savepoint: %w", err))
 			}
+		} else {
+			jobs = append(jobs, wtx.jobs...)
 		}
 		if _, err := tx.ExecContext(ctx, `RELEASE batched_write`); err != nil {
 			_ = tx.Rollback()
 			return failAll(fmt.Errorf("release savepoint: %w", err))
 		}
 	}
-	if alone && results[0] != nil {
+	if err := b.insertJobs(ctx, tx, jobs); err != nil {
 		_ = tx.Rollback()
-		return results
+		return failAll(err)
 	}
 	if err := tx.Commit(); err != nil {
 		return failAll(fmt.Errorf("commit: %w", err))
@@ -153,7 +167,7 @@ func (b *batcher) commit(batch []*pendingWrite) []error {
 
 // call runs one write, turning a panic into its error so that the batch's
 // other writes go on.
-func call(w *pendingWrite, tx *sql.Tx) (err error) {
+func call(w *pendingWrite, tx *writeTx) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("panic in a write: %v\n%s", v, debug.Stack())

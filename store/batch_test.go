@@ -9,30 +9,48 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 )
 
 // batchBundle is a batcher on a SQLite file of its own with a table to
 // write to: item, whose parent must be another item (checked at commit when
-// a write defers foreign keys).
+// a write defers foreign keys). Each item written inserts an itemJob, which
+// the batcher's job insert records in the table job.
 type batchBundle struct {
 	db *DB
 	b  *batcher
 }
+
+type itemJob struct{ Item int64 }
+
+func (itemJob) Kind() string { return "item" }
 
 func newBatchBundle(t *testing.T) *batchBundle {
 	t.Helper()
 	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "batch.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	_, err = db.Write.ExecContext(t.Context(), `CREATE TABLE item (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES item (id))`)
+	_, err = db.Write.ExecContext(t.Context(), `
+		CREATE TABLE item (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES item (id));
+		CREATE TABLE job (item INTEGER PRIMARY KEY, batch INTEGER NOT NULL)`)
 	require.NoError(t, err)
-	return &batchBundle{db: db, b: newBatcher(db.Write)}
+	batches := 0
+	insertJobs := func(ctx context.Context, tx *sql.Tx, jobs []river.InsertManyParams) error {
+		batches++
+		for _, j := range jobs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO job (item, batch) VALUES ($1, $2)`, j.Args.(itemJob).Item, batches); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return &batchBundle{db: db, b: newBatcher(db.Write, insertJobs)}
 }
 
 // batch runs the writes at once, in one batch: it holds the lead until all
 // of them wait, then lets one of them lead. It returns each write's outcome.
-func (bb *batchBundle) batch(t *testing.T, writes ...func(ctx context.Context, tx *sql.Tx) error) []error {
+func (bb *batchBundle) batch(t *testing.T, writes ...func(ctx context.Context, tx *writeTx) error) []error {
 	t.Helper()
 	bb.b.lead <- struct{}{}
 	results := make([]error, len(writes))
@@ -65,11 +83,31 @@ func (bb *batchBundle) ids(t *testing.T) []int64 {
 	return ids
 }
 
-func insertItem(id int64, fail error) func(ctx context.Context, tx *sql.Tx) error {
-	return func(ctx context.Context, tx *sql.Tx) error {
+// jobs returns the items whose jobs were inserted, by the batch that
+// inserted them.
+func (bb *batchBundle) jobs(t *testing.T) map[int64]int {
+	t.Helper()
+	rows, err := bb.db.Read.QueryContext(t.Context(), `SELECT item, batch FROM job`)
+	require.NoError(t, err)
+	defer rows.Close()
+	jobs := map[int64]int{}
+	for rows.Next() {
+		var item int64
+		var batch int
+		require.NoError(t, rows.Scan(&item, &batch))
+		jobs[item] = batch
+	}
+	require.NoError(t, rows.Err())
+	return jobs
+}
+
+// insertItem writes an item and inserts its job, then fails with fail.
+func insertItem(id int64, fail error) func(ctx context.Context, tx *writeTx) error {
+	return func(ctx context.Context, tx *writeTx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO item (id) VALUES ($1)`, id); err != nil {
 			return err
 		}
+		tx.insertJob(itemJob{Item: id}, nil)
 		return fail
 	}
 }
@@ -81,7 +119,7 @@ func TestBatcher(t *testing.T) {
 		t.Parallel()
 		bb := newBatchBundle(t)
 		refused := errors.New("refused")
-		var writes []func(context.Context, *sql.Tx) error
+		var writes []func(context.Context, *writeTx) error
 		for id := range int64(20) {
 			var fail error
 			if id%2 == 1 {
@@ -92,7 +130,7 @@ func TestBatcher(t *testing.T) {
 		// A statement that fails, and a write that panics, are one write's
 		// failure too.
 		require.NoError(t, bb.b.run(t.Context(), insertItem(1000, nil)))
-		writes = append(writes, insertItem(1000, nil), func(ctx context.Context, tx *sql.Tx) error {
+		writes = append(writes, insertItem(1000, nil), func(ctx context.Context, tx *writeTx) error {
 			_, _ = tx.ExecContext(ctx, `INSERT INTO item (id) VALUES (100)`)
 			panic("a bug")
 		})
@@ -108,12 +146,15 @@ func TestBatcher(t *testing.T) {
 		require.ErrorContains(t, results[20], "UNIQUE constraint failed", "item 1000 exists")
 		require.ErrorContains(t, results[21], "panic in a write: a bug")
 		require.Equal(t, []int64{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 1000}, bb.ids(t))
+		// Item 1000 was written alone, in batch 1; the others' jobs were
+		// inserted together, and a failed write's job not at all.
+		require.Equal(t, map[int64]int{0: 2, 2: 2, 4: 2, 6: 2, 8: 2, 10: 2, 12: 2, 14: 2, 16: 2, 18: 2, 1000: 1}, bb.jobs(t))
 	})
 
 	t.Run("AFailedCommitFailsEveryWrite", func(t *testing.T) {
 		t.Parallel()
 		bb := newBatchBundle(t)
-		results := bb.batch(t, insertItem(1, nil), func(ctx context.Context, tx *sql.Tx) error {
+		results := bb.batch(t, insertItem(1, nil), func(ctx context.Context, tx *writeTx) error {
 			// A foreign key checked only at commit, to an item that does not
 			// exist.
 			if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
@@ -126,6 +167,7 @@ func TestBatcher(t *testing.T) {
 			require.ErrorContains(t, err, "commit", "write %d", i)
 		}
 		require.Equal(t, []int64{}, bb.ids(t))
+		require.Empty(t, bb.jobs(t))
 	})
 
 	t.Run("AWriteAloneIsAPlainTransaction", func(t *testing.T) {
@@ -135,6 +177,7 @@ func TestBatcher(t *testing.T) {
 		require.ErrorIs(t, bb.b.run(t.Context(), insertItem(1, refused)), refused)
 		require.NoError(t, bb.b.run(t.Context(), insertItem(2, nil)))
 		require.Equal(t, []int64{2}, bb.ids(t))
+		require.Equal(t, map[int64]int{2: 1}, bb.jobs(t))
 	})
 
 	t.Run("GivingUpWhileWaitingRunsNothing", func(t *testing.T) {

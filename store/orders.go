@@ -102,8 +102,8 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now ti
 	}
 	expires := now.Add(hold)
 	var orderID int64
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := s.lockBuyer(ctx, tx, buyerID); err != nil {
+	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
+		if err := s.lockBuyer(ctx, tx.Tx, buyerID); err != nil {
 			return err
 		}
 		var price int64
@@ -118,7 +118,7 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now ti
 		if err != nil {
 			return fmt.Errorf("insert order: %w", err)
 		}
-		if err := s.checkHolds(ctx, tx, buyerID, now); err != nil {
+		if err := s.checkHolds(ctx, tx.Tx, buyerID, now); err != nil {
 			return err
 		}
 		// The claim. On PostgreSQL a concurrent claim makes this wait and then
@@ -134,10 +134,7 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now ti
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errors.Join(errNotClaimable, err)
 		}
-		_, err = s.jobs.InsertTx(ctx, tx, jobs.ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: expires})
-		if err != nil {
-			return fmt.Errorf("schedule expiry: %w", err)
-		}
+		tx.insertJob(jobs.ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: expires})
 		return nil
 	})
 	if errors.Is(err, errNotClaimable) {
@@ -212,7 +209,7 @@ func (s *Store) OrdersByBuyer(ctx context.Context, buyerID int64) ([]Order, erro
 // ticket goes back on sale at once. Someone else's order is ErrNotFound; an
 // order no longer pending (or whose hold has ended) is ErrNotPending.
 func (s *Store) CancelOrder(ctx context.Context, id, buyerID int64, now time.Time) error {
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		var ticketID int64
 		err := tx.QueryRowContext(ctx, `
 			UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1
@@ -224,7 +221,7 @@ func (s *Store) CancelOrder(ctx context.Context, id, buyerID int64, now time.Tim
 		if err != nil {
 			return err
 		}
-		return releaseClaim(ctx, tx, ticketID, id, now)
+		return releaseClaim(ctx, tx.Tx, ticketID, id, now)
 	})
 	if errors.Is(err, errNotPending) {
 		if _, err := s.Order(ctx, id, buyerID); err != nil {
@@ -253,7 +250,7 @@ func releaseClaim(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now 
 // session whenever the order ended unpaid, so that the session is expired even
 // when the buyer cancelled the order first.
 func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (endsAt time.Time, sessionID string, err error) {
-	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		var ticketID, expires int64
 		var status OrderStatus
 		var session sql.NullString
@@ -286,10 +283,10 @@ func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (endsA
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return err
 		}
-		if err := releaseClaim(ctx, tx, ticketID, id, now); err != nil {
+		if err := releaseClaim(ctx, tx.Tx, ticketID, id, now); err != nil {
 			return err
 		}
-		return s.sweepExpired(ctx, tx, now)
+		return s.sweepExpired(ctx, tx.Tx, now)
 	})
 	return endsAt, sessionID, err
 }

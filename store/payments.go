@@ -49,7 +49,7 @@ type Payment struct {
 // and reports false.
 func (s *Store) RecordStripeEvent(ctx context.Context, id, eventType string, payload []byte, now time.Time) (bool, error) {
 	var inserted bool
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		var got string
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO stripe_events (id, type, payload, received_at) VALUES ($1, $2, $3, $4)
@@ -61,9 +61,7 @@ func (s *Store) RecordStripeEvent(ctx context.Context, id, eventType string, pay
 			return fmt.Errorf("store event: %w", err)
 		}
 		inserted = true
-		if _, err := s.jobs.InsertTx(ctx, tx, jobs.ProcessStripeEventArgs{EventID: id}, nil); err != nil {
-			return fmt.Errorf("enqueue event: %w", err)
-		}
+		tx.insertJob(jobs.ProcessStripeEventArgs{EventID: id}, nil)
 		return nil
 	})
 	return inserted, err
@@ -93,7 +91,7 @@ func (s *Store) MarkStripeEventProcessed(ctx context.Context, id string, now tim
 // payment cannot buy the ticket, it records why and inserts the refund job.
 func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time) error {
 	var recorded PaymentStatus // stays empty for a payment recorded before
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		recorded = ""
 		var orderID sql.NullInt64
 		var ticketID, amount int64
@@ -126,7 +124,7 @@ func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time
 		case status == Paid:
 			reason = RefundAlreadyPaid
 		default:
-			sold, err := sellTicket(ctx, tx, ticketID, orderID.Int64, now)
+			sold, err := sellTicket(ctx, tx.Tx, ticketID, orderID.Int64, now)
 			if err != nil {
 				return err
 			}
@@ -143,9 +141,9 @@ func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time
 			reason, ms(now), paymentID); err != nil {
 			return err
 		}
-		_, err = s.jobs.InsertTx(ctx, tx, jobs.RefundPaymentArgs{SessionID: p.SessionID, PaymentIntentID: p.PaymentIntentID}, nil)
+		tx.insertJob(jobs.RefundPaymentArgs{SessionID: p.SessionID, PaymentIntentID: p.PaymentIntentID}, nil)
 		recorded = RefundPending
-		return err
+		return nil
 	})
 	if err == nil && recorded != "" {
 		s.observer.PaymentRecorded(recorded)

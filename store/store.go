@@ -182,7 +182,7 @@ func New(db *DB, opts ...Option) (*Store, error) {
 	}
 	s := &Store{db: db, jobs: jobs, observer: nopObserver{}}
 	if db.Dialect == SQLite {
-		s.batch = newBatcher(db.Write)
+		s.batch = newBatcher(db.Write, s.insertJobs)
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -207,9 +207,23 @@ func (s *Store) Writes() uint64 { return s.writes.Load() }
 // committed or failed, never before.
 func (s *Store) wrote() { s.writes.Add(1) }
 
+// writeTx is a write's transaction. The River jobs a write inserts wait in it
+// until the write is done, and are inserted all at once, with those of the
+// other writes in a batch, just before the transaction commits: they commit
+// with their write or not at all.
+type writeTx struct {
+	*sql.Tx
+	jobs []river.InsertManyParams
+}
+
+// insertJob inserts a job with the write.
+func (tx *writeTx) insertJob(args river.JobArgs, opts *river.InsertOpts) {
+	tx.jobs = append(tx.jobs, river.InsertManyParams{Args: args, InsertOpts: opts})
+}
+
 // inTx runs fn in a transaction on the write pool and commits when fn returns
-// nil. fn must run its statements with the context it is given, and must not
-// use the pools itself.
+// nil, along with the jobs fn inserted. fn must run its statements with the
+// context it is given, and must not use the pools itself.
 //
 // On SQLite, fn may share its transaction with other writes waiting at the
 // same time (see batcher), each inside a savepoint: what fn wrote is rolled
@@ -218,7 +232,7 @@ func (s *Store) wrote() { s.writes.Add(1) }
 // to its end without ctx's cancellation, as it never waits for a lock. On
 // PostgreSQL transactions run side by side, and ctx bounds the whole
 // transaction, since a statement can wait for a row lock.
-func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *writeTx) error) error {
 	defer s.wrote()
 	if s.batch != nil {
 		return s.batch.run(ctx, fn)
@@ -227,12 +241,28 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.T
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(ctx, tx); err != nil {
+	w := &writeTx{Tx: tx}
+	if err := fn(ctx, w); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := s.insertJobs(ctx, tx, w.jobs); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// insertJobs inserts jobs in tx with one River insert.
+func (s *Store) insertJobs(ctx context.Context, tx *sql.Tx, jobs []river.InsertManyParams) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	if _, err := s.jobs.InsertManyTx(ctx, tx, jobs); err != nil {
+		return fmt.Errorf("insert jobs: %w", err)
 	}
 	return nil
 }
