@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -65,6 +66,8 @@ func (h *Handler) renderBody(w http.ResponseWriter, r *http.Request, page, fragm
 func writeHTML(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Add("Vary", "HX-Request")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	// Known in advance, so the response is not chunked.
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
