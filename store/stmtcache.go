@@ -20,7 +20,7 @@ const stmtCacheSize = 256
 // River's job insert, one large statement, that parse was half the cost of
 // inserting a job. A connection here prepares each distinct statement once
 // and reuses it, within transactions and across them, which is what makes
-// InsertTx cheap without giving up the transactional insert.
+// River's job insert cheap without giving up the transactional insert.
 func openSQLite(dsn string) (*sql.DB, error) {
 	base, err := sqlite.NewConnector(dsn)
 	if err != nil {
