@@ -58,14 +58,20 @@ func (bb *batchBundle) batch(t *testing.T, writes ...func(ctx context.Context, t
 	for i, w := range writes {
 		wg.Go(func() { results[i] = bb.b.run(t.Context(), w) })
 	}
-	require.Eventually(t, func() bool {
-		bb.b.mu.Lock()
-		defer bb.b.mu.Unlock()
-		return len(bb.b.pending) == len(writes)
-	}, 5*time.Second, time.Millisecond)
+	bb.waitPending(t, len(writes))
 	<-bb.b.lead
 	wg.Wait()
 	return results
+}
+
+// waitPending waits until n writes wait for a batch.
+func (bb *batchBundle) waitPending(t *testing.T, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		bb.b.mu.Lock()
+		defer bb.b.mu.Unlock()
+		return len(bb.b.pending) == n
+	}, 5*time.Second, time.Millisecond)
 }
 
 func (bb *batchBundle) ids(t *testing.T) []int64 {
@@ -187,11 +193,7 @@ func TestBatcher(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
 		go func() { done <- bb.b.run(ctx, insertItem(1, nil)) }()
-		require.Eventually(t, func() bool {
-			bb.b.mu.Lock()
-			defer bb.b.mu.Unlock()
-			return len(bb.b.pending) == 1
-		}, 5*time.Second, time.Millisecond)
+		bb.waitPending(t, 1)
 		cancel()
 		require.ErrorIs(t, <-done, context.Canceled)
 		<-bb.b.lead
