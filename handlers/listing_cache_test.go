@@ -20,7 +20,7 @@ import (
 func TestListingSeesEveryChange(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-		b := setupWith(t, dialect, bundleOpts{hold: 2 * time.Second, noWorkers: true})
+		b := setupWith(t, dialect, bundleOpts{hold: 3 * time.Second, noWorkers: true})
 		seller := b.signUp(t, "seller@example.com")
 		buyer := b.signUp(t, "buyer@example.com")
 		visitor := newClient(t)

@@ -56,6 +56,11 @@ func (f *fakeStripe) refundsAsked() map[string]int {
 	return out
 }
 
+// endingHold is the hold of tests that wait for it to end: long enough to buy
+// and start a checkout within it on a loaded machine (1 s was not, under
+// -race on a 2-core VM that froze for 0.7 s), short enough to wait for.
+const endingHold = 3 * time.Second
+
 // paymentBundle is a bundle with the built-in checkout on a known webhook
 // secret, and a fake Stripe for the jobs.
 func paymentBundle(t *testing.T, dialect store.Dialect, hold time.Duration) (*testBundle, *fakeStripe) {
@@ -339,7 +344,7 @@ func TestPayments(t *testing.T) {
 	t.Run("LatePaymentWithTheTicketStillFreePays", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, time.Second)
+			b, stripeAPI := paymentBundle(t, dialect, endingHold)
 			c := b.beginCheckout(t)
 			ticket, orderID, session := c.ticket, c.order, c.session
 			require.Eventually(t, func() bool { return b.order(t, orderID).Status == store.Cancelled },
@@ -356,7 +361,7 @@ func TestPayments(t *testing.T) {
 	t.Run("LatePaymentWithTheTicketTakenIsRefundedOnce", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, time.Second)
+			b, stripeAPI := paymentBundle(t, dialect, endingHold)
 			seller := b.signUp(t, "seller@example.com")
 			ticket := b.listTicket(t, seller, "Front row", "30")
 			late := b.signUp(t, "late@example.com")
@@ -393,7 +398,7 @@ func TestPayments(t *testing.T) {
 	t.Run("SessionAlreadyCompleteWhenTheHoldEndsPays", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, time.Second)
+			b, stripeAPI := paymentBundle(t, dialect, endingHold)
 			c := b.beginCheckout(t)
 			orderID, session := c.order, c.session
 			// Stripe has the payment, but its webhook has not arrived.
