@@ -88,7 +88,7 @@ func TestStripeOutage(t *testing.T) {
 			require.NoError(t, err)
 			ticket, err := st.CreateTicket(ctx, seller.ID, "Outage", 1000, "usd", now())
 			require.NoError(t, err)
-			order, err := st.CreateOrder(ctx, buyer.ID, ticket.ID, now(), 500*time.Millisecond)
+			order, err := st.CreateOrder(ctx, buyer.ID, ticket.ID, now(), 3*time.Second) // room to set the session on a loaded machine
 			require.NoError(t, err)
 			require.NoError(t, st.SetCheckoutSession(ctx, order.ID, buyer.ID, "cs_outage", now()))
 			// A payment for the wrong amount must be refunded.
