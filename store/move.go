@@ -94,7 +94,7 @@ type moveTable struct {
 // keys. Their columns hold the same values in both dialects (integers, text,
 // Unix milliseconds); sessions differ and are copied by moveSessions.
 var moveTables = []moveTable{
-	{"users", []string{"id", "email", "password_hash", "created_at"}, true,
+	{"users", []string{"id", "email", "password_hash", "created_at", "admin_confirmed_at", "session_epoch"}, true,
 		func(c *MoveCounts) *int { return &c.Users }},
 	{"tickets", []string{"id", "seller_id", "title", "price", "currency", "claim_order_id", "claim_expires_at",
 		"created_at", "updated_at"}, true,

@@ -4,7 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"net/mail"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // User is a person with an account.
@@ -13,10 +18,49 @@ type User struct {
 	Email        string
 	PasswordHash string
 	CreatedAt    time.Time
+	// AdminConfirmedAt is when the operator confirmed this account on the
+	// server (ConfirmAdmin); zero if never. Operator rights need it.
+	AdminConfirmedAt time.Time
+	// SessionEpoch is the account's session generation: a session begun in
+	// an earlier epoch has ended (EndSessions).
+	SessionEpoch int64
 }
 
-// CreateUser adds a user. The email must already be normalised (trimmed and
-// lower-cased); ErrEmailTaken means another account has it.
+// Errors of NormalizeEmail.
+var (
+	ErrEmailInvalid = errors.New("not a valid email address")
+	// ErrEmailLocalPart means the part before the @ holds characters other
+	// than printable ASCII, where look-alikes of other addresses hide.
+	ErrEmailLocalPart = errors.New("the part before the @ must be plain ASCII")
+)
+
+// NormalizeEmail returns an email address in the one form accounts store and
+// compare it: without surrounding space, lower-cased and in Unicode NFC. It
+// refuses anything but a plain address (name@example.com) of at most 254
+// bytes, and any address whose part before the @ is not printable ASCII as
+// typed: letters such as ſ (U+017F, which case folding turns into s) or
+// the Kelvin sign (which lower-cases to k) would otherwise name, or look like,
+// someone else's address. Sign-up, sign-in and ADMIN_EMAILS all go through it,
+// so two addresses are the same exactly when their normal forms are equal.
+func NormalizeEmail(email string) (string, error) {
+	email = strings.TrimSpace(email)
+	at := strings.LastIndexByte(email, '@')
+	switch {
+	case email == "" || len(email) > 254 || !utf8.ValidString(email) || at < 0:
+		return "", ErrEmailInvalid
+	case strings.ContainsFunc(email[:at], func(r rune) bool { return r < 0x21 || r > 0x7e }):
+		return "", ErrEmailLocalPart
+	}
+	email = norm.NFC.String(strings.ToLower(email))
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || len(email) > 254 || !strings.Contains(email[at:], ".") {
+		return "", ErrEmailInvalid
+	}
+	return email, nil
+}
+
+// CreateUser adds a user. The email must already be normalised
+// (NormalizeEmail); ErrEmailTaken means another account has it.
 func (s *Store) CreateUser(ctx context.Context, email, passwordHash string, now time.Time) (User, error) {
 	defer s.wrote()
 	u := User{Email: email, PasswordHash: passwordHash, CreatedAt: fromMS(ms(now))}
@@ -32,23 +76,65 @@ func (s *Store) CreateUser(ctx context.Context, email, passwordHash string, now 
 
 // UserByEmail finds a user by normalised email.
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
-	return s.user(ctx, `WHERE email = $1`, email)
+	return s.user(ctx, s.db.Read, `WHERE email = $1`, email)
 }
 
 // UserByID finds a user by id.
 func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
-	return s.user(ctx, `WHERE id = $1`, id)
+	return s.user(ctx, s.db.Read, `WHERE id = $1`, id)
 }
 
-func (s *Store) user(ctx context.Context, where string, arg any) (User, error) {
+// ConfirmAdmin records that the operator, on the server, confirmed the
+// account with the normalised email as theirs: from then on it has operator
+// rights if ADMIN_EMAILS lists it. Confirming again keeps the first time.
+// ErrNotFound means no account has the email.
+func (s *Store) ConfirmAdmin(ctx context.Context, email string, now time.Time) (User, error) {
+	defer s.wrote()
+	res, err := s.db.Write.ExecContext(ctx, `
+		UPDATE users SET admin_confirmed_at = COALESCE(admin_confirmed_at, $2) WHERE email = $1`, email, ms(now))
+	if err != nil {
+		return User{}, err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return User{}, err
+	} else if n == 0 {
+		return User{}, ErrNotFound
+	}
+	return s.user(ctx, s.db.Write, `WHERE email = $1`, email)
+}
+
+// EndSessions ends every session of the user, on every device, by moving the
+// account to a new session epoch: a session that began in an earlier one is
+// no longer signed in (the handlers compare epochs on every request).
+// ErrNotFound means no such user.
+func (s *Store) EndSessions(ctx context.Context, userID int64) error {
+	defer s.wrote()
+	res, err := s.db.Write.ExecContext(ctx,
+		`UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1`, userID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (s *Store) user(ctx context.Context, db *sql.DB, where string, arg any) (User, error) {
 	var u User
 	var created int64
-	err := s.db.Read.QueryRowContext(ctx,
-		`SELECT id, email, password_hash, created_at FROM users `+where, arg).
-		Scan(&u.ID, &u.Email, &u.PasswordHash, &created)
+	var confirmed sql.NullInt64
+	err := db.QueryRowContext(ctx,
+		`SELECT id, email, password_hash, created_at, admin_confirmed_at, session_epoch FROM users `+where, arg).
+		Scan(&u.ID, &u.Email, &u.PasswordHash, &created, &confirmed, &u.SessionEpoch)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
 	u.CreatedAt = fromMS(created)
+	if confirmed.Valid {
+		u.AdminConfirmedAt = fromMS(confirmed.Int64)
+	}
 	return u, err
 }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -80,6 +81,89 @@ func TestUsers(t *testing.T) {
 				_, err = bundle.store.UserByID(ctx, u.ID+1000)
 				require.ErrorIs(t, err, store.ErrNotFound)
 			})
+
+			t.Run("ConfirmAdmin", func(t *testing.T) {
+				t.Parallel()
+				bundle := setup(t, dialect)
+				ctx := t.Context()
+				ops := bundle.user(t, "ops@example.com")
+				other := bundle.user(t, "ann@example.com")
+				require.True(t, ops.AdminConfirmedAt.IsZero(), "a new account is not confirmed")
+
+				got, err := bundle.store.ConfirmAdmin(ctx, "ops@example.com", base)
+				require.NoError(t, err)
+				require.Equal(t, ops.ID, got.ID)
+				require.Equal(t, base, got.AdminConfirmedAt)
+
+				// Confirming again keeps the first time.
+				got, err = bundle.store.ConfirmAdmin(ctx, "ops@example.com", base.Add(time.Hour))
+				require.NoError(t, err)
+				require.Equal(t, base, got.AdminConfirmedAt)
+				byID, err := bundle.store.UserByID(ctx, ops.ID)
+				require.NoError(t, err)
+				require.Equal(t, base, byID.AdminConfirmedAt)
+
+				// Only that account, and only an exact email.
+				byID, err = bundle.store.UserByID(ctx, other.ID)
+				require.NoError(t, err)
+				require.True(t, byID.AdminConfirmedAt.IsZero())
+				for _, email := range []string{"nobody@example.com", "OPS@example.com", "opſ@example.com"} {
+					_, err = bundle.store.ConfirmAdmin(ctx, email, base)
+					require.ErrorIs(t, err, store.ErrNotFound, email)
+				}
+			})
+
+			t.Run("EndSessions", func(t *testing.T) {
+				t.Parallel()
+				bundle := setup(t, dialect)
+				ctx := t.Context()
+				ann := bundle.user(t, "ann@example.com")
+				bob := bundle.user(t, "bob@example.com")
+				require.Zero(t, ann.SessionEpoch)
+
+				require.NoError(t, bundle.store.EndSessions(ctx, ann.ID))
+				require.NoError(t, bundle.store.EndSessions(ctx, ann.ID))
+				got, err := bundle.store.UserByID(ctx, ann.ID)
+				require.NoError(t, err)
+				require.Equal(t, int64(2), got.SessionEpoch)
+				got, err = bundle.store.UserByID(ctx, bob.ID)
+				require.NoError(t, err)
+				require.Zero(t, got.SessionEpoch, "another account's sessions go on")
+
+				require.ErrorIs(t, bundle.store.EndSessions(ctx, bob.ID+1000), store.ErrNotFound)
+			})
 		})
+	}
+}
+
+func TestNormalizeEmail(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in, want string
+		err      error
+	}{
+		{"ada@example.com", "ada@example.com", nil},
+		{"  Ada.Lovelace+tix@Example.COM ", "ada.lovelace+tix@example.com", nil},
+		// The domain may be international; it is lower-cased and composed.
+		{"ada@BÜCHER.example", "ada@bücher.example", nil},
+		{"ada@bu\u0308cher.example", "ada@bücher.example", nil},
+		// Look-alikes in the part before the @ are refused, not folded.
+		{"opſ@example.com", "", store.ErrEmailLocalPart},      // U+017F long s
+		{"op\u212a@example.com", "", store.ErrEmailLocalPart}, // Kelvin sign, lower-cases to k
+		{"оps@example.com", "", store.ErrEmailLocalPart},      // Cyrillic о
+		{"ops\u200b@example.com", "", store.ErrEmailLocalPart},
+		{"josé@example.com", "", store.ErrEmailLocalPart},
+		{"", "", store.ErrEmailInvalid},
+		{"ada", "", store.ErrEmailInvalid},
+		{"ada@example", "", store.ErrEmailInvalid},
+		{"Ada <ada@example.com>", "", store.ErrEmailLocalPart},
+		{"\"ada lovelace\"@example.com", "", store.ErrEmailLocalPart},
+		{"ada@@example.com", "", store.ErrEmailInvalid},
+		{"ada\xff@example.com", "", store.ErrEmailInvalid},
+		{"a@" + strings.Repeat("x", 250) + ".com", "", store.ErrEmailInvalid},
+	} {
+		got, err := store.NormalizeEmail(tt.in)
+		require.ErrorIs(t, err, tt.err, "%q", tt.in)
+		require.Equal(t, tt.want, got, "%q", tt.in)
 	}
 }
