@@ -12,10 +12,22 @@ import (
 type accountPage struct {
 	Page
 	Form AccountForm
+	// Next is where signing in or up leads: a local path, or "" for home.
+	Next string
+}
+
+// accountPage returns the data of the sign-in or sign-up page, which leads
+// to the form's or the URL's next address.
+func (h *Handler) accountPage(r *http.Request, title string, form AccountForm) accountPage {
+	p := accountPage{Page: h.page(r, title), Form: form}
+	if next := r.FormValue("next"); next != "" {
+		p.Next = localPath(next)
+	}
+	return p
 }
 
 func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "signup", "", accountPage{Page: h.page(r, "Sign up"), Form: AccountForm{}})
+	h.render(w, r, http.StatusOK, "signup", "", h.accountPage(r, "Sign up", AccountForm{}))
 }
 
 func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
@@ -25,7 +37,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 	form := readAccountForm(r)
 	form.validateSignup()
 	if len(form.Errors) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, "signup", "signup-form", accountPage{Page: h.page(r, "Sign up"), Form: form})
+		h.render(w, r, http.StatusUnprocessableEntity, "signup", "signup-form", h.accountPage(r, "Sign up", form))
 		return
 	}
 	if !h.allowSignUp(w, r, form) {
@@ -39,7 +51,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 	user, err := h.store.CreateUser(r.Context(), form.Email, string(hash), h.now())
 	if errors.Is(err, store.ErrEmailTaken) {
 		form.Errors["email"] = "An account with this email already exists. Sign in instead?"
-		h.render(w, r, http.StatusUnprocessableEntity, "signup", "signup-form", accountPage{Page: h.page(r, "Sign up"), Form: form})
+		h.render(w, r, http.StatusUnprocessableEntity, "signup", "signup-form", h.accountPage(r, "Sign up", form))
 		return
 	}
 	if err != nil {
@@ -50,7 +62,12 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) signinPage(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "signin", "", accountPage{Page: h.page(r, "Sign in"), Form: AccountForm{}})
+	p := h.accountPage(r, "Sign in", AccountForm{})
+	if r.URL.Query().Has("next") && p.Flash == "" {
+		// Sent here by requireUser.
+		p.Flash = "Please sign in to continue."
+	}
+	h.render(w, r, http.StatusOK, "signin", "", p)
 }
 
 func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
@@ -81,7 +98,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	if bcrypt.CompareHashAndPassword(hash, []byte(form.Password)) != nil || err != nil {
 		form.Errors["form"] = "That email and password do not match an account."
 		form.Password = ""
-		h.render(w, r, http.StatusUnprocessableEntity, "signin", "signin-form", accountPage{Page: h.page(r, "Sign in"), Form: form})
+		h.render(w, r, http.StatusUnprocessableEntity, "signin", "signin-form", h.accountPage(r, "Sign in", form))
 		return
 	}
 	h.signedIn(r, form, at)
@@ -89,29 +106,50 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 }
 
 // startSession signs a user in on a fresh session token, so a token planted
-// before sign-in is worthless, and sends them where they were going.
+// before sign-in is worthless, and sends them where they were going (the
+// form's next address).
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user store.User, flash string) {
 	if err := h.sessions.RenewToken(r.Context()); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
 	h.sessions.Put(r.Context(), sessionUserID, user.ID)
+	h.sessions.Put(r.Context(), sessionEpoch, user.SessionEpoch)
 	if flash != "" {
 		h.sessions.Put(r.Context(), sessionFlash, flash)
 	}
-	returnTo := h.sessions.PopString(r.Context(), sessionReturnTo)
-	if returnTo == "" {
-		returnTo = "/"
-	}
-	redirect(w, r, localPath(returnTo, r.Host))
+	redirect(w, r, localPath(r.FormValue("next")))
 }
 
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request) {
+	if currentUser(r) == nil {
+		// Nobody to sign out: keep no session for a signed-out visitor.
+		redirect(w, r, "/")
+		return
+	}
 	if err := h.sessions.RenewToken(r.Context()); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
 	h.sessions.Remove(r.Context(), sessionUserID)
+	h.sessions.Remove(r.Context(), sessionEpoch)
 	h.sessions.Put(r.Context(), sessionFlash, "You are signed out.")
+	redirect(w, r, "/")
+}
+
+// signoutEverywhere ends every session of the account, on every device,
+// this one included.
+func (h *Handler) signoutEverywhere(w http.ResponseWriter, r *http.Request) {
+	if err := h.store.EndSessions(r.Context(), currentUser(r).ID); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if err := h.sessions.RenewToken(r.Context()); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.sessions.Remove(r.Context(), sessionUserID)
+	h.sessions.Remove(r.Context(), sessionEpoch)
+	h.sessions.Put(r.Context(), sessionFlash, "You are signed out on every device.")
 	redirect(w, r, "/")
 }

@@ -178,7 +178,7 @@ func TestAccounts(t *testing.T) {
 			home := b.get(t, c, "/")
 			requireSignedOut(t, home.HTML)
 			require.Contains(t, home.HTML, "You are signed out.")
-			requireRedirect(t, b.get(t, c, "/orders"), "/signin")
+			requireRedirect(t, b.get(t, c, "/orders"), signInTo("/orders"))
 		})
 
 		t.Run("SessionCookie", func(t *testing.T) {
@@ -210,18 +210,16 @@ func TestAccounts(t *testing.T) {
 			b := setup(t, dialect)
 			b.signUp(t, "ann@example.com")
 
-			// A signed-out visitor gets a session when asked to sign in.
+			// A signed-out visitor gets no session when asked to sign in.
 			c := newClient(t)
 			res := b.get(t, c, "/orders")
-			requireRedirect(t, res, "/signin")
-			anonymous := sessionCookie(res)
-			require.NotNil(t, anonymous)
+			requireRedirect(t, res, signInTo("/orders"))
+			require.Nil(t, sessionCookie(res))
 
 			res = b.signIn(t, c, "ann@example.com")
 			requireStatus(t, res, http.StatusSeeOther)
 			signedIn := sessionCookie(res)
 			require.NotNil(t, signedIn, "sign-in sets a new session cookie")
-			require.NotEqual(t, anonymous.Value, signedIn.Value, "the token changes at sign-in")
 
 			res = b.postForm(t, c, "/signout", nil)
 			requireStatus(t, res, http.StatusSeeOther)
@@ -229,13 +227,11 @@ func TestAccounts(t *testing.T) {
 			require.NotNil(t, signedOut, "sign-out sets a new session cookie")
 			require.NotEqual(t, signedIn.Value, signedOut.Value, "the token changes at sign-out")
 
-			// The signed-in token is worthless after sign-out, and the token
-			// from before sign-in never carried the account.
-			for _, old := range []*http.Cookie{signedIn, anonymous} {
-				replay := newClient(t)
-				res := b.get(t, replay, "/", withHeader("Cookie", old.Name+"="+old.Value))
-				requireSignedOut(t, res.HTML)
-			}
+			// The signed-in token is worthless after sign-out (a token planted
+			// before sign-in: TestSessionFixation).
+			replay := newClient(t)
+			res = b.get(t, replay, "/", withHeader("Cookie", signedIn.Name+"="+signedIn.Value))
+			requireSignedOut(t, res.HTML)
 		})
 
 		t.Run("SessionSurvivesRestart", func(t *testing.T) {
@@ -287,8 +283,12 @@ func TestSignedOut(t *testing.T) {
 				} else {
 					res = b.postForm(t, c, tt.path, form)
 				}
-				requireRedirect(t, res, "/signin")
-				signin := b.get(t, c, "/signin")
+				want := tt.path
+				if tt.method != http.MethodGet {
+					want = "/" // no Referer
+				}
+				requireRedirect(t, res, signInTo(want))
+				signin := b.get(t, c, res.location())
 				requireSignedOut(t, signin.HTML)
 				require.Contains(t, signin.HTML, "Please sign in to continue.", "%s %s", tt.method, tt.path)
 			}
@@ -315,9 +315,10 @@ func TestSignedOut(t *testing.T) {
 				{"seller@example.com", "/tickets/new?from=header"},
 			} {
 				c := newClient(t)
-				requireRedirect(t, b.get(t, c, tt.path), "/signin")
-				requireRedirect(t, b.signIn(t, c, tt.email), tt.path)
 				res := b.get(t, c, tt.path)
+				requireRedirect(t, res, signInTo(tt.path))
+				requireRedirect(t, b.signInThrough(t, c, res, tt.email), tt.path)
+				res = b.get(t, c, tt.path)
 				requireStatus(t, res, http.StatusOK)
 				requireSignedInAs(t, res.HTML, tt.email)
 			}
@@ -328,13 +329,152 @@ func TestSignedOut(t *testing.T) {
 			c := newClient(t)
 			res := b.postForm(t, c, "/orders", url.Values{"ticket_id": {itoa(ticketID)}},
 				withHeader("Referer", b.url(ticketPath)))
-			requireRedirect(t, res, "/signin")
-			requireRedirect(t, b.signIn(t, c, "seller@example.com"), ticketPath)
+			requireRedirect(t, res, signInTo(ticketPath))
+			requireRedirect(t, b.signInThrough(t, c, res, "seller@example.com"), ticketPath)
 		})
 
 		t.Run("SignInWithoutDetourGoesHome", func(t *testing.T) {
 			c := newClient(t)
 			requireRedirect(t, b.signIn(t, c, "buyer@example.com"), "/")
 		})
+	})
+}
+
+// TestSignedOutKeepsNoSession: signed-out requests to pages that need an
+// account (once with a ~1 MB return address each) write no session, and the
+// sign-in URL they are sent to stays short.
+func TestSignedOutKeepsNoSession(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := setup(t, dialect)
+		b.signUp(t, "ann@example.com")
+		sessions := func() int {
+			var n int
+			require.NoError(t, b.db.Read.QueryRowContext(t.Context(), `SELECT count(*) FROM sessions`).Scan(&n))
+			return n
+		}
+		before := sessions()
+
+		huge := "/orders?q=" + strings.Repeat("x", 512<<10)
+		for i := range 20 {
+			c := newClient(t)
+			var res *response
+			if i%2 == 0 {
+				res = b.get(t, c, huge)
+			} else {
+				res = b.postForm(t, c, "/orders", url.Values{"ticket_id": {"1"}}, withHeader("Referer", b.url(huge)))
+			}
+			requireRedirect(t, res, signInTo("/"))
+			require.Nil(t, sessionCookie(res))
+			// The sign-in page, sent there, writes nothing either.
+			page := b.get(t, c, res.location())
+			requireStatus(t, page, http.StatusOK)
+			require.Contains(t, page.HTML, "Please sign in to continue.")
+			require.Nil(t, sessionCookie(page))
+		}
+		// Signing out while signed out keeps nothing either.
+		requireRedirect(t, b.postForm(t, newClient(t), "/signout", nil), "/")
+		require.Equal(t, before, sessions(), "signed-out requests wrote sessions")
+
+		// A return address up to the limit is kept whole.
+		long := "/orders?q=" + strings.Repeat("x", 512-len("/orders?q="))
+		c := newClient(t)
+		res := b.get(t, c, long)
+		requireRedirect(t, res, signInTo(long))
+		requireRedirect(t, b.signInThrough(t, c, res, "ann@example.com"), long)
+	})
+}
+
+// TestReturnAddress tries to lead a visitor off the site through the return
+// address the sign-in and sign-up forms carry.
+func TestReturnAddress(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := setup(t, dialect)
+		b.signUp(t, "ann@example.com")
+		for _, tt := range []struct{ next, want string }{
+			{"/orders", "/orders"},
+			{"/tickets/new?from=header", "/tickets/new?from=header"},
+			{"//evil.example/phish", "/"},
+			{"/\\evil.example", "/"},
+			{"\\\\evil.example", "/"},
+			{"/\t/evil.example", "/"},
+			{"/\r\n/evil.example", "/"},
+			{"https://evil.example/", "/"},
+			{"http:/evil.example", "/"},
+			{"javascript:alert(1)", "/"},
+			{"evil.example", "/"},
+			{"/" + strings.Repeat("a", 512), "/"},
+			{"/caf\u00e9", "/"},
+		} {
+			// The page keeps only a safe address in its form.
+			page := b.get(t, newClient(t), "/signin?next="+url.QueryEscape(tt.next))
+			requireStatus(t, page, http.StatusOK)
+			requireFieldValue(t, page.HTML, "next", tt.want)
+
+			res := b.postForm(t, newClient(t), "/signin",
+				url.Values{"email": {"ann@example.com"}, "password": {password}, "next": {tt.next}})
+			requireRedirect(t, res, tt.want)
+			res = b.postForm(t, newClient(t), "/signin",
+				url.Values{"email": {"ann@example.com"}, "password": {password}, "next": {tt.next}}, htmx)
+			require.Equal(t, tt.want, res.Header.Get("HX-Redirect"), "next %q", tt.next)
+		}
+
+		t.Run("SignUpHonoursNext", func(t *testing.T) {
+			c := newClient(t)
+			res := b.get(t, c, "/tickets/new")
+			requireRedirect(t, res, signInTo("/tickets/new"))
+			// "Create an account" on the sign-in page keeps the address.
+			signin := b.get(t, c, res.location())
+			require.Contains(t, signin.HTML, `href="/signup?next=%2ftickets%2fnew"`)
+			signup := b.get(t, c, "/signup?next=%2Ftickets%2Fnew")
+			requireFieldValue(t, signup.HTML, "next", "/tickets/new")
+			res = b.postForm(t, c, "/signup", url.Values{"email": {"bob@example.com"}, "password": {password}, "next": {"/tickets/new"}})
+			requireRedirect(t, res, "/tickets/new")
+			requireSignedInAs(t, b.get(t, c, "/tickets/new").HTML, "bob@example.com")
+		})
+	})
+}
+
+// TestSignOutEverywhere: signing out everywhere on one device ends the
+// account's sessions on every other, and leaves other accounts alone.
+func TestSignOutEverywhere(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := setup(t, dialect)
+		phone := b.signUp(t, "ann@example.com")
+		laptop := newClient(t)
+		requireRedirect(t, b.signIn(t, laptop, "ann@example.com"), "/")
+		bob := b.signUp(t, "bob@example.com")
+
+		home := b.get(t, laptop, "/")
+		requireSignedInAs(t, home.HTML, "ann@example.com")
+		require.Contains(t, home.HTML, `<form method="post" action="/signout/everywhere"`)
+
+		// Another site cannot do it for her.
+		res := b.postForm(t, phone, "/signout/everywhere", nil, withHeader("Origin", "https://evil.example"))
+		requireStatus(t, res, http.StatusForbidden)
+		requireSignedInAs(t, b.get(t, laptop, "/").HTML, "ann@example.com")
+
+		res = b.postForm(t, phone, "/signout/everywhere", nil)
+		requireRedirect(t, res, "/")
+		home = b.get(t, phone, "/")
+		requireSignedOut(t, home.HTML)
+		require.Contains(t, home.HTML, "You are signed out on every device.")
+
+		// The laptop is signed out on its next request.
+		requireRedirect(t, b.get(t, laptop, "/orders"), signInTo("/orders"))
+		requireSignedOut(t, b.get(t, laptop, "/").HTML)
+		requireSignedInAs(t, b.get(t, bob, "/").HTML, "bob@example.com")
+
+		// Signing in again works, on both.
+		for _, c := range []*http.Client{phone, laptop} {
+			requireRedirect(t, b.signIn(t, c, "ann@example.com"), "/")
+			requireStatus(t, b.get(t, c, "/orders"), http.StatusOK)
+		}
+		// A signed-out visitor is sent to sign in, and nothing changes.
+		res = b.postForm(t, newClient(t), "/signout/everywhere", nil)
+		requireRedirect(t, res, signInTo("/"))
+		requireStatus(t, b.get(t, phone, "/orders"), http.StatusOK)
 	})
 }

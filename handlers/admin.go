@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/riverqueue/river"
@@ -89,18 +88,12 @@ func (h *Handler) requireAdmin(next http.Handler) http.Handler {
 	})
 }
 
-// isAdmin reports whether u is signed in with an email in AdminEmails,
-// compared without regard to case or surrounding space.
+// isAdmin reports whether u is an operator: signed in with an email that
+// AdminEmails lists exactly (both are in store.NormalizeEmail's form), on an
+// account the operator has confirmed on the server (eventhive admin confirm).
+// Being first to sign up with a listed address is not enough.
 func (h *Handler) isAdmin(u *store.User) bool {
-	if u == nil {
-		return false
-	}
-	for _, email := range h.cfg.AdminEmails {
-		if strings.EqualFold(strings.TrimSpace(email), u.Email) {
-			return true
-		}
-	}
-	return false
+	return u != nil && !u.AdminConfirmedAt.IsZero() && slices.Contains(h.cfg.AdminEmails, u.Email)
 }
 
 func (h *Handler) jobsUIMissing(w http.ResponseWriter, r *http.Request) {

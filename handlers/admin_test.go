@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/store/storetest"
 )
 
 // adminEmail is the operator's account in these tests; ADMIN_EMAILS names
@@ -34,6 +37,14 @@ func adminSetup(t *testing.T, dialect store.Dialect) *testBundle {
 	return b
 }
 
+// confirmOperator confirms the account with the email as an operator's, as
+// "eventhive admin confirm EMAIL" does on the server.
+func (b *testBundle) confirmOperator(t *testing.T, email string) {
+	t.Helper()
+	_, err := b.store.ConfirmAdmin(t.Context(), email, now())
+	require.NoError(t, err)
+}
+
 // adminPaths are URLs under /admin: the console's pages, River's UI and its
 // JSON API, and a page that does not exist.
 var adminPaths = []string{
@@ -52,6 +63,7 @@ func TestAdminConsole(t *testing.T) {
 		orderID := b.buyOK(t, buyer, ticketID)
 		// Sign-up lower-cases the email; AdminEmails matches it in any case.
 		admin := b.signUp(t, "OPS@Example.com")
+		b.confirmOperator(t, adminEmail)
 
 		t.Run("AdminSeesIndex", func(t *testing.T) {
 			t.Parallel()
@@ -179,6 +191,7 @@ func TestAdminEmailsCaseInsensitive(t *testing.T) {
 				t.Parallel()
 				srv := b.serve(t, func(cfg *handlers.Config) { cfg.AdminEmails = tt.config })
 				c := b.signUp(t, tt.signUpAs)
+				b.confirmOperator(t, strings.ToLower(tt.signUpAs))
 				res := b.get(t, c, srv.URL+"/admin")
 				requireStatus(t, res, tt.wantStatus)
 				res = b.get(t, c, srv.URL+"/admin/payments")
@@ -188,12 +201,84 @@ func TestAdminEmailsCaseInsensitive(t *testing.T) {
 	})
 }
 
+// TestAdminLookAlikesAndUnconfirmed tries to reach the console as a stranger:
+// through an address that only looks like (or folds to) the operator's, and
+// by being first to sign up with the operator's own address.
+func TestAdminLookAlikesAndUnconfirmed(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := adminSetup(t, dialect)
+		requireNoConsole := func(t *testing.T, c *http.Client) {
+			t.Helper()
+			for _, path := range adminPaths {
+				requireStatus(t, b.get(t, c, path), http.StatusNotFound)
+			}
+		}
+
+		t.Run("LookAlikeRefusedAtSignUp", func(t *testing.T) {
+			for _, email := range []string{"opſ@example.com", "OPſ@Example.com", "op\u212a@example.com", "оps@example.com"} {
+				c := newClient(t)
+				res := b.postForm(t, c, "/signup", url.Values{"email": {email}, "password": {password}})
+				requireStatus(t, res, http.StatusUnprocessableEntity)
+				requireFieldError(t, res.HTML, "email",
+					"Use only plain ASCII letters, digits and punctuation before the @, with no accents or other alphabets.")
+				requireSignedOut(t, res.HTML)
+				requireNoConsole(t, c)
+				// Signing in with it is refused too, and finds nobody.
+				res = b.signIn(t, c, email)
+				requireStatus(t, res, http.StatusUnprocessableEntity)
+				requireNoConsole(t, c)
+			}
+			var n int
+			require.NoError(t, b.db.Read.QueryRowContext(t.Context(), `SELECT count(*) FROM users`).Scan(&n))
+			require.Zero(t, n, "no account was made")
+		})
+
+		t.Run("LookAlikeDomainNeverOperator", func(t *testing.T) {
+			// A look-alike after the @ makes an ordinary account: even
+			// confirmed, it is not the listed address.
+			lookAlike := "ops@ехample.com" // Cyrillic е and х
+			c := b.signUp(t, lookAlike)
+			b.confirmOperator(t, lookAlike)
+			requireNoConsole(t, c)
+		})
+
+		t.Run("FirstToSignUpIsNotOperator", func(t *testing.T) {
+			// The listed address, signed up by whoever came first, is
+			// nothing until the operator confirms it on the server.
+			c := b.signUp(t, "Someone-Else@example.com")
+			requireNoConsole(t, c)
+			b.confirmOperator(t, "someone-else@example.com")
+			requireStatus(t, b.get(t, c, "/admin/payments"), http.StatusOK)
+			requireStatus(t, b.get(t, c, "/admin"), http.StatusOK)
+		})
+
+		t.Run("ConfirmedButNotListed", func(t *testing.T) {
+			c := b.signUp(t, "former-ops@example.com")
+			b.confirmOperator(t, "former-ops@example.com")
+			requireNoConsole(t, c)
+		})
+	})
+}
+
+func TestAdminEmailsRefusedUnlessPlain(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, store.SQLite)
+	st, err := store.New(db)
+	require.NoError(t, err)
+	for _, email := range []string{"opſ@example.com", "not an email", "ops@example"} {
+		_, err := handlers.New(handlers.Config{BaseURL: "http://localhost", AdminEmails: []string{email}}, st, discardLogger(), now)
+		require.Error(t, err, email)
+	}
+}
+
 func TestAdminWithoutJobsUI(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
 		b := setupWith(t, dialect, bundleOpts{noWorkers: true})
 		b.server = b.serve(t, func(cfg *handlers.Config) { cfg.AdminEmails = []string{adminEmail} })
 		admin := b.signUp(t, adminEmail)
+		b.confirmOperator(t, adminEmail)
 
 		res := b.get(t, admin, "/admin")
 		requireStatus(t, res, http.StatusOK)
@@ -211,6 +296,7 @@ func TestAdminPayments(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
 		b := adminSetup(t, dialect)
 		admin := b.signUp(t, adminEmail)
+		b.confirmOperator(t, adminEmail)
 		seller := b.signUp(t, "seller@example.com")
 		buyer := b.signUp(t, "buyer@example.com")
 		lateOrder := b.buyOK(t, buyer, b.listTicket(t, seller, "Late show", "40"))

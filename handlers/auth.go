@@ -12,9 +12,11 @@ import (
 
 // Session keys.
 const (
-	sessionUserID   = "user_id"
-	sessionReturnTo = "return_to"
-	sessionFlash    = "flash"
+	sessionUserID = "user_id"
+	// sessionEpoch is the account's session epoch when the session signed
+	// in; the session ends when the account's moves on (store.EndSessions).
+	sessionEpoch = "session_epoch"
+	sessionFlash = "flash"
 )
 
 type userKey struct{}
@@ -25,7 +27,9 @@ func currentUser(r *http.Request) *store.User {
 	return u
 }
 
-// loadUser puts the signed-in user, if any, in the request's context.
+// loadUser puts the signed-in user, if any, in the request's context. A
+// session whose account is gone, or was signed out everywhere since the
+// session began, is destroyed.
 func (h *Handler) loadUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := h.sessions.GetInt64(r.Context(), sessionUserID)
@@ -34,9 +38,11 @@ func (h *Handler) loadUser(next http.Handler) http.Handler {
 			return
 		}
 		u, err := h.store.UserByID(r.Context(), id)
-		if errors.Is(err, store.ErrNotFound) {
-			// The account is gone; forget it.
-			h.sessions.Remove(r.Context(), sessionUserID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && u.SessionEpoch != h.sessions.GetInt64(r.Context(), sessionEpoch)) {
+			if err := h.sessions.Destroy(r.Context()); err != nil {
+				h.serverError(w, r, err)
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -48,8 +54,9 @@ func (h *Handler) loadUser(next http.Handler) http.Handler {
 	})
 }
 
-// requireUser sends signed-out visitors to sign in, remembering where they
-// were going so that signing in brings them back.
+// requireUser sends signed-out visitors to sign in. Where they were going
+// travels in the sign-in URL (signInURL), not in a session: a signed-out
+// request writes nothing.
 func (h *Handler) requireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if currentUser(r) != nil {
@@ -58,21 +65,46 @@ func (h *Handler) requireUser(next http.Handler) http.Handler {
 		}
 		returnTo := r.URL.RequestURI()
 		if r.Method != http.MethodGet {
-			// A form posted while signed out: come back to the page it was on.
-			returnTo = localPath(r.Referer(), r.Host)
+			// A form posted while signed out (Buy): come back to the page
+			// it was on.
+			returnTo = refererPath(r.Referer(), r.Host)
 		}
-		h.sessions.Put(r.Context(), sessionReturnTo, returnTo)
-		h.sessions.Put(r.Context(), sessionFlash, "Please sign in to continue.")
-		redirect(w, r, "/signin")
+		redirect(w, r, signInURL(returnTo))
 	})
 }
 
-// localPath returns the path and query of a URL on this host, or "/" for
-// anything else, so that a return address can never lead off the site.
-func localPath(raw, host string) string {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Host != "" && u.Host != host) || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+// maxReturnTo bounds a return address; a longer one is dropped.
+const maxReturnTo = 512
+
+// signInURL is the sign-in page that brings the visitor back to returnTo
+// afterwards, or home if returnTo is not a safe local address.
+func signInURL(returnTo string) string {
+	return "/signin?next=" + url.QueryEscape(localPath(returnTo))
+}
+
+// localPath returns next if it is a path on this site, of at most
+// maxReturnTo bytes of printable ASCII, and "/" otherwise, so that a return
+// address can never lead off the site: no scheme or host, no "//" (another
+// host to a browser), no backslash (which browsers read as a slash) and no
+// control characters (which browsers drop, joining what surrounds them).
+func localPath(next string) string {
+	if next == "" || len(next) > maxReturnTo || next[0] != '/' || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x21 || r > 0x7e || r == '\\' }) {
 		return "/"
 	}
-	return u.RequestURI()
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	return next
+}
+
+// refererPath returns the path and query of a Referer on this host, as a
+// return address, or "/" for anything else.
+func refererPath(referer, host string) string {
+	u, err := url.Parse(referer)
+	if err != nil || (u.Host != "" && u.Host != host) {
+		return "/"
+	}
+	return localPath(u.RequestURI())
 }

@@ -3,12 +3,12 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"net/mail"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/eventhive/eventhive/money"
+	"github.com/eventhive/eventhive/store"
 )
 
 // maxFormBytes bounds every form body; the largest field is a 120-character
@@ -45,10 +45,8 @@ type AccountForm struct {
 
 func readAccountForm(r *http.Request) AccountForm {
 	email := strings.TrimSpace(r.PostFormValue("email"))
-	if utf8.ValidString(email) {
-		// Only valid text is lower-cased: ToLower would turn invalid bytes
-		// into U+FFFD, which validation would then accept.
-		email = strings.ToLower(email)
+	if normal, err := store.NormalizeEmail(email); err == nil {
+		email = normal
 	}
 	return AccountForm{
 		Email:    email,
@@ -74,19 +72,17 @@ func (f *AccountForm) validateEmail() {
 	}
 }
 
-// emailProblem says what is wrong with a normalised email address, or
-// returns "" when it is one an account can have.
+// emailProblem says what is wrong with an email address, or returns "" when
+// it is one an account can have (see store.NormalizeEmail).
 func emailProblem(email string) string {
+	_, err := store.NormalizeEmail(email)
 	switch {
 	case email == "":
 		return "Enter your email address."
-	case len(email) > 254 || !utf8.ValidString(email):
+	case errors.Is(err, store.ErrEmailLocalPart):
+		return "Use only plain ASCII letters, digits and punctuation before the @, with no accents or other alphabets."
+	case err != nil:
 		return "Enter a valid email address, like name@example.com."
-	default:
-		addr, err := mail.ParseAddress(email)
-		if err != nil || addr.Address != email || !strings.Contains(email[strings.LastIndexByte(email, '@'):], ".") {
-			return "Enter a valid email address, like name@example.com."
-		}
 	}
 	return ""
 }

@@ -40,7 +40,9 @@ type Config struct {
 	StripeWebhookSecret string
 
 	// AdminEmails are the accounts that may open the operator console under
-	// /admin, compared without regard to case. Everyone else gets 404 there.
+	// /admin once confirmed on the server (store.ConfirmAdmin). New brings
+	// them to store.NormalizeEmail's form; they are then compared exactly.
+	// Everyone else gets 404 there.
 	AdminEmails []string
 	// JobsUI is River's UI (see NewJobsUI), served to admins at /admin/jobs.
 	// Nil leaves it out.
@@ -115,6 +117,15 @@ func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*
 	if cfg.Live == nil {
 		cfg.Live = live.New(log)
 	}
+	admins := make([]string, 0, len(cfg.AdminEmails))
+	for _, email := range cfg.AdminEmails {
+		normal, err := store.NormalizeEmail(email)
+		if err != nil {
+			return nil, fmt.Errorf("admin email %q: %w", email, err)
+		}
+		admins = append(admins, normal)
+	}
+	cfg.AdminEmails = admins
 	cfg.SignInFailuresPerEmail = cfg.SignInFailuresPerEmail.orDefault(DefaultSignInFailuresPerEmail)
 	cfg.SignInFailuresPerIP = cfg.SignInFailuresPerIP.orDefault(DefaultSignInFailuresPerIP)
 	cfg.SignUpsPerIP = cfg.SignUpsPerIP.orDefault(DefaultSignUpsPerIP)
@@ -162,7 +173,7 @@ func newSessionManager(db *store.DB, secure bool) *scs.SessionManager {
 	} else {
 		sessions.Store = newSessionStore(sqlite3store.NewWithCleanupInterval(db.Read, 0), sqlite3store.New(db.Write))
 	}
-	sessions.Lifetime = 30 * 24 * time.Hour
+	sessions.Lifetime = 14 * 24 * time.Hour
 	sessions.IdleTimeout = 7 * 24 * time.Hour
 	sessions.Cookie.Name = "eventhive_session"
 	sessions.Cookie.HttpOnly = true

@@ -165,11 +165,13 @@ func TestSessionFixation(t *testing.T) {
 		plant := func(c *http.Client, token string) {
 			c.Jar.SetCookies(serverURL, []*http.Cookie{{Name: "eventhive_session", Value: token, Path: "/"}})
 		}
-		// realToken makes the site hand out a session token without
-		// signing in: a signed-out purchase remembers where to come back to.
+		// realToken gets a session token from the site that is not signed
+		// in: the one the attacker's own account is left with at sign-out.
+		attackers := 0
 		realToken := func(t *testing.T) string {
-			res := b.postForm(t, newClient(t), "/orders", url.Values{"ticket_id": {"1"}})
-			requireRedirect(t, res, "/signin")
+			attackers++
+			res := b.postForm(t, b.signUp(t, fmt.Sprintf("mallory%d@example.com", attackers)), "/signout", nil)
+			requireRedirect(t, res, "/")
 			cookie := sessionCookie(res)
 			require.NotNil(t, cookie)
 			return cookie.Value
@@ -206,7 +208,7 @@ func TestSessionFixation(t *testing.T) {
 				attacker := newClient(t)
 				plant(attacker, planted)
 				requireSignedOut(t, b.get(t, attacker, "/").HTML)
-				requireRedirect(t, b.get(t, attacker, "/orders"), "/signin")
+				requireRedirect(t, b.get(t, attacker, "/orders"), signInTo("/orders"))
 			})
 		}
 
@@ -221,7 +223,7 @@ func TestSessionFixation(t *testing.T) {
 
 			requireStatus(t, b.postForm(t, victim, "/signout", nil), http.StatusSeeOther)
 			requireSignedOut(t, b.get(t, thief, "/").HTML)
-			requireRedirect(t, b.get(t, thief, "/orders"), "/signin")
+			requireRedirect(t, b.get(t, thief, "/orders"), signInTo("/orders"))
 		})
 
 		t.Run("SecureCookieOverHTTPS", func(t *testing.T) {

@@ -335,7 +335,7 @@ func TestOrderEvents(t *testing.T) {
 
 			requireStatus(t, b.get(t, seller, path), http.StatusNotFound)
 			requireStatus(t, b.get(t, seller, "/orders/999999/events"), http.StatusNotFound)
-			requireRedirect(t, b.get(t, newClient(t), path), "/signin")
+			requireRedirect(t, b.get(t, newClient(t), path), signInTo(path))
 		})
 	})
 }
@@ -449,7 +449,7 @@ func TestMyTickets(t *testing.T) {
 		t.Run("NeedsAnAccount", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, dialect)
-			requireRedirect(t, b.get(t, newClient(t), "/my/tickets"), "/signin")
+			requireRedirect(t, b.get(t, newClient(t), "/my/tickets"), signInTo("/my/tickets"))
 		})
 	})
 }

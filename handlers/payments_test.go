@@ -222,7 +222,7 @@ func TestPayments(t *testing.T) {
 
 			requireStatus(t, b.postForm(t, buyer, "/orders/999999/pay", nil), http.StatusNotFound)
 			requireStatus(t, b.postForm(t, seller, "/orders/"+itoa(orderID)+"/pay", nil), http.StatusNotFound)
-			requireRedirect(t, b.postForm(t, newClient(t), "/orders/"+itoa(orderID)+"/pay", nil), "/signin")
+			requireRedirect(t, b.postForm(t, newClient(t), "/orders/"+itoa(orderID)+"/pay", nil), signInTo("/"))
 			requireStatus(t, b.postForm(t, buyer, "/orders/"+itoa(orderID)+"/cancel", nil), http.StatusSeeOther)
 			res := b.postForm(t, buyer, "/orders/"+itoa(orderID)+"/pay", nil)
 			requireStatus(t, res, http.StatusConflict)

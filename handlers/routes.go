@@ -43,6 +43,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireUser)
+			r.Post("/signout/everywhere", h.signoutEverywhere)
 			r.Get("/tickets/new", h.newTicketPage)
 			r.Get("/my/tickets", h.myTickets)
 			r.Post("/tickets", h.createTicket)

@@ -94,8 +94,8 @@ func TestSecurity(t *testing.T) {
 			} {
 				c := newClient(t)
 				res := b.postForm(t, c, "/orders", url.Values{"ticket_id": {"1"}}, withHeader("Referer", referer))
-				requireRedirect(t, res, "/signin")
-				res = b.signIn(t, c, "ann@example.com")
+				requireRedirect(t, res, signInTo("/"))
+				res = b.signInThrough(t, c, res, "ann@example.com")
 				requireStatus(t, res, http.StatusSeeOther)
 				loc, err := url.Parse(res.location())
 				require.NoError(t, err)

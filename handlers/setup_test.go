@@ -239,6 +239,25 @@ func (b *testBundle) signIn(t *testing.T, c *http.Client, email string, opts ...
 	return b.postForm(t, c, "/signin", url.Values{"email": {email}, "password": {password}}, opts...)
 }
 
+// signInTo is the sign-in page that requireUser sends a signed-out visitor
+// to on the way to next.
+func signInTo(next string) string { return "/signin?next=" + url.QueryEscape(next) }
+
+// signInThrough signs a client in as a browser does after being sent to sign
+// in by res: it opens the sign-in page and posts its form, which carries the
+// return address.
+func (b *testBundle) signInThrough(t *testing.T, c *http.Client, res *response, email string) *response {
+	t.Helper()
+	requireStatus(t, res, http.StatusSeeOther)
+	page := b.get(t, c, res.location())
+	requireStatus(t, page, http.StatusOK)
+	form := url.Values{"email": {email}, "password": {password}}
+	if m := regexp.MustCompile(`<input id="next" type="hidden" name="next" value="([^"]*)">`).FindStringSubmatch(page.HTML); m != nil {
+		form.Set("next", html.UnescapeString(m[1]))
+	}
+	return b.postForm(t, c, "/signin", form)
+}
+
 // userID returns the id of the account with the email.
 func (b *testBundle) userID(t *testing.T, email string) int64 {
 	t.Helper()

@@ -29,26 +29,27 @@ type User struct {
 // Errors of NormalizeEmail.
 var (
 	ErrEmailInvalid = errors.New("not a valid email address")
-	// ErrEmailLocalPart means the part before the @ holds characters other
-	// than printable ASCII, where look-alikes of other addresses hide.
+	// ErrEmailLocalPart means the part before the @ holds characters beyond
+	// ASCII, where look-alikes of other addresses hide.
 	ErrEmailLocalPart = errors.New("the part before the @ must be plain ASCII")
 )
 
 // NormalizeEmail returns an email address in the one form accounts store and
 // compare it: without surrounding space, lower-cased and in Unicode NFC. It
 // refuses anything but a plain address (name@example.com) of at most 254
-// bytes, and any address whose part before the @ is not printable ASCII as
-// typed: letters such as ſ (U+017F, which case folding turns into s) or
-// the Kelvin sign (which lower-cases to k) would otherwise name, or look like,
-// someone else's address. Sign-up, sign-in and ADMIN_EMAILS all go through it,
-// so two addresses are the same exactly when their normal forms are equal.
+// bytes, so no spaces or control characters, and any address whose part
+// before the @ is not ASCII as typed: letters such as ſ (U+017F, which case
+// folding turns into s) or the Kelvin sign (which lower-cases to k) would
+// otherwise name, or look like, someone else's address. Sign-up, sign-in and
+// ADMIN_EMAILS all go through it, so two addresses are the same exactly when
+// their normal forms are equal.
 func NormalizeEmail(email string) (string, error) {
 	email = strings.TrimSpace(email)
 	at := strings.LastIndexByte(email, '@')
 	switch {
 	case email == "" || len(email) > 254 || !utf8.ValidString(email) || at < 0:
 		return "", ErrEmailInvalid
-	case strings.ContainsFunc(email[:at], func(r rune) bool { return r < 0x21 || r > 0x7e }):
+	case strings.ContainsFunc(email[:at], func(r rune) bool { return r > 0x7e }):
 		return "", ErrEmailLocalPart
 	}
 	email = norm.NFC.String(strings.ToLower(email))
