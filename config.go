@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eventhive/eventhive/store"
 )
 
 // config is EventHive's configuration, read from the environment. Every value
@@ -23,7 +24,7 @@ type config struct {
 	StripeWebhookSecret string
 	StripeAPIURL        string // where stripe-go sends API calls; empty for Stripe itself
 
-	AdminEmails []string // accounts that may open /admin, lower case
+	AdminEmails []string // accounts that may open /admin once confirmed, in store.NormalizeEmail's form
 
 	MaxHoldsPerBuyer  int  // tickets one buyer may hold at once; 0: no limit
 	TrustProxyHeaders bool // client addresses from Fly-Client-IP / X-Forwarded-For
@@ -85,12 +86,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		cfg.StripeAPIURL = strings.TrimSuffix(v, "/")
 	}
 	for _, v := range strings.Split(getenv("ADMIN_EMAILS"), ",") {
-		email := strings.ToLower(strings.TrimSpace(v))
-		if email == "" {
+		if strings.TrimSpace(v) == "" {
 			continue
 		}
-		if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
-			return cfg, fmt.Errorf("ADMIN_EMAILS: %q is not an email address; want a comma-separated list like ops@example.com,ada@example.com", strings.TrimSpace(v))
+		// The same normal form as sign-up's, compared exactly.
+		email, err := store.NormalizeEmail(v)
+		if err != nil {
+			return cfg, fmt.Errorf("ADMIN_EMAILS: %q: %w; want a comma-separated list like ops@example.com,ada@example.com", strings.TrimSpace(v), err)
 		}
 		cfg.AdminEmails = append(cfg.AdminEmails, email)
 	}

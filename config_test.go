@@ -132,6 +132,18 @@ func TestLoadConfig(t *testing.T) {
 		}
 	})
 
+	t.Run("AdminEmails", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := loadConfig(mapEnv(map[string]string{"ADMIN_EMAILS": " Ops@Example.COM, ,ada@bu\u0308cher.example "}))
+		require.NoError(t, err)
+		require.Equal(t, []string{"ops@example.com", "ada@bücher.example"}, cfg.AdminEmails)
+
+		for _, v := range []string{"opſ@example.com", "ops@example.com,op\u212a@example.com", "ops", "Ops <ops@example.com>"} {
+			_, err := loadConfig(mapEnv(map[string]string{"ADMIN_EMAILS": v}))
+			require.ErrorContains(t, err, "ADMIN_EMAILS", "ADMIN_EMAILS=%q", v)
+		}
+	})
+
 	t.Run("CurrencyKelvinSign", func(t *testing.T) {
 		t.Parallel()
 		_, err := loadConfig(mapEnv(map[string]string{"CURRENCY": "\u212a"}))

@@ -42,10 +42,14 @@ func main() {
 
 // run starts EventHive and serves until ctx is cancelled, then shuts down:
 // it stops taking requests, lets those in flight finish, stops the job
-// workers and closes the database.
+// workers and closes the database. With arguments it runs a subcommand
+// instead: move-to-postgres, or admin confirm.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "move-to-postgres" {
 		return runMove(ctx, args[1:], getenv, stdout)
+	}
+	if len(args) > 0 && args[0] == "admin" {
+		return runAdmin(ctx, args[1:], getenv, stdout)
 	}
 	if len(args) > 0 {
 		return fmt.Errorf("unknown arguments %q: eventhive is configured through the environment (see README)", args)
