@@ -16,9 +16,9 @@ type accountPage struct {
 	Next string
 }
 
-// accountPage returns the data of the sign-in or sign-up page, which leads
+// accountData returns the data of the sign-in or sign-up page, which leads
 // to the form's or the URL's next address.
-func (h *Handler) accountPage(r *http.Request, title string, form AccountForm) accountPage {
+func (h *Handler) accountData(r *http.Request, title string, form AccountForm) accountPage {
 	p := accountPage{Page: h.page(r, title), Form: form}
 	if next := r.FormValue("next"); next != "" {
 		p.Next = localPath(next)
@@ -27,7 +27,7 @@ func (h *Handler) accountPage(r *http.Request, title string, form AccountForm) a
 }
 
 func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "signup", "", h.accountPage(r, "Sign up", AccountForm{}))
+	h.render(w, r, http.StatusOK, "signup", "", h.accountData(r, "Sign up", AccountForm{}))
 }
 
 func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
@@ -37,7 +37,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 	form := readAccountForm(r)
 	form.validateSignup()
 	if len(form.Errors) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, "signup", "signup-form", h.accountPage(r, "Sign up", form))
+		h.render(w, r, http.StatusUnprocessableEntity, "signup", "signup-form", h.accountData(r, "Sign up", form))
 		return
 	}
 	if !h.allowSignUp(w, r, form) {
@@ -51,7 +51,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 	user, err := h.store.CreateUser(r.Context(), form.Email, string(hash), h.now())
 	if errors.Is(err, store.ErrEmailTaken) {
 		form.Errors["email"] = "An account with this email already exists. Sign in instead?"
-		h.render(w, r, http.StatusUnprocessableEntity, "signup", "signup-form", h.accountPage(r, "Sign up", form))
+		h.render(w, r, http.StatusUnprocessableEntity, "signup", "signup-form", h.accountData(r, "Sign up", form))
 		return
 	}
 	if err != nil {
@@ -62,7 +62,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) signinPage(w http.ResponseWriter, r *http.Request) {
-	p := h.accountPage(r, "Sign in", AccountForm{})
+	p := h.accountData(r, "Sign in", AccountForm{})
 	if r.URL.Query().Has("next") && p.Flash == "" {
 		// Sent here by requireUser.
 		p.Flash = "Please sign in to continue."
@@ -98,7 +98,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	if bcrypt.CompareHashAndPassword(hash, []byte(form.Password)) != nil || err != nil {
 		form.Errors["form"] = "That email and password do not match an account."
 		form.Password = ""
-		h.render(w, r, http.StatusUnprocessableEntity, "signin", "signin-form", h.accountPage(r, "Sign in", form))
+		h.render(w, r, http.StatusUnprocessableEntity, "signin", "signin-form", h.accountData(r, "Sign in", form))
 		return
 	}
 	h.signedIn(r, form, at)
