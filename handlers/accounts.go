@@ -7,6 +7,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/templates"
 )
 
 type accountPage struct {
@@ -15,7 +16,7 @@ type accountPage struct {
 }
 
 func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "signup", "", accountPage{Page: h.page(r, "Sign up"), Form: AccountForm{}})
+	h.render(w, r, http.StatusOK, templates.SignUp, accountPage{Page: h.page(r, "Sign up"), Form: AccountForm{}})
 }
 
 func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
@@ -25,7 +26,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 	form := readAccountForm(r)
 	form.validateSignup()
 	if len(form.Errors) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, "signup", "signup-form", accountPage{Page: h.page(r, "Sign up"), Form: form})
+		h.render(w, r, http.StatusUnprocessableEntity, templates.SignUpForm, accountPage{Page: h.page(r, "Sign up"), Form: form})
 		return
 	}
 	if !h.allowSignUp(w, r, form) {
@@ -39,7 +40,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 	user, err := h.store.CreateUser(r.Context(), form.Email, string(hash), h.now())
 	if errors.Is(err, store.ErrEmailTaken) {
 		form.Errors["email"] = "An account with this email already exists. Sign in instead?"
-		h.render(w, r, http.StatusUnprocessableEntity, "signup", "signup-form", accountPage{Page: h.page(r, "Sign up"), Form: form})
+		h.render(w, r, http.StatusUnprocessableEntity, templates.SignUpForm, accountPage{Page: h.page(r, "Sign up"), Form: form})
 		return
 	}
 	if err != nil {
@@ -50,7 +51,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) signinPage(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "signin", "", accountPage{Page: h.page(r, "Sign in"), Form: AccountForm{}})
+	h.render(w, r, http.StatusOK, templates.SignIn, accountPage{Page: h.page(r, "Sign in"), Form: AccountForm{}})
 }
 
 func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
@@ -81,7 +82,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	if bcrypt.CompareHashAndPassword(hash, []byte(form.Password)) != nil || err != nil {
 		form.Errors["form"] = "That email and password do not match an account."
 		form.Password = ""
-		h.render(w, r, http.StatusUnprocessableEntity, "signin", "signin-form", accountPage{Page: h.page(r, "Sign in"), Form: form})
+		h.render(w, r, http.StatusUnprocessableEntity, templates.SignInForm, accountPage{Page: h.page(r, "Sign in"), Form: form})
 		return
 	}
 	h.signedIn(r, form, at)
