@@ -7,6 +7,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/templates"
 )
 
 type accountPage struct {
@@ -27,7 +28,7 @@ func (h *Handler) accountData(r *http.Request, title string, form AccountForm) a
 }
 
 func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "signup", "", h.accountData(r, "Sign up", AccountForm{}))
+	h.render(w, r, http.StatusOK, templates.SignUp, h.accountData(r, "Sign up", AccountForm{}))
 }
 
 func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
@@ -37,7 +38,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 	form := readAccountForm(r)
 	form.validateSignup()
 	if len(form.Errors) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, "signup", "signup-form", h.accountData(r, "Sign up", form))
+		h.render(w, r, http.StatusUnprocessableEntity, templates.SignUpForm, h.accountData(r, "Sign up", form))
 		return
 	}
 	if !h.allowSignUp(w, r, form) {
@@ -51,7 +52,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 	user, err := h.store.CreateUser(r.Context(), form.Email, string(hash), h.now())
 	if errors.Is(err, store.ErrEmailTaken) {
 		form.Errors["email"] = "An account with this email already exists. Sign in instead?"
-		h.render(w, r, http.StatusUnprocessableEntity, "signup", "signup-form", h.accountData(r, "Sign up", form))
+		h.render(w, r, http.StatusUnprocessableEntity, templates.SignUpForm, h.accountData(r, "Sign up", form))
 		return
 	}
 	if err != nil {
@@ -67,7 +68,7 @@ func (h *Handler) signinPage(w http.ResponseWriter, r *http.Request) {
 		// Sent here by requireUser.
 		p.Flash = "Please sign in to continue."
 	}
-	h.render(w, r, http.StatusOK, "signin", "", p)
+	h.render(w, r, http.StatusOK, templates.SignIn, p)
 }
 
 func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +99,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	if bcrypt.CompareHashAndPassword(hash, []byte(form.Password)) != nil || err != nil {
 		form.Errors["form"] = "That email and password do not match an account."
 		form.Password = ""
-		h.render(w, r, http.StatusUnprocessableEntity, "signin", "signin-form", h.accountData(r, "Sign in", form))
+		h.render(w, r, http.StatusUnprocessableEntity, templates.SignInForm, h.accountData(r, "Sign in", form))
 		return
 	}
 	h.signedIn(r, form, at)

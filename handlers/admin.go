@@ -14,6 +14,7 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/templates"
 )
 
 // jobsUIPath is where River's UI is served. riverui takes the full path as
@@ -168,7 +169,7 @@ func (h *Handler) adminIndex(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "admin", "", adminIndexPage{
+	h.render(w, r, http.StatusOK, templates.Admin, adminIndexPage{
 		Page:    h.page(r, "Operator console"),
 		Filters: paymentFilterLinks(records, ""),
 		JobsUI:  h.cfg.JobsUI != nil,
@@ -196,7 +197,7 @@ func (h *Handler) adminPayments(w http.ResponseWriter, r *http.Request) {
 			shown = append(shown, rec)
 		}
 	}
-	h.render(w, r, http.StatusOK, "admin_payments", "", adminPaymentsPage{
+	h.render(w, r, http.StatusOK, templates.AdminPayments, adminPaymentsPage{
 		Page:     h.page(r, "Payments: "+paymentFilters[i].Label),
 		Filter:   links[i],
 		Filters:  links,

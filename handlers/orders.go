@@ -9,6 +9,7 @@ import (
 
 	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/templates"
 )
 
 func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +49,7 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	data := h.ticketPage(r, t)
 	data.Error = reason
-	h.render(w, r, http.StatusConflict, "ticket", "buy", data)
+	h.render(w, r, http.StatusConflict, templates.TicketBuy, data)
 }
 
 type ordersPage struct {
@@ -62,7 +63,7 @@ func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "orders", "", ordersPage{Page: h.page(r, "My orders"), Orders: orders})
+	h.render(w, r, http.StatusOK, templates.Orders, ordersPage{Page: h.page(r, "My orders"), Orders: orders})
 }
 
 type orderPage struct {
@@ -112,7 +113,7 @@ func (h *Handler) showOrder(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "order", "order", data)
+	h.render(w, r, http.StatusOK, templates.OrderDetail, data)
 }
 
 func (h *Handler) cancelOrder(w http.ResponseWriter, r *http.Request) {

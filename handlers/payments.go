@@ -10,6 +10,7 @@ import (
 
 	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/templates"
 )
 
 // payOrder starts paying a pending order: it creates the checkout session and
@@ -56,7 +57,7 @@ func (h *Handler) orderConflict(w http.ResponseWriter, r *http.Request, o store.
 		return
 	}
 	data.Error = reason
-	h.renderMain(w, r, http.StatusConflict, "order", data)
+	h.renderMain(w, r, http.StatusConflict, templates.Order, data)
 }
 
 type paymentsPage struct {
@@ -70,7 +71,7 @@ func (h *Handler) listPayments(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "payments", "", paymentsPage{Page: h.page(r, "My payments"), Payments: list})
+	h.render(w, r, http.StatusOK, templates.Payments, paymentsPage{Page: h.page(r, "My payments"), Payments: list})
 }
 
 type checkoutPage struct {
@@ -102,7 +103,7 @@ func (h *Handler) checkoutPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := checkoutPage{Page: h.page(r, "Checkout"), SessionID: id, Order: o, Payable: o.State(h.now()) == store.Pending}
-	h.render(w, r, http.StatusOK, "checkout", "", data)
+	h.render(w, r, http.StatusOK, templates.Checkout, data)
 }
 
 // checkoutPay pays a built-in checkout session: it signs the event Stripe

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/eventhive/eventhive/templates"
 )
 
 // Limit allows N events per sliding window of length Per.
@@ -184,7 +186,7 @@ func (h *Handler) allowSignIn(w http.ResponseWriter, r *http.Request, form Accou
 	}
 	form.Password = ""
 	setRetryAfter(w, wait)
-	h.render(w, r, http.StatusTooManyRequests, "signin", "signin-form", accountPage{Page: h.page(r, "Sign in"), Form: form})
+	h.render(w, r, http.StatusTooManyRequests, templates.SignInForm, accountPage{Page: h.page(r, "Sign in"), Form: form})
 	return now, false
 }
 
@@ -214,7 +216,7 @@ func (h *Handler) allowSignUp(w http.ResponseWriter, r *http.Request, form Accou
 	h.log.WarnContext(r.Context(), "sign-up throttled", "ip", ip, "retry_after", wait.String())
 	form.Errors["form"] = "Too many sign-ups from your network. Try again in " + minutes(wait) + "."
 	setRetryAfter(w, wait)
-	h.render(w, r, http.StatusTooManyRequests, "signup", "signup-form", accountPage{Page: h.page(r, "Sign up"), Form: form})
+	h.render(w, r, http.StatusTooManyRequests, templates.SignUpForm, accountPage{Page: h.page(r, "Sign up"), Form: form})
 	return false
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/templates"
 )
 
 // Page is the data every page shares; each page's data embeds it.
@@ -28,7 +29,7 @@ func (h *Handler) page(r *http.Request, title string) Page {
 	return Page{
 		Title: title,
 		User:  currentUser(r),
-		Flash: h.sessions.PopString(r.Context(), "flash"),
+		Flash: h.sessions.PopString(r.Context(), sessionFlash),
 		Now:   h.now(),
 	}
 }
@@ -39,22 +40,22 @@ func isHTMX(r *http.Request) bool {
 	return r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-History-Restore-Request") != "true"
 }
 
-// render writes a page with status, or only fragment when HTMX asked for it.
-func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page, fragment string, data any) {
-	if body, ok := h.renderBody(w, r, page, fragment, data); ok {
+// render writes view with status when HTMX asked for it, else its whole page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, view templates.View, data any) {
+	if body, ok := h.renderBody(w, r, view, data); ok {
 		writeHTML(w, status, body)
 	}
 }
 
 // renderBody renders what render would write. When rendering fails it
 // answers 500 itself and returns false.
-func (h *Handler) renderBody(w http.ResponseWriter, r *http.Request, page, fragment string, data any) ([]byte, bool) {
+func (h *Handler) renderBody(w http.ResponseWriter, r *http.Request, view templates.View, data any) ([]byte, bool) {
 	if !isHTMX(r) {
-		fragment = ""
+		view = view.Page()
 	}
 	var buf bytes.Buffer
-	if err := h.views.Render(&buf, page, fragment, data); err != nil {
-		h.log.ErrorContext(r.Context(), "render", "err", err, "page", page, "fragment", fragment)
+	if err := h.views.Render(&buf, view, data); err != nil {
+		h.log.ErrorContext(r.Context(), "render", "err", err, "view", view.String())
 		http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
 		return nil, false
 	}
@@ -74,12 +75,12 @@ func writeHTML(w http.ResponseWriter, status int, body []byte) {
 
 // renderMain writes a whole page with status; to an HTMX request, whatever
 // element it targeted, it sends the page's main content to replace #main.
-func (h *Handler) renderMain(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+func (h *Handler) renderMain(w http.ResponseWriter, r *http.Request, status int, page templates.View, data any) {
 	if isHTMX(r) {
 		w.Header().Set("HX-Retarget", "#main")
 		w.Header().Set("HX-Reswap", "innerHTML")
 	}
-	h.render(w, r, status, page, "content", data)
+	h.render(w, r, status, page.Content(), data)
 }
 
 // redirect answers a successful POST: 303 to url, or for HTMX an HX-Redirect
@@ -102,7 +103,7 @@ type errorPage struct {
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, status int, title, message string) {
 	// No flash here: an error can happen outside the session middleware.
 	data := errorPage{Page: Page{Title: title, User: currentUser(r), Now: h.now()}, Message: message}
-	h.renderMain(w, r, status, "error", data)
+	h.renderMain(w, r, status, templates.Error, data)
 }
 
 func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {

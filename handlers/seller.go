@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/templates"
 )
 
 type myTicketsPage struct {
@@ -14,7 +15,7 @@ type myTicketsPage struct {
 // myTicket is one line of a seller's list.
 type myTicket struct {
 	store.SellerTicket
-	State store.TicketState
+	availability
 	// Editable is whether the seller may change the ticket now: only while
 	// it is for sale.
 	Editable bool
@@ -32,7 +33,7 @@ func (h *Handler) myTickets(w http.ResponseWriter, r *http.Request) {
 	data := myTicketsPage{Page: h.page(r, "My tickets")}
 	for _, t := range list {
 		state := t.State(data.Now)
-		data.Tickets = append(data.Tickets, myTicket{SellerTicket: t, State: state, Editable: state == store.ForSale})
+		data.Tickets = append(data.Tickets, myTicket{SellerTicket: t, availability: availabilityOf(state), Editable: state == store.ForSale})
 	}
-	h.render(w, r, http.StatusOK, "my_tickets", "my-tickets", data)
+	h.render(w, r, http.StatusOK, templates.MyTicketsList, data)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/money"
 	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/templates"
 )
 
 // ticketsPerPage is the length of a listing page.
@@ -66,7 +67,7 @@ func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
 	if number > 1 {
 		data.PrevURL = listingURL(query, number-1)
 	}
-	body, ok := h.renderBody(w, r, "home", "listing", data)
+	body, ok := h.renderBody(w, r, templates.HomeListing, data)
 	if !ok {
 		return
 	}
@@ -90,10 +91,23 @@ func listingURL(query string, page int) string {
 	return "/?" + v.Encode()
 }
 
+// availability is what a page shows of a ticket's state: the state in words,
+// and one flag per state for the template to decide on.
+type availability struct {
+	State   store.TicketState
+	ForSale bool
+	Held    bool
+	Sold    bool
+}
+
+func availabilityOf(state store.TicketState) availability {
+	return availability{State: state, ForSale: state == store.ForSale, Held: state == store.Held, Sold: state == store.Sold}
+}
+
 type ticketPage struct {
 	Page
+	availability
 	Ticket   store.Ticket
-	State    store.TicketState
 	IsSeller bool
 	Hold     string
 	Error    string
@@ -102,11 +116,11 @@ type ticketPage struct {
 func (h *Handler) ticketPage(r *http.Request, t store.Ticket) ticketPage {
 	p := h.page(r, t.Title)
 	return ticketPage{
-		Page:     p,
-		Ticket:   t,
-		State:    t.State(p.Now),
-		IsSeller: p.User != nil && p.User.ID == t.SellerID,
-		Hold:     formatHold(h.cfg.OrderHold),
+		Page:         p,
+		Ticket:       t,
+		availability: availabilityOf(t.State(p.Now)),
+		IsSeller:     p.User != nil && p.User.ID == t.SellerID,
+		Hold:         formatHold(h.cfg.OrderHold),
 	}
 }
 
@@ -115,7 +129,7 @@ func (h *Handler) showTicket(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.render(w, r, http.StatusOK, "ticket", "buy", h.ticketPage(r, t))
+	h.render(w, r, http.StatusOK, templates.TicketBuy, h.ticketPage(r, t))
 }
 
 // ticket loads the ticket named in the URL, answering 404 when there is none.
@@ -156,7 +170,7 @@ func (h *Handler) ticketFormPage(r *http.Request, t store.Ticket, form TicketFor
 }
 
 func (h *Handler) newTicketPage(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "ticket_form", "", h.ticketFormPage(r, store.Ticket{}, TicketForm{}))
+	h.render(w, r, http.StatusOK, templates.TicketForm, h.ticketFormPage(r, store.Ticket{}, TicketForm{}))
 }
 
 func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
@@ -165,7 +179,7 @@ func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	form := readTicketForm(r)
 	if len(form.Errors) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, "ticket_form", "ticket-form", h.ticketFormPage(r, store.Ticket{}, form))
+		h.render(w, r, http.StatusUnprocessableEntity, templates.TicketFormFields, h.ticketFormPage(r, store.Ticket{}, form))
 		return
 	}
 	t, err := h.store.CreateTicket(r.Context(), currentUser(r).ID, form.Title, form.price, h.cfg.Currency, h.now())
@@ -202,7 +216,7 @@ func (h *Handler) editTicketPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := TicketForm{Title: t.Title, Price: money.Format(t.Price)}
-	h.render(w, r, http.StatusOK, "ticket_form", "", h.ticketFormPage(r, t, form))
+	h.render(w, r, http.StatusOK, templates.TicketForm, h.ticketFormPage(r, t, form))
 }
 
 func (h *Handler) updateTicket(w http.ResponseWriter, r *http.Request) {
@@ -212,7 +226,7 @@ func (h *Handler) updateTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	form := readTicketForm(r)
 	if len(form.Errors) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, "ticket_form", "ticket-form", h.ticketFormPage(r, t, form))
+		h.render(w, r, http.StatusUnprocessableEntity, templates.TicketFormFields, h.ticketFormPage(r, t, form))
 		return
 	}
 	_, err := h.store.UpdateTicket(r.Context(), t.ID, t.SellerID, form.Title, form.price, h.now())
@@ -237,5 +251,5 @@ func (h *Handler) ticketConflict(w http.ResponseWriter, r *http.Request, t store
 	if state == store.Sold {
 		data.Error = "This ticket is sold and can no longer be edited."
 	}
-	h.renderMain(w, r, http.StatusConflict, "ticket", data)
+	h.renderMain(w, r, http.StatusConflict, templates.Ticket, data)
 }

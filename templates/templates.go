@@ -5,7 +5,6 @@
 package templates
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
 	"html/template"
@@ -59,24 +58,45 @@ func Load() (*Set, error) {
 		}
 		set.pages[strings.TrimSuffix(name, ".html")] = page
 	}
+	if err := set.check(views); err != nil {
+		return nil, err
+	}
 	return set, nil
 }
 
-// Render writes a page, or one of its fragments when fragment is not empty,
-// into a buffer first so that a template error never leaves half a page.
-func (s *Set) Render(w io.Writer, page, fragment string, data any) error {
-	t, ok := s.pages[page]
-	if !ok {
-		return fmt.Errorf("no page %q", page)
+// check reports a declared view whose page or fragment does not exist, a
+// page without content, and a page file that no view declares.
+func (s *Set) check(declared []View) error {
+	used := map[string]bool{}
+	for _, v := range declared {
+		t, ok := s.pages[v.page]
+		if !ok {
+			return fmt.Errorf("view %s: no page %s.html", v, v.page)
+		}
+		used[v.page] = true
+		for _, name := range []string{"content", v.fragment} {
+			if name != "" && t.Lookup(name) == nil {
+				return fmt.Errorf("view %s: %s.html defines no %q", v, v.page, name)
+			}
+		}
 	}
+	for name := range s.pages {
+		if !used[name] {
+			return fmt.Errorf("page %s.html: no view declares it", name)
+		}
+	}
+	return nil
+}
+
+// Render writes a view: a whole page in its layout, or one fragment of it.
+// The caller buffers: a template error may have written part of the view.
+func (s *Set) Render(w io.Writer, v View, data any) error {
 	name := "layout"
-	if fragment != "" {
-		name = fragment
+	if v.fragment != "" {
+		name = v.fragment
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
-		return fmt.Errorf("render %s/%s: %w", page, name, err)
+	if err := s.pages[v.page].ExecuteTemplate(w, name, data); err != nil {
+		return fmt.Errorf("render %s: %w", v, err)
 	}
-	_, err := buf.WriteTo(w)
-	return err
+	return nil
 }
