@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/eventhive/eventhive/static"
 )
@@ -15,7 +14,7 @@ import (
 // that does nothing this way, to measure the router and middleware alone.
 func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, h.metrics.Middleware, h.logRequests, h.recoverPanics, securityHeaders, limitBodies)
+	r.Use(requestID, h.metrics.Middleware, h.logRequests, h.recoverPanics, securityHeaders, limitBodies)
 
 	// Machine-facing routes: no session, no forgery check. The webhook is
 	// authenticated by its signature.
