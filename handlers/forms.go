@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"unicode"
@@ -102,13 +103,8 @@ func readTicketForm(r *http.Request) TicketForm {
 		Price:  strings.TrimSpace(r.PostFormValue("price")),
 		Errors: FieldErrors{},
 	}
-	switch n := utf8.RuneCountInString(f.Title); {
-	case !utf8.ValidString(f.Title) || strings.ContainsFunc(f.Title, unicode.IsControl):
-		f.Errors["title"] = "The title contains characters that are not valid text."
-	case n == 0:
-		f.Errors["title"] = "Enter a title."
-	case n > 120:
-		f.Errors["title"] = "Use at most 120 characters."
+	if problem := textProblem("title", f.Title, 120); problem != "" {
+		f.Errors["title"] = problem
 	}
 	price, err := money.ParsePrice(f.Price)
 	if err != nil {
@@ -116,6 +112,43 @@ func readTicketForm(r *http.Request) TicketForm {
 	}
 	f.price = price
 	return f
+}
+
+// textProblem says what is wrong with the trimmed value of a free-text
+// field (a title, a name, a note), or returns "" when it may be stored.
+// field names it in the messages; maxRunes bounds its length. Besides
+// invalid bytes and control characters it refuses bidirectional controls
+// anywhere, which reorder the text around them (a title could then read as
+// something else), and text with nothing visible in it (U+200B, U+3164 and
+// the like), which would make a blank listing.
+func textProblem(field, s string, maxRunes int) string {
+	switch {
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl):
+		return "The " + field + " contains characters that are not valid text."
+	case strings.ContainsFunc(s, isBidiControl):
+		return "The " + field + " contains invisible characters that change the direction of text. Please remove them."
+	case s == "":
+		return "Enter a " + field + "."
+	case !strings.ContainsFunc(s, isVisible):
+		return "The " + field + " has no visible characters."
+	case utf8.RuneCountInString(s) > maxRunes:
+		return fmt.Sprintf("Use at most %d characters.", maxRunes)
+	}
+	return ""
+}
+
+// isBidiControl reports U+061C, U+200E, U+200F, U+202A–U+202E and
+// U+2066–U+2069.
+func isBidiControl(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }
+
+// isVisible reports whether a character shows on its own: not white space,
+// not a format or control character, not a combining mark or variation
+// selector (nothing without a base), not one of the default-ignorable
+// fillers (U+115F, U+3164, U+FFA0 and so on) nor the blank braille pattern.
+func isVisible(r rune) bool {
+	return !unicode.IsSpace(r) && r != '\u2800' &&
+		!unicode.In(r, unicode.Zs, unicode.Cc, unicode.Cf, unicode.Mn, unicode.Me,
+			unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
 // searchText cleans a search query: valid UTF-8 without control characters,

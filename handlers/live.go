@@ -58,6 +58,16 @@ func (h *Handler) orderEvents(w http.ResponseWriter, r *http.Request) {
 // connection. It ends when the client leaves, the hub closes or the app
 // shuts down (Config.Done).
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request, name string, wanted func(live.Event) bool) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Accel-Buffering", "no") // no proxy buffering
+	if r.Method == http.MethodHead {
+		// The headers alone: a stream would hold the connection, which the
+		// client means to reuse.
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	rc := http.NewResponseController(w)
 	// The server's write timeout is meant for ordinary responses: without
 	// this it would cut every stream. (Once a request is read, the server
@@ -70,10 +80,6 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, name string, wa
 	events, unsubscribe := h.cfg.Live.Subscribe(ctx)
 	defer unsubscribe()
 
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/event-stream")
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Accel-Buffering", "no") // no proxy buffering
 	w.WriteHeader(http.StatusOK)
 	if _, err := fmt.Fprintf(w, "retry: %d\n: %s\n\n", reconnectAfter, name); err != nil {
 		return

@@ -3,6 +3,9 @@ package handlers_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -43,4 +46,50 @@ func TestMetrics(t *testing.T) {
 		require.Contains(t, got, "eventhive_holds_created_total 1\n")
 		require.Contains(t, got, `eventhive_http_request_duration_seconds_count{code="303",method="POST",route="/orders"} 1`+"\n")
 	})
+}
+
+// TestMetricsSeriesBounded sends requests with made-up methods, long ones
+// among them, and to paths no route matches: none of them adds a series to
+// the request metrics, and the made-up methods are refused with 405.
+func TestMetricsSeriesBounded(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	b := setupWith(t, store.SQLite, bundleOpts{
+		noWorkers: true,
+		configure: func(cfg *handlers.Config) { cfg.Metrics = m },
+	})
+	series := regexp.MustCompile(`(?m)^eventhive_http_request_duration_seconds_count\{code="(\d+)",method="([^"]*)",route="([^"]*)"\}`)
+	labels := func() []string {
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		var got []string
+		for _, s := range series.FindAllStringSubmatch(rec.Body.String(), -1) {
+			require.Contains(t, []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}, s[2])
+			require.True(t, s[3] == "unmatched" || strings.HasPrefix(s[3], "/"), "route %q", s[3])
+			require.Less(t, len(s[3]), 40, "route %q", s[3])
+			got = append(got, s[0])
+		}
+		return got
+	}
+	c := newClient(t)
+	junk := func(i int) {
+		for _, method := range []string{"FOO" + strconv.Itoa(i), strings.Repeat("X", 8<<10) + strconv.Itoa(i)} {
+			for _, path := range []string{"/", "/nope/" + strconv.Itoa(i)} {
+				res := b.do(t, c, method, path, nil)
+				requireStatus(t, res, http.StatusMethodNotAllowed)
+			}
+		}
+		for _, path := range []string{"/nope/", "/tickets/1/nope/", "/admin/nope/", "/static/nope/", "/orders/nope/"} {
+			b.get(t, c, path+strconv.Itoa(i))
+			b.do(t, c, http.MethodDelete, path+strconv.Itoa(i), nil)
+		}
+	}
+	junk(0)
+	before := labels()
+	for i := 1; i <= 50; i++ {
+		junk(i)
+	}
+	require.Equal(t, before, labels())
+	require.Less(t, len(before), 20)
 }

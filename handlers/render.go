@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -121,7 +120,7 @@ func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error)
 		h.unavailable(w, r, err)
 		return
 	}
-	h.log.ErrorContext(r.Context(), "request failed", "err", err, "method", r.Method, "path", r.URL.Path,
+	h.log.ErrorContext(r.Context(), "request failed", "err", err, "method", logMethod(r), "path", logPath(r),
 		"request_id", middleware.GetReqID(r.Context()))
 	h.renderError(w, r, http.StatusInternalServerError, "Something went wrong",
 		"Something went wrong on our side. Please try again in a moment.")
@@ -147,18 +146,5 @@ func (h *Handler) recoverPanics(next http.Handler) http.Handler {
 			}
 		}()
 		next.ServeHTTP(w, r)
-	})
-}
-
-func (h *Handler) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		ww.Header().Set("X-Request-Id", middleware.GetReqID(r.Context()))
-		next.ServeHTTP(ww, r)
-		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", ww.Status()), slog.Duration("duration", time.Since(start)),
-			slog.String("request_id", middleware.GetReqID(r.Context())))
 	})
 }

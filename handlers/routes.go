@@ -15,7 +15,9 @@ import (
 // that does nothing this way, to measure the router and middleware alone.
 func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, h.metrics.Middleware, h.logRequests, h.recoverPanics, securityHeaders, limitBodies)
+	// GetHead answers HEAD with the GET route's headers; net/http drops
+	// the body.
+	r.Use(requestID, h.metrics.Middleware, h.logRequests, h.recoverPanics, securityHeaders, limitBodies, middleware.GetHead)
 
 	// Machine-facing routes: no session, no forgery check. The webhook is
 	// authenticated by its signature.

@@ -15,7 +15,7 @@ const retryAfter = 5
 // Nothing needs restarting: database/sql reconnects by itself when the
 // database is back.
 func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
-	h.log.WarnContext(r.Context(), "database unavailable", "err", err, "method", r.Method, "path", r.URL.Path,
+	h.log.WarnContext(r.Context(), "database unavailable", "err", err, "method", logMethod(r), "path", logPath(r),
 		"request_id", middleware.GetReqID(r.Context()))
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 	w.Header().Set("Cache-Control", "no-store")
