@@ -64,7 +64,7 @@ func (h *Handler) requireUser(next http.Handler) http.Handler {
 			return
 		}
 		returnTo := r.URL.RequestURI()
-		if r.Method != http.MethodGet {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			// A form posted while signed out (Buy): come back to the page
 			// it was on.
 			returnTo = refererPath(r.Referer(), r.Host)

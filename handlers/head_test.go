@@ -62,7 +62,7 @@ func TestHead(t *testing.T) {
 		t.Run("SignInOnlyRedirects", func(t *testing.T) {
 			for _, path := range []string{"/my/tickets", "/tickets/new", "/orders", "/payments"} {
 				res := b.do(t, newClient(t), http.MethodHead, path, nil)
-				requireRedirect(t, res, "/signin")
+				requireRedirect(t, res, signInTo(path))
 				require.Empty(t, res.HTML)
 			}
 		})
