@@ -63,7 +63,7 @@ type DB struct {
 // Open connects to the database named by url: a postgres:// or postgresql://
 // URL, or else a SQLite file path or file: URI.
 func Open(ctx context.Context, url string) (*DB, error) {
-	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+	if isPostgresURL(url) {
 		db, err := sql.Open("pgx", url)
 		if err != nil {
 			return nil, err
@@ -79,12 +79,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return d, d.ping(ctx)
 	}
 
-	path := strings.TrimPrefix(url, "file:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
-	if path == "" {
-		return nil, fmt.Errorf("empty SQLite path in %q", url)
+	path, err := sqlitePath(url)
+	if err != nil {
+		return nil, err
 	}
 	const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
 	write, err := openSQLite("file:" + path + "?" + pragmas + "&_txlock=immediate")
@@ -108,6 +105,23 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	read.SetMaxIdleConns(4)
 	d := &DB{Dialect: SQLite, Write: write, Read: read}
 	return d, d.ping(ctx)
+}
+
+func isPostgresURL(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// sqlitePath returns the file a SQLite DATABASE_URL names: the path itself,
+// or a file: URI's path without its query.
+func sqlitePath(url string) (string, error) {
+	path := strings.TrimPrefix(url, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == "" {
+		return "", fmt.Errorf("empty SQLite path in %q", url)
+	}
+	return path, nil
 }
 
 func (d *DB) ping(ctx context.Context) error {
