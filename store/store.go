@@ -21,6 +21,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+
+	"github.com/eventhive/eventhive/store/sqlitedb"
 )
 
 // Sentinel errors returned by store methods. Callers map them to responses.
@@ -84,7 +86,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, err
 	}
 	const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
-	write, err := openSQLite("file:" + path + "?" + pragmas + "&_txlock=immediate")
+	write, err := sqlitedb.Open("file:" + path + "?" + pragmas + "&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +98,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	read, err := openSQLite("file:" + path + "?" + pragmas + "&_pragma=query_only(1)")
+	read, err := sqlitedb.Open("file:" + path + "?" + pragmas + "&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
 		return nil, err
@@ -175,7 +177,7 @@ type Store struct {
 	writes atomic.Uint64
 	// batch runs write transactions on SQLite, several in one; nil on
 	// PostgreSQL.
-	batch *batcher
+	batch *sqlitedb.GroupCommit
 }
 
 // Option changes how a Store behaves.
@@ -190,13 +192,18 @@ func WithMaxHolds(n int) Option {
 
 // New returns a Store on db.
 func New(db *DB, opts ...Option) (*Store, error) {
-	jobs, err := river.NewClient(db.RiverDriver(), &river.Config{})
+	return newStore(db, &river.Config{}, opts...)
+}
+
+// newStore returns a Store on db whose River client has config.
+func newStore(db *DB, config *river.Config, opts ...Option) (*Store, error) {
+	jobs, err := river.NewClient(db.RiverDriver(), config)
 	if err != nil {
 		return nil, fmt.Errorf("river insert client: %w", err)
 	}
 	s := &Store{db: db, jobs: jobs, observer: nopObserver{}}
 	if db.Dialect == SQLite {
-		s.batch = newBatcher(db.Write, s.insertJobs)
+		s.batch = sqlitedb.NewGroupCommit(db.Write, jobs)
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -223,8 +230,8 @@ func (s *Store) wrote() { s.writes.Add(1) }
 
 // writeTx is a write's transaction. The River jobs a write inserts wait in it
 // until the write is done, and are inserted all at once, with those of the
-// other writes in a batch, just before the transaction commits: they commit
-// with their write or not at all.
+// other writes in a batch on SQLite, just before the transaction commits:
+// they commit with their write or not at all.
 type writeTx struct {
 	*sql.Tx
 	jobs []river.InsertManyParams
@@ -239,17 +246,21 @@ func (tx *writeTx) insertJob(args river.JobArgs, opts *river.InsertOpts) {
 // nil, along with the jobs fn inserted. fn must run its statements with the
 // context it is given, and must not use the pools itself.
 //
-// On SQLite, fn may share its transaction with other writes waiting at the
-// same time (see batcher), each inside a savepoint: what fn wrote is rolled
-// back alone when it returns an error, and inTx returns only once the shared
-// transaction has committed. Only the wait ends with ctx; once begun, fn runs
-// to its end without ctx's cancellation, as it never waits for a lock. On
-// PostgreSQL transactions run side by side, and ctx bounds the whole
-// transaction, since a statement can wait for a row lock.
+// On SQLite, fn runs through group commit (see package sqlitedb): it may
+// share its transaction with other writes waiting at the same time, each
+// inside a savepoint, and inTx returns only once the shared transaction has
+// committed. Only the wait ends with ctx; once begun, fn runs to its end
+// without ctx's cancellation, as it never waits for a lock. On PostgreSQL
+// transactions run side by side, and ctx bounds the whole transaction, since
+// a statement can wait for a row lock.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *writeTx) error) error {
 	defer s.wrote()
 	if s.batch != nil {
-		return s.batch.run(ctx, fn)
+		return s.batch.Run(ctx, func(ctx context.Context, tx *sql.Tx) ([]river.InsertManyParams, error) {
+			w := &writeTx{Tx: tx}
+			err := fn(ctx, w)
+			return w.jobs, err
+		})
 	}
 	tx, err := s.db.Write.BeginTx(ctx, nil)
 	if err != nil {
