@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/alexedwards/scs/postgresstore"
+	"github.com/alexedwards/scs/sqlite3store"
+	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -178,6 +181,8 @@ type Store struct {
 	// batch runs write transactions on SQLite, several in one; nil on
 	// PostgreSQL.
 	batch *sqlitedb.GroupCommit
+	// listing is the listing's last version (see ListingVersion).
+	listing listingMemo
 }
 
 // Option changes how a Store behaves.
@@ -216,6 +221,20 @@ func (s *Store) MaxHolds() int { return s.maxHolds }
 
 // DB returns the database the store runs on.
 func (s *Store) DB() *DB { return s.db }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
+
+// SessionStores returns scs stores on the sessions table: read finds
+// sessions through the read pool and cleans up nothing; write commits and
+// deletes them through the write pool and deletes expired sessions every
+// five minutes, from a goroutine each call starts.
+func (s *Store) SessionStores() (read, write scs.Store) {
+	if s.db.Dialect == Postgres {
+		return postgresstore.NewWithCleanupInterval(s.db.Read, 0), postgresstore.New(s.db.Write)
+	}
+	return sqlite3store.NewWithCleanupInterval(s.db.Read, 0), sqlite3store.New(s.db.Write)
+}
 
 // Writes counts the writes this Store has finished, committed or not. When it
 // returns the same number before and after a read, no write through this
