@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alexedwards/scs/postgresstore"
-	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
 	"golang.org/x/crypto/bcrypt"
 
@@ -89,7 +87,7 @@ type Handler struct {
 	metrics  *metrics.Metrics
 	builtin  *payments.Builtin // nil with Stripe
 	throttle *throttle         // counts sign-in and sign-up attempts
-	listing  *listingCache     // nil when the listing is not cached
+	listing  *listingCache     // the signed-out listing, where the store can tell it is stale
 
 	// dummyHash is compared against when a sign-in names an unknown email,
 	// so that it takes as long to refuse as a wrong password.
@@ -146,17 +144,15 @@ func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*
 	h := &Handler{
 		cfg:       cfg,
 		store:     st,
-		sessions:  newSessionManager(st.DB(), strings.HasPrefix(cfg.BaseURL, "https://")),
+		sessions:  newSessionManager(st, strings.HasPrefix(cfg.BaseURL, "https://")),
 		views:     views,
 		log:       log,
 		now:       now,
 		metrics:   cfg.Metrics,
 		builtin:   builtin,
 		throttle:  newThrottle(),
+		listing:   newListingCache(),
 		dummyHash: dummyHash,
-	}
-	if st.DB().Dialect == store.SQLite {
-		h.listing = newListingCache()
 	}
 	// A session that cannot be loaded or saved (the database is down) gets
 	// the app's own answer, not scs's bare 500.
@@ -166,13 +162,9 @@ func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*
 
 // newSessionManager keeps sessions in the database, so they survive restarts.
 // Cookies are Secure when the app is served over https.
-func newSessionManager(db *store.DB, secure bool) *scs.SessionManager {
+func newSessionManager(st *store.Store, secure bool) *scs.SessionManager {
 	sessions := scs.New()
-	if db.Dialect == store.Postgres {
-		sessions.Store = newSessionStore(postgresstore.NewWithCleanupInterval(db.Read, 0), postgresstore.New(db.Write))
-	} else {
-		sessions.Store = newSessionStore(sqlite3store.NewWithCleanupInterval(db.Read, 0), sqlite3store.New(db.Write))
-	}
+	sessions.Store = newSessionStore(st.SessionStores())
 	sessions.Lifetime = 14 * 24 * time.Hour
 	sessions.IdleTimeout = 7 * 24 * time.Hour
 	sessions.Cookie.Name = "eventhive_session"

@@ -2,23 +2,22 @@ package handlers
 
 import (
 	"sync"
-	"time"
+
+	"github.com/eventhive/eventhive/store"
 )
 
 // listingCache keeps the listing pages as rendered for people who are signed
 // out, who all see the same page. In an on-sale rush the listing is what most
-// visitors load, and every change makes each open listing re-fetch itself
-// (see live.go); rendering it anew each time cost several times the router.
+// visitors load, every change makes each open listing re-fetch itself (see
+// live.go), and rendering the page is most of what a listing request costs.
 //
-// An entry holds while the store's write count (store.Writes) stays the same
-// and until the first running hold ends, when a ticket comes back on sale
-// without any write. That is only sound when this process makes every write,
-// which is true on SQLite; on PostgreSQL other instances write too, and the
-// listing is not cached.
+// An entry holds while the store's listing version (store.ListingVersion)
+// stays the one it was rendered at. Where the store cannot tell the version
+// (other instances write to the same database), nothing is kept.
 type listingCache struct {
 	mu      sync.Mutex
-	writes  uint64 // the store's write count the entries were rendered at
-	entries map[listingKey]listingEntry
+	version store.ListingVersion // the version the entries were rendered at
+	entries map[listingKey][]byte
 }
 
 type listingKey struct {
@@ -26,42 +25,35 @@ type listingKey struct {
 	fragment bool   // the HTMX fragment rather than the whole page
 }
 
-type listingEntry struct {
-	body  []byte
-	until time.Time // when the first running hold ends; zero for none
-}
-
 // maxListingEntries bounds the cache: past it, pages are rendered but not
-// kept until the next write starts the cache over.
+// kept until the next version starts the cache over.
 const maxListingEntries = 64
 
 func newListingCache() *listingCache {
-	return &listingCache{entries: map[listingKey]listingEntry{}}
+	return &listingCache{entries: map[listingKey][]byte{}}
 }
 
-// get returns the page for key if it was rendered at the store's current
-// write count writes and no hold has ended since, at now.
-func (c *listingCache) get(key listingKey, writes uint64, now time.Time) ([]byte, bool) {
+// get returns the page for key if it was rendered at version.
+func (c *listingCache) get(key listingKey, version store.ListingVersion) ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || c.writes != writes || (!e.until.IsZero() && !now.Before(e.until)) {
+	if c.version != version {
 		return nil, false
 	}
-	return e.body, true
+	body, ok := c.entries[key]
+	return body, ok
 }
 
-// put keeps body, rendered from reads that began at the store's write count
-// writes, until the hold ending at until ends. A body older than the entries
-// is dropped; a newer one replaces them all.
-func (c *listingCache) put(key listingKey, writes uint64, until time.Time, body []byte) {
+// put keeps body, rendered from reads at version. A body older than the
+// entries is dropped; a newer one replaces them all.
+func (c *listingCache) put(key listingKey, version store.ListingVersion, body []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case writes < c.writes:
+	case version.Before(c.version):
 		return
-	case writes > c.writes:
-		c.writes = writes
+	case version != c.version:
+		c.version = version
 		clear(c.entries)
 	}
 	if len(c.entries) >= maxListingEntries {
@@ -69,5 +61,5 @@ func (c *listingCache) put(key listingKey, writes uint64, until time.Time, body 
 			return
 		}
 	}
-	c.entries[key] = listingEntry{body: body, until: until}
+	c.entries[key] = body
 }

@@ -105,7 +105,7 @@ func securityHeaders(next http.Handler) http.Handler {
 }
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
-	if err := h.store.DB().Ping(r.Context()); err != nil {
+	if err := h.store.Ping(r.Context()); err != nil {
 		h.log.ErrorContext(r.Context(), "health check", "err", err)
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		http.Error(w, "database unavailable", http.StatusServiceUnavailable)

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -38,10 +37,17 @@ func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
 	// Everyone signed out sees the same page, so it is kept (see
 	// listingCache) unless there is a message for them to see once.
 	key := listingKey{url: listingURL(query, number), fragment: isHTMX(r)}
-	cached := h.listing != nil && currentUser(r) == nil && !h.sessions.Exists(r.Context(), sessionFlash)
-	writes, now := h.store.Writes(), h.now()
+	now := h.now()
+	cached := currentUser(r) == nil && !h.sessions.Exists(r.Context(), sessionFlash)
+	var version store.ListingVersion
 	if cached {
-		if body, ok := h.listing.get(key, writes, now); ok {
+		if version, cached, err = h.store.ListingVersion(r.Context(), now); err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+	}
+	if cached {
+		if body, ok := h.listing.get(key, version); ok {
 			writeHTML(w, http.StatusOK, body)
 			return
 		}
@@ -51,13 +57,6 @@ func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.serverError(w, r, err)
 		return
-	}
-	var until time.Time
-	if cached {
-		if until, err = h.store.NextHoldEnd(r.Context(), now); err != nil {
-			h.serverError(w, r, err)
-			return
-		}
 	}
 	data := listingPage{Page: h.page(r, "Tickets for sale"), Tickets: tickets, Query: query, PageNumber: number, URL: key.url}
 	if len(tickets) > ticketsPerPage {
@@ -72,7 +71,7 @@ func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if cached {
-		h.listing.put(key, writes, until, body)
+		h.listing.put(key, version, body)
 	}
 	writeHTML(w, http.StatusOK, body)
 }

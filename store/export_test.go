@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -12,17 +11,7 @@ import (
 // its insert work except the INSERT statement itself, so that a benchmark can
 // tell what River's insert adds to a transaction.
 func NewWithoutJobInserts(db *DB, opts ...Option) (*Store, error) {
-	s, err := New(db, opts...)
-	if err != nil {
-		return nil, err
-	}
-	s.jobs, err = river.NewClient(db.RiverDriver(), &river.Config{
-		Middleware: []rivertype.Middleware{&skipInsert{}},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("river insert client: %w", err)
-	}
-	return s, nil
+	return newStore(db, &river.Config{Middleware: []rivertype.Middleware{&skipInsert{}}}, opts...)
 }
 
 // skipInsert answers River's insert with made-up job rows instead of

@@ -39,15 +39,12 @@ func (c MoveCounts) Jobs() int { return c.ExpiryJobs + c.EventJobs + c.RefundJob
 // file is opened read-only and every statement that would write fails. Write
 // and Read are the same read-only pool. It is the source of MoveToPostgres.
 func OpenSQLiteReadOnly(ctx context.Context, url string) (*DB, error) {
-	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+	if isPostgresURL(url) {
 		return nil, errors.New("want a SQLite file, not a PostgreSQL URL")
 	}
-	file := strings.TrimPrefix(url, "file:")
-	if i := strings.IndexByte(file, '?'); i >= 0 {
-		file = file[:i]
-	}
-	if file == "" {
-		return nil, fmt.Errorf("empty SQLite path in %q", url)
+	file, err := sqlitePath(url)
+	if err != nil {
+		return nil, err
 	}
 	// A missing file is an error here: opening it would create it.
 	info, err := os.Stat(file)

@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/alexedwards/scs/postgresstore"
+	"github.com/alexedwards/scs/sqlite3store"
+	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -21,6 +24,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+
+	"github.com/eventhive/eventhive/store/sqlitedb"
 )
 
 // Sentinel errors returned by store methods. Callers map them to responses.
@@ -63,7 +68,7 @@ type DB struct {
 // Open connects to the database named by url: a postgres:// or postgresql://
 // URL, or else a SQLite file path or file: URI.
 func Open(ctx context.Context, url string) (*DB, error) {
-	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+	if isPostgresURL(url) {
 		db, err := sql.Open("pgx", url)
 		if err != nil {
 			return nil, err
@@ -79,15 +84,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return d, d.ping(ctx)
 	}
 
-	path := strings.TrimPrefix(url, "file:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
-	if path == "" {
-		return nil, fmt.Errorf("empty SQLite path in %q", url)
+	path, err := sqlitePath(url)
+	if err != nil {
+		return nil, err
 	}
 	const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
-	write, err := openSQLite("file:" + path + "?" + pragmas + "&_txlock=immediate")
+	write, err := sqlitedb.Open("file:" + path + "?" + pragmas + "&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +101,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	read, err := openSQLite("file:" + path + "?" + pragmas + "&_pragma=query_only(1)")
+	read, err := sqlitedb.Open("file:" + path + "?" + pragmas + "&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
 		return nil, err
@@ -108,6 +110,23 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	read.SetMaxIdleConns(4)
 	d := &DB{Dialect: SQLite, Write: write, Read: read}
 	return d, d.ping(ctx)
+}
+
+func isPostgresURL(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// sqlitePath returns the file a SQLite DATABASE_URL names: the path itself,
+// or a file: URI's path without its query.
+func sqlitePath(url string) (string, error) {
+	path := strings.TrimPrefix(url, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == "" {
+		return "", fmt.Errorf("empty SQLite path in %q", url)
+	}
+	return path, nil
 }
 
 func (d *DB) ping(ctx context.Context) error {
@@ -161,7 +180,9 @@ type Store struct {
 	writes atomic.Uint64
 	// batch runs write transactions on SQLite, several in one; nil on
 	// PostgreSQL.
-	batch *batcher
+	batch *sqlitedb.GroupCommit
+	// listing is the listing's last version (see ListingVersion).
+	listing listingMemo
 }
 
 // Option changes how a Store behaves.
@@ -176,13 +197,18 @@ func WithMaxHolds(n int) Option {
 
 // New returns a Store on db.
 func New(db *DB, opts ...Option) (*Store, error) {
-	jobs, err := river.NewClient(db.RiverDriver(), &river.Config{})
+	return newStore(db, &river.Config{}, opts...)
+}
+
+// newStore returns a Store on db whose River client has config.
+func newStore(db *DB, config *river.Config, opts ...Option) (*Store, error) {
+	jobs, err := river.NewClient(db.RiverDriver(), config)
 	if err != nil {
 		return nil, fmt.Errorf("river insert client: %w", err)
 	}
 	s := &Store{db: db, jobs: jobs, observer: nopObserver{}}
 	if db.Dialect == SQLite {
-		s.batch = newBatcher(db.Write, s.insertJobs)
+		s.batch = sqlitedb.NewGroupCommit(db.Write, jobs)
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -195,6 +221,20 @@ func (s *Store) MaxHolds() int { return s.maxHolds }
 
 // DB returns the database the store runs on.
 func (s *Store) DB() *DB { return s.db }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
+
+// SessionStores returns scs stores on the sessions table: read finds
+// sessions through the read pool and cleans up nothing; write commits and
+// deletes them through the write pool and deletes expired sessions every
+// five minutes, from a goroutine each call starts.
+func (s *Store) SessionStores() (read, write scs.Store) {
+	if s.db.Dialect == Postgres {
+		return postgresstore.NewWithCleanupInterval(s.db.Read, 0), postgresstore.New(s.db.Write)
+	}
+	return sqlite3store.NewWithCleanupInterval(s.db.Read, 0), sqlite3store.New(s.db.Write)
+}
 
 // Writes counts the writes this Store has finished, committed or not. When it
 // returns the same number before and after a read, no write through this
@@ -209,8 +249,8 @@ func (s *Store) wrote() { s.writes.Add(1) }
 
 // writeTx is a write's transaction. The River jobs a write inserts wait in it
 // until the write is done, and are inserted all at once, with those of the
-// other writes in a batch, just before the transaction commits: they commit
-// with their write or not at all.
+// other writes in a batch on SQLite, just before the transaction commits:
+// they commit with their write or not at all.
 type writeTx struct {
 	*sql.Tx
 	jobs []river.InsertManyParams
@@ -225,17 +265,21 @@ func (tx *writeTx) insertJob(args river.JobArgs, opts *river.InsertOpts) {
 // nil, along with the jobs fn inserted. fn must run its statements with the
 // context it is given, and must not use the pools itself.
 //
-// On SQLite, fn may share its transaction with other writes waiting at the
-// same time (see batcher), each inside a savepoint: what fn wrote is rolled
-// back alone when it returns an error, and inTx returns only once the shared
-// transaction has committed. Only the wait ends with ctx; once begun, fn runs
-// to its end without ctx's cancellation, as it never waits for a lock. On
-// PostgreSQL transactions run side by side, and ctx bounds the whole
-// transaction, since a statement can wait for a row lock.
+// On SQLite, fn runs through group commit (see package sqlitedb): it may
+// share its transaction with other writes waiting at the same time, each
+// inside a savepoint, and inTx returns only once the shared transaction has
+// committed. Only the wait ends with ctx; once begun, fn runs to its end
+// without ctx's cancellation, as it never waits for a lock. On PostgreSQL
+// transactions run side by side, and ctx bounds the whole transaction, since
+// a statement can wait for a row lock.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *writeTx) error) error {
 	defer s.wrote()
 	if s.batch != nil {
-		return s.batch.run(ctx, fn)
+		return s.batch.Run(ctx, func(ctx context.Context, tx *sql.Tx) ([]river.InsertManyParams, error) {
+			w := &writeTx{Tx: tx}
+			err := fn(ctx, w)
+			return w.jobs, err
+		})
 	}
 	tx, err := s.db.Write.BeginTx(ctx, nil)
 	if err != nil {

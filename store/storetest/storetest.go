@@ -8,10 +8,10 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -38,7 +38,7 @@ func URL(t testing.TB, dialect store.Dialect) string {
 	if base == "" {
 		t.Fatal("TEST_DATABASE_URL is not set")
 	}
-	schema := "test_" + randomHex(8)
+	schema := "test_" + strings.ToLower(rand.Text())
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
@@ -122,10 +122,4 @@ func copyMigratedSQLite(ctx context.Context, path string) error {
 		return err
 	}
 	return os.WriteFile(path, data, 0o600)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

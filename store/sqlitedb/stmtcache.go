@@ -1,4 +1,4 @@
-package store
+package sqlitedb
 
 import (
 	"container/list"
@@ -14,14 +14,12 @@ import (
 // The app and River together issue about a hundred distinct statements.
 const stmtCacheSize = 256
 
-// openSQLite opens a pool on the modernc driver whose connections keep the
-// statements they have prepared. modernc prepares (parses and plans) every
-// statement run through database/sql anew and finalizes it afterwards; for
-// River's job insert, one large statement, that parse was half the cost of
-// inserting a job. A connection here prepares each distinct statement once
-// and reuses it, within transactions and across them, which is what makes
-// River's job insert cheap without giving up the transactional insert.
-func openSQLite(dsn string) (*sql.DB, error) {
+// Open opens a pool on the modernc driver, with dsn as sqlite.NewConnector
+// takes it, whose connections keep the statements they have prepared (see
+// the package comment). modernc prepares (parses and plans) every statement
+// run through database/sql anew and finalizes it afterwards; River's job
+// insert, one large statement, is the one this matters most for.
+func Open(dsn string) (*sql.DB, error) {
 	base, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// A ListingVersion names what TicketsForSale answers: two reads at the same
+// version give the same answer. It changes when a write through the Store
+// finishes and when the first hold running at the version's time ends, which
+// puts a ticket back on sale without any write. Versions compare with ==.
+type ListingVersion struct {
+	writes uint64 // the Store's write count (see Writes)
+	until  int64  // when the first running hold ends, in Unix ms; 0 for none
+}
+
+// Before reports whether v is older than u, so that a cache keeps the newer.
+func (v ListingVersion) Before(u ListingVersion) bool {
+	if v.writes != u.writes {
+		return v.writes < u.writes
+	}
+	return v.until != 0 && (u.until == 0 || v.until < u.until)
+}
+
+// holdsAt reports whether no hold counted in v has ended at now.
+func (v ListingVersion) holdsAt(now time.Time) bool {
+	return v.until == 0 || ms(now) < v.until
+}
+
+// listingMemo keeps the last version ListingVersion found, so that it asks
+// the database only after a write or once a hold has ended.
+type listingMemo struct {
+	mu      sync.Mutex
+	version ListingVersion
+	at      int64 // the time version was found at, in Unix ms
+	known   bool
+}
+
+// ListingVersion returns the version of the tickets for sale at now, for a
+// cache of what TicketsForSale answers (or of pages made from it): take the
+// version before the read, and the read's answer holds as long as the
+// version stays the same. ok is false when the Store cannot tell, because
+// other processes may write to the database too (PostgreSQL, where
+// instances share it): then there is no version and nothing read may be kept.
+// On SQLite this process makes every write.
+//
+// It queries the database only after a write or once a hold has ended.
+func (s *Store) ListingVersion(ctx context.Context, now time.Time) (v ListingVersion, ok bool, err error) {
+	if s.db.Dialect != SQLite {
+		return ListingVersion{}, false, nil
+	}
+	// The write count is read first: a write that finishes from here on
+	// changes it, whatever the reads below see.
+	writes := s.writes.Load()
+	s.listing.mu.Lock()
+	v, at, known := s.listing.version, s.listing.at, s.listing.known
+	s.listing.mu.Unlock()
+	// A hold that ended before the version's time but runs at an earlier
+	// now is not counted in it: such a now asks the database.
+	if known && v.writes == writes && at <= ms(now) && v.holdsAt(now) {
+		return v, true, nil
+	}
+	end, err := s.NextHoldEnd(ctx, now)
+	if err != nil {
+		return ListingVersion{}, false, err
+	}
+	v = ListingVersion{writes: writes}
+	if !end.IsZero() {
+		v.until = ms(end)
+	}
+	s.listing.mu.Lock()
+	if !s.listing.known || s.listing.version.Before(v) {
+		s.listing.version, s.listing.at, s.listing.known = v, ms(now), true
+	}
+	s.listing.mu.Unlock()
+	return v, true, nil
+}
