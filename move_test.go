@@ -20,7 +20,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/store/storetest"
 )
@@ -214,7 +213,7 @@ func TestMoveToPostgresCommand(t *testing.T) {
 		require.NoError(t, err)
 		st, err := store.New(db)
 		require.NoError(t, err)
-		require.NoError(t, st.RecordPayment(t.Context(), jobs.Payment{
+		require.NoError(t, st.RecordPayment(t.Context(), store.Payment{
 			OrderID: paidOrder, SessionID: "cs_twice", PaymentIntentID: "pi_twice", Amount: 3050, Currency: "usd",
 		}, time.Now()))
 		require.NoError(t, db.Close())

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventhive/eventhive/handlers"
-	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/store"
 )
 
@@ -108,7 +107,7 @@ func TestAdminConsole(t *testing.T) {
 			require.Len(t, list.Data, 1, res.HTML)
 			require.Equal(t, "expire_order", list.Data[0].Kind)
 			require.Equal(t, "scheduled", list.Data[0].State)
-			var args jobs.ExpireOrderArgs
+			var args store.ExpireOrderArgs
 			require.NoError(t, json.Unmarshal([]byte(list.Data[0].Args), &args))
 			require.Equal(t, orderID, args.OrderID)
 
@@ -219,7 +218,7 @@ func TestAdminPayments(t *testing.T) {
 
 		record := func(orderID int64, session string, amount int64, currency string, at time.Time) {
 			t.Helper()
-			require.NoError(t, b.store.RecordPayment(t.Context(), jobs.Payment{
+			require.NoError(t, b.store.RecordPayment(t.Context(), store.Payment{
 				OrderID: orderID, SessionID: "cs_" + session, PaymentIntentID: "pi_" + session,
 				Amount: amount, Currency: currency,
 			}, at))

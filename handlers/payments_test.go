@@ -14,7 +14,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/eventhive/eventhive/handlers"
-	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 )
 
@@ -25,15 +25,15 @@ const webhookSecret = "whsec_test_payments"
 // and reports a session as paid when a test says the buyer paid it.
 type fakeStripe struct {
 	mu      sync.Mutex
-	refunds map[string]int           // idempotency key -> refunds asked
-	paid    map[string]*jobs.Payment // session id -> payment found when expiring
+	refunds map[string]int               // idempotency key -> refunds asked
+	paid    map[string]*payments.Payment // session id -> payment found when expiring
 }
 
 func newFakeStripe() *fakeStripe {
-	return &fakeStripe{refunds: map[string]int{}, paid: map[string]*jobs.Payment{}}
+	return &fakeStripe{refunds: map[string]int{}, paid: map[string]*payments.Payment{}}
 }
 
-func (f *fakeStripe) ExpireCheckout(_ context.Context, sessionID string) (*jobs.Payment, error) {
+func (f *fakeStripe) ExpireCheckout(_ context.Context, sessionID string) (*payments.Payment, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.paid[sessionID], nil
@@ -403,7 +403,7 @@ func TestPayments(t *testing.T) {
 			orderID, session := c.order, c.session
 			// Stripe has the payment, but its webhook has not arrived.
 			stripeAPI.mu.Lock()
-			stripeAPI.paid[session] = &jobs.Payment{OrderID: orderID, SessionID: session,
+			stripeAPI.paid[session] = &payments.Payment{OrderID: orderID, SessionID: session,
 				PaymentIntentID: "pi_" + session, Amount: 3000, Currency: "usd"}
 			stripeAPI.mu.Unlock()
 

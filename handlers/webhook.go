@@ -12,7 +12,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 )
 
@@ -73,7 +73,7 @@ func (h *Handler) receiveStripeEvent(ctx context.Context, payload []byte, signat
 		return errors.Join(errBadEvent, errors.New("event is not valid UTF-8 or has an unusable id"))
 	}
 	h.metrics.WebhookEvent(string(event.Type))
-	if !jobs.HandledEventTypes[event.Type] {
+	if !payments.HandledEventTypes[event.Type] {
 		return nil
 	}
 	_, err = h.store.RecordStripeEvent(ctx, event.ID, string(event.Type), payload, h.now())

@@ -92,7 +92,7 @@ func TestStripeOutage(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, st.SetCheckoutSession(ctx, order.ID, buyer.ID, "cs_outage", now()))
 			// A payment for the wrong amount must be refunded.
-			require.NoError(t, st.RecordPayment(ctx, jobs.Payment{
+			require.NoError(t, st.RecordPayment(ctx, store.Payment{
 				OrderID: order.ID, SessionID: "cs_wrong", PaymentIntentID: "pi_wrong", Amount: 999, Currency: "usd",
 			}, now()))
 

@@ -4,43 +4,25 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/riverqueue/river"
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/payments"
+	"github.com/eventhive/eventhive/store"
 )
-
-// ProcessStripeEventArgs processes a webhook event stored by the webhook
-// handler in the same transaction as this job.
-type ProcessStripeEventArgs struct {
-	EventID string `json:"event_id"`
-}
-
-// Kind names the job in River's tables.
-func (ProcessStripeEventArgs) Kind() string { return "process_stripe_event" }
-
-// HandledEventTypes are the webhook events EventHive acts on. Others are
-// acknowledged and ignored.
-var HandledEventTypes = map[stripe.EventType]bool{
-	stripe.EventTypeCheckoutSessionCompleted:             true,
-	stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded: true,
-	stripe.EventTypeCheckoutSessionAsyncPaymentFailed:    true,
-	stripe.EventTypeCheckoutSessionExpired:               true,
-	stripe.EventTypeChargeRefunded:                       true,
-}
 
 // ProcessStripeEventWorker turns a Stripe event into its effect on orders and
 // payments. Every effect is idempotent, so a retry or a duplicate event
 // changes nothing twice.
 type ProcessStripeEventWorker struct {
-	river.WorkerDefaults[ProcessStripeEventArgs]
+	river.WorkerDefaults[store.ProcessStripeEventArgs]
 	deps Deps
 }
 
 // Work processes the event.
-func (w *ProcessStripeEventWorker) Work(ctx context.Context, job *river.Job[ProcessStripeEventArgs]) error {
+func (w *ProcessStripeEventWorker) Work(ctx context.Context, job *river.Job[store.ProcessStripeEventArgs]) error {
 	payload, err := w.deps.Store.StripeEvent(ctx, job.Args.EventID)
 	if err != nil {
 		return err
@@ -67,8 +49,8 @@ func (w *ProcessStripeEventWorker) process(ctx context.Context, event stripe.Eve
 		if session.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid {
 			return nil
 		}
-		p := PaymentFromSession(&session)
-		if err := w.deps.Store.RecordPayment(ctx, p, w.deps.Now()); err != nil {
+		p := payments.PaymentFromSession(&session)
+		if err := w.deps.recordPayment(ctx, p); err != nil {
 			return err
 		}
 		// The order is paid and its ticket sold, or the payment is being
@@ -91,21 +73,4 @@ func (w *ProcessStripeEventWorker) process(ctx context.Context, event stripe.Eve
 		// expired needs nothing: the hold ends by itself.
 		return nil
 	}
-}
-
-// PaymentFromSession reads the payment of a paid checkout session. The order
-// is client_reference_id, or the order_id metadata when that is missing.
-func PaymentFromSession(s *stripe.CheckoutSession) Payment {
-	p := Payment{SessionID: s.ID, Amount: s.AmountTotal, Currency: string(s.Currency)}
-	if s.PaymentIntent != nil {
-		p.PaymentIntentID = s.PaymentIntent.ID
-	}
-	ref := s.ClientReferenceID
-	if ref == "" {
-		ref = s.Metadata["order_id"]
-	}
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
-		p.OrderID = id
-	}
-	return p
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/store/storetest"
 )
@@ -36,7 +35,7 @@ func TestAdminPaymentRecords(t *testing.T) {
 
 				record := func(orderID int64, session string, amount int64, currency string, now time.Time) {
 					t.Helper()
-					require.NoError(t, bundle.store.RecordPayment(ctx, jobs.Payment{
+					require.NoError(t, bundle.store.RecordPayment(ctx, store.Payment{
 						OrderID: orderID, SessionID: "cs_" + session, PaymentIntentID: "pi_" + session,
 						Amount: amount, Currency: currency,
 					}, now))

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-
-	"github.com/eventhive/eventhive/jobs"
 )
 
 // OrderStatus is the stored status of an order.
@@ -134,7 +132,7 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now ti
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errors.Join(errNotClaimable, err)
 		}
-		tx.insertJob(jobs.ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: expires})
+		tx.insertJob(ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: expires})
 		return nil
 	})
 	if errors.Is(err, errNotClaimable) {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/eventhive/eventhive/jobs"
 )
 
 // PaymentStatus is the status of a payment.
@@ -61,7 +59,7 @@ func (s *Store) RecordStripeEvent(ctx context.Context, id, eventType string, pay
 			return fmt.Errorf("store event: %w", err)
 		}
 		inserted = true
-		tx.insertJob(jobs.ProcessStripeEventArgs{EventID: id}, nil)
+		tx.insertJob(ProcessStripeEventArgs{EventID: id}, nil)
 		return nil
 	})
 	return inserted, err
@@ -89,7 +87,8 @@ func (s *Store) MarkStripeEventProcessed(ctx context.Context, id string, now tim
 // same transaction it pays the order and sells its ticket to the buyer (even
 // after the hold ended, if nobody else has taken the ticket); or, when the
 // payment cannot buy the ticket, it records why and inserts the refund job.
-func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time) error {
+// Of p it reads the order, session, payment intent, amount and currency.
+func (s *Store) RecordPayment(ctx context.Context, p Payment, now time.Time) error {
 	var recorded PaymentStatus // stays empty for a payment recorded before
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		recorded = ""
@@ -141,7 +140,7 @@ func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time
 			reason, ms(now), paymentID); err != nil {
 			return err
 		}
-		tx.insertJob(jobs.RefundPaymentArgs{SessionID: p.SessionID, PaymentIntentID: p.PaymentIntentID}, nil)
+		tx.insertJob(RefundPaymentArgs{SessionID: p.SessionID, PaymentIntentID: p.PaymentIntentID}, nil)
 		recorded = RefundPending
 		return nil
 	})

@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/store/storetest"
 )
@@ -76,7 +75,7 @@ func (b *testBundle) order(t *testing.T, buyerID, ticketID int64, now time.Time)
 // Stripe webhook does: this is the store's way to sell a ticket.
 func (b *testBundle) pay(t *testing.T, o store.Order, now time.Time) {
 	t.Helper()
-	require.NoError(t, b.store.RecordPayment(t.Context(), jobs.Payment{
+	require.NoError(t, b.store.RecordPayment(t.Context(), store.Payment{
 		OrderID:         o.ID,
 		SessionID:       fmt.Sprintf("cs_test_%d", o.ID),
 		PaymentIntentID: fmt.Sprintf("pi_test_%d", o.ID),
@@ -118,7 +117,7 @@ func (b *testBundle) orderRows(t *testing.T) int {
 // expireJobs counts the expire_order jobs River holds, in any state.
 func (b *testBundle) expireJobs(t *testing.T) int {
 	t.Helper()
-	return b.count(t, `SELECT count(*) FROM river_job WHERE kind = $1`, jobs.ExpireOrderArgs{}.Kind())
+	return b.count(t, `SELECT count(*) FROM river_job WHERE kind = $1`, store.ExpireOrderArgs{}.Kind())
 }
 
 // forSaleIDs lists the ids TicketsForSale returns.
