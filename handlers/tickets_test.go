@@ -549,6 +549,7 @@ func requireNoTickets(t *testing.T, b *testBundle, email string) {
 // webhook's job does, which sells the order's ticket.
 func sell(t *testing.T, b *testBundle, orderID, amount int64) {
 	t.Helper()
+	b.useSession(t, orderID, "cs_test_"+itoa(orderID))
 	err := b.store.RecordPayment(t.Context(), store.Payment{
 		OrderID:         orderID,
 		SessionID:       "cs_test_" + itoa(orderID),

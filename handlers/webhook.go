@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -68,6 +69,12 @@ func (h *Handler) receiveStripeEvent(ctx context.Context, payload []byte, signat
 	if event.ID == "" {
 		return errors.Join(errBadEvent, errors.New("event has no id"))
 	}
+	// ConstructEvent refuses a signature older than its tolerance, but not
+	// one from the future; nor does it look at the event's own time.
+	latest := h.now().Add(webhook.DefaultTolerance)
+	if signedAt, ok := signatureTime(signature); !ok || signedAt.After(latest) || time.Unix(event.Created, 0).After(latest) {
+		return errors.Join(errBadEvent, errors.New("event or signature dated in the future"))
+	}
 	// Stripe sends neither, and PostgreSQL would refuse to store them.
 	if !utf8.Valid(payload) || len(event.ID) > 255 || strings.ContainsFunc(event.ID, unicode.IsControl) {
 		return errors.Join(errBadEvent, errors.New("event is not valid UTF-8 or has an unusable id"))
@@ -78,4 +85,16 @@ func (h *Handler) receiveStripeEvent(ctx context.Context, payload []byte, signat
 	}
 	_, err = h.store.RecordStripeEvent(ctx, event.ID, string(event.Type), payload, h.now())
 	return err
+}
+
+// signatureTime reads the time a Stripe-Signature header was signed at
+// ("t=1700000000,v1=…").
+func signatureTime(header string) (time.Time, bool) {
+	for part := range strings.SplitSeq(header, ",") {
+		if v, ok := strings.CutPrefix(part, "t="); ok {
+			sec, err := strconv.ParseInt(v, 10, 64)
+			return time.Unix(sec, 0), err == nil
+		}
+	}
+	return time.Time{}, false
 }

@@ -39,6 +39,12 @@ type Store interface {
 	RecordPayment(ctx context.Context, p store.Payment, now time.Time) error
 	// MarkPaymentRefunded records that a refund went through.
 	MarkPaymentRefunded(ctx context.Context, paymentIntentID string, now time.Time) error
+	// RecordRefund records a charge's refunds, in full or in part, made by
+	// the app or in Stripe's dashboard; refunded is the total so far. A full
+	// refund puts the ticket the payment bought back on sale. It returns the
+	// order and the ticket whose pages changed (0 for none), and ErrNotFound
+	// for a payment intent with no payment recorded.
+	RecordRefund(ctx context.Context, paymentIntentID string, refunded int64, full bool, now time.Time) (orderID, ticketID int64, err error)
 }
 
 // Stripe is what the workers need from the payment provider.

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/riverqueue/river"
@@ -31,13 +32,18 @@ func (w *ProcessStripeEventWorker) Work(ctx context.Context, job *river.Job[stor
 	if err := json.Unmarshal(payload, &event); err != nil {
 		return river.JobCancel(fmt.Errorf("event %s: %w", job.Args.EventID, err))
 	}
-	if err := w.process(ctx, event); err != nil {
+	if err := w.process(ctx, job, event); err != nil {
 		return err
 	}
 	return w.deps.Store.MarkStripeEventProcessed(ctx, event.ID, w.deps.Now())
 }
 
-func (w *ProcessStripeEventWorker) process(ctx context.Context, event stripe.Event) error {
+// unknownChargeAttempts is how often a refund of a payment not recorded yet
+// is tried: its checkout event may still be on its way (River waits 1 s, then
+// 16 s, 81 s, 256 s between tries). After that the charge is not ours.
+const unknownChargeAttempts = 5
+
+func (w *ProcessStripeEventWorker) process(ctx context.Context, job *river.Job[store.ProcessStripeEventArgs], event stripe.Event) error {
 	switch event.Type {
 	case stripe.EventTypeCheckoutSessionCompleted, stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded:
 		var session stripe.CheckoutSession
@@ -64,10 +70,21 @@ func (w *ProcessStripeEventWorker) process(ctx context.Context, event stripe.Eve
 		if err := json.Unmarshal(event.Data.Raw, &charge); err != nil {
 			return river.JobCancel(fmt.Errorf("event %s: charge: %w", event.ID, err))
 		}
-		if charge.PaymentIntent == nil || !charge.Refunded {
-			return nil // partly refunded, or not ours
+		r := payments.RefundFromCharge(&charge)
+		if r.PaymentIntentID == "" {
+			return nil // not a checkout's payment
 		}
-		return w.deps.Store.MarkPaymentRefunded(ctx, charge.PaymentIntent.ID, w.deps.Now())
+		orderID, ticketID, err := w.deps.Store.RecordRefund(ctx, r.PaymentIntentID, r.AmountRefunded, r.Full, w.deps.Now())
+		if errors.Is(err, store.ErrNotFound) && job.Attempt >= unknownChargeAttempts {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if orderID != 0 || ticketID != 0 {
+			w.deps.publish(ctx, live.Event{OrderID: orderID, TicketID: ticketID})
+		}
+		return nil
 	default:
 		// async_payment_failed leaves the order unpaid until its hold ends;
 		// expired needs nothing: the hold ends by itself.

@@ -41,3 +41,21 @@ func PaymentFromSession(s *stripe.CheckoutSession) Payment {
 	}
 	return p
 }
+
+// Refund is what a charge.refunded event says of a payment's refunds.
+type Refund struct {
+	PaymentIntentID string
+	// AmountRefunded is the charge's total refunded so far, in minor units:
+	// each event carries the total, not the change.
+	AmountRefunded int64
+	Full           bool // the whole charge is refunded
+}
+
+// RefundFromCharge reads the refunds of a refunded charge.
+func RefundFromCharge(c *stripe.Charge) Refund {
+	r := Refund{AmountRefunded: c.AmountRefunded, Full: c.Refunded || (c.Amount > 0 && c.AmountRefunded >= c.Amount)}
+	if c.PaymentIntent != nil {
+		r.PaymentIntentID = c.PaymentIntent.ID
+	}
+	return r
+}

@@ -615,13 +615,14 @@ func testCancelRacingPayment(t *testing.T, bundle *testBundle) {
 	buyer := bundle.user(t, "buyer@example.com")
 	tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
 	o := bundle.order(t, buyer.ID, tk.ID, base)
+	session := bundle.checkoutSession(t, o.ID)
 	pause := pausePG(t, bundle, "UPDATE", "orders", "NEW.status = 'paid'")
 
 	var wg sync.WaitGroup
 	var payErr, cancelErr error
 	wg.Go(func() {
 		payErr = bundle.store.RecordPayment(ctx, store.Payment{
-			OrderID: o.ID, SessionID: "cs_race", PaymentIntentID: "pi_race", Amount: o.Amount, Currency: o.Currency,
+			OrderID: o.ID, SessionID: session, PaymentIntentID: "pi_race", Amount: o.Amount, Currency: o.Currency,
 		}, base.Add(time.Second))
 	})
 	pause.waitFor(1)

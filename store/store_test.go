@@ -72,16 +72,30 @@ func (b *testBundle) order(t *testing.T, buyerID, ticketID int64, now time.Time)
 }
 
 // pay records a successful payment of the order's full amount, as the
-// Stripe webhook does: this is the store's way to sell a ticket.
+// Stripe webhook does: this is the store's way to sell a ticket. The order's
+// checkout session is the one paid, as it must be.
 func (b *testBundle) pay(t *testing.T, o store.Order, now time.Time) {
 	t.Helper()
+	session := b.checkoutSession(t, o.ID)
 	require.NoError(t, b.store.RecordPayment(t.Context(), store.Payment{
 		OrderID:         o.ID,
-		SessionID:       fmt.Sprintf("cs_test_%d", o.ID),
+		SessionID:       session,
 		PaymentIntentID: fmt.Sprintf("pi_test_%d", o.ID),
 		Amount:          o.Amount,
 		Currency:        o.Currency,
 	}, now))
+}
+
+// checkoutSession gives the order a checkout session, as paying it does, and
+// returns it; an order that has one keeps it.
+func (b *testBundle) checkoutSession(t *testing.T, orderID int64) string {
+	t.Helper()
+	_, err := b.db.Write.Exec(`UPDATE orders SET checkout_session_id = $1 WHERE id = $2 AND checkout_session_id IS NULL`,
+		fmt.Sprintf("cs_test_%d", orderID), orderID)
+	require.NoError(t, err)
+	var session string
+	require.NoError(t, b.db.Read.QueryRow(`SELECT checkout_session_id FROM orders WHERE id = $1`, orderID).Scan(&session))
+	return session
 }
 
 // getTicket reads a ticket back.
