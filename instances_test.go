@@ -15,6 +15,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/store/storetest"
 )
@@ -78,6 +79,8 @@ func TestTwoInstances(t *testing.T) {
 	var paidOrder int64
 	_, err = fmt.Sscanf(orderOf[ticketIDs[0]], "/orders/%d", &paidOrder)
 	require.NoError(t, err)
+	_, err = db.Write.Exec(`UPDATE orders SET checkout_session_id = $1 WHERE id = $2`, builtinSession(t, secret, paidOrder), paidOrder)
+	require.NoError(t, err) // as its buyer paying it would
 	payload, header := completedEvent(t, secret, paidOrder, 1000)
 	var wg sync.WaitGroup
 	for _, inst := range append(instances, instances...) {
@@ -121,14 +124,23 @@ func hasPostgres() bool {
 	return false
 }
 
-// completedEvent signs a checkout.session.completed event for an order as
-// Stripe would.
+// builtinSession is the built-in checkout's session for an order of an app
+// whose webhook secret is secret: what paying the order sets.
+func builtinSession(t *testing.T, secret string, orderID int64) string {
+	t.Helper()
+	s, err := payments.NewBuiltin("", secret).CreateSession(context.Background(), payments.CheckoutRequest{OrderID: orderID})
+	require.NoError(t, err)
+	return s.ID
+}
+
+// completedEvent signs a checkout.session.completed event for an order's
+// built-in checkout session as Stripe would.
 func completedEvent(t *testing.T, secret string, orderID, amount int64) ([]byte, string) {
 	t.Helper()
 	payload := fmt.Sprintf(`{"id":"evt_%d","object":"event","type":"checkout.session.completed","api_version":%q,
-		"created":%d,"data":{"object":{"id":"cs_test_%d","object":"checkout.session","status":"complete",
+		"created":%d,"data":{"object":{"id":%q,"object":"checkout.session","status":"complete",
 		"payment_status":"paid","client_reference_id":"%d","amount_total":%d,"currency":"usd","payment_intent":"pi_%d"}}}`,
-		orderID, stripe.APIVersion, time.Now().Unix(), orderID, orderID, amount, orderID)
+		orderID, stripe.APIVersion, time.Now().Unix(), builtinSession(t, secret, orderID), orderID, amount, orderID)
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(payload), Secret: secret})
 	return signed.Payload, signed.Header
 }

@@ -20,7 +20,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/store/storetest"
 )
@@ -209,19 +208,21 @@ func TestMoveToPostgresCommand(t *testing.T) {
 			return strings.Contains(page, `badge-paid">paid`)
 		}, 20*time.Second, 50*time.Millisecond, "the payment is processed")
 
-		// A second payment for the same order is refunded.
+		// A second payment naming the order, on a session it did not start,
+		// is refunded.
 		db, err := store.Open(t.Context(), sqlitePath)
 		require.NoError(t, err)
 		st, err := store.New(db)
 		require.NoError(t, err)
-		require.NoError(t, st.RecordPayment(t.Context(), jobs.Payment{
+		require.NoError(t, st.RecordPayment(t.Context(), store.Payment{
 			OrderID: paidOrder, SessionID: "cs_twice", PaymentIntentID: "pi_twice", Amount: 3050, Currency: "usd",
 		}, time.Now()))
-		require.NoError(t, db.Close())
 		require.Eventually(t, func() bool {
-			_, page := buyer.get(first.url + "/payments")
-			return strings.Contains(page, `badge-refunded">refunded`)
+			var status string
+			require.NoError(t, db.Read.QueryRow(`SELECT status FROM payments WHERE checkout_session_id = 'cs_twice'`).Scan(&status))
+			return status == string(store.PaymentRefunded)
 		}, 20*time.Second, 50*time.Millisecond, "the refund is processed")
+		require.NoError(t, db.Close())
 
 		pendingOrder := moveIDAfter(t, buyer.post(first.url+"/orders", url.Values{"ticket_id": {moveID(pendingTicket)}}), "/orders/")
 		held := time.Now()

@@ -123,7 +123,7 @@ type paymentGate struct {
 	wait chan struct{} // nil: payments go through
 }
 
-func (g *paymentGate) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time) error {
+func (g *paymentGate) RecordPayment(ctx context.Context, p store.Payment, now time.Time) error {
 	g.mu.Lock()
 	wait := g.wait
 	g.mu.Unlock()

@@ -14,7 +14,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/eventhive/eventhive/handlers"
-	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 )
 
@@ -25,18 +25,26 @@ const webhookSecret = "whsec_test_payments"
 // and reports a session as paid when a test says the buyer paid it.
 type fakeStripe struct {
 	mu      sync.Mutex
-	refunds map[string]int           // idempotency key -> refunds asked
-	paid    map[string]*jobs.Payment // session id -> payment found when expiring
+	refunds map[string]int               // idempotency key -> refunds asked
+	paid    map[string]*payments.Payment // session id -> payment found when expiring
+	expired map[string]int               // session id -> expiries asked
 }
 
 func newFakeStripe() *fakeStripe {
-	return &fakeStripe{refunds: map[string]int{}, paid: map[string]*jobs.Payment{}}
+	return &fakeStripe{refunds: map[string]int{}, paid: map[string]*payments.Payment{}, expired: map[string]int{}}
 }
 
-func (f *fakeStripe) ExpireCheckout(_ context.Context, sessionID string) (*jobs.Payment, error) {
+func (f *fakeStripe) ExpireCheckout(_ context.Context, sessionID string) (*payments.Payment, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.expired[sessionID]++
 	return f.paid[sessionID], nil
+}
+
+func (f *fakeStripe) expiriesAsked(sessionID string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.expired[sessionID]
 }
 
 func (f *fakeStripe) Refund(_ context.Context, _, key string) error {
@@ -80,6 +88,7 @@ type event struct {
 	orderID, amount          int64
 	currency, paymentStatus  string
 	signedAt                 time.Time
+	created                  time.Time // the event's own time; signedAt when zero
 	secret, apiVersion       string
 }
 
@@ -101,10 +110,13 @@ func (e event) signed() ([]byte, string) {
 	if e.signedAt.IsZero() {
 		e.signedAt = time.Now()
 	}
+	if e.created.IsZero() {
+		e.created = e.signedAt
+	}
 	payload := fmt.Sprintf(`{"id":%q,"object":"event","type":%q,"api_version":%q,"created":%d,
 		"data":{"object":{"id":%q,"object":"checkout.session","status":"complete","payment_status":%q,
 		"client_reference_id":"%d","amount_total":%d,"currency":%q,"payment_intent":"pi_%s"}}}`,
-		e.id, e.eventType, e.apiVersion, e.signedAt.Unix(), e.sessionID, e.paymentStatus,
+		e.id, e.eventType, e.apiVersion, e.created.Unix(), e.sessionID, e.paymentStatus,
 		e.orderID, e.amount, e.currency, e.sessionID)
 	s := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{
 		Payload: []byte(payload), Secret: e.secret, Timestamp: e.signedAt,
@@ -141,6 +153,15 @@ func (b *testBundle) order(t *testing.T, id int64) store.Order {
 	o, err := b.store.Order(t.Context(), id, buyer)
 	require.NoError(t, err)
 	return o
+}
+
+// useSession gives an order the checkout session that a test pays, as
+// paying it would, unless the order has one already.
+func (b *testBundle) useSession(t *testing.T, orderID int64, session string) {
+	t.Helper()
+	_, err := b.db.Write.Exec(`UPDATE orders SET checkout_session_id = $1 WHERE id = $2 AND checkout_session_id IS NULL`,
+		session, orderID)
+	require.NoError(t, err)
 }
 
 func (b *testBundle) payments(t *testing.T, orderID int64) []store.Payment {
@@ -403,7 +424,7 @@ func TestPayments(t *testing.T) {
 			orderID, session := c.order, c.session
 			// Stripe has the payment, but its webhook has not arrived.
 			stripeAPI.mu.Lock()
-			stripeAPI.paid[session] = &jobs.Payment{OrderID: orderID, SessionID: session,
+			stripeAPI.paid[session] = &payments.Payment{OrderID: orderID, SessionID: session,
 				PaymentIntentID: "pi_" + session, Amount: 3000, Currency: "usd"}
 			stripeAPI.mu.Unlock()
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/store"
 )
 
@@ -550,7 +549,8 @@ func requireNoTickets(t *testing.T, b *testBundle, email string) {
 // webhook's job does, which sells the order's ticket.
 func sell(t *testing.T, b *testBundle, orderID, amount int64) {
 	t.Helper()
-	err := b.store.RecordPayment(t.Context(), jobs.Payment{
+	b.useSession(t, orderID, "cs_test_"+itoa(orderID))
+	err := b.store.RecordPayment(t.Context(), store.Payment{
 		OrderID:         orderID,
 		SessionID:       "cs_test_" + itoa(orderID),
 		PaymentIntentID: "pi_test_" + itoa(orderID),

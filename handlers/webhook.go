@@ -7,12 +7,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/eventhive/eventhive/jobs"
+	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 )
 
@@ -68,14 +69,32 @@ func (h *Handler) receiveStripeEvent(ctx context.Context, payload []byte, signat
 	if event.ID == "" {
 		return errors.Join(errBadEvent, errors.New("event has no id"))
 	}
+	// ConstructEvent refuses a signature older than its tolerance, but not
+	// one from the future; nor does it look at the event's own time.
+	latest := h.now().Add(webhook.DefaultTolerance)
+	if signedAt, ok := signatureTime(signature); !ok || signedAt.After(latest) || time.Unix(event.Created, 0).After(latest) {
+		return errors.Join(errBadEvent, errors.New("event or signature dated in the future"))
+	}
 	// Stripe sends neither, and PostgreSQL would refuse to store them.
 	if !utf8.Valid(payload) || len(event.ID) > 255 || strings.ContainsFunc(event.ID, unicode.IsControl) {
 		return errors.Join(errBadEvent, errors.New("event is not valid UTF-8 or has an unusable id"))
 	}
 	h.metrics.WebhookEvent(string(event.Type))
-	if !jobs.HandledEventTypes[event.Type] {
+	if !payments.HandledEventTypes[event.Type] {
 		return nil
 	}
 	_, err = h.store.RecordStripeEvent(ctx, event.ID, string(event.Type), payload, h.now())
 	return err
+}
+
+// signatureTime reads the time a Stripe-Signature header was signed at
+// ("t=1700000000,v1=…").
+func signatureTime(header string) (time.Time, bool) {
+	for part := range strings.SplitSeq(header, ",") {
+		if v, ok := strings.CutPrefix(part, "t="); ok {
+			sec, err := strconv.ParseInt(v, 10, 64)
+			return time.Unix(sec, 0), err == nil
+		}
+	}
+	return time.Time{}, false
 }

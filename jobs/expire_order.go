@@ -7,28 +7,21 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/store"
 )
-
-// ExpireOrderArgs ends the hold of a pending order at its expires_at.
-type ExpireOrderArgs struct {
-	OrderID int64 `json:"order_id"`
-}
-
-// Kind names the job in River's tables.
-func (ExpireOrderArgs) Kind() string { return "expire_order" }
 
 // ExpireOrderWorker records the cancellation of an order whose hold ran out,
 // then expires its Stripe checkout session, which Stripe itself keeps open
 // for at least 30 minutes. Readers already treat such an order as expired;
 // this makes it durable.
 type ExpireOrderWorker struct {
-	river.WorkerDefaults[ExpireOrderArgs]
+	river.WorkerDefaults[store.ExpireOrderArgs]
 	deps Deps
 }
 
 // Work expires the order, or snoozes until the hold ends if River ran the job
 // early (its scheduler and the database clock may differ slightly).
-func (w *ExpireOrderWorker) Work(ctx context.Context, job *river.Job[ExpireOrderArgs]) error {
+func (w *ExpireOrderWorker) Work(ctx context.Context, job *river.Job[store.ExpireOrderArgs]) error {
 	now := w.deps.Now()
 	endsAt, sessionID, err := w.deps.Store.ExpireOrder(ctx, job.Args.OrderID, now)
 	if err != nil {
@@ -50,7 +43,7 @@ func (w *ExpireOrderWorker) Work(ctx context.Context, job *river.Job[ExpireOrder
 		return fmt.Errorf("expire checkout session %s: %w", sessionID, err)
 	}
 	if paid != nil {
-		if err := w.deps.Store.RecordPayment(ctx, *paid, w.deps.Now()); err != nil {
+		if err := w.deps.recordPayment(ctx, *paid); err != nil {
 			return err
 		}
 		w.deps.publish(ctx, live.Event{OrderID: job.Args.OrderID})

@@ -1,8 +1,8 @@
-// Package jobs holds EventHive's background work as River job args and
-// workers. The store inserts jobs in the same transaction as the data they
-// belong to; the workers call back into the store and Stripe through the
-// small interfaces declared here, which keeps this package free of SQL and
-// of HTTP.
+// Package jobs holds EventHive's background work as River workers. The store
+// inserts jobs in the same transaction as the data they belong to, so their
+// args are the store's (store.ExpireOrderArgs and the like); the workers call
+// back into the store and Stripe through the small interfaces declared here,
+// which keeps this package free of SQL and of HTTP.
 package jobs
 
 import (
@@ -15,6 +15,8 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 
 	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/payments"
+	"github.com/eventhive/eventhive/store"
 )
 
 // Store is what the workers need from the database.
@@ -34,27 +36,24 @@ type Store interface {
 	// the repeats: it pays its order, or, when the order cannot have the
 	// ticket, records the payment as to be refunded and inserts the refund
 	// job in the same transaction.
-	RecordPayment(ctx context.Context, p Payment, now time.Time) error
+	RecordPayment(ctx context.Context, p store.Payment, now time.Time) error
 	// MarkPaymentRefunded records that a refund went through.
 	MarkPaymentRefunded(ctx context.Context, paymentIntentID string, now time.Time) error
+	// RecordRefund records a charge's refunds, in full or in part, made by
+	// the app or in Stripe's dashboard; refunded is the total so far. A full
+	// refund puts the ticket the payment bought back on sale. It returns the
+	// order and the ticket whose pages changed (0 for none), and ErrNotFound
+	// for a payment intent with no payment recorded.
+	RecordRefund(ctx context.Context, paymentIntentID string, refunded int64, full bool, now time.Time) (orderID, ticketID int64, err error)
 }
 
 // Stripe is what the workers need from the payment provider.
 type Stripe interface {
 	// ExpireCheckout ends a checkout session so it can no longer be paid.
 	// If the buyer already paid, it returns that payment instead.
-	ExpireCheckout(ctx context.Context, sessionID string) (*Payment, error)
+	ExpireCheckout(ctx context.Context, sessionID string) (*payments.Payment, error)
 	// Refund refunds a payment in full; the key makes repeats harmless.
 	Refund(ctx context.Context, paymentIntentID, idempotencyKey string) error
-}
-
-// Payment is a completed checkout as Stripe reports it.
-type Payment struct {
-	OrderID         int64 // from client_reference_id or metadata; 0 if neither names one
-	SessionID       string
-	PaymentIntentID string
-	Amount          int64 // minor units
-	Currency        string
 }
 
 // Publisher tells open pages that tickets or orders changed (see package
@@ -78,6 +77,17 @@ func (d Deps) publish(ctx context.Context, e live.Event) {
 	if d.Live != nil {
 		d.Live.Publish(ctx, e)
 	}
+}
+
+// recordPayment records a payment Stripe reported.
+func (d Deps) recordPayment(ctx context.Context, p payments.Payment) error {
+	return d.Store.RecordPayment(ctx, store.Payment{
+		OrderID:         p.OrderID,
+		SessionID:       p.SessionID,
+		PaymentIntentID: p.PaymentIntentID,
+		Amount:          p.Amount,
+		Currency:        p.Currency,
+	}, d.Now())
 }
 
 // maxWorkers is how many jobs run at once. Jobs spend most of their time

@@ -92,8 +92,8 @@ func TestStripeOutage(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, st.SetCheckoutSession(ctx, order.ID, buyer.ID, "cs_outage", now()))
 			// A payment for the wrong amount must be refunded.
-			require.NoError(t, st.RecordPayment(ctx, jobs.Payment{
-				OrderID: order.ID, SessionID: "cs_wrong", PaymentIntentID: "pi_wrong", Amount: 999, Currency: "usd",
+			require.NoError(t, st.RecordPayment(ctx, store.Payment{
+				OrderID: order.ID, SessionID: "cs_outage", PaymentIntentID: "pi_wrong", Amount: 999, Currency: "usd",
 			}, now()))
 
 			// Both jobs try Stripe while it is down, and fail.
@@ -117,9 +117,9 @@ func TestStripeOutage(t *testing.T) {
 
 			fake.mu.Lock()
 			defer fake.mu.Unlock()
-			require.Equal(t, map[string]int{"refund:cs_wrong": 1}, fake.refunds, "one refund, under the session's key")
+			require.Equal(t, map[string]int{"refund:cs_outage": 1}, fake.refunds, "one refund, under the session's key")
 			for _, key := range fake.keysSeen {
-				require.Equal(t, "refund:cs_wrong", key)
+				require.Equal(t, "refund:cs_outage", key)
 			}
 			got, err := st.Order(ctx, order.ID, buyer.ID)
 			require.NoError(t, err)

@@ -3,44 +3,27 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/riverqueue/river"
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/payments"
+	"github.com/eventhive/eventhive/store"
 )
-
-// ProcessStripeEventArgs processes a webhook event stored by the webhook
-// handler in the same transaction as this job.
-type ProcessStripeEventArgs struct {
-	EventID string `json:"event_id"`
-}
-
-// Kind names the job in River's tables.
-func (ProcessStripeEventArgs) Kind() string { return "process_stripe_event" }
-
-// HandledEventTypes are the webhook events EventHive acts on. Others are
-// acknowledged and ignored.
-var HandledEventTypes = map[stripe.EventType]bool{
-	stripe.EventTypeCheckoutSessionCompleted:             true,
-	stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded: true,
-	stripe.EventTypeCheckoutSessionAsyncPaymentFailed:    true,
-	stripe.EventTypeCheckoutSessionExpired:               true,
-	stripe.EventTypeChargeRefunded:                       true,
-}
 
 // ProcessStripeEventWorker turns a Stripe event into its effect on orders and
 // payments. Every effect is idempotent, so a retry or a duplicate event
 // changes nothing twice.
 type ProcessStripeEventWorker struct {
-	river.WorkerDefaults[ProcessStripeEventArgs]
+	river.WorkerDefaults[store.ProcessStripeEventArgs]
 	deps Deps
 }
 
 // Work processes the event.
-func (w *ProcessStripeEventWorker) Work(ctx context.Context, job *river.Job[ProcessStripeEventArgs]) error {
+func (w *ProcessStripeEventWorker) Work(ctx context.Context, job *river.Job[store.ProcessStripeEventArgs]) error {
 	payload, err := w.deps.Store.StripeEvent(ctx, job.Args.EventID)
 	if err != nil {
 		return err
@@ -49,13 +32,18 @@ func (w *ProcessStripeEventWorker) Work(ctx context.Context, job *river.Job[Proc
 	if err := json.Unmarshal(payload, &event); err != nil {
 		return river.JobCancel(fmt.Errorf("event %s: %w", job.Args.EventID, err))
 	}
-	if err := w.process(ctx, event); err != nil {
+	if err := w.process(ctx, job, event); err != nil {
 		return err
 	}
 	return w.deps.Store.MarkStripeEventProcessed(ctx, event.ID, w.deps.Now())
 }
 
-func (w *ProcessStripeEventWorker) process(ctx context.Context, event stripe.Event) error {
+// unknownChargeAttempts is how often a refund of a payment not recorded yet
+// is tried: its checkout event may still be on its way (River waits 1 s, then
+// 16 s, 81 s, 256 s between tries). After that the charge is not ours.
+const unknownChargeAttempts = 5
+
+func (w *ProcessStripeEventWorker) process(ctx context.Context, job *river.Job[store.ProcessStripeEventArgs], event stripe.Event) error {
 	switch event.Type {
 	case stripe.EventTypeCheckoutSessionCompleted, stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded:
 		var session stripe.CheckoutSession
@@ -67,8 +55,8 @@ func (w *ProcessStripeEventWorker) process(ctx context.Context, event stripe.Eve
 		if session.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid {
 			return nil
 		}
-		p := PaymentFromSession(&session)
-		if err := w.deps.Store.RecordPayment(ctx, p, w.deps.Now()); err != nil {
+		p := payments.PaymentFromSession(&session)
+		if err := w.deps.recordPayment(ctx, p); err != nil {
 			return err
 		}
 		// The order is paid and its ticket sold, or the payment is being
@@ -82,30 +70,24 @@ func (w *ProcessStripeEventWorker) process(ctx context.Context, event stripe.Eve
 		if err := json.Unmarshal(event.Data.Raw, &charge); err != nil {
 			return river.JobCancel(fmt.Errorf("event %s: charge: %w", event.ID, err))
 		}
-		if charge.PaymentIntent == nil || !charge.Refunded {
-			return nil // partly refunded, or not ours
+		r := payments.RefundFromCharge(&charge)
+		if r.PaymentIntentID == "" {
+			return nil // not a checkout's payment
 		}
-		return w.deps.Store.MarkPaymentRefunded(ctx, charge.PaymentIntent.ID, w.deps.Now())
+		orderID, ticketID, err := w.deps.Store.RecordRefund(ctx, r.PaymentIntentID, r.AmountRefunded, r.Full, w.deps.Now())
+		if errors.Is(err, store.ErrNotFound) && job.Attempt >= unknownChargeAttempts {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if orderID != 0 || ticketID != 0 {
+			w.deps.publish(ctx, live.Event{OrderID: orderID, TicketID: ticketID})
+		}
+		return nil
 	default:
 		// async_payment_failed leaves the order unpaid until its hold ends;
 		// expired needs nothing: the hold ends by itself.
 		return nil
 	}
-}
-
-// PaymentFromSession reads the payment of a paid checkout session. The order
-// is client_reference_id, or the order_id metadata when that is missing.
-func PaymentFromSession(s *stripe.CheckoutSession) Payment {
-	p := Payment{SessionID: s.ID, Amount: s.AmountTotal, Currency: string(s.Currency)}
-	if s.PaymentIntent != nil {
-		p.PaymentIntentID = s.PaymentIntent.ID
-	}
-	ref := s.ClientReferenceID
-	if ref == "" {
-		ref = s.Metadata["order_id"]
-	}
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
-		p.OrderID = id
-	}
-	return p
 }

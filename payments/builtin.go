@@ -12,8 +12,6 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
-
-	"github.com/eventhive/eventhive/jobs"
 )
 
 // Builtin is the checkout used when no Stripe account is configured. Its
@@ -45,11 +43,11 @@ func (b *Builtin) CreateSession(_ context.Context, req CheckoutRequest) (Session
 	return Session{ID: id, URL: b.baseURL + "/checkout/" + id}, nil
 }
 
-// ExpireCheckout implements jobs.Stripe: the built-in checkout page refuses
+// ExpireCheckout has nothing to do: the built-in checkout page refuses
 // to pay an order whose hold has ended, so there is nothing to expire.
-func (b *Builtin) ExpireCheckout(context.Context, string) (*jobs.Payment, error) { return nil, nil }
+func (b *Builtin) ExpireCheckout(context.Context, string) (*Payment, error) { return nil, nil }
 
-// Refund implements jobs.Stripe: no money moved, so the refund is only
+// Refund has nothing to do: no money moved, so the refund is only
 // recorded.
 func (b *Builtin) Refund(context.Context, string, string) error { return nil }
 

@@ -11,8 +11,6 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/checkout/session"
 	"github.com/stripe/stripe-go/v76/refund"
-
-	"github.com/eventhive/eventhive/jobs"
 )
 
 // Stripe talks to Stripe's API.
@@ -76,10 +74,10 @@ func (s *Stripe) CreateSession(ctx context.Context, req CheckoutRequest) (Sessio
 	return Session{ID: cs.ID, URL: cs.URL}, nil
 }
 
-// ExpireCheckout implements jobs.Stripe. Stripe only expires open sessions;
-// when it refuses, the session tells why: already expired (nothing to do) or
+// ExpireCheckout ends a checkout session so that it can no longer be paid.
+// Stripe only expires open sessions; when it refuses, the session tells why: already expired (nothing to do) or
 // complete, in which case its payment is returned.
-func (s *Stripe) ExpireCheckout(ctx context.Context, sessionID string) (*jobs.Payment, error) {
+func (s *Stripe) ExpireCheckout(ctx context.Context, sessionID string) (*Payment, error) {
 	params := &stripe.CheckoutSessionExpireParams{}
 	params.Context = ctx
 	_, err := s.sessions.Expire(sessionID, params)
@@ -96,7 +94,7 @@ func (s *Stripe) ExpireCheckout(ctx context.Context, sessionID string) (*jobs.Pa
 	case cs.Status == stripe.CheckoutSessionStatusExpired:
 		return nil, nil
 	case cs.Status == stripe.CheckoutSessionStatusComplete && cs.PaymentStatus == stripe.CheckoutSessionPaymentStatusPaid:
-		p := jobs.PaymentFromSession(cs)
+		p := PaymentFromSession(cs)
 		return &p, nil
 	case cs.Status == stripe.CheckoutSessionStatusComplete:
 		return nil, nil // completed but unpaid: an async payment event follows
@@ -105,7 +103,7 @@ func (s *Stripe) ExpireCheckout(ctx context.Context, sessionID string) (*jobs.Pa
 	}
 }
 
-// Refund implements jobs.Stripe.
+// Refund refunds a payment in full; the key makes repeats harmless.
 func (s *Stripe) Refund(ctx context.Context, paymentIntentID, idempotencyKey string) error {
 	params := &stripe.RefundParams{PaymentIntent: stripe.String(paymentIntentID)}
 	params.Context = ctx

@@ -15,7 +15,6 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/payments"
 )
 
@@ -154,7 +153,7 @@ func TestStripeRequests(t *testing.T) {
 		})
 		paid, err := payments.NewStripe("sk_test_123", url, time.Now).ExpireCheckout(ctx, "cs_paid")
 		require.NoError(t, err)
-		require.Equal(t, &jobs.Payment{OrderID: 42, SessionID: "cs_paid", PaymentIntentID: "pi_paid", Amount: 3050, Currency: "usd"}, paid)
+		require.Equal(t, &payments.Payment{OrderID: 42, SessionID: "cs_paid", PaymentIntentID: "pi_paid", Amount: 3050, Currency: "usd"}, paid)
 	})
 	t.Run("ExpireCheckoutOfAnExpiredSessionIsDone", func(t *testing.T) {
 		t.Parallel()
@@ -235,7 +234,7 @@ func TestBuiltin(t *testing.T) {
 		require.Equal(t, stripe.EventTypeCheckoutSessionCompleted, event.Type)
 		var session stripe.CheckoutSession
 		require.NoError(t, json.Unmarshal(event.Data.Raw, &session))
-		p := jobs.PaymentFromSession(&session)
+		p := payments.PaymentFromSession(&session)
 		require.Equal(t, int64(42), p.OrderID)
 		require.Equal(t, "cs_builtin_1", p.SessionID)
 		require.Equal(t, int64(3050), p.Amount)

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-
-	"github.com/eventhive/eventhive/jobs"
 )
 
 // ErrTargetNotEmpty means MoveToPostgres was pointed at a database that
@@ -396,7 +394,7 @@ func recreateJobs(ctx context.Context, dst *sql.Tx, inserter *river.Client[*sql.
 			if at := fromMS(expires); at.After(now) {
 				opts.ScheduledAt = at
 			} // else the hold has ended: the job is due now.
-			params = append(params, river.InsertManyParams{Args: jobs.ExpireOrderArgs{OrderID: id}, InsertOpts: opts})
+			params = append(params, river.InsertManyParams{Args: ExpireOrderArgs{OrderID: id}, InsertOpts: opts})
 			counts.ExpiryJobs++
 			return nil
 		})
@@ -409,7 +407,7 @@ func recreateJobs(ctx context.Context, dst *sql.Tx, inserter *river.Client[*sql.
 			if err := rows.Scan(&id); err != nil {
 				return err
 			}
-			params = append(params, river.InsertManyParams{Args: jobs.ProcessStripeEventArgs{EventID: id}})
+			params = append(params, river.InsertManyParams{Args: ProcessStripeEventArgs{EventID: id}})
 			counts.EventJobs++
 			return nil
 		})
@@ -418,7 +416,7 @@ func recreateJobs(ctx context.Context, dst *sql.Tx, inserter *river.Client[*sql.
 	}
 	err = queryEach(ctx, dst, `SELECT checkout_session_id, payment_intent_id FROM payments WHERE status = 'refund_pending' ORDER BY id`,
 		func(rows *sql.Rows) error {
-			var a jobs.RefundPaymentArgs
+			var a RefundPaymentArgs
 			if err := rows.Scan(&a.SessionID, &a.PaymentIntentID); err != nil {
 				return err
 			}

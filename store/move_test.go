@@ -109,16 +109,16 @@ func writeMoveFixture(t *testing.T, st *store.Store) moveFixture {
 	paidTicket := ticket("Paid Gig", 3050)
 	f.paid = order(buyer, paidTicket, moveHistory.Add(2*time.Minute), time.Minute)
 	require.NoError(t, st.SetCheckoutSession(ctx, f.paid.ID, buyer.ID, "cs_paid", moveHistory.Add(2*time.Minute)))
-	require.NoError(t, st.RecordPayment(ctx, jobs.Payment{
+	require.NoError(t, st.RecordPayment(ctx, store.Payment{
 		OrderID: f.paid.ID, SessionID: "cs_paid", PaymentIntentID: "pi_paid", Amount: 3050, Currency: "usd",
 	}, moveHistory.Add(150*time.Second)))
 	// The same order paid again: refunded.
-	require.NoError(t, st.RecordPayment(ctx, jobs.Payment{
+	require.NoError(t, st.RecordPayment(ctx, store.Payment{
 		OrderID: f.paid.ID, SessionID: "cs_twice", PaymentIntentID: "pi_twice", Amount: 3050, Currency: "usd",
 	}, moveHistory.Add(160*time.Second)))
 	require.NoError(t, st.MarkPaymentRefunded(ctx, "pi_twice", moveHistory.Add(170*time.Second)))
 	// A payment for no order of ours: its refund has not gone through yet.
-	require.NoError(t, st.RecordPayment(ctx, jobs.Payment{
+	require.NoError(t, st.RecordPayment(ctx, store.Payment{
 		SessionID: "cs_orphan", PaymentIntentID: "pi_orphan", Amount: 999, Currency: "usd",
 	}, moveHistory.Add(180*time.Second)))
 
@@ -290,11 +290,11 @@ func TestMoveToPostgres(t *testing.T) {
 		require.False(t, found)
 
 		// The jobs the data needs, and no others.
-		expiries := movedJobs(t, b.dst, jobs.ExpireOrderArgs{}.Kind())
+		expiries := movedJobs(t, b.dst, store.ExpireOrderArgs{}.Kind())
 		require.Len(t, expiries, 2)
 		byOrder := map[int64]*rivertype.JobRow{}
 		for _, job := range expiries {
-			var args jobs.ExpireOrderArgs
+			var args store.ExpireOrderArgs
 			require.NoError(t, json.Unmarshal(job.EncodedArgs, &args))
 			byOrder[args.OrderID] = job
 		}
@@ -303,15 +303,15 @@ func TestMoveToPostgres(t *testing.T) {
 			"scheduled at %s, hold ends at %s", byOrder[f.pending.ID].ScheduledAt, f.pending.ExpiresAt)
 		require.Equal(t, rivertype.JobStateAvailable, byOrder[f.ended.ID].State, "a hold that ended is due now")
 
-		events := movedJobs(t, b.dst, jobs.ProcessStripeEventArgs{}.Kind())
+		events := movedJobs(t, b.dst, store.ProcessStripeEventArgs{}.Kind())
 		require.Len(t, events, 1)
 		require.JSONEq(t, `{"event_id":"`+f.events[0]+`"}`, string(events[0].EncodedArgs))
 
-		refunds := movedJobs(t, b.dst, jobs.RefundPaymentArgs{}.Kind())
+		refunds := movedJobs(t, b.dst, store.RefundPaymentArgs{}.Kind())
 		require.Len(t, refunds, 1)
-		var refund jobs.RefundPaymentArgs
+		var refund store.RefundPaymentArgs
 		require.NoError(t, json.Unmarshal(refunds[0].EncodedArgs, &refund))
-		require.Equal(t, jobs.RefundPaymentArgs{SessionID: "cs_orphan", PaymentIntentID: "pi_orphan"}, refund)
+		require.Equal(t, store.RefundPaymentArgs{SessionID: "cs_orphan", PaymentIntentID: "pi_orphan"}, refund)
 		require.Equal(t, 4, countMoved(t, b.dst, `SELECT count(*) FROM river_job`))
 
 		// New rows get ids above the moved ones.
@@ -324,7 +324,7 @@ func TestMoveToPostgres(t *testing.T) {
 		newOrder, err := dstStore.CreateOrder(t.Context(), f.seller.ID, tk.ID, time.Now(), time.Minute)
 		require.NoError(t, err)
 		require.Greater(t, newOrder.ID, f.pending.ID)
-		require.NoError(t, dstStore.RecordPayment(t.Context(), jobs.Payment{
+		require.NoError(t, dstStore.RecordPayment(t.Context(), store.Payment{
 			OrderID: newOrder.ID, SessionID: "cs_new", PaymentIntentID: "pi_new", Amount: 100, Currency: "usd",
 		}, time.Now()))
 		records, err := dstStore.PaymentRecords(t.Context())

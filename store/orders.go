@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-
-	"github.com/eventhive/eventhive/jobs"
 )
 
 // OrderStatus is the stored status of an order.
@@ -134,7 +132,7 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now ti
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errors.Join(errNotClaimable, err)
 		}
-		tx.insertJob(jobs.ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: expires})
+		tx.insertJob(ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: expires})
 		return nil
 	})
 	if errors.Is(err, errNotClaimable) {
@@ -206,20 +204,27 @@ func (s *Store) OrdersByBuyer(ctx context.Context, buyerID int64) ([]Order, erro
 }
 
 // CancelOrder lets a buyer give up a pending order before its hold ends; the
-// ticket goes back on sale at once. Someone else's order is ErrNotFound; an
-// order no longer pending (or whose hold has ended) is ErrNotPending.
+// ticket goes back on sale at once. An order with a checkout session gets, in
+// the same transaction, an expiry job due now, which expires the session as
+// the hold's end would, so that it can no longer be paid. Someone else's
+// order is ErrNotFound; an order no longer pending (or whose hold has ended)
+// is ErrNotPending.
 func (s *Store) CancelOrder(ctx context.Context, id, buyerID int64, now time.Time) error {
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		var ticketID int64
+		var session sql.NullString
 		err := tx.QueryRowContext(ctx, `
 			UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1
 			WHERE id = $2 AND buyer_id = $3 AND status = 'pending' AND expires_at > $1
-			RETURNING ticket_id`, ms(now), id, buyerID).Scan(&ticketID)
+			RETURNING ticket_id, checkout_session_id`, ms(now), id, buyerID).Scan(&ticketID, &session)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNotPending
 		}
 		if err != nil {
 			return err
+		}
+		if session.Valid {
+			tx.insertJob(ExpireOrderArgs{OrderID: id}, nil)
 		}
 		return releaseClaim(ctx, tx.Tx, ticketID, id, now)
 	})
@@ -248,7 +253,8 @@ func releaseClaim(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now 
 // ExpireOrder implements jobs.Store: it cancels a pending order whose hold
 // has ended at now and releases its ticket. It returns the order's checkout
 // session whenever the order ended unpaid, so that the session is expired even
-// when the buyer cancelled the order first.
+// when the buyer cancelled the order first; a cancelled order's session is
+// returned at once, without waiting for the hold's end.
 func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (endsAt time.Time, sessionID string, err error) {
 	err = s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		var ticketID, expires int64
@@ -262,6 +268,9 @@ func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (endsA
 		case err != nil:
 			return err
 		case status == Paid:
+			return nil
+		case status == Cancelled:
+			sessionID = session.String
 			return nil
 		case now.Before(fromMS(expires)):
 			endsAt = fromMS(expires)

@@ -27,7 +27,7 @@ import (
 func expireJobRows(t *testing.T, bundle *testBundle) []*rivertype.JobRow {
 	t.Helper()
 	rows, err := bundle.db.RiverDriver().GetExecutor().JobGetByKindMany(t.Context(),
-		&riverdriver.JobGetByKindManyParams{Kind: []string{jobs.ExpireOrderArgs{}.Kind()}})
+		&riverdriver.JobGetByKindManyParams{Kind: []string{store.ExpireOrderArgs{}.Kind()}})
 	require.NoError(t, err)
 	return rows
 }
@@ -36,9 +36,9 @@ func expireJobRows(t *testing.T, bundle *testBundle) []*rivertype.JobRow {
 // of the order, due at the order's expires_at to the millisecond.
 func requireExpireJob(t *testing.T, job *rivertype.JobRow, o store.Order) {
 	t.Helper()
-	var args jobs.ExpireOrderArgs
+	var args store.ExpireOrderArgs
 	require.NoError(t, json.Unmarshal(job.EncodedArgs, &args))
-	require.Equal(t, jobs.ExpireOrderArgs{OrderID: o.ID}, args)
+	require.Equal(t, store.ExpireOrderArgs{OrderID: o.ID}, args)
 	require.Equal(t, rivertype.JobStateScheduled, job.State)
 	require.Equal(t, o.ExpiresAt.UnixMilli(), job.ScheduledAt.UnixMilli())
 	require.True(t, o.ExpiresAt.Equal(job.ScheduledAt), "scheduled at %s, expires at %s", job.ScheduledAt, o.ExpiresAt)
@@ -578,7 +578,7 @@ func testExpireRacingPayment(t *testing.T, bundle *testBundle) {
 	var wg sync.WaitGroup
 	var payErr, expireErr error
 	wg.Go(func() {
-		payErr = bundle.store.RecordPayment(ctx, jobs.Payment{
+		payErr = bundle.store.RecordPayment(ctx, store.Payment{
 			OrderID: o.ID, SessionID: "cs_race", PaymentIntentID: "pi_race", Amount: o.Amount, Currency: o.Currency,
 		}, o.ExpiresAt.Add(-time.Millisecond))
 	})
@@ -615,13 +615,14 @@ func testCancelRacingPayment(t *testing.T, bundle *testBundle) {
 	buyer := bundle.user(t, "buyer@example.com")
 	tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
 	o := bundle.order(t, buyer.ID, tk.ID, base)
+	session := bundle.checkoutSession(t, o.ID)
 	pause := pausePG(t, bundle, "UPDATE", "orders", "NEW.status = 'paid'")
 
 	var wg sync.WaitGroup
 	var payErr, cancelErr error
 	wg.Go(func() {
-		payErr = bundle.store.RecordPayment(ctx, jobs.Payment{
-			OrderID: o.ID, SessionID: "cs_race", PaymentIntentID: "pi_race", Amount: o.Amount, Currency: o.Currency,
+		payErr = bundle.store.RecordPayment(ctx, store.Payment{
+			OrderID: o.ID, SessionID: session, PaymentIntentID: "pi_race", Amount: o.Amount, Currency: o.Currency,
 		}, base.Add(time.Second))
 	})
 	pause.waitFor(1)

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/eventhive/eventhive/jobs"
 )
 
 // PaymentStatus is the status of a payment.
@@ -27,6 +25,9 @@ const (
 	RefundMismatch    = "the amount paid did not match the order"
 	RefundAlreadyPaid = "the order was already paid"
 	RefundTicketGone  = "the hold ended before the payment arrived, and the ticket went to another buyer"
+	RefundRepriced    = "the hold ended before the payment arrived, and the seller has changed the price since"
+	RefundNotSession  = "the payment was for a checkout session that the order did not start"
+	RefundInStripe    = "EventHive refunded the payment"
 )
 
 // Payment is a payment Stripe reported for a checkout session.
@@ -39,9 +40,12 @@ type Payment struct {
 	Amount          int64
 	Currency        string
 	Status          PaymentStatus
-	RefundReason    string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// AmountRefunded is how much has been refunded: all of Amount once
+	// Status is refunded, part of it after a partial refund.
+	AmountRefunded int64
+	RefundReason   string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // RecordStripeEvent stores a verified webhook event and, in the same
@@ -61,7 +65,7 @@ func (s *Store) RecordStripeEvent(ctx context.Context, id, eventType string, pay
 			return fmt.Errorf("store event: %w", err)
 		}
 		inserted = true
-		tx.insertJob(jobs.ProcessStripeEventArgs{EventID: id}, nil)
+		tx.insertJob(ProcessStripeEventArgs{EventID: id}, nil)
 		return nil
 	})
 	return inserted, err
@@ -87,9 +91,15 @@ func (s *Store) MarkStripeEventProcessed(ctx context.Context, id string, now tim
 
 // RecordPayment records a checkout session's payment exactly once. In the
 // same transaction it pays the order and sells its ticket to the buyer (even
-// after the hold ended, if nobody else has taken the ticket); or, when the
-// payment cannot buy the ticket, it records why and inserts the refund job.
-func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time) error {
+// after the hold ended, if nobody else has taken the ticket and its price is
+// still the one paid); or, when the payment cannot buy the ticket, it records
+// why and inserts the refund job. Of p it reads the order, session, payment
+// intent, amount and currency.
+//
+// A payment belongs to an order only through the checkout session the order
+// started: a payment naming an order but another session is recorded without
+// the order, so that it changes nothing its buyer sees, and refunded.
+func (s *Store) RecordPayment(ctx context.Context, p Payment, now time.Time) error {
 	var recorded PaymentStatus // stays empty for a payment recorded before
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		recorded = ""
@@ -97,10 +107,15 @@ func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time
 		var ticketID, amount int64
 		var currency string
 		var status OrderStatus
-		err := tx.QueryRowContext(ctx, `SELECT id, ticket_id, status, amount, currency FROM orders WHERE id = $1`, p.OrderID).
-			Scan(&orderID, &ticketID, &status, &amount, &currency)
+		var session sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT id, ticket_id, status, amount, currency, checkout_session_id FROM orders WHERE id = $1`, p.OrderID).
+			Scan(&orderID, &ticketID, &status, &amount, &currency, &session)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
+		}
+		reason := ""
+		if orderID.Valid && session.String != p.SessionID {
+			orderID, reason = sql.NullInt64{}, RefundNotSession
 		}
 		var paymentID int64
 		err = tx.QueryRowContext(ctx, `
@@ -115,8 +130,8 @@ func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time
 			return fmt.Errorf("insert payment: %w", err)
 		}
 
-		reason := ""
 		switch {
+		case reason != "":
 		case !orderID.Valid:
 			reason = RefundNoOrder
 		case p.Amount != amount || !strings.EqualFold(p.Currency, currency):
@@ -124,12 +139,14 @@ func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time
 		case status == Paid:
 			reason = RefundAlreadyPaid
 		default:
-			sold, err := sellTicket(ctx, tx.Tx, ticketID, orderID.Int64, now)
+			sold, err := sellTicket(ctx, tx.Tx, ticketID, orderID.Int64, amount, currency, now)
 			if err != nil {
 				return err
 			}
 			if !sold {
-				reason = RefundTicketGone
+				if reason, err = whyNotSold(ctx, tx.Tx, ticketID, orderID.Int64, now); err != nil {
+					return err
+				}
 			}
 		}
 		if reason == "" {
@@ -141,7 +158,7 @@ func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time
 			reason, ms(now), paymentID); err != nil {
 			return err
 		}
-		tx.insertJob(jobs.RefundPaymentArgs{SessionID: p.SessionID, PaymentIntentID: p.PaymentIntentID}, nil)
+		tx.insertJob(RefundPaymentArgs{SessionID: p.SessionID, PaymentIntentID: p.PaymentIntentID}, nil)
 		recorded = RefundPending
 		return nil
 	})
@@ -152,11 +169,14 @@ func (s *Store) RecordPayment(ctx context.Context, p jobs.Payment, now time.Time
 }
 
 // sellTicket makes the order paid and its ticket sold, if the order still
-// claims the ticket or nobody else does. It reports whether it did.
-func sellTicket(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now time.Time) (bool, error) {
+// claims the ticket or nobody else does, and the ticket's price is still the
+// order's (a seller may reprice once a hold has ended). It reports whether it
+// did.
+func sellTicket(ctx context.Context, tx *sql.Tx, ticketID, orderID, amount int64, currency string, now time.Time) (bool, error) {
 	res, err := tx.ExecContext(ctx, `
 		UPDATE tickets SET claim_order_id = $1, claim_expires_at = NULL, updated_at = $2
-		WHERE id = $3 AND (claim_order_id = $1 OR `+claimable("$2")+`)`, orderID, ms(now), ticketID)
+		WHERE id = $3 AND price = $4 AND currency = $5 AND (claim_order_id = $1 OR `+claimable("$2")+`)`,
+		orderID, ms(now), ticketID, amount, currency)
 	if err != nil {
 		return false, fmt.Errorf("sell ticket: %w", err)
 	}
@@ -168,11 +188,26 @@ func sellTicket(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now ti
 	return err == nil, err
 }
 
+// whyNotSold says why sellTicket could not sell the ticket to the order.
+func whyNotSold(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now time.Time) (string, error) {
+	var taken bool
+	err := tx.QueryRowContext(ctx, `
+		SELECT claim_order_id IS NOT NULL AND claim_order_id <> $1 AND NOT `+claimable("$2")+`
+		FROM tickets WHERE id = $3`, orderID, ms(now), ticketID).Scan(&taken)
+	if err != nil {
+		return "", fmt.Errorf("ticket not sold: %w", err)
+	}
+	if taken {
+		return RefundTicketGone, nil
+	}
+	return RefundRepriced, nil
+}
+
 // MarkPaymentRefunded records that a payment's refund went through.
 func (s *Store) MarkPaymentRefunded(ctx context.Context, paymentIntentID string, now time.Time) error {
 	defer s.wrote()
 	res, err := s.db.Write.ExecContext(ctx, `
-		UPDATE payments SET status = 'refunded', updated_at = $1
+		UPDATE payments SET status = 'refunded', amount_refunded = amount, updated_at = $1
 		WHERE payment_intent_id = $2 AND status <> 'refunded'`, ms(now), paymentIntentID)
 	if err != nil {
 		return err
@@ -206,8 +241,13 @@ func (s *Store) OrderBySession(ctx context.Context, sessionID string, buyerID in
 		`SELECT `+orderColumns+orderFrom+`WHERE o.checkout_session_id = $1 AND o.buyer_id = $2`, sessionID, buyerID))
 }
 
+// PartlyRefunded reports whether part, not all, of the payment is refunded.
+func (p Payment) PartlyRefunded() bool {
+	return p.AmountRefunded > 0 && p.Status != PaymentRefunded
+}
+
 const paymentColumns = `p.id, p.order_id, coalesce(t.title, ''), p.checkout_session_id, p.payment_intent_id,
-	p.amount, p.currency, p.status, p.refund_reason, p.created_at, p.updated_at`
+	p.amount, p.currency, p.status, p.refund_reason, p.amount_refunded, p.created_at, p.updated_at`
 
 const paymentFrom = ` FROM payments p LEFT JOIN orders o ON o.id = p.order_id LEFT JOIN tickets t ON t.id = o.ticket_id `
 
@@ -233,7 +273,7 @@ func (s *Store) payments(ctx context.Context, query string, args ...any) ([]Paym
 		var orderID sql.NullInt64
 		var created, updated int64
 		if err := rows.Scan(&p.ID, &orderID, &p.TicketTitle, &p.SessionID, &p.PaymentIntentID,
-			&p.Amount, &p.Currency, &p.Status, &p.RefundReason, &created, &updated); err != nil {
+			&p.Amount, &p.Currency, &p.Status, &p.RefundReason, &p.AmountRefunded, &created, &updated); err != nil {
 			return nil, err
 		}
 		p.OrderID = orderID.Int64
@@ -241,4 +281,83 @@ func (s *Store) payments(ctx context.Context, query string, args ...any) ([]Paym
 		payments = append(payments, p)
 	}
 	return payments, rows.Err()
+}
+
+// RecordRefund records a refund Stripe reports for a payment (charge.refunded,
+// for refunds made in Stripe's dashboard as much as for the app's own).
+// refunded is the charge's total refunded so far, so a repeated or older
+// event changes nothing. A full refund (full, or refunded reaching the
+// amount) marks the payment refunded, which makes its order refunded, and
+// puts the order's ticket back on sale unless it has been sold anew; a
+// partial one records the amount. It returns the order whose page changed
+// (0 if none) and the ticket put back on sale (0 if none). A payment intent
+// with no payment recorded yet is ErrNotFound.
+func (s *Store) RecordRefund(ctx context.Context, paymentIntentID string, refunded int64, full bool, now time.Time) (changedOrderID, ticketID int64, err error) {
+	var refundedNow bool
+	err = s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
+		changedOrderID, ticketID, refundedNow = 0, 0, false
+		var id, amount, before int64
+		var orderID sql.NullInt64
+		var status PaymentStatus
+		err := tx.QueryRowContext(ctx, `
+			SELECT id, order_id, amount, amount_refunded, status FROM payments
+			WHERE payment_intent_id = $1 ORDER BY id LIMIT 1`, paymentIntentID).
+			Scan(&id, &orderID, &amount, &before, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if full || refunded >= amount {
+			if status == PaymentRefunded {
+				return nil
+			}
+			// Conditional, as the partial update below: on PostgreSQL
+			// another event's transaction may have committed since the
+			// SELECT, and the update then re-reads the row.
+			res, err := tx.ExecContext(ctx, `
+				UPDATE payments SET status = 'refunded', amount_refunded = amount, updated_at = $1,
+					refund_reason = CASE WHEN refund_reason = '' THEN $2 ELSE refund_reason END
+				WHERE id = $3 AND status <> 'refunded'`, ms(now), RefundInStripe, id)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return err
+			}
+			refundedNow, changedOrderID = true, orderID.Int64
+			if status != PaymentSucceeded || !orderID.Valid {
+				return nil // it paid for nothing: no ticket to put back
+			}
+			// The payment paid its order: the ticket goes back on sale, if it
+			// is still this order's.
+			err = tx.QueryRowContext(ctx, `
+				UPDATE tickets SET claim_order_id = NULL, claim_expires_at = NULL, updated_at = $1
+				WHERE id = (SELECT ticket_id FROM orders WHERE id = $2 AND status = 'paid')
+				  AND claim_order_id = $2 AND claim_expires_at IS NULL
+				RETURNING id`, ms(now), orderID.Int64).Scan(&ticketID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			return err
+		}
+		if refunded <= before {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `
+			UPDATE payments SET amount_refunded = $1, updated_at = $2
+			WHERE id = $3 AND amount_refunded < $1 AND status <> 'refunded'`, refunded, ms(now), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			changedOrderID = orderID.Int64
+		}
+		return err
+	})
+	if err == nil && refundedNow {
+		s.observer.PaymentRefunded()
+	}
+	return changedOrderID, ticketID, err
 }

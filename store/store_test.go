@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/store/storetest"
 )
@@ -73,16 +72,30 @@ func (b *testBundle) order(t *testing.T, buyerID, ticketID int64, now time.Time)
 }
 
 // pay records a successful payment of the order's full amount, as the
-// Stripe webhook does: this is the store's way to sell a ticket.
+// Stripe webhook does: this is the store's way to sell a ticket. The order's
+// checkout session is the one paid, as it must be.
 func (b *testBundle) pay(t *testing.T, o store.Order, now time.Time) {
 	t.Helper()
-	require.NoError(t, b.store.RecordPayment(t.Context(), jobs.Payment{
+	session := b.checkoutSession(t, o.ID)
+	require.NoError(t, b.store.RecordPayment(t.Context(), store.Payment{
 		OrderID:         o.ID,
-		SessionID:       fmt.Sprintf("cs_test_%d", o.ID),
+		SessionID:       session,
 		PaymentIntentID: fmt.Sprintf("pi_test_%d", o.ID),
 		Amount:          o.Amount,
 		Currency:        o.Currency,
 	}, now))
+}
+
+// checkoutSession gives the order a checkout session, as paying it does, and
+// returns it; an order that has one keeps it.
+func (b *testBundle) checkoutSession(t *testing.T, orderID int64) string {
+	t.Helper()
+	_, err := b.db.Write.Exec(`UPDATE orders SET checkout_session_id = $1 WHERE id = $2 AND checkout_session_id IS NULL`,
+		fmt.Sprintf("cs_test_%d", orderID), orderID)
+	require.NoError(t, err)
+	var session string
+	require.NoError(t, b.db.Read.QueryRow(`SELECT checkout_session_id FROM orders WHERE id = $1`, orderID).Scan(&session))
+	return session
 }
 
 // getTicket reads a ticket back.
@@ -118,7 +131,7 @@ func (b *testBundle) orderRows(t *testing.T) int {
 // expireJobs counts the expire_order jobs River holds, in any state.
 func (b *testBundle) expireJobs(t *testing.T) int {
 	t.Helper()
-	return b.count(t, `SELECT count(*) FROM river_job WHERE kind = $1`, jobs.ExpireOrderArgs{}.Kind())
+	return b.count(t, `SELECT count(*) FROM river_job WHERE kind = $1`, store.ExpireOrderArgs{}.Kind())
 }
 
 // forSaleIDs lists the ids TicketsForSale returns.

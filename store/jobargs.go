@@ -1,0 +1,31 @@
+package store
+
+// The args of the River jobs the store inserts in its own transactions. The
+// workers that run them live in package jobs.
+
+// ExpireOrderArgs ends the hold of a pending order at its expires_at.
+type ExpireOrderArgs struct {
+	OrderID int64 `json:"order_id"`
+}
+
+// Kind names the job in River's tables.
+func (ExpireOrderArgs) Kind() string { return "expire_order" }
+
+// ProcessStripeEventArgs processes a webhook event stored in the same
+// transaction as this job.
+type ProcessStripeEventArgs struct {
+	EventID string `json:"event_id"`
+}
+
+// Kind names the job in River's tables.
+func (ProcessStripeEventArgs) Kind() string { return "process_stripe_event" }
+
+// RefundPaymentArgs refunds a payment that could not pay for its order: the
+// ticket went to someone else, the amount was wrong, or no such order exists.
+type RefundPaymentArgs struct {
+	SessionID       string `json:"session_id"`
+	PaymentIntentID string `json:"payment_intent_id"`
+}
+
+// Kind names the job in River's tables.
+func (RefundPaymentArgs) Kind() string { return "refund_payment" }
