@@ -79,6 +79,12 @@ func (th *throttled) signUp(t *testing.T, email string, opts ...reqOption) *resp
 	return th.b.postForm(t, newClient(t), th.server.URL+"/signup", url.Values{"email": {email}, "password": {password}}, opts...)
 }
 
+// buy posts the buy form for a ticket.
+func (th *throttled) buy(t *testing.T, c *http.Client, ticketID int64, opts ...reqOption) *response {
+	t.Helper()
+	return th.b.postForm(t, c, th.server.URL+"/orders", url.Values{"ticket_id": {itoa(ticketID)}}, opts...)
+}
+
 // requireRefused checks an ordinary failed sign-in.
 func requireRefused(t *testing.T, res *response) {
 	t.Helper()
@@ -252,10 +258,10 @@ func TestThrottle(t *testing.T) {
 			}
 			// Sign-ups refused because the email is taken do count: they
 			// tell whether an account exists.
-			for i := range 20 {
+			for i := range handlers.DefaultSignUpsPerIP.N {
 				email := fmt.Sprintf("%s-%d@example.com", dialect, i)
 				want := http.StatusSeeOther
-				if i%10 == 0 {
+				if i%3 == 0 {
 					email, want = "ann@example.com", http.StatusUnprocessableEntity
 				}
 				requireStatus(t, th.signUp(t, email, from("203.0.113.9")), want)
