@@ -29,14 +29,14 @@ func TestHoldHoarding(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
 		b := setupHoarding(t, dialect)
 		seller := b.signUp(t, "seller@example.com")
-		tickets := make([]int64, 22)
+		tickets := make([]int64, 42)
 		for i := range tickets {
 			tickets[i] = b.listTicket(t, seller, fmt.Sprintf("Seat %d", i), "10")
 		}
 
 		t.Run("MostOneAddressHolds", func(t *testing.T) {
 			// What one address holds at once in its first hour: the
-			// sign-ups it may make times the holds per account, 10 × 2 = 20.
+			// sign-ups it may make times the holds per account, 20 × 2 = 40.
 			th := b.serveThrottled(t, trustProxy)
 			addr := from("203.0.113.50")
 			next := 0
@@ -53,8 +53,8 @@ func TestHoldHoarding(t *testing.T) {
 			}
 			res := th.signUp(t, string(dialect)+"-hoarder-more@example.com", addr)
 			requireStatus(t, res, http.StatusTooManyRequests)
-			require.Equal(t, 20, b.count(t, `SELECT count(*) FROM tickets WHERE claim_order_id IS NOT NULL`))
-			require.Equal(t, 20, next)
+			require.Equal(t, 40, b.count(t, `SELECT count(*) FROM tickets WHERE claim_order_id IS NOT NULL`))
+			require.Equal(t, 40, next)
 		})
 	})
 }

@@ -27,13 +27,12 @@ var (
 	// whatever emails they name: this is what stops credential stuffing.
 	DefaultSignInFailuresPerIP = Limit{N: 30, Per: 15 * time.Minute}
 	// DefaultSignUpsPerIP limits sign-ups per client address, counting those
-	// refused because the email is taken. Each account may hold
-	// MAX_HOLDS_PER_BUYER tickets (2) at once, so one address holds at most
-	// 10 × 2 = 20 tickets per hour of making accounts, and the hold
-	// cool-down keeps each account from holding around the clock; at 20 an
-	// hour it was 40. Ten still lets a household, a few colleagues or a
-	// venue's visitors behind one address sign up in the same hour.
-	DefaultSignUpsPerIP = Limit{N: 10, Per: time.Hour}
+	// refused because the email is taken. It allows for a venue or an office
+	// behind one address. Each account may hold MAX_HOLDS_PER_BUYER tickets
+	// (2) at once, so one address holds at most 20 × 2 = 40 tickets in its
+	// first hour of making accounts; the hold cool-down keeps each account
+	// from holding again and again, so they cannot hold them around the clock.
+	DefaultSignUpsPerIP = Limit{N: 20, Per: time.Hour}
 	// DefaultSignInsPerIP limits sign-in attempts per client address,
 	// successful or not: each costs a bcrypt comparison (about 60-120 ms of
 	// one core at cost 10), so one address uses at most a few percent of a
