@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -111,6 +112,36 @@ func TestHoldCooldown(t *testing.T) {
 				lapsed = now.Add(hold)
 				bundle.requireCoolingDown(t, buyer.ID, tickets[0].ID, lapsed, lapsed.Add(4*time.Minute))
 				bundle.order(t, buyer.ID, tickets[0].ID, lapsed.Add(4*time.Minute))
+			})
+
+			t.Run("HoarderAroundTheClock", func(t *testing.T) {
+				// A buyer holds two tickets again the moment they may, for a
+				// day, never paying: without the cool-down they would hold
+				// both all day (2,880 ticket-minutes). With it they take
+				// 10 one-minute holds in the first 47 minutes, waiting 2, 8,
+				// 32 and then 60 minutes, and then 2 holds every 61 minutes:
+				// 54 ticket-minutes, under 2% of the day.
+				t.Parallel()
+				bundle := setupCooldown(t, dialect)
+				seller := bundle.user(t, "seller@example.com")
+				buyer := bundle.user(t, "buyer@example.com")
+				tickets := []store.Ticket{bundle.ticket(t, seller.ID, "One", 1000), bundle.ticket(t, seller.ID, "Two", 1000)}
+				holds := 0
+				for now := base; now.Before(base.Add(24 * time.Hour)); {
+					next := now.Add(hold)
+					for _, tk := range tickets {
+						_, err := bundle.store.CreateOrder(t.Context(), buyer.ID, tk.ID, now, hold)
+						var cd *store.CooldownError
+						if errors.As(err, &cd) {
+							next = cd.Until
+							break
+						}
+						require.NoError(t, err)
+						holds++
+					}
+					now = next
+				}
+				require.Equal(t, 10+2*22, holds, "one-minute holds in a day")
 			})
 
 			t.Run("PaidOrdersDoNotCount", func(t *testing.T) {
