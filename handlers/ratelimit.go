@@ -34,9 +34,10 @@ var (
 	// from holding again and again, so they cannot hold them around the clock.
 	DefaultSignUpsPerIP = Limit{N: 20, Per: time.Hour}
 	// DefaultSignInsPerIP limits sign-in attempts per client address,
-	// successful or not: each costs a bcrypt comparison (about 60-120 ms of
-	// one core at cost 10), so one address uses at most a few percent of a
-	// core. A burst of ten, then one every six seconds.
+	// successful or not: each costs a bcrypt comparison (75-200 ms of one
+	// core at cost 10, measured on a shared 2-core VM), so one address uses
+	// at most a few percent of a core. A burst of ten, then one every six
+	// seconds.
 	DefaultSignInsPerIP = Limit{N: 10, Per: time.Minute}
 	// DefaultSignInsPerEmail limits sign-in attempts per email, successful
 	// or not, from any number of addresses.
