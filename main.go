@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("migrate: %w", err)
 	}
 	m := metrics.New()
-	st, err := store.New(db, store.WithMaxHolds(cfg.MaxHoldsPerBuyer), store.WithObserver(m))
+	st, err := store.New(db, store.WithMaxHolds(cfg.MaxHoldsPerBuyer), store.WithHoldCooldown(store.DefaultCooldown), store.WithObserver(m))
 	if err != nil {
 		return err
 	}

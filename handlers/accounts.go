@@ -76,10 +76,11 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := readAccountForm(r)
-	at, ok := h.allowSignIn(w, r, form)
+	at, done, ok := h.allowSignIn(w, r, form)
 	if !ok {
 		return
 	}
+	defer done()
 	// An email no account can have (PostgreSQL would refuse some, such as
 	// one with NUL) is not looked up, but is refused in the same time.
 	user, err := store.User{}, store.ErrNotFound

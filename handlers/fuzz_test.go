@@ -73,6 +73,8 @@ func newFuzzApp(f *testing.F, dialect store.Dialect) *fuzzApp {
 		SignInFailuresPerEmail: handlers.NoLimit,
 		SignInFailuresPerIP:    handlers.NoLimit,
 		SignUpsPerIP:           handlers.NoLimit,
+		SignInsPerIP:           handlers.NoLimit,
+		SignInsPerEmail:        handlers.NoLimit,
 	}, st, discardLogger(), now)
 	require.NoError(f, err)
 	a := &fuzzApp{db: db, store: st, routes: h.Routes()}

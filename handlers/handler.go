@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -69,6 +70,14 @@ type Config struct {
 	SignInFailuresPerEmail Limit
 	SignInFailuresPerIP    Limit
 	SignUpsPerIP           Limit
+	// SignInsPerIP and SignInsPerEmail limit sign-in attempts, successful
+	// or not, as the failure limits above do.
+	SignInsPerIP    Limit
+	SignInsPerEmail Limit
+	// PasswordChecks is how many sign-ins' passwords are checked at once
+	// (bcrypt, one core each); 0 means half the CPUs, at least one. More
+	// wait briefly, then get 429.
+	PasswordChecks int
 	// TrustProxyHeaders takes a client's address from the Fly-Client-IP or
 	// X-Forwarded-For header that a proxy in front of the app sets. Leave it
 	// off when clients connect directly: they could write those headers.
@@ -88,6 +97,8 @@ type Handler struct {
 	builtin  *payments.Builtin // nil with Stripe
 	throttle *throttle         // counts sign-in and sign-up attempts
 	listing  *listingCache     // the signed-out listing, where the store can tell it is stale
+	// passwords bounds how many sign-in passwords are checked at once.
+	passwords *passwordGate
 
 	// dummyHash is compared against when a sign-in names an unknown email,
 	// so that it takes as long to refuse as a wrong password.
@@ -127,6 +138,11 @@ func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*
 	cfg.SignInFailuresPerEmail = cfg.SignInFailuresPerEmail.orDefault(DefaultSignInFailuresPerEmail)
 	cfg.SignInFailuresPerIP = cfg.SignInFailuresPerIP.orDefault(DefaultSignInFailuresPerIP)
 	cfg.SignUpsPerIP = cfg.SignUpsPerIP.orDefault(DefaultSignUpsPerIP)
+	cfg.SignInsPerIP = cfg.SignInsPerIP.orDefault(DefaultSignInsPerIP)
+	cfg.SignInsPerEmail = cfg.SignInsPerEmail.orDefault(DefaultSignInsPerEmail)
+	if cfg.PasswordChecks <= 0 {
+		cfg.PasswordChecks = max(1, runtime.GOMAXPROCS(0)/2)
+	}
 	dummyHash, err := bcrypt.GenerateFromPassword([]byte("not anyone's password"), cfg.PasswordCost)
 	if err != nil {
 		return nil, err
@@ -152,6 +168,7 @@ func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*
 		builtin:   builtin,
 		throttle:  newThrottle(),
 		listing:   newListingCache(),
+		passwords: newPasswordGate(cfg.PasswordChecks, passwordQueue),
 		dummyHash: dummyHash,
 	}
 	// A session that cannot be loaded or saved (the database is down) gets

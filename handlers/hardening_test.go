@@ -40,6 +40,8 @@ func noLimits(cfg *handlers.Config) {
 	cfg.SignInFailuresPerEmail = handlers.NoLimit
 	cfg.SignInFailuresPerIP = handlers.NoLimit
 	cfg.SignUpsPerIP = handlers.NoLimit
+	cfg.SignInsPerIP = handlers.NoLimit
+	cfg.SignInsPerEmail = handlers.NoLimit
 }
 
 // snapshotQueries read every row a request could change, in a fixed order.

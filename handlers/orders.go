@@ -21,8 +21,11 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	order, err := h.store.CreateOrder(r.Context(), currentUser(r).ID, ticketID, h.now(), h.cfg.OrderHold)
+	now := h.now()
+	order, err := h.store.CreateOrder(r.Context(), currentUser(r).ID, ticketID, now, h.cfg.OrderHold)
 	var reason string
+	status := http.StatusConflict
+	var cooling *store.CooldownError
 	switch {
 	case err == nil:
 		h.publish(r, live.Event{TicketID: ticketID, OrderID: order.ID})
@@ -38,6 +41,12 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 		reason = "The seller changed this ticket as you were buying it. Check the price and try again."
 	case errors.Is(err, store.ErrTooManyHolds):
 		reason = holdLimitReason(h.store.MaxHolds())
+	case errors.As(err, &cooling):
+		wait := cooling.Until.Sub(now)
+		reason = "You have let several holds end unpaid lately, so you must wait before holding a ticket again: you may buy from " +
+			cooling.Until.Format("2 Jan 2006 15:04:05 UTC") + ", in " + minutes(wait) + "."
+		status = http.StatusTooManyRequests
+		setRetryAfter(w, wait)
 	default:
 		h.storeError(w, r, err)
 		return
@@ -49,7 +58,7 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	data := h.ticketPage(r, t)
 	data.Error = reason
-	h.render(w, r, http.StatusConflict, templates.TicketBuy, data)
+	h.render(w, r, status, templates.TicketBuy, data)
 }
 
 type ordersPage struct {

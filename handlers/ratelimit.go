@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -29,9 +30,67 @@ var (
 	DefaultSignInFailuresPerIP = Limit{N: 30, Per: 15 * time.Minute}
 	// DefaultSignUpsPerIP limits sign-ups per client address, counting those
 	// refused because the email is taken. It allows for a venue or an office
-	// behind one address.
+	// behind one address. Each account may hold MAX_HOLDS_PER_BUYER tickets
+	// (2) at once, so one address holds at most 20 × 2 = 40 tickets in its
+	// first hour of making accounts; the hold cool-down keeps each account
+	// from holding again and again, so they cannot hold them around the clock.
 	DefaultSignUpsPerIP = Limit{N: 20, Per: time.Hour}
+	// DefaultSignInsPerIP limits sign-in attempts per client address,
+	// successful or not: each costs a bcrypt comparison (75-200 ms of one
+	// core at cost 10, measured on a shared 2-core VM). Sixty a minute keeps
+	// one address within a fifth of a core, and lets people behind one
+	// address (a venue's Wi-Fi at an on-sale) sign in; passwordGate bounds
+	// all addresses together.
+	DefaultSignInsPerIP = Limit{N: 60, Per: time.Minute}
+	// DefaultSignInsPerEmail limits sign-in attempts per email, successful
+	// or not, from any number of addresses.
+	DefaultSignInsPerEmail = Limit{N: 10, Per: time.Minute}
 )
+
+// passwordWait is how long a sign-in waits for a turn to check its password
+// before it is answered 429, and passwordQueue how many may wait at once.
+const (
+	passwordWait  = 2 * time.Second
+	passwordQueue = 64
+)
+
+// passwordGate bounds how many passwords are checked at once, so that
+// sign-ins from many addresses together use at most the CPUs given to them
+// and the rest of the app keeps its pages fast. A sign-in that finds every
+// slot taken waits in a queue of bounded length for passwordWait at most.
+type passwordGate struct {
+	slots chan struct{}
+	queue chan struct{}
+}
+
+func newPasswordGate(slots, queue int) *passwordGate {
+	return &passwordGate{slots: make(chan struct{}, slots), queue: make(chan struct{}, queue)}
+}
+
+// enter takes a slot, waiting for one until ctx ends. It reports false if the
+// queue is full or ctx ended first.
+func (g *passwordGate) enter(ctx context.Context) bool {
+	select {
+	case g.slots <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case g.queue <- struct{}{}:
+	default:
+		return false
+	}
+	defer func() { <-g.queue }()
+	select {
+	case g.slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// leave gives back a slot taken by enter.
+func (g *passwordGate) leave() { <-g.slots }
 
 // NoLimit turns a limit off.
 var NoLimit = Limit{N: -1}
@@ -155,43 +214,77 @@ func (t *throttle) sweep(now time.Time) {
 }
 
 // Throttle keys. An email can be any string the form sent; it is cut to the
-// longest valid address so that keys stay small.
-func signInIPKey(ip string) string { return "signin-ip:" + ip }
-func signUpIPKey(ip string) string { return "signup-ip:" + ip }
-func signInEmailKey(email string) string {
+// longest valid address so that keys stay small. The signin- keys count
+// failures, the signins- keys every attempt.
+func signInIPKey(ip string) string        { return "signin-ip:" + ip }
+func signInsIPKey(ip string) string       { return "signins-ip:" + ip }
+func signUpIPKey(ip string) string        { return "signup-ip:" + ip }
+func signInEmailKey(email string) string  { return "signin-email:" + cutEmail(email) }
+func signInsEmailKey(email string) string { return "signins-email:" + cutEmail(email) }
+
+func cutEmail(email string) string {
 	if len(email) > 254 {
-		email = email[:254]
+		return email[:254]
 	}
-	return "signin-email:" + email
+	return email
 }
 
 // allowSignIn counts a sign-in attempt against the client's address and the
-// email before the password is checked, so that parallel guesses cannot slip
-// past the limit. It reports false, having answered 429 on the form, when
-// either has failed too often. Otherwise it returns the attempt's time, for
-// signedIn.
-func (h *Handler) allowSignIn(w http.ResponseWriter, r *http.Request, form AccountForm) (time.Time, bool) {
+// email before the password is checked, so that parallel attempts cannot
+// slip past the limits, and then waits for a turn to check the password. It
+// reports false, having answered 429 on the form, when the address or the
+// email has signed in or failed too often, or too many passwords are being
+// checked. Otherwise it returns the attempt's time, for signedIn, and done,
+// to call once the password is checked.
+func (h *Handler) allowSignIn(w http.ResponseWriter, r *http.Request, form AccountForm) (at time.Time, done func(), ok bool) {
 	now, ip := h.now(), h.clientIP(r)
-	wait, blocked := h.throttle.take(now,
-		limitedKey{signInIPKey(ip), h.cfg.SignInFailuresPerIP},
-		limitedKey{signInEmailKey(form.Email), h.cfg.SignInFailuresPerEmail})
-	if wait <= 0 {
-		return now, true
+	keys := []limitedKey{
+		{signInIPKey(ip), h.cfg.SignInFailuresPerIP},
+		{signInEmailKey(form.Email), h.cfg.SignInFailuresPerEmail},
+		{signInsIPKey(ip), h.cfg.SignInsPerIP},
+		{signInsEmailKey(form.Email), h.cfg.SignInsPerEmail},
 	}
-	h.log.WarnContext(r.Context(), "sign-in throttled", "ip", ip, "key", blocked, "retry_after", wait.String())
-	if blocked == signInIPKey(ip) {
-		form.Errors["form"] = "Too many failed sign-ins from your network. Try again in " + minutes(wait) + "."
-	} else {
-		form.Errors["form"] = "Too many failed sign-ins for this account. Try again in " + minutes(wait) + "."
+	wait, blocked := h.throttle.take(now, keys...)
+	if wait > 0 {
+		h.log.WarnContext(r.Context(), "sign-in throttled", "ip", ip, "key", blocked, "retry_after", wait.String())
+		switch blocked {
+		case signInIPKey(ip):
+			form.Errors["form"] = "Too many failed sign-ins from your network. Try again in " + minutes(wait) + "."
+		case signInEmailKey(form.Email):
+			form.Errors["form"] = "Too many failed sign-ins for this account. Try again in " + minutes(wait) + "."
+		case signInsIPKey(ip):
+			form.Errors["form"] = "Too many sign-ins from your network. Try again in " + minutes(wait) + "."
+		default:
+			form.Errors["form"] = "Too many sign-ins for this account. Try again in " + minutes(wait) + "."
+		}
+		h.refuseSignIn(w, r, form, wait)
+		return now, nil, false
 	}
-	form.Password = ""
-	setRetryAfter(w, wait)
-	h.render(w, r, http.StatusTooManyRequests, templates.SignInForm, accountPage{Page: h.page(r, "Sign in"), Form: form})
-	return now, false
+	ctx, cancel := context.WithTimeout(r.Context(), passwordWait)
+	defer cancel()
+	if !h.passwords.enter(ctx) {
+		// Not the client's doing: the attempt does not count.
+		for _, k := range keys {
+			h.throttle.undo(k.key, now)
+		}
+		h.log.WarnContext(r.Context(), "sign-in refused: too many password checks at once", "ip", ip)
+		form.Errors["form"] = "Too many people are signing in right now. Try again in a few seconds."
+		h.refuseSignIn(w, r, form, time.Second)
+		return now, nil, false
+	}
+	return now, h.passwords.leave, true
 }
 
-// signedIn takes back the count of a sign-in attempt that succeeded: only
-// failures count against the address, and a success clears the email's.
+// refuseSignIn answers 429 with the sign-in form and its message.
+func (h *Handler) refuseSignIn(w http.ResponseWriter, r *http.Request, form AccountForm, wait time.Duration) {
+	form.Password = ""
+	setRetryAfter(w, wait)
+	h.render(w, r, http.StatusTooManyRequests, templates.SignInForm, h.accountData(r, "Sign in", form))
+}
+
+// signedIn takes back the failure count of a sign-in attempt that succeeded:
+// a success clears the email's failures and does not count as a failure of
+// the address. It still counts as an attempt.
 func (h *Handler) signedIn(r *http.Request, form AccountForm, at time.Time) {
 	h.throttle.undo(signInIPKey(h.clientIP(r)), at)
 	h.throttle.forget(signInEmailKey(form.Email))
@@ -216,7 +309,7 @@ func (h *Handler) allowSignUp(w http.ResponseWriter, r *http.Request, form Accou
 	h.log.WarnContext(r.Context(), "sign-up throttled", "ip", ip, "retry_after", wait.String())
 	form.Errors["form"] = "Too many sign-ups from your network. Try again in " + minutes(wait) + "."
 	setRetryAfter(w, wait)
-	h.render(w, r, http.StatusTooManyRequests, templates.SignUpForm, accountPage{Page: h.page(r, "Sign up"), Form: form})
+	h.render(w, r, http.StatusTooManyRequests, templates.SignUpForm, h.accountData(r, "Sign up", form))
 	return false
 }
 

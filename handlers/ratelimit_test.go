@@ -39,9 +39,10 @@ func (c *fakeClock) advance(d time.Duration) {
 // throttled is a handler of its own, with its own counts and clock, on the
 // bundle's database.
 type throttled struct {
-	b      *testBundle
-	clock  *fakeClock
-	server *httptest.Server
+	b       *testBundle
+	clock   *fakeClock
+	server  *httptest.Server
+	handler *handlers.Handler
 }
 
 // serveThrottled starts a handler on the bundle's store whose clock the
@@ -64,7 +65,7 @@ func (b *testBundle) serveThrottled(t *testing.T, configure func(*handlers.Confi
 	require.NoError(t, err)
 	srv.Config.Handler = h.Routes()
 	srv.Start()
-	return &throttled{b: b, clock: clock, server: srv}
+	return &throttled{b: b, clock: clock, server: srv, handler: h}
 }
 
 // signIn posts the sign-in form from a new browser.
@@ -77,6 +78,12 @@ func (th *throttled) signIn(t *testing.T, email, pw string, opts ...reqOption) *
 func (th *throttled) signUp(t *testing.T, email string, opts ...reqOption) *response {
 	t.Helper()
 	return th.b.postForm(t, newClient(t), th.server.URL+"/signup", url.Values{"email": {email}, "password": {password}}, opts...)
+}
+
+// buy posts the buy form for a ticket.
+func (th *throttled) buy(t *testing.T, c *http.Client, ticketID int64, opts ...reqOption) *response {
+	t.Helper()
+	return th.b.postForm(t, c, th.server.URL+"/orders", url.Values{"ticket_id": {itoa(ticketID)}}, opts...)
 }
 
 // requireRefused checks an ordinary failed sign-in.
@@ -102,6 +109,17 @@ func from(addr string) reqOption { return withHeader("Fly-Client-IP", addr) }
 
 func trustProxy(cfg *handlers.Config) { cfg.TrustProxyHeaders = true }
 
+// failuresOnly turns off the limits on sign-ins that succeed, for tests of
+// the limits on failures, then applies configure.
+func failuresOnly(configure func(*handlers.Config)) func(*handlers.Config) {
+	return func(cfg *handlers.Config) {
+		cfg.SignInsPerIP, cfg.SignInsPerEmail = handlers.NoLimit, handlers.NoLimit
+		if configure != nil {
+			configure(cfg)
+		}
+	}
+}
+
 func TestThrottle(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
@@ -113,7 +131,7 @@ func TestThrottle(t *testing.T) {
 
 		t.Run("FailedSignInsPerAccount", func(t *testing.T) {
 			t.Parallel()
-			th := b.serveThrottled(t, func(cfg *handlers.Config) { cfg.SignInFailuresPerIP = handlers.NoLimit })
+			th := b.serveThrottled(t, failuresOnly(func(cfg *handlers.Config) { cfg.SignInFailuresPerIP = handlers.NoLimit }))
 			for range 10 {
 				requireRefused(t, th.signIn(t, "ann@example.com", "wrong password"))
 			}
@@ -136,7 +154,7 @@ func TestThrottle(t *testing.T) {
 			// The limit counts any email, so its answers tell nothing about
 			// which accounts exist.
 			t.Parallel()
-			th := b.serveThrottled(t, func(cfg *handlers.Config) { cfg.SignInFailuresPerIP = handlers.NoLimit })
+			th := b.serveThrottled(t, failuresOnly(func(cfg *handlers.Config) { cfg.SignInFailuresPerIP = handlers.NoLimit }))
 			for _, email := range []string{"ann@example.com", "nobody@example.com"} {
 				for range 10 {
 					requireRefused(t, th.signIn(t, email, "wrong password"))
@@ -147,7 +165,7 @@ func TestThrottle(t *testing.T) {
 
 		t.Run("SuccessClearsAccountFailures", func(t *testing.T) {
 			t.Parallel()
-			th := b.serveThrottled(t, nil)
+			th := b.serveThrottled(t, failuresOnly(nil))
 			for range 9 {
 				requireRefused(t, th.signIn(t, "ann@example.com", "wrong password"))
 			}
@@ -162,7 +180,7 @@ func TestThrottle(t *testing.T) {
 			// Attempts are counted before the password is checked, so a
 			// burst of parallel guesses gets no more than the limit.
 			t.Parallel()
-			th := b.serveThrottled(t, func(cfg *handlers.Config) { cfg.SignInFailuresPerIP = handlers.NoLimit })
+			th := b.serveThrottled(t, failuresOnly(func(cfg *handlers.Config) { cfg.SignInFailuresPerIP = handlers.NoLimit }))
 			statuses := map[int]int{}
 			var mu sync.Mutex
 			var wg sync.WaitGroup
@@ -181,7 +199,7 @@ func TestThrottle(t *testing.T) {
 		t.Run("FailedSignInsPerAddress", func(t *testing.T) {
 			// Credential stuffing: one guess for each of many accounts.
 			t.Parallel()
-			th := b.serveThrottled(t, trustProxy)
+			th := b.serveThrottled(t, failuresOnly(trustProxy))
 			for i := range 30 {
 				requireRefused(t, th.signIn(t, fmt.Sprintf("victim%d@example.com", i), "password123", from("203.0.113.7")))
 			}
@@ -192,10 +210,12 @@ func TestThrottle(t *testing.T) {
 			requireStatus(t, th.signIn(t, "ann@example.com", password, from("203.0.113.7")), http.StatusSeeOther)
 		})
 
-		t.Run("SuccessfulSignInsDoNotCount", func(t *testing.T) {
+		t.Run("SuccessesAreNotFailures", func(t *testing.T) {
 			// A venue's or an office's many people behind one address.
 			t.Parallel()
-			th := b.serveThrottled(t, nil)
+			th := b.serveThrottled(t, func(cfg *handlers.Config) {
+				cfg.SignInsPerIP, cfg.SignInsPerEmail = handlers.NoLimit, handlers.NoLimit
+			})
 			for range 40 {
 				requireStatus(t, th.signIn(t, "ann@example.com", password), http.StatusSeeOther)
 			}
@@ -206,11 +226,90 @@ func TestThrottle(t *testing.T) {
 			}
 		})
 
+		t.Run("SignInsPerAddress", func(t *testing.T) {
+			// Correct passwords too: each sign-in costs a bcrypt comparison.
+			t.Parallel()
+			// The per-email limit is lower: lift it to reach the address's.
+			th := b.serveThrottled(t, func(cfg *handlers.Config) {
+				trustProxy(cfg)
+				cfg.SignInsPerEmail = handlers.NoLimit
+			})
+			addr := from("203.0.113.20")
+			for i := range handlers.DefaultSignInsPerIP.N {
+				email := "ann@example.com"
+				if i%2 == 1 {
+					email = "bob@example.com"
+				}
+				requireStatus(t, th.signIn(t, email, password, addr), http.StatusSeeOther)
+			}
+			const perNetwork = "Too many sign-ins from your network. Try again in 1 minute."
+			requireThrottled(t, th.signIn(t, "bob@example.com", password, addr), perNetwork, "60")
+			requireThrottled(t, th.signIn(t, "carl@example.com", "wrong password", addr), perNetwork, "60")
+			// Another address is not affected.
+			requireStatus(t, th.signIn(t, "ann@example.com", password, from("203.0.113.21")), http.StatusSeeOther)
+
+			th.clock.advance(time.Minute - time.Second)
+			requireThrottled(t, th.signIn(t, "bob@example.com", password, addr), perNetwork, "1")
+			th.clock.advance(time.Second)
+			requireStatus(t, th.signIn(t, "bob@example.com", password, addr), http.StatusSeeOther)
+		})
+
+		t.Run("SignInsPerAccount", func(t *testing.T) {
+			// One account signed in to from many addresses.
+			t.Parallel()
+			th := b.serveThrottled(t, trustProxy)
+			for i := range handlers.DefaultSignInsPerEmail.N {
+				requireStatus(t, th.signIn(t, "ann@example.com", password, from(fmt.Sprintf("198.51.100.%d", i))), http.StatusSeeOther)
+			}
+			requireThrottled(t, th.signIn(t, "ann@example.com", password, from("198.51.100.200")),
+				"Too many sign-ins for this account. Try again in 1 minute.", "60")
+			requireStatus(t, th.signIn(t, "bob@example.com", password, from("198.51.100.200")), http.StatusSeeOther)
+			th.clock.advance(time.Minute)
+			requireStatus(t, th.signIn(t, "ann@example.com", password, from("198.51.100.200")), http.StatusSeeOther)
+		})
+
+		t.Run("ParallelCorrectSignIns", func(t *testing.T) {
+			// The attack as it was run: 120 correct sign-ins at once.
+			t.Parallel()
+			th := b.serveThrottled(t, nil)
+			statuses := map[int]int{}
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			for range 120 {
+				wg.Go(func() {
+					res := th.signIn(t, "ann@example.com", password)
+					mu.Lock()
+					defer mu.Unlock()
+					statuses[res.StatusCode]++
+				})
+			}
+			wg.Wait()
+			require.Equal(t, map[int]int{http.StatusSeeOther: 10, http.StatusTooManyRequests: 110}, statuses)
+		})
+
+		t.Run("TooManyPasswordChecksAtOnce", func(t *testing.T) {
+			// Every turn to check a password, and the queue for one, taken
+			// (by sign-ins from many addresses): the next is told to come
+			// back, and is not counted against its address.
+			t.Parallel()
+			th := b.serveThrottled(t, func(cfg *handlers.Config) { cfg.SignInsPerEmail = handlers.NoLimit })
+			release := th.handler.FillPasswordChecks()
+			for range 3 {
+				requireThrottled(t, th.signIn(t, "ann@example.com", password),
+					"Too many people are signing in right now. Try again in a few seconds.", "1")
+			}
+			release()
+			for range handlers.DefaultSignInsPerIP.N {
+				requireStatus(t, th.signIn(t, "ann@example.com", password), http.StatusSeeOther)
+			}
+			requireStatus(t, th.signIn(t, "ann@example.com", password), http.StatusTooManyRequests)
+		})
+
 		t.Run("SpoofedProxyHeadersIgnored", func(t *testing.T) {
 			// Without TrustProxyHeaders the connection's address counts,
 			// whatever headers the client writes.
 			t.Parallel()
-			th := b.serveThrottled(t, nil)
+			th := b.serveThrottled(t, failuresOnly(nil))
 			for i := range 30 {
 				addr := fmt.Sprintf("198.51.100.%d", i)
 				requireRefused(t, th.signIn(t, fmt.Sprintf("victim%d@example.com", i), "password123",
@@ -222,7 +321,7 @@ func TestThrottle(t *testing.T) {
 
 		t.Run("ProxyHeaders", func(t *testing.T) {
 			t.Parallel()
-			th := b.serveThrottled(t, trustProxy)
+			th := b.serveThrottled(t, failuresOnly(trustProxy))
 			// Only the last X-Forwarded-For entry, the proxy's, counts: the
 			// client writes the ones before it.
 			for i := range 30 {
@@ -252,7 +351,7 @@ func TestThrottle(t *testing.T) {
 			}
 			// Sign-ups refused because the email is taken do count: they
 			// tell whether an account exists.
-			for i := range 20 {
+			for i := range handlers.DefaultSignUpsPerIP.N {
 				email := fmt.Sprintf("%s-%d@example.com", dialect, i)
 				want := http.StatusSeeOther
 				if i%10 == 0 {
@@ -276,6 +375,7 @@ func TestThrottle(t *testing.T) {
 		t.Run("ConfiguredLimits", func(t *testing.T) {
 			t.Parallel()
 			th := b.serveThrottled(t, func(cfg *handlers.Config) {
+				failuresOnly(nil)(cfg)
 				cfg.SignInFailuresPerEmail = handlers.Limit{N: 3, Per: time.Minute}
 				cfg.SignUpsPerIP = handlers.Limit{N: 1, Per: 10 * time.Minute}
 			})

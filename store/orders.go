@@ -87,7 +87,8 @@ func scanOrder(row rowScanner) (Order, error) {
 // UPDATE, so of many buyers racing for a ticket exactly one wins; the others
 // get ErrHeld or ErrSold. A seller's own ticket gives ErrOwnTicket and an
 // unknown one ErrNotFound. A buyer who already holds MaxHolds tickets gets
-// ErrTooManyHolds.
+// ErrTooManyHolds, and one who has let too many holds lapse lately a
+// *CooldownError (ErrCoolingDown).
 func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now time.Time, hold time.Duration) (Order, error) {
 	// Refuse at once, through the read pool, a ticket that is plainly not
 	// for sale: in a rush most attempts are for tickets just taken, and each
@@ -117,6 +118,9 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now ti
 			return fmt.Errorf("insert order: %w", err)
 		}
 		if err := s.checkHolds(ctx, tx.Tx, buyerID, now); err != nil {
+			return err
+		}
+		if err := s.checkCooldown(ctx, tx.Tx, buyerID, now); err != nil {
 			return err
 		}
 		// The claim. On PostgreSQL a concurrent claim makes this wait and then

@@ -174,6 +174,8 @@ type Store struct {
 	// maxHolds is how many unexpired pending orders a buyer may have at
 	// once; 0 means no limit.
 	maxHolds int
+	// cooldown makes buyers who let holds lapse wait (see WithHoldCooldown).
+	cooldown Cooldown
 	// observer hears of holds, payments and refunds (see WithObserver).
 	observer Observer
 	// writes counts the writes this Store has finished (see Writes).
