@@ -11,13 +11,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventhive/eventhive/store"
@@ -170,7 +170,15 @@ func moveFileSums(t *testing.T, path string) map[string][sha256.Size]byte {
 	return sums
 }
 
-var moveExpiresAt = regexp.MustCompile(`data-expires-at="([^"]+)"`)
+// moveExpiresAt returns the time an order page counts down to, as written.
+func moveExpiresAt(t *testing.T, page string) string {
+	t.Helper()
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(page))
+	require.NoError(t, err)
+	at, ok := d.Find("[data-expires-at]").Attr("data-expires-at")
+	require.True(t, ok, "no countdown in:\n%s", page)
+	return at
+}
 
 // TestMoveToPostgresCommand moves data written through the app on SQLite
 // into PostgreSQL with the subcommand, then uses it through the app there.
@@ -263,7 +271,7 @@ func TestMoveToPostgresCommand(t *testing.T) {
 		second := startMoveApp(t, pgURL, hold)
 		page := buyer.page(fmt.Sprintf("%s/orders/%d", second.url, pendingOrder))
 		require.Contains(t, page, `badge-pending">pending`)
-		require.Equal(t, moveExpiresAt.FindStringSubmatch(pendingPage), moveExpiresAt.FindStringSubmatch(page))
+		require.Equal(t, moveExpiresAt(t, pendingPage), moveExpiresAt(t, page))
 		require.Equal(t, listing, seller.page(second.url+"/"), "the held ticket is still held")
 		require.Contains(t, listing, "Signed in as <strong>seller@example.com</strong>")
 		require.Less(t, time.Since(held), hold, "the hold must not end before these checks")

@@ -5,11 +5,11 @@ import (
 	"html"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventhive/eventhive/handlers"
@@ -396,21 +396,25 @@ func TestAdminPayments(t *testing.T) {
 	})
 }
 
-var adminPaymentRow = regexp.MustCompile(`(?s)<tr id="payment-\d+">.*?</tr>`)
-var adminSessionID = regexp.MustCompile(`<code>(cs_[^<]*)</code>`)
-
-// adminPaymentRows fetches a payments page and returns its table's rows by
-// checkout session id.
+// adminPaymentRows fetches a payments page and returns its table's rows, as
+// HTML, by checkout session id.
 func adminPaymentRows(t *testing.T, b *testBundle, c *http.Client, path string) map[string]string {
 	t.Helper()
 	res := b.get(t, c, path)
 	requireStatus(t, res, http.StatusOK)
 	rows := map[string]string{}
-	for _, row := range adminPaymentRow.FindAllString(res.HTML, -1) {
-		m := adminSessionID.FindStringSubmatch(row)
-		require.NotNil(t, m, "row without a session: %s", row)
-		rows[m[1]] = row
-	}
+	doc(res.HTML).Find(`tr[id^="payment-"]`).Each(func(_ int, tr *goquery.Selection) {
+		if _, ok := pathID(tr.AttrOr("id", ""), "payment-"); !ok {
+			return
+		}
+		session := tr.Find("code").FilterFunction(func(_ int, code *goquery.Selection) bool {
+			return strings.HasPrefix(code.Text(), "cs_")
+		}).First()
+		require.NotZero(t, session.Length(), "row without a session: %s", textOf(tr))
+		row, err := goquery.OuterHtml(tr)
+		require.NoError(t, err)
+		rows[session.Text()] = row
+	})
 	return rows
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
@@ -462,24 +463,29 @@ type myTicketItem struct {
 	editLinks []string
 }
 
-var (
-	myTicketsSection = regexp.MustCompile(`(?s)<section id="my-tickets".*?</section>`)
-	myTicketLI       = regexp.MustCompile(`(?s)<li id="my-ticket-(\d+)" data-state="([^"]*)">(.*?)</li>`)
-	editLink         = regexp.MustCompile(`href="(/tickets/\d+/edit)"`)
-)
+// editPath is the path of a ticket's edit page.
+var editPath = regexp.MustCompile(`^/tickets/\d+/edit$`)
 
 func myTicketItems(t *testing.T, page string) []myTicketItem {
 	t.Helper()
-	section := myTicketsSection.FindString(page)
-	require.NotEmpty(t, section, "no ticket list in:\n%s", page)
+	section := doc(page).Find("section#my-tickets").First()
+	require.NotZero(t, section.Length(), "no ticket list in:\n%s", page)
 	items := []myTicketItem{}
-	for _, m := range myTicketLI.FindAllStringSubmatch(section, -1) {
-		item := myTicketItem{id: mustInt(t, m[1]), state: m[2], text: text(m[3])}
-		for _, l := range editLink.FindAllStringSubmatch(m[3], -1) {
-			item.editLinks = append(item.editLinks, l[1])
+	section.Find(`li[id^="my-ticket-"]`).Each(func(_ int, li *goquery.Selection) {
+		id, ok := pathID(li.AttrOr("id", ""), "my-ticket-")
+		if !ok {
+			return
 		}
+		state, ok := li.Attr("data-state")
+		require.True(t, ok, "ticket %d has no data-state", id)
+		item := myTicketItem{id: id, state: state, text: textOf(li)}
+		li.Find("[href]").Each(func(_ int, a *goquery.Selection) {
+			if href := a.AttrOr("href", ""); editPath.MatchString(href) {
+				item.editLinks = append(item.editLinks, href)
+			}
+		})
 		items = append(items, item)
-	}
+	})
 	return items
 }
 

@@ -3,13 +3,12 @@ package handlers_test
 import (
 	"net/http"
 	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventhive/eventhive/handlers"
@@ -361,9 +360,11 @@ func TestOrders(t *testing.T) {
 // fact returns the text of a <dt>name</dt><dd>…</dd> pair on a page.
 func fact(t *testing.T, page, name string) string {
 	t.Helper()
-	m := regexp.MustCompile(`(?s)<dt>` + regexp.QuoteMeta(name) + `</dt>\s*<dd>(.*?)</dd>`).FindStringSubmatch(page)
-	require.NotNil(t, m, "no %s in:\n%s", name, page)
-	return text(m[1])
+	dd := doc(page).Find("dt").FilterFunction(func(_ int, dt *goquery.Selection) bool {
+		return dt.Text() == name
+	}).First().Next().Filter("dd")
+	require.NotZero(t, dd.Length(), "no %s in:\n%s", name, page)
+	return textOf(dd)
 }
 
 // orderState returns the status an order page shows.
@@ -372,14 +373,12 @@ func orderState(t *testing.T, page string) string {
 	return fact(t, page, "Status")
 }
 
-var countdownRE = regexp.MustCompile(`class="countdown" data-expires-at="([^"]+)"`)
-
 // countdownExpiresAt returns the time an order page counts down to.
 func countdownExpiresAt(t *testing.T, page string) time.Time {
 	t.Helper()
-	m := countdownRE.FindStringSubmatch(page)
-	require.NotNil(t, m, "no countdown in:\n%s", page)
-	at, err := time.Parse(time.RFC3339Nano, m[1])
+	expires, ok := doc(page).Find(".countdown[data-expires-at]").Attr("data-expires-at")
+	require.True(t, ok, "no countdown in:\n%s", page)
+	at, err := time.Parse(time.RFC3339Nano, expires)
 	require.NoError(t, err)
 	return at
 }
@@ -392,26 +391,22 @@ type orderRow struct {
 	Status string
 }
 
-var (
-	tableBody = regexp.MustCompile(`(?s)<tbody>.*?</tbody>`)
-	tableRow  = regexp.MustCompile(`(?s)<tr\b.*?</tr>`)
-	tableCell = regexp.MustCompile(`(?s)<td\b[^>]*>(.*?)</td>`)
-	orderLink = regexp.MustCompile(`href="/orders/(\d+)"`)
-)
-
 // orderRows reads the My orders table: order, ticket, amount, status.
 func orderRows(t *testing.T, page string) []orderRow {
 	t.Helper()
 	rows := []orderRow{}
-	for _, tr := range tableRow.FindAllString(tableBody.FindString(page), -1) {
-		link := orderLink.FindStringSubmatch(tr)
-		cells := tableCell.FindAllStringSubmatch(tr, -1)
-		require.NotNil(t, link, "a row without its order's link: %s", tr)
-		require.GreaterOrEqual(t, len(cells), 4, "row: %s", tr)
-		id, err := strconv.ParseInt(link[1], 10, 64)
-		require.NoError(t, err)
-		rows = append(rows, orderRow{ID: id, Ticket: text(cells[1][1]), Amount: text(cells[2][1]), Status: text(cells[3][1])})
-	}
+	doc(page).Find("tbody").First().Find("tr").Each(func(_ int, tr *goquery.Selection) {
+		var id int64
+		found := false
+		tr.Find("[href]").EachWithBreak(func(_ int, a *goquery.Selection) bool {
+			id, found = pathID(a.AttrOr("href", ""), "/orders/")
+			return !found
+		})
+		require.True(t, found, "a row without its order's link: %s", textOf(tr))
+		cells := tr.Find("td")
+		require.GreaterOrEqual(t, cells.Length(), 4, "row: %s", textOf(tr))
+		rows = append(rows, orderRow{ID: id, Ticket: textOf(cells.Eq(1)), Amount: textOf(cells.Eq(2)), Status: textOf(cells.Eq(3))})
+	})
 	return rows
 }
 

@@ -3,8 +3,6 @@ package handlers_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/net/html"
 
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/jobs"
@@ -252,8 +252,8 @@ func (b *testBundle) signInThrough(t *testing.T, c *http.Client, res *response, 
 	page := b.get(t, c, res.location())
 	requireStatus(t, page, http.StatusOK)
 	form := url.Values{"email": {email}, "password": {password}}
-	if m := regexp.MustCompile(`<input id="next" type="hidden" name="next" value="([^"]*)">`).FindStringSubmatch(page.HTML); m != nil {
-		form.Set("next", html.UnescapeString(m[1]))
+	if next, ok := doc(page.HTML).Find(`input#next[type="hidden"][name="next"]`).Attr("value"); ok {
+		form.Set("next", next)
 	}
 	return b.postForm(t, c, "/signin", form)
 }
@@ -303,29 +303,25 @@ type listedTicket struct {
 	Price string // as shown, e.g. "30.00 USD"
 }
 
-var (
-	listingSection = regexp.MustCompile(`(?s)<section id="listing".*?</section>`)
-	listItem       = regexp.MustCompile(`(?s)<li\b.*?</li>`)
-	ticketLink     = regexp.MustCompile(`(?s)<a href="/tickets/(\d+)">(.*?)</a>`)
-	shownPrice     = regexp.MustCompile(`\d+\.\d\d [A-Z]{3}`)
-)
+// shownPrice is a price as pages show it, e.g. "30.00 USD".
+var shownPrice = regexp.MustCompile(`\d+\.\d\d [A-Z]{3}`)
 
 // listingTickets reads the tickets listed in a page's #listing section, in
 // order. Pager links are not tickets.
 func listingTickets(t *testing.T, page string) []listedTicket {
 	t.Helper()
-	section := listingSection.FindString(page)
-	require.NotEmpty(t, section, "no listing in:\n%s", page)
+	section := doc(page).Find("section#listing").First()
+	require.NotZero(t, section.Length(), "no listing in:\n%s", page)
 	tickets := []listedTicket{}
-	for _, item := range listItem.FindAllString(section, -1) {
-		m := ticketLink.FindStringSubmatch(item)
-		if m == nil {
-			continue
-		}
-		id, err := strconv.ParseInt(m[1], 10, 64)
-		require.NoError(t, err)
-		tickets = append(tickets, listedTicket{ID: id, Title: text(m[2]), Price: shownPrice.FindString(text(item))})
-	}
+	section.Find("li").Each(func(_ int, item *goquery.Selection) {
+		item.Find("a[href]").EachWithBreak(func(_ int, a *goquery.Selection) bool {
+			id, ok := pathID(a.AttrOr("href", ""), "/tickets/")
+			if ok {
+				tickets = append(tickets, listedTicket{ID: id, Title: textOf(a), Price: shownPrice.FindString(textOf(item))})
+			}
+			return !ok
+		})
+	})
 	return tickets
 }
 
@@ -339,16 +335,52 @@ func listingIDs(t *testing.T, page string) []int64 {
 	return ids
 }
 
-var (
-	tag    = regexp.MustCompile(`<[^>]*>`)
-	spaces = regexp.MustCompile(`\s+`)
-)
+// doc parses a page or a fragment of one.
+func doc(page string) *goquery.Document {
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(page))
+	if err != nil {
+		panic(err) // reading a string cannot fail
+	}
+	return d
+}
+
+// pathID reads the id from a path of the form prefix+id.
+func pathID(path, prefix string) (int64, bool) {
+	rest, ok := strings.CutPrefix(path, prefix)
+	if !ok || rest == "" || strings.TrimLeft(rest, "0123456789") != "" {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	return id, err == nil
+}
 
 // text returns the text of an HTML fragment: no tags, entities decoded,
 // white space collapsed.
 func text(fragment string) string {
-	return strings.TrimSpace(spaces.ReplaceAllString(html.UnescapeString(tag.ReplaceAllString(fragment, " ")), " "))
+	return textOf(doc(fragment).Selection)
 }
+
+// textOf returns the text of a selection as text does: each tag counts as
+// white space, so the words of neighbouring elements do not run together.
+func textOf(s *goquery.Selection) string {
+	var words []string
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			words = append(words, strings.FieldsFunc(n.Data, isSpace)...)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	for _, n := range s.Nodes {
+		walk(n)
+	}
+	return strings.Join(words, " ")
+}
+
+// isSpace is HTML's white space.
+func isSpace(r rune) bool { return strings.ContainsRune(" \t\n\f\r", r) }
 
 // idFromLocation reads the id from a redirect to prefix+id.
 func idFromLocation(t *testing.T, res *response, prefix string) int64 {
@@ -377,70 +409,140 @@ func requireRedirect(t *testing.T, res *response, location string) {
 // requireFullPage checks that a response is a whole HTML page.
 func requireFullPage(t *testing.T, res *response) {
 	t.Helper()
-	require.Contains(t, res.HTML, "<html")
-	require.Contains(t, res.HTML, "</html>")
+	toks := tokens(res.HTML)
+	require.True(t, hasTag(toks, html.StartTagToken, "html"), "no <html> in:\n%s", res.HTML)
+	require.True(t, hasTag(toks, html.EndTagToken, "html"), "no </html> in:\n%s", res.HTML)
 }
 
 // requireFragment checks that a response is a bare fragment starting with
-// the given element, not a whole page.
+// the given element, not a whole page. start is the element's start tag,
+// e.g. `<section id="listing"`; the fragment's first element must have its
+// name and at least its attributes, in any order.
 func requireFragment(t *testing.T, res *response, start string) {
 	t.Helper()
-	require.NotContains(t, res.HTML, "<html")
-	require.NotContains(t, res.HTML, "<body")
-	require.NotContains(t, res.HTML, `aria-label="Main"`, "no site navigation in a fragment")
-	require.True(t, strings.HasPrefix(strings.TrimSpace(res.HTML), start), "fragment should start with %s:\n%s", start, res.HTML)
+	toks := tokens(res.HTML)
+	require.False(t, hasTag(toks, html.StartTagToken, "html"), "a fragment has no <html>:\n%s", res.HTML)
+	require.False(t, hasTag(toks, html.StartTagToken, "body"), "a fragment has no <body>:\n%s", res.HTML)
+	require.Zero(t, doc(res.HTML).Find(`[aria-label="Main"]`).Length(), "no site navigation in a fragment")
+
+	if !strings.HasSuffix(start, ">") {
+		start += ">"
+	}
+	want := tokens(start)
+	require.NotEmpty(t, want, "start %q", start)
+	require.Equal(t, html.StartTagToken, want[0].Type, "start %q is not a start tag", start)
+	var first html.Token
+	for _, tok := range toks {
+		if tok.Type != html.TextToken || strings.TrimSpace(tok.Data) != "" {
+			first = tok
+			break
+		}
+	}
+	require.True(t, first.Type == html.StartTagToken && first.Data == want[0].Data, "fragment should start with %s:\n%s", start, res.HTML)
+	for _, a := range want[0].Attr {
+		require.Contains(t, first.Attr, a, "fragment should start with %s:\n%s", start, res.HTML)
+	}
+}
+
+// tokens reads a page as HTML tokens, as they are written.
+func tokens(page string) []html.Token {
+	z := html.NewTokenizer(strings.NewReader(page))
+	var toks []html.Token
+	for z.Next() != html.ErrorToken {
+		toks = append(toks, z.Token())
+	}
+	return toks
+}
+
+// hasTag reports whether tokens include a start or end tag of the name.
+func hasTag(toks []html.Token, typ html.TokenType, name string) bool {
+	for _, tok := range toks {
+		if tok.Type == typ && tok.Data == name {
+			return true
+		}
+	}
+	return false
 }
 
 // requireSignedInAs checks that a page's header names the signed-in user.
 func requireSignedInAs(t *testing.T, page, email string) {
 	t.Helper()
-	require.Contains(t, page, "Signed in as <strong>"+html.EscapeString(email)+"</strong>")
-	require.NotContains(t, page, `<a href="/signin">Sign in</a>`)
+	d := doc(page)
+	require.Contains(t, signedInAs(d), email, "not signed in as %s:\n%s", email, page)
+	require.Zero(t, signInLinks(d).Length(), "a signed-in page offers to sign in:\n%s", page)
 }
 
 // requireSignedOut checks that a page's header offers to sign in.
 func requireSignedOut(t *testing.T, page string) {
 	t.Helper()
-	require.Contains(t, page, `<a href="/signin">Sign in</a>`)
-	require.NotContains(t, page, "Signed in as")
+	d := doc(page)
+	require.NotZero(t, signInLinks(d).Length(), "no Sign in link in:\n%s", page)
+	require.NotContains(t, textOf(d.Selection), "Signed in as")
+}
+
+// signedInAs returns the emails a page names as signed in: "Signed in as
+// <strong>email</strong>".
+func signedInAs(d *goquery.Document) []string {
+	var emails []string
+	d.Find("strong").Each(func(_ int, s *goquery.Selection) {
+		prev := s.Nodes[0].PrevSibling
+		if prev != nil && prev.Type == html.TextNode && strings.HasSuffix(prev.Data, "Signed in as ") {
+			emails = append(emails, s.Text())
+		}
+	})
+	return emails
+}
+
+// signInLinks returns a page's "Sign in" links to the sign-in page.
+func signInLinks(d *goquery.Document) *goquery.Selection {
+	return d.Find(`a[href="/signin"]`).FilterFunction(func(_ int, a *goquery.Selection) bool {
+		return textOf(a) == "Sign in"
+	})
+}
+
+// input returns the form field with the id, failing when there is none.
+func input(t *testing.T, page, id string) *goquery.Selection {
+	t.Helper()
+	field := doc(page).Find(`input[id="` + id + `"]`).First()
+	require.NotZero(t, field.Length(), "no %s field in:\n%s", id, page)
+	return field
 }
 
 // requireFieldError checks that a form field is marked invalid and that its
 // message is shown beside it.
 func requireFieldError(t *testing.T, page, field, message string) {
 	t.Helper()
-	input := regexp.MustCompile(`<input id="` + field + `"[^>]*>`).FindString(page)
-	require.NotEmpty(t, input, "no %s field in:\n%s", field, page)
-	require.Contains(t, input, `aria-invalid="true"`, "field %s", field)
-	require.Contains(t, input, `aria-describedby="`+field+`-error"`, "field %s", field)
-	require.Contains(t, page, fmt.Sprintf(`<small id="%s-error" class="field-error">%s</small>`, field, html.EscapeString(message)))
+	in := input(t, page, field)
+	require.Equal(t, "true", in.AttrOr("aria-invalid", ""), "aria-invalid of field %s", field)
+	require.Equal(t, field+"-error", in.AttrOr("aria-describedby", ""), "aria-describedby of field %s", field)
+	msg := doc(page).Find(`small.field-error[id="` + field + `-error"]`)
+	require.NotZero(t, msg.Length(), "no message for field %s in:\n%s", field, page)
+	require.Equal(t, message, msg.Text(), "message for field %s", field)
 }
 
 // requireFieldOK checks that a form field is not marked invalid.
 func requireFieldOK(t *testing.T, page, field string) {
 	t.Helper()
-	input := regexp.MustCompile(`<input id="` + field + `"[^>]*>`).FindString(page)
-	require.NotEmpty(t, input, "no %s field in:\n%s", field, page)
-	require.NotContains(t, input, "aria-invalid", "field %s", field)
-	require.NotContains(t, page, `id="`+field+`-error"`)
+	_, invalid := input(t, page, field).Attr("aria-invalid")
+	require.False(t, invalid, "field %s is marked invalid", field)
+	require.Zero(t, doc(page).Find(`[id="`+field+`-error"]`).Length(), "field %s has a message", field)
 }
 
 // requireFieldValue checks the value a form field shows.
 func requireFieldValue(t *testing.T, page, field, value string) {
 	t.Helper()
-	input := regexp.MustCompile(`<input id="` + field + `"[^>]*>`).FindString(page)
-	require.NotEmpty(t, input, "no %s field in:\n%s", field, page)
-	m := regexp.MustCompile(`\bvalue="([^"]*)"`).FindStringSubmatch(input)
-	require.NotNil(t, m, "field %s has no value: %s", field, input)
-	require.Equal(t, value, html.UnescapeString(m[1]), "value of field %s", field)
+	in := input(t, page, field)
+	got, ok := in.Attr("value")
+	require.True(t, ok, "field %s has no value", field)
+	require.Equal(t, value, got, "value of field %s", field)
 }
 
 // alertMessage returns the text of a page's role="alert" message.
 func alertMessage(t *testing.T, page string) string {
 	t.Helper()
-	m := regexp.MustCompile(`<p class="field-error" role="alert">([^<]*)</p>`).FindStringSubmatch(page)
-	require.NotNil(t, m, "no alert in:\n%s", page)
-	return html.UnescapeString(m[1])
+	alert := doc(page).Find(`p.field-error[role="alert"]`).First()
+	require.NotZero(t, alert.Length(), "no alert in:\n%s", page)
+	return alert.Text()
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -5,7 +5,6 @@ import (
 	"html"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -488,23 +487,10 @@ func TestHTMX(t *testing.T) {
 	})
 }
 
-var (
-	anchor   = regexp.MustCompile(`<a\b[^>]*>`)
-	relAttr  = regexp.MustCompile(`\brel="([^"]*)"`)
-	hrefAttr = regexp.MustCompile(`\bhref="([^"]*)"`)
-)
-
 // pageLink returns the href of a listing page's rel="prev" or rel="next"
 // link, or "" when there is none.
 func pageLink(page, rel string) string {
-	for _, a := range anchor.FindAllString(page, -1) {
-		if m := relAttr.FindStringSubmatch(a); m != nil && m[1] == rel {
-			if h := hrefAttr.FindStringSubmatch(a); h != nil {
-				return html.UnescapeString(h[1])
-			}
-		}
-	}
-	return ""
+	return doc(page).Find(`a[rel="`+rel+`"][href]`).AttrOr("href", "")
 }
 
 // requireVary checks that a response names header in Vary.
