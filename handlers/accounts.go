@@ -37,7 +37,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 	}
 	form := readAccountForm(r)
 	form.validateSignup()
-	if len(form.Errors) > 0 {
+	if form.Errors.Any() {
 		h.render(w, r, http.StatusUnprocessableEntity, templates.SignUpForm, h.accountData(r, "Sign up", form))
 		return
 	}
@@ -50,13 +50,13 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, err := h.store.CreateUser(r.Context(), form.Email, string(hash), h.now())
-	if errors.Is(err, store.ErrEmailTaken) {
-		form.Errors["email"] = "An account with this email already exists. Sign in instead?"
-		h.render(w, r, http.StatusUnprocessableEntity, templates.SignUpForm, h.accountData(r, "Sign up", form))
+	if ref, ok := refusalFor(signingUp, facts{err: err}); ok {
+		form.Errors.Email = ref.message
+		h.render(w, r, ref.status, templates.SignUpForm, h.accountData(r, "Sign up", form))
 		return
 	}
 	if err != nil {
-		h.serverError(w, r, err)
+		h.storeError(w, r, err)
 		return
 	}
 	h.startSession(w, r, user, "Welcome to EventHive! Your account is ready.")
@@ -98,7 +98,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	// Compare even for an unknown email, and give one message for both.
 	if bcrypt.CompareHashAndPassword(hash, []byte(form.Password)) != nil || err != nil {
-		form.Errors["form"] = "That email and password do not match an account."
+		form.Errors.Form = "That email and password do not match an account."
 		form.Password = ""
 		h.render(w, r, http.StatusUnprocessableEntity, templates.SignInForm, h.accountData(r, "Sign in", form))
 		return

@@ -16,9 +16,6 @@ import (
 // title.
 const maxFormBytes = 16 << 10
 
-// FieldErrors maps a form field's name to the message shown beside it.
-type FieldErrors map[string]string
-
 // parseForm reads a form body of bounded size. It reports false, having
 // answered the request, when the body is unreadable.
 func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
@@ -41,8 +38,17 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 type AccountForm struct {
 	Email    string
 	Password string
-	Errors   FieldErrors
+	Errors   AccountErrors
 }
+
+// AccountErrors are the messages an account form shows: one beside each
+// field, and Form above the whole form.
+type AccountErrors struct {
+	Form, Email, Password string
+}
+
+// Any reports whether there is a message to show.
+func (e AccountErrors) Any() bool { return e != AccountErrors{} }
 
 func readAccountForm(r *http.Request) AccountForm {
 	email := strings.TrimSpace(r.PostFormValue("email"))
@@ -52,24 +58,17 @@ func readAccountForm(r *http.Request) AccountForm {
 	return AccountForm{
 		Email:    email,
 		Password: r.PostFormValue("password"),
-		Errors:   FieldErrors{},
 	}
 }
 
 // validateSignup checks a new account's email and password.
 func (f *AccountForm) validateSignup() {
-	f.validateEmail()
+	f.Errors.Email = emailProblem(f.Email)
 	switch {
 	case utf8.RuneCountInString(f.Password) < 8:
-		f.Errors["password"] = "Use at least 8 characters."
+		f.Errors.Password = "Use at least 8 characters."
 	case len(f.Password) > 72:
-		f.Errors["password"] = "Use at most 72 bytes (bcrypt's limit)."
-	}
-}
-
-func (f *AccountForm) validateEmail() {
-	if problem := emailProblem(f.Email); problem != "" {
-		f.Errors["email"] = problem
+		f.Errors.Password = "Use at most 72 bytes (bcrypt's limit)."
 	}
 }
 
@@ -92,23 +91,28 @@ func emailProblem(email string) string {
 type TicketForm struct {
 	Title  string
 	Price  string
-	Errors FieldErrors
+	Errors TicketErrors
 
 	price int64 // minor units, once valid
 }
 
+// TicketErrors are the messages shown beside the ticket form's fields.
+type TicketErrors struct {
+	Title, Price string
+}
+
+// Any reports whether there is a message to show.
+func (e TicketErrors) Any() bool { return e != TicketErrors{} }
+
 func readTicketForm(r *http.Request) TicketForm {
 	f := TicketForm{
-		Title:  strings.TrimSpace(r.PostFormValue("title")),
-		Price:  strings.TrimSpace(r.PostFormValue("price")),
-		Errors: FieldErrors{},
+		Title: strings.TrimSpace(r.PostFormValue("title")),
+		Price: strings.TrimSpace(r.PostFormValue("price")),
 	}
-	if problem := textProblem("title", f.Title, 120); problem != "" {
-		f.Errors["title"] = problem
-	}
+	f.Errors.Title = textProblem("title", f.Title, 120)
 	price, err := money.ParsePrice(f.Price)
 	if err != nil {
-		f.Errors["price"] = sentence(err.Error())
+		f.Errors.Price = sentence(err.Error())
 	}
 	f.price = price
 	return f

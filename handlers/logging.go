@@ -18,8 +18,7 @@ func (h *Handler) logRequests(next http.Handler) http.Handler {
 		next.ServeHTTP(ww, r)
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", logMethod(r)), slog.String("path", logPath(r)),
-			slog.Int("status", ww.Status()), slog.Duration("duration", time.Since(start)),
-			slog.String("request_id", middleware.GetReqID(r.Context())))
+			slog.Int("status", ww.Status()), slog.Duration("duration", time.Since(start)))
 	})
 }
 

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -23,31 +22,13 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.now()
 	order, err := h.store.CreateOrder(r.Context(), currentUser(r).ID, ticketID, now, h.cfg.OrderHold)
-	var reason string
-	status := http.StatusConflict
-	var cooling *store.CooldownError
-	switch {
-	case err == nil:
+	if err == nil {
 		h.publish(r, live.Event{TicketID: ticketID, OrderID: order.ID})
 		redirect(w, r, "/orders/"+strconv.FormatInt(order.ID, 10))
 		return
-	case errors.Is(err, store.ErrOwnTicket):
-		reason = "This is your own ticket: you cannot buy it."
-	case errors.Is(err, store.ErrHeld):
-		reason = "Another buyer is holding this ticket right now. If they do not pay in time, it comes back on sale."
-	case errors.Is(err, store.ErrSold):
-		reason = "Sorry, this ticket has just been sold."
-	case errors.Is(err, store.ErrChanged):
-		reason = "The seller changed this ticket as you were buying it. Check the price and try again."
-	case errors.Is(err, store.ErrTooManyHolds):
-		reason = holdLimitReason(h.store.MaxHolds())
-	case errors.As(err, &cooling):
-		wait := cooling.Until.Sub(now)
-		reason = "You have let several holds end unpaid lately, so you must wait before holding a ticket again: you may buy from " +
-			cooling.Until.Format("2 Jan 2006 15:04:05 UTC") + ", in " + minutes(wait) + "."
-		status = http.StatusTooManyRequests
-		setRetryAfter(w, wait)
-	default:
+	}
+	ref, ok := refusalFor(buying, facts{err: err, now: now, maxHolds: h.store.MaxHolds()})
+	if !ok {
 		h.storeError(w, r, err)
 		return
 	}
@@ -57,8 +38,11 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := h.ticketPage(r, t)
-	data.Error = reason
-	h.render(w, r, status, templates.TicketBuy, data)
+	data.Error = ref.message
+	if ref.wait > 0 {
+		setRetryAfter(w, ref.wait)
+	}
+	h.render(w, r, ref.status, templates.TicketBuy, data)
 }
 
 type ordersPage struct {
@@ -77,22 +61,41 @@ func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request) {
 
 type orderPage struct {
 	Page
+	orderState
 	Order    store.Order
-	State    store.OrderStatus
 	TimeLeft string
 	Payments []store.Payment
 	Error    string
+}
+
+// orderState is what a page shows of an order's state: the state in words,
+// and one flag per state for the template to decide on.
+type orderState struct {
+	State                              store.OrderStatus
+	CanPay                             bool // pending, and the hold has not ended
+	Expired, Cancelled, Paid, Refunded bool
+}
+
+func orderStateOf(state store.OrderStatus) orderState {
+	return orderState{
+		State:     state,
+		CanPay:    state == store.Pending,
+		Expired:   state == store.Expired,
+		Cancelled: state == store.Cancelled,
+		Paid:      state == store.Paid,
+		Refunded:  state == store.Refunded,
+	}
 }
 
 func (h *Handler) orderPage(r *http.Request, o store.Order) (orderPage, error) {
 	p := h.page(r, fmt.Sprintf("Order #%d", o.ID))
 	list, err := h.store.PaymentsForOrder(r.Context(), o.ID)
 	return orderPage{
-		Page:     p,
-		Order:    o,
-		State:    o.State(p.Now),
-		TimeLeft: formatClock(o.ExpiresAt.Sub(p.Now)),
-		Payments: list,
+		Page:       p,
+		orderState: orderStateOf(o.State(p.Now)),
+		Order:      o,
+		TimeLeft:   formatClock(o.ExpiresAt.Sub(p.Now)),
+		Payments:   list,
 	}, err
 }
 
@@ -130,13 +133,8 @@ func (h *Handler) cancelOrder(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := h.store.CancelOrder(r.Context(), o.ID, o.BuyerID, h.now())
-	if errors.Is(err, store.ErrNotPending) {
-		h.orderConflict(w, r, o, "This order can no longer be cancelled: it is "+string(o.State(h.now()))+".")
-		return
-	}
-	if err != nil {
-		h.storeError(w, r, err)
+	if err := h.store.CancelOrder(r.Context(), o.ID, o.BuyerID, h.now()); err != nil {
+		h.refuseOrder(w, r, cancelling, err, o)
 		return
 	}
 	h.publish(r, live.Event{TicketID: o.TicketID, OrderID: o.ID})

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,8 +19,8 @@ func (h *Handler) payOrder(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if o.State(h.now()) != store.Pending {
-		h.orderConflict(w, r, o, "This order can no longer be paid: it is "+string(o.State(h.now()))+".")
+	if !o.Payable(h.now()) {
+		h.refuseOrder(w, r, paying, store.ErrNotPending, o)
 		return
 	}
 	orderURL := h.cfg.BaseURL + "/orders/" + strconv.FormatInt(o.ID, 10)
@@ -38,26 +37,29 @@ func (h *Handler) payOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = h.store.SetCheckoutSession(r.Context(), o.ID, o.BuyerID, session.ID, h.now())
-	if errors.Is(err, store.ErrNotPending) {
-		h.orderConflict(w, r, o, "This order can no longer be paid: its hold has ended.")
-		return
-	}
 	if err != nil {
-		h.serverError(w, r, err)
+		h.refuseOrder(w, r, paying, err, o)
 		return
 	}
 	redirect(w, r, session.URL)
 }
 
-// orderConflict answers 409: the order page, saying why.
-func (h *Handler) orderConflict(w http.ResponseWriter, r *http.Request, o store.Order, reason string) {
+// refuseOrder answers err, met while the buyer attempted something with
+// order o: the order page saying why when the table knows err for the
+// attempt, else storeError's answer.
+func (h *Handler) refuseOrder(w http.ResponseWriter, r *http.Request, a attempt, err error, o store.Order) {
+	ref, ok := refusalFor(a, facts{err: err, now: h.now(), order: o})
+	if !ok {
+		h.storeError(w, r, err)
+		return
+	}
 	data, err := h.orderPage(r, o)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	data.Error = reason
-	h.renderMain(w, r, http.StatusConflict, templates.Order, data)
+	data.Error = ref.message
+	h.renderMain(w, r, ref.status, templates.Order, data)
 }
 
 type paymentsPage struct {
@@ -102,7 +104,7 @@ func (h *Handler) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data := checkoutPage{Page: h.page(r, "Checkout"), SessionID: id, Order: o, Payable: o.State(h.now()) == store.Pending}
+	data := checkoutPage{Page: h.page(r, "Checkout"), SessionID: id, Order: o, Payable: o.Payable(h.now())}
 	h.render(w, r, http.StatusOK, templates.Checkout, data)
 }
 
@@ -113,8 +115,8 @@ func (h *Handler) checkoutPay(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if o.State(h.now()) != store.Pending {
-		h.orderConflict(w, r, o, "This checkout has expired: the hold ended before payment, so nothing was charged.")
+	if !o.Payable(h.now()) {
+		h.refuseOrder(w, r, checkingOut, store.ErrNotPending, o)
 		return
 	}
 	payload, signature, err := h.builtin.CompletedEvent(id, payments.CheckoutRequest{

@@ -249,13 +249,13 @@ func (h *Handler) allowSignIn(w http.ResponseWriter, r *http.Request, form Accou
 		h.log.WarnContext(r.Context(), "sign-in throttled", "ip", ip, "key", blocked, "retry_after", wait.String())
 		switch blocked {
 		case signInIPKey(ip):
-			form.Errors["form"] = "Too many failed sign-ins from your network. Try again in " + minutes(wait) + "."
+			form.Errors.Form = "Too many failed sign-ins from your network. Try again in " + minutes(wait) + "."
 		case signInEmailKey(form.Email):
-			form.Errors["form"] = "Too many failed sign-ins for this account. Try again in " + minutes(wait) + "."
+			form.Errors.Form = "Too many failed sign-ins for this account. Try again in " + minutes(wait) + "."
 		case signInsIPKey(ip):
-			form.Errors["form"] = "Too many sign-ins from your network. Try again in " + minutes(wait) + "."
+			form.Errors.Form = "Too many sign-ins from your network. Try again in " + minutes(wait) + "."
 		default:
-			form.Errors["form"] = "Too many sign-ins for this account. Try again in " + minutes(wait) + "."
+			form.Errors.Form = "Too many sign-ins for this account. Try again in " + minutes(wait) + "."
 		}
 		h.refuseSignIn(w, r, form, wait)
 		return now, nil, false
@@ -268,7 +268,7 @@ func (h *Handler) allowSignIn(w http.ResponseWriter, r *http.Request, form Accou
 			h.throttle.undo(k.key, now)
 		}
 		h.log.WarnContext(r.Context(), "sign-in refused: too many password checks at once", "ip", ip)
-		form.Errors["form"] = "Too many people are signing in right now. Try again in a few seconds."
+		form.Errors.Form = "Too many people are signing in right now. Try again in a few seconds."
 		h.refuseSignIn(w, r, form, time.Second)
 		return now, nil, false
 	}
@@ -307,7 +307,7 @@ func (h *Handler) allowSignUp(w http.ResponseWriter, r *http.Request, form Accou
 		return true
 	}
 	h.log.WarnContext(r.Context(), "sign-up throttled", "ip", ip, "retry_after", wait.String())
-	form.Errors["form"] = "Too many sign-ups from your network. Try again in " + minutes(wait) + "."
+	form.Errors.Form = "Too many sign-ups from your network. Try again in " + minutes(wait) + "."
 	setRetryAfter(w, wait)
 	h.render(w, r, http.StatusTooManyRequests, templates.SignUpForm, h.accountData(r, "Sign up", form))
 	return false

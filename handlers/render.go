@@ -2,14 +2,11 @@ package handlers
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
 	"strconv"
 	"time"
-
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/templates"
@@ -110,7 +107,7 @@ func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
-	h.renderError(w, r, http.StatusNotFound, "Not found", "There is nothing here. It may have been removed, or it belongs to someone else.")
+	h.storeError(w, r, store.ErrNotFound)
 }
 
 // serverError logs err in full and shows the user a plain page. When the
@@ -120,19 +117,9 @@ func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error)
 		h.unavailable(w, r, err)
 		return
 	}
-	h.log.ErrorContext(r.Context(), "request failed", "err", err, "method", logMethod(r), "path", logPath(r),
-		"request_id", middleware.GetReqID(r.Context()))
+	h.log.ErrorContext(r.Context(), "request failed", "err", err, "method", logMethod(r), "path", logPath(r))
 	h.renderError(w, r, http.StatusInternalServerError, "Something went wrong",
 		"Something went wrong on our side. Please try again in a moment.")
-}
-
-// storeError answers the store's sentinel errors; anything else is a 500.
-func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, store.ErrNotFound) {
-		h.notFound(w, r)
-		return
-	}
-	h.serverError(w, r, err)
 }
 
 func (h *Handler) recoverPanics(next http.Handler) http.Handler {

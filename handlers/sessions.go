@@ -17,7 +17,8 @@ const sessionTouch = time.Hour
 // request a write. scs marks every loaded session modified when an idle
 // timeout is set, so that its deadline moves on; with one SQLite write
 // connection, writing each session back (and reading it through that
-// connection) made every signed-in page view queue behind the purchases.
+// connection) would make every signed-in page view queue behind the
+// purchases.
 // Here sessions are read through the read pool, and a session whose data
 // did not change is written back only when its idle deadline would move by
 // more than sessionTouch: an idle session may end up to an hour before its

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -177,7 +176,7 @@ func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := readTicketForm(r)
-	if len(form.Errors) > 0 {
+	if form.Errors.Any() {
 		h.render(w, r, http.StatusUnprocessableEntity, templates.TicketFormFields, h.ticketFormPage(r, store.Ticket{}, form))
 		return
 	}
@@ -210,8 +209,12 @@ func (h *Handler) editTicketPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if state := t.State(h.now()); state != store.ForSale {
-		h.ticketConflict(w, r, t, state)
+	switch t.State(h.now()) {
+	case store.Held:
+		h.refuseTicket(w, r, editing, store.ErrHeld, t)
+		return
+	case store.Sold:
+		h.refuseTicket(w, r, editing, store.ErrSold, t)
 		return
 	}
 	form := TicketForm{Title: t.Title, Price: money.Format(t.Price)}
@@ -224,31 +227,29 @@ func (h *Handler) updateTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := readTicketForm(r)
-	if len(form.Errors) > 0 {
+	if form.Errors.Any() {
 		h.render(w, r, http.StatusUnprocessableEntity, templates.TicketFormFields, h.ticketFormPage(r, t, form))
 		return
 	}
-	_, err := h.store.UpdateTicket(r.Context(), t.ID, t.SellerID, form.Title, form.price, h.now())
-	switch {
-	case errors.Is(err, store.ErrHeld):
-		h.ticketConflict(w, r, t, store.Held)
-	case errors.Is(err, store.ErrSold):
-		h.ticketConflict(w, r, t, store.Sold)
-	case err != nil:
-		h.storeError(w, r, err)
-	default:
-		h.publish(r, live.Event{TicketID: t.ID})
-		h.sessions.Put(r.Context(), sessionFlash, "Your changes are saved.")
-		redirect(w, r, "/tickets/"+strconv.FormatInt(t.ID, 10))
+	if _, err := h.store.UpdateTicket(r.Context(), t.ID, t.SellerID, form.Title, form.price, h.now()); err != nil {
+		h.refuseTicket(w, r, editing, err, t)
+		return
 	}
+	h.publish(r, live.Event{TicketID: t.ID})
+	h.sessions.Put(r.Context(), sessionFlash, "Your changes are saved.")
+	redirect(w, r, "/tickets/"+strconv.FormatInt(t.ID, 10))
 }
 
-// ticketConflict answers 409: the ticket page, saying why it cannot be edited.
-func (h *Handler) ticketConflict(w http.ResponseWriter, r *http.Request, t store.Ticket, state store.TicketState) {
-	data := h.ticketPage(r, t)
-	data.Error = "This ticket cannot be edited while a buyer holds it."
-	if state == store.Sold {
-		data.Error = "This ticket is sold and can no longer be edited."
+// refuseTicket answers err, met while the user attempted something with
+// ticket t: the ticket page saying why when the table knows err for the
+// attempt, else storeError's answer.
+func (h *Handler) refuseTicket(w http.ResponseWriter, r *http.Request, a attempt, err error, t store.Ticket) {
+	ref, ok := refusalFor(a, facts{err: err, now: h.now()})
+	if !ok {
+		h.storeError(w, r, err)
+		return
 	}
-	h.renderMain(w, r, http.StatusConflict, templates.Ticket, data)
+	data := h.ticketPage(r, t)
+	data.Error = ref.message
+	h.renderMain(w, r, ref.status, templates.Ticket, data)
 }

@@ -3,8 +3,6 @@ package handlers
 import (
 	"net/http"
 	"strconv"
-
-	"github.com/go-chi/chi/v5/middleware"
 )
 
 // retryAfter is how long, in seconds, a 503 asks the client to wait.
@@ -15,8 +13,7 @@ const retryAfter = 5
 // Nothing needs restarting: database/sql reconnects by itself when the
 // database is back.
 func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
-	h.log.WarnContext(r.Context(), "database unavailable", "err", err, "method", logMethod(r), "path", logPath(r),
-		"request_id", middleware.GetReqID(r.Context()))
+	h.log.WarnContext(r.Context(), "database unavailable", "err", err, "method", logMethod(r), "path", logPath(r))
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 	w.Header().Set("Cache-Control", "no-store")
 	h.renderError(w, r, http.StatusServiceUnavailable, "Briefly unavailable",

@@ -110,9 +110,9 @@ func NewClient(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) 
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
 		Workers: workers,
 		// A full fetch is followed by the next one as soon as a worker is
-		// free and FetchCooldown has passed. River's default of 100 ms with
-		// 10 workers capped the queue at 100 jobs/s: a thousand holds ending
-		// together took ten seconds to record.
+		// free and FetchCooldown has passed: a short cooldown and many
+		// workers let the holds of a rush, which end together, be recorded
+		// together rather than a few at a time.
 		FetchCooldown:        10 * time.Millisecond,
 		FetchPollInterval:    100 * time.Millisecond,
 		JobTimeout:           30 * time.Second,

@@ -24,9 +24,7 @@ func (p PaymentRecord) Late() bool {
 }
 
 // Refund reports whether the payment is being refunded or was refunded.
-func (p PaymentRecord) Refund() bool {
-	return p.Status == RefundPending || p.Status == PaymentRefunded
-}
+func (p PaymentRecord) Refund() bool { return p.Status.Refund() }
 
 // Mismatched reports whether the payment does not match its order: it named
 // no order of ours, or its amount or currency differs from the order's.
@@ -38,7 +36,7 @@ func (p PaymentRecord) Mismatched() bool {
 // succeeded and is not being refunded, yet its order is not paid. Invariant 4
 // says this never happens; the operator's page shows it if it does.
 func (p PaymentRecord) Unsettled() bool {
-	return p.Status == PaymentSucceeded && (!p.HasOrder || p.Order.Status != Paid)
+	return p.Status.Succeeded() && (!p.HasOrder || p.Order.Status != Paid)
 }
 
 // PaymentRecords lists every payment with its order, its buyer and its

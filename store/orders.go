@@ -48,7 +48,7 @@ type Order struct {
 // order whose payment was refunded, or is being refunded, is refunded.
 func (o Order) State(now time.Time) OrderStatus {
 	switch {
-	case o.PaymentStatus == RefundPending || o.PaymentStatus == PaymentRefunded:
+	case o.PaymentStatus.Refund():
 		return Refunded
 	case o.Status == Pending && !now.Before(o.ExpiresAt):
 		return Expired
@@ -58,6 +58,10 @@ func (o Order) State(now time.Time) OrderStatus {
 		return o.Status
 	}
 }
+
+// Payable reports whether the buyer may still pay the order at now: it is
+// pending and its hold has not ended.
+func (o Order) Payable(now time.Time) bool { return o.State(now) == Pending }
 
 const orderColumns = `o.id, o.buyer_id, o.ticket_id, t.title, o.status, o.amount, o.currency, o.expires_at,
 	o.checkout_session_id, o.cancelled_at, o.paid_at, o.created_at, o.updated_at,
@@ -310,8 +314,8 @@ const sweepMax = 1000
 // sweepExpired records, along with one hold's end, the end of every other
 // hold that has ended by now (up to sweepMax): holds taken in the same
 // second of a rush end in the same second, and on SQLite, where every
-// write takes its turn on one connection, a thousand expiry transactions
-// in a row took half a second to record. Their own jobs still run, find
+// write takes its turn on one connection, one transaction for them all is
+// far quicker than one each. Their own jobs still run, find
 // the order cancelled, and do the rest (the checkout session, live pages).
 // A ticket whose hold has ended still names its order in claim_order_id
 // until the hold's end is recorded, so the ended holds are found through

@@ -19,6 +19,17 @@ const (
 	PaymentRefunded  PaymentStatus = "refunded"
 )
 
+// Succeeded reports whether the payment went through and is not refunded in
+// full (part of it may be: see Payment.PartlyRefunded).
+func (s PaymentStatus) Succeeded() bool { return s == PaymentSucceeded }
+
+// RefundInProgress reports whether a refund in full has been decided and
+// Stripe has not yet confirmed it.
+func (s PaymentStatus) RefundInProgress() bool { return s == RefundPending }
+
+// Refund reports whether the payment is being refunded in full or was.
+func (s PaymentStatus) Refund() bool { return s == RefundPending || s == PaymentRefunded }
+
 // Reasons a payment is refunded, shown to its buyer.
 const (
 	RefundNoOrder     = "the payment named no order of ours"

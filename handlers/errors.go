@@ -1,0 +1,147 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/eventhive/eventhive/store"
+)
+
+// An attempt is what the user tried when the store refused it: the same
+// error reads differently when buying a ticket and when editing it.
+type attempt int
+
+const (
+	anyAttempt  attempt = iota // what every page answers the same way
+	buying                     // holding a ticket (CreateOrder)
+	editing                    // changing a ticket one sells
+	cancelling                 // cancelling one's order
+	paying                     // starting to pay one's order
+	checkingOut                // paying at the built-in checkout
+	signingUp
+)
+
+// A refusal is the answer to a domain error: its status, the sentence shown
+// to the user and, for a 429, how long to wait.
+type refusal struct {
+	status  int
+	title   string // of the page, when the handler shows no page of its own
+	message string
+	wait    time.Duration
+}
+
+// facts are what a sentence that depends on data is built from.
+type facts struct {
+	err      error
+	now      time.Time
+	order    store.Order // the order acted on, if any
+	maxHolds int
+}
+
+type rule struct {
+	err error
+	refusal
+	// describe, when set, builds the message from the facts.
+	describe func(facts) string
+}
+
+// refusals is the one table from domain errors to status and message. A
+// handler looks up what the user attempted and shows the message on its own
+// page; any other error goes to storeError, which answers the rules of
+// anyAttempt with a plain page and anything else with a 500.
+var refusals = map[attempt][]rule{
+	anyAttempt: {
+		{err: store.ErrNotFound, refusal: refusal{status: http.StatusNotFound, title: "Not found",
+			message: "There is nothing here. It may have been removed, or it belongs to someone else."}},
+	},
+	buying: {
+		{err: store.ErrOwnTicket, refusal: refusal{status: http.StatusConflict,
+			message: "This is your own ticket: you cannot buy it."}},
+		{err: store.ErrHeld, refusal: refusal{status: http.StatusConflict,
+			message: "Another buyer is holding this ticket right now. If they do not pay in time, it comes back on sale."}},
+		{err: store.ErrSold, refusal: refusal{status: http.StatusConflict,
+			message: "Sorry, this ticket has just been sold."}},
+		{err: store.ErrChanged, refusal: refusal{status: http.StatusConflict,
+			message: "The seller changed this ticket as you were buying it. Check the price and try again."}},
+		{err: store.ErrTooManyHolds, refusal: refusal{status: http.StatusConflict},
+			describe: func(f facts) string { return holdLimitReason(f.maxHolds) }},
+		{err: store.ErrCoolingDown, refusal: refusal{status: http.StatusTooManyRequests}, describe: coolingDown},
+	},
+	editing: {
+		{err: store.ErrHeld, refusal: refusal{status: http.StatusConflict,
+			message: "This ticket cannot be edited while a buyer holds it."}},
+		{err: store.ErrSold, refusal: refusal{status: http.StatusConflict,
+			message: "This ticket is sold and can no longer be edited."}},
+	},
+	cancelling: {
+		{err: store.ErrNotPending, refusal: refusal{status: http.StatusConflict},
+			describe: func(f facts) string {
+				return "This order can no longer be cancelled: it is " + string(f.order.State(f.now)) + "."
+			}},
+	},
+	paying: {
+		{err: store.ErrNotPending, refusal: refusal{status: http.StatusConflict},
+			describe: func(f facts) string {
+				if state := f.order.State(f.now); state != store.Pending {
+					return "This order can no longer be paid: it is " + string(state) + "."
+				}
+				// The order was pending when loaded; the store found it
+				// no longer was.
+				return "This order can no longer be paid: its hold has ended."
+			}},
+	},
+	checkingOut: {
+		{err: store.ErrNotPending, refusal: refusal{status: http.StatusConflict,
+			message: "This checkout has expired: the hold ended before payment, so nothing was charged."}},
+	},
+	signingUp: {
+		{err: store.ErrEmailTaken, refusal: refusal{status: http.StatusUnprocessableEntity,
+			message: "An account with this email already exists. Sign in instead?"}},
+	},
+}
+
+// refusalFor looks f.err up among the rules of the attempt. It reports false
+// for an error they do not know: the handler then calls storeError.
+func refusalFor(a attempt, f facts) (refusal, bool) {
+	for _, rule := range refusals[a] {
+		if !errors.Is(f.err, rule.err) {
+			continue
+		}
+		ref := rule.refusal
+		if rule.describe != nil {
+			ref.message = rule.describe(f)
+		}
+		var cooling *store.CooldownError
+		if errors.As(f.err, &cooling) {
+			ref.wait = cooling.Until.Sub(f.now)
+		}
+		return ref, true
+	}
+	return refusal{}, false
+}
+
+// coolingDown says until when a buyer who let several holds end unpaid must
+// wait.
+func coolingDown(f facts) string {
+	var cooling *store.CooldownError
+	if !errors.As(f.err, &cooling) {
+		return "You have let several holds end unpaid lately, so you must wait before holding a ticket again."
+	}
+	return "You have let several holds end unpaid lately, so you must wait before holding a ticket again: you may buy from " +
+		cooling.Until.Format("2 Jan 2006 15:04:05 UTC") + ", in " + minutes(cooling.Until.Sub(f.now)) + "."
+}
+
+// storeError answers an error of anyAttempt with a plain page; anything else
+// is a 500, logged in full.
+func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	ref, ok := refusalFor(anyAttempt, facts{err: err, now: h.now()})
+	if !ok {
+		h.serverError(w, r, err)
+		return
+	}
+	if ref.wait > 0 {
+		setRetryAfter(w, ref.wait)
+	}
+	h.renderError(w, r, ref.status, ref.title, ref.message)
+}
