@@ -75,7 +75,7 @@ func TestAccounts(t *testing.T) {
 					res := b.postForm(t, c, "/signup", url.Values{"email": {tt.email}, "password": {tt.password}})
 					requireStatus(t, res, http.StatusUnprocessableEntity)
 					requireFullPage(t, res)
-					require.Contains(t, res.HTML, `<form id="signup-form"`)
+					requireElement(t, res.HTML, "form#signup-form")
 					requireFieldError(t, res.HTML, tt.field, tt.message)
 					requireFieldValue(t, res.HTML, "email", tt.email)
 					if tt.field == "email" {
@@ -152,7 +152,7 @@ func TestAccounts(t *testing.T) {
 			wrong := b.postForm(t, c, "/signin", url.Values{"email": {"ann@example.com"}, "password": {"not the password"}})
 			requireStatus(t, wrong, http.StatusUnprocessableEntity)
 			requireFullPage(t, wrong)
-			require.Contains(t, wrong.HTML, `<form id="signin-form"`)
+			requireElement(t, wrong.HTML, "form#signin-form")
 			requireFieldValue(t, wrong.HTML, "email", "ann@example.com")
 			require.NotContains(t, wrong.HTML, "not the password")
 			requireSignedOut(t, wrong.HTML)
@@ -427,7 +427,7 @@ func TestReturnAddress(t *testing.T) {
 			requireRedirect(t, res, signInTo("/tickets/new"))
 			// "Create an account" on the sign-in page keeps the address.
 			signin := b.get(t, c, res.location())
-			require.Contains(t, signin.HTML, `href="/signup?next=%2ftickets%2fnew"`)
+			requireElementText(t, signin.HTML, `a[href="/signup?next=%2ftickets%2fnew"]`, "Create an account")
 			signup := b.get(t, c, "/signup?next=%2Ftickets%2Fnew")
 			requireFieldValue(t, signup.HTML, "next", "/tickets/new")
 			res = b.postForm(t, c, "/signup", url.Values{"email": {"bob@example.com"}, "password": {password}, "next": {"/tickets/new"}})
@@ -450,7 +450,7 @@ func TestSignOutEverywhere(t *testing.T) {
 
 		home := b.get(t, laptop, "/")
 		requireSignedInAs(t, home.HTML, "ann@example.com")
-		require.Contains(t, home.HTML, `<form method="post" action="/signout/everywhere"`)
+		requireElement(t, home.HTML, `form[method="post"][action="/signout/everywhere"] button[type="submit"]`)
 
 		// Another site cannot do it for her.
 		res := b.postForm(t, phone, "/signout/everywhere", nil, withHeader("Origin", "https://evil.example"))

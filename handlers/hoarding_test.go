@@ -93,7 +93,7 @@ func TestHoldCooldownPage(t *testing.T) {
 		require.Equal(t, want, alertMessage(t, res.HTML))
 		require.Equal(t, "60", res.Header.Get("Retry-After"))
 		// No dead end: the ticket's page with its Buy button.
-		require.Contains(t, res.HTML, `<form method="post" action="/orders"`)
+		requireElement(t, res.HTML, `form[method="post"][action="/orders"] button[type="submit"]`)
 
 		th.clock.advance(30 * time.Second)
 		res = th.buy(t, buyer, ticket, htmx)

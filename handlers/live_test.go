@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -294,8 +295,8 @@ func TestOrderEvents(t *testing.T) {
 
 			page := b.get(t, buyer, "/orders/"+itoa(orderID))
 			requireStatus(t, page, http.StatusOK)
-			require.Contains(t, page.HTML, `sse-connect="/orders/`+itoa(orderID)+`/events"`)
-			require.Contains(t, page.HTML, `hx-trigger="sse:order, sse-open, countdown-expired"`)
+			requireElement(t, page.HTML, `[hx-ext="sse"][sse-connect="/orders/`+itoa(orderID)+`/events"]`)
+			requireElement(t, page.HTML, `article#order[hx-trigger="sse:order, sse-open, countdown-expired"]`)
 
 			events := b.openStream(t, buyer, "/orders/"+itoa(orderID)+"/events")
 			b.pay(t, buyer, otherOrder)
@@ -349,9 +350,12 @@ func TestLivePages(t *testing.T) {
 			t.Parallel()
 			b := setup(t, dialect)
 			res := b.get(t, newClient(t), "/")
-			require.Contains(t, res.HTML, `<script src="`+static.Path("vendor/sse.min.js")+`" defer></script>`)
+			requireElement(t, res.HTML, `script[defer][src="`+static.Path("vendor/sse.min.js")+`"]`)
 			// After htmx, which it extends.
-			require.Less(t, strings.Index(res.HTML, static.Path("vendor/htmx.min.js")), strings.Index(res.HTML, static.Path("vendor/sse.min.js")))
+			scripts := requireElement(t, res.HTML, "script[src]").Map(func(_ int, s *goquery.Selection) string { return s.AttrOr("src", "") })
+			htmxAt := slices.Index(scripts, static.Path("vendor/htmx.min.js"))
+			require.NotEqual(t, -1, htmxAt, "htmx is loaded: %q", scripts)
+			require.Less(t, htmxAt, slices.Index(scripts, static.Path("vendor/sse.min.js")), "scripts %q", scripts)
 		})
 
 		t.Run("ListingRefetchesItsOwnSearchAndPage", func(t *testing.T) {
@@ -362,11 +366,11 @@ func TestLivePages(t *testing.T) {
 				b.listTicket(t, seller, "Opera", "30.00")
 			}
 			res := b.get(t, newClient(t), "/?q=opera&page=2")
-			require.Contains(t, res.HTML, `<div hx-ext="sse" sse-connect="/events">`)
-			require.Contains(t, res.HTML, `<section id="listing" aria-label="Tickets" hx-get="/?page=2&amp;q=opera" hx-trigger="sse:tickets, sse-reconnected"`)
+			requireElement(t, res.HTML, `div[hx-ext="sse"][sse-connect="/events"]`)
+			requireElement(t, res.HTML, `section#listing[aria-label="Tickets"][hx-get="/?page=2&q=opera"][hx-trigger="sse:tickets, sse-reconnected"]`)
 			fragment := b.get(t, newClient(t), "/?q=opera&page=2", htmx)
 			requireFragment(t, fragment, `<section id="listing"`)
-			require.Contains(t, fragment.HTML, `hx-get="/?page=2&amp;q=opera"`, "the re-fetched listing keeps its address")
+			requireElement(t, fragment.HTML, `section#listing[hx-get="/?page=2&q=opera"]`, "the re-fetched listing keeps its address")
 			require.Contains(t, fragment.Header.Values("Vary"), "HX-Request")
 		})
 
@@ -406,8 +410,8 @@ func TestMyTickets(t *testing.T) {
 			page := b.get(t, seller, "/my/tickets")
 			requireStatus(t, page, http.StatusOK)
 			requireFullPage(t, page)
-			require.Contains(t, page.HTML, `<a href="/my/tickets">My tickets</a>`, "the header links here")
-			require.Contains(t, page.HTML, `sse-connect="/events"`)
+			requireElementText(t, page.HTML, `header a[href="/my/tickets"]`, "My tickets", "the header links here")
+			requireElement(t, page.HTML, `[hx-ext="sse"][sse-connect="/events"]`)
 			items := myTicketItems(t, page.HTML)
 			require.Equal(t, []int64{sold, held, forSale}, ids(items), "newest first")
 

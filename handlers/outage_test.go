@@ -95,7 +95,7 @@ func TestDatabaseOutage(t *testing.T) {
 		for _, res := range pages {
 			requireUnavailable(t, res)
 			require.Contains(t, res.HTML, outageMessage)
-			require.Contains(t, res.HTML, "<h1>Briefly unavailable</h1>")
+			requireElementText(t, res.HTML, "h1", "Briefly unavailable")
 		}
 		requireFragment(t, pages[len(pages)-1], "<article>")
 		requireUnavailable(t, b.get(t, newClient(t), "/healthz"))

@@ -98,7 +98,7 @@ func requireRefused(t *testing.T, res *response) {
 func requireThrottled(t *testing.T, res *response, message, retryAfter string) {
 	t.Helper()
 	requireStatus(t, res, http.StatusTooManyRequests)
-	require.Contains(t, res.HTML, `<form id="signin-form"`)
+	requireElement(t, res.HTML, "form#signin-form")
 	require.Equal(t, message, alertMessage(t, res.HTML))
 	require.Equal(t, retryAfter, res.Header.Get("Retry-After"))
 	require.Nil(t, sessionCookie(res), "a throttled sign-in starts no session")

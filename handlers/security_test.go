@@ -188,7 +188,7 @@ func TestSecurity(t *testing.T) {
 					res := b.do(t, ann, tt.method, tt.path, nil)
 					requireStatus(t, res, http.StatusMethodNotAllowed)
 					requireFullPage(t, res)
-					require.Contains(t, res.HTML, "<h1>Method not allowed</h1>", "%s %s", tt.method, tt.path)
+					requireElementText(t, res.HTML, "h1", "Method not allowed", "%s %s", tt.method, tt.path)
 				}
 				requireSignedInAs(t, b.get(t, ann, "/").HTML, "ann@example.com")
 			})

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -555,4 +556,50 @@ func sessionCookie(res *response) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// requireElement checks that the CSS selector matches an element of a page
+// or fragment, and returns every match. msgAndArgs say why, as for require.
+func requireElement(t *testing.T, page, selector string, msgAndArgs ...any) *goquery.Selection {
+	t.Helper()
+	found := doc(page).Find(selector)
+	require.NotZero(t, found.Length(), "no %s in:\n%s%s", selector, page, because(msgAndArgs))
+	return found
+}
+
+// requireNoElement checks that the CSS selector matches no element of a page.
+func requireNoElement(t *testing.T, page, selector string, msgAndArgs ...any) {
+	t.Helper()
+	found := doc(page).Find(selector)
+	require.Zero(t, found.Length(), "%d of %s in:\n%s%s", found.Length(), selector, page, because(msgAndArgs))
+}
+
+// requireElementText checks that an element the CSS selector matches reads
+// text, as textOf reads it, and returns the elements that do.
+func requireElementText(t *testing.T, page, selector, text string, msgAndArgs ...any) *goquery.Selection {
+	t.Helper()
+	found := requireElement(t, page, selector, msgAndArgs...)
+	match := found.FilterFunction(func(_ int, s *goquery.Selection) bool { return textOf(s) == text })
+	require.NotZero(t, match.Length(), "no %s reads %q; they read %q%s", selector, text, texts(found), because(msgAndArgs))
+	return match
+}
+
+// texts returns the text of each element of a selection, as textOf reads it.
+func texts(s *goquery.Selection) []string {
+	list := []string{}
+	s.Each(func(_ int, e *goquery.Selection) { list = append(list, textOf(e)) })
+	return list
+}
+
+// because formats a require-style message, a format and its arguments, to
+// end a failure message with; none gives "".
+func because(msgAndArgs []any) string {
+	if len(msgAndArgs) == 0 {
+		return ""
+	}
+	format, ok := msgAndArgs[0].(string)
+	if !ok {
+		return "\n" + fmt.Sprint(msgAndArgs...)
+	}
+	return "\n" + fmt.Sprintf(format, msgAndArgs[1:]...)
 }

@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"fmt"
-	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -52,13 +51,13 @@ func TestTickets(t *testing.T) {
 			require.Contains(t, res.HTML, "<h1>Jazz &lt;night&gt; &amp; more</h1>", "title shown, escaped")
 			require.Contains(t, res.HTML, "30.00 USD")
 			require.Contains(t, res.HTML, "For sale")
-			require.Contains(t, res.HTML, `<input type="hidden" name="ticket_id" value="`+itoa(id)+`">`, "the Buy form")
+			requireElement(t, res.HTML, `form[method="post"][action="/orders"] input[type="hidden"][name="ticket_id"][value="`+itoa(id)+`"]`, "the Buy form")
 
 			own := b.get(t, seller, "/tickets/"+itoa(id))
 			requireStatus(t, own, http.StatusOK)
 			require.Contains(t, own.HTML, "This is your ticket.")
-			require.Contains(t, own.HTML, `href="/tickets/`+itoa(id)+`/edit"`)
-			require.NotContains(t, own.HTML, `name="ticket_id"`, "no Buy form for the seller")
+			requireElement(t, own.HTML, `a[href="/tickets/`+itoa(id)+`/edit"]`)
+			requireNoElement(t, own.HTML, `[name="ticket_id"]`, "no Buy form for the seller")
 		})
 
 		t.Run("NewTicketForm", func(t *testing.T) {
@@ -67,7 +66,7 @@ func TestTickets(t *testing.T) {
 			seller := b.signUp(t, "seller@example.com")
 			res := b.get(t, seller, "/tickets/new")
 			requireStatus(t, res, http.StatusOK)
-			require.Contains(t, res.HTML, `<form id="ticket-form" method="post" action="/tickets"`)
+			requireElement(t, res.HTML, `form#ticket-form[method="post"][action="/tickets"]`)
 			requireFieldValue(t, res.HTML, "title", "")
 			requireFieldValue(t, res.HTML, "price", "")
 			require.Contains(t, res.HTML, "Price (USD)")
@@ -102,7 +101,7 @@ func TestTickets(t *testing.T) {
 				for _, title := range []string{strings.Repeat("y", 120), strings.Repeat("é", 120)} {
 					id := b.listTicket(t, seller, title, "5")
 					res := b.get(t, seller, "/tickets/"+itoa(id))
-					require.Contains(t, res.HTML, "<h1>"+title+"</h1>")
+					requireElementText(t, res.HTML, "h1", title)
 				}
 			})
 
@@ -111,7 +110,7 @@ func TestTickets(t *testing.T) {
 				tk, err := b.store.Ticket(t.Context(), id)
 				require.NoError(t, err)
 				require.Equal(t, "Padded title", tk.Title)
-				require.Contains(t, b.get(t, seller, "/tickets/"+itoa(id)).HTML, "<h1>Padded title</h1>")
+				requireElementText(t, b.get(t, seller, "/tickets/"+itoa(id)).HTML, "h1", "Padded title")
 			})
 		})
 
@@ -217,7 +216,7 @@ func TestTickets(t *testing.T) {
 				res := b.get(t, newClient(t), "/?q="+url.QueryEscape(tt.q))
 				requireStatus(t, res, http.StatusOK)
 				require.Equal(t, tt.want, listingIDs(t, res.HTML), "q=%q", tt.q)
-				require.Contains(t, res.HTML, `name="q" value="`+html.EscapeString(strings.TrimSpace(tt.q))+`"`, "the query is kept")
+				require.Equal(t, strings.TrimSpace(tt.q), requireElement(t, res.HTML, `form[role="search"] input[name="q"]`).AttrOr("value", "(none)"), "the query is kept")
 			}
 			res := b.get(t, newClient(t), "/?q=zzz")
 			require.Empty(t, listingIDs(t, res.HTML))
@@ -275,14 +274,14 @@ func TestTickets(t *testing.T) {
 
 			form := b.get(t, seller, path+"/edit")
 			requireStatus(t, form, http.StatusOK)
-			require.Contains(t, form.HTML, `<form id="ticket-form" method="post" action="`+path+`"`)
+			requireElement(t, form.HTML, `form#ticket-form[method="post"][action="`+path+`"]`)
 			requireFieldValue(t, form.HTML, "title", "Opera")
 			requireFieldValue(t, form.HTML, "price", "30.00")
 
 			res := b.postForm(t, seller, path, url.Values{"title": {" Opera gala "}, "price": {"45.5"}})
 			requireRedirect(t, res, path)
 			page := b.get(t, seller, path)
-			require.Contains(t, page.HTML, "<h1>Opera gala</h1>")
+			requireElementText(t, page.HTML, "h1", "Opera gala")
 			require.Contains(t, page.HTML, "45.50 USD")
 			require.Contains(t, page.HTML, "Your changes are saved.")
 			require.Equal(t, []listedTicket{{id, "Opera gala", "45.50 USD"}}, listingTickets(t, b.get(t, newClient(t), "/").HTML))
@@ -297,7 +296,7 @@ func TestTickets(t *testing.T) {
 
 			res := b.postForm(t, seller, path, url.Values{"title": {""}, "price": {"1.234"}})
 			requireStatus(t, res, http.StatusUnprocessableEntity)
-			require.Contains(t, res.HTML, `action="`+path+`"`, "the edit form, not a new ticket's")
+			requireElement(t, res.HTML, `form#ticket-form[action="`+path+`"]`, "the edit form, not a new ticket's")
 			requireFieldError(t, res.HTML, "title", "Enter a title.")
 			requireFieldError(t, res.HTML, "price", "Use at most two decimal places.")
 			requireFieldValue(t, res.HTML, "price", "1.234")
@@ -332,7 +331,7 @@ func TestTickets(t *testing.T) {
 			requireStatus(t, res, http.StatusConflict)
 			requireFullPage(t, res)
 			require.Equal(t, message, alertMessage(t, res.HTML))
-			require.NotContains(t, res.HTML, `id="ticket-form"`)
+			requireNoElement(t, res.HTML, "#ticket-form")
 
 			res = b.postForm(t, seller, path, url.Values{"title": {"Cheaper"}, "price": {"1"}})
 			requireStatus(t, res, http.StatusConflict)
@@ -343,7 +342,7 @@ func TestTickets(t *testing.T) {
 			res = b.postForm(t, seller, path, url.Values{"title": {"Cheaper"}, "price": {"1"}}, htmx)
 			requireStatus(t, res, http.StatusConflict)
 			require.Equal(t, "#main", res.Header.Get("HX-Retarget"))
-			require.NotContains(t, res.HTML, "<html")
+			requireFragment(t, res, "<article>")
 			require.Equal(t, message, alertMessage(t, res.HTML))
 			requireTicket(t, b, id, "Opera", 3000)
 
@@ -400,7 +399,7 @@ func TestHTMX(t *testing.T) {
 			require.Empty(t, res.location(), "no 303 for HTMX")
 			redirect := res.Header.Get("HX-Redirect")
 			require.Regexp(t, `^/tickets/\d+$`, redirect)
-			require.Contains(t, b.get(t, seller, redirect).HTML, "<h1>Ballet</h1>")
+			requireElementText(t, b.get(t, seller, redirect).HTML, "h1", "Ballet")
 			ticketID := b.listing(t, "/")[0]
 
 			res = b.buy(t, buyer, ticketID, htmx)
@@ -511,7 +510,7 @@ func requireNotFound(t *testing.T, res *response) {
 	t.Helper()
 	requireStatus(t, res, http.StatusNotFound)
 	requireFullPage(t, res)
-	require.Contains(t, res.HTML, "<h1>Not found</h1>")
+	requireElementText(t, res.HTML, "h1", "Not found")
 }
 
 // requireTicket checks a ticket's stored title and price.
