@@ -51,15 +51,13 @@ func setupLive(t *testing.T, dialect store.Dialect, opts liveOpts) *liveBundle {
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Config.ReadTimeout = opts.serverTimeouts
 	srv.Config.WriteTimeout = opts.serverTimeouts
-	h, err := handlers.New(handlers.Config{
+	h := newHandler(t, handlers.Config{
 		BaseURL:      "http://" + srv.Listener.Addr().String(),
 		OrderHold:    b.hold,
 		Currency:     "usd",
 		PasswordCost: bcrypt.MinCost,
-		Live:         b.hub,
 		Done:         b.done,
-	}, b.store, discardLogger(), now)
-	require.NoError(t, err)
+	}, handlers.Deps{Store: b.store, Live: b.hub, Now: b.clock.Now})
 	srv.Config.Handler = h.Routes()
 	srv.Start()
 	// Streams still open at the end would keep Close waiting: end them as
