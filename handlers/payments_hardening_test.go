@@ -64,7 +64,7 @@ func TestPaymentHardening(t *testing.T) {
 	t.Run("CancelExpiresTheCheckoutSession", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, 0) // a one-minute hold: its own end is far off
+			b, stripeAPI := paymentBundle(t, dialect) // a one-minute hold: its own end is far off
 			c := b.beginCheckout(t)
 
 			requireStatus(t, b.postForm(t, c.buyer, "/orders/"+itoa(c.order)+"/cancel", nil), http.StatusSeeOther)
@@ -83,7 +83,7 @@ func TestPaymentHardening(t *testing.T) {
 	t.Run("CancelWithoutCheckoutInsertsNoExpiry", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			seller := b.signUp(t, "seller@example.com")
 			buyer := b.signUp(t, "buyer@example.com")
 			order := b.buyOK(t, buyer, b.listTicket(t, seller, "Front row", "30"))
@@ -97,7 +97,7 @@ func TestPaymentHardening(t *testing.T) {
 	t.Run("LatePaymentAfterARepriceIsRefunded", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, 0)
+			b, stripeAPI := paymentBundle(t, dialect)
 			seller := b.signUp(t, "seller@example.com")
 			ticket := b.listTicket(t, seller, "Front row", "5")
 			buyer := b.signUp(t, "buyer@example.com")
@@ -124,7 +124,7 @@ func TestPaymentHardening(t *testing.T) {
 	t.Run("FullRefundInStripeRefundsTheOrder", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, 0)
+			b, stripeAPI := paymentBundle(t, dialect)
 			c := b.paidCheckout(t)
 			require.NotContains(t, b.listing(t, "/"), c.ticket)
 
@@ -161,7 +161,7 @@ func TestPaymentHardening(t *testing.T) {
 	t.Run("PartialRefundInStripeIsRecordedAndShown", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			c := b.paidCheckout(t)
 
 			b.deliverRefund(t, refundEvent{id: "evt_part_2", sessionID: c.session, amount: 3000, amountRefunded: 1250})
@@ -190,7 +190,7 @@ func TestPaymentHardening(t *testing.T) {
 	t.Run("PaymentOnAnotherSessionIsRefundedAndPaysNothing", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, 0)
+			b, stripeAPI := paymentBundle(t, dialect)
 			c := b.beginCheckout(t)
 
 			b.deliverOK(t, event{id: "evt_other_session", eventType: "checkout.session.completed", sessionID: "cs_not_ours", orderID: c.order, amount: 3000})
@@ -213,7 +213,7 @@ func TestPaymentHardening(t *testing.T) {
 	t.Run("EventsFromTheFutureAreRefused", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			c := b.beginCheckout(t)
 			paid := event{id: "evt_future", eventType: "checkout.session.completed", sessionID: c.session, orderID: c.order, amount: 3000}
 

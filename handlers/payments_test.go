@@ -64,22 +64,20 @@ func (f *fakeStripe) refundsAsked() map[string]int {
 	return out
 }
 
-// endingHold is the hold of tests that wait for it to end: long enough to buy
-// and start a checkout within it on a loaded machine (1 s was not, under
-// -race on a 2-core VM that froze for 0.7 s), short enough to wait for.
-const endingHold = 3 * time.Second
-
 // paymentBundle is a bundle with the built-in checkout on a known webhook
 // secret, and a fake Stripe for the jobs.
-func paymentBundle(t *testing.T, dialect store.Dialect, hold time.Duration) (*testBundle, *fakeStripe) {
+func paymentBundle(t *testing.T, dialect store.Dialect) (*testBundle, *fakeStripe) {
+	t.Helper()
+	return paymentBundleWith(t, dialect, bundleOpts{})
+}
+
+// paymentBundleWith is paymentBundle with more options.
+func paymentBundleWith(t *testing.T, dialect store.Dialect, opts bundleOpts) (*testBundle, *fakeStripe) {
 	t.Helper()
 	stripeAPI := newFakeStripe()
-	b := setupWith(t, dialect, bundleOpts{
-		hold:      hold,
-		stripe:    stripeAPI,
-		configure: func(cfg *handlers.Config) { cfg.StripeWebhookSecret = webhookSecret },
-	})
-	return b, stripeAPI
+	opts.stripe = stripeAPI
+	opts.configure = func(cfg *handlers.Config) { cfg.StripeWebhookSecret = webhookSecret }
+	return setupWith(t, dialect, opts), stripeAPI
 }
 
 // event is a Stripe event about a checkout session.
@@ -205,7 +203,7 @@ func TestPayments(t *testing.T) {
 	t.Run("PaidInTimeThroughTheBuiltinCheckout", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			seller := b.signUp(t, "seller@example.com")
 			ticket := b.listTicket(t, seller, "Front row", "30.50")
 			buyer := b.signUp(t, "buyer@example.com")
@@ -235,7 +233,7 @@ func TestPayments(t *testing.T) {
 	t.Run("PayIsRefusedForUnknownForeignAndEndedOrders", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			seller := b.signUp(t, "seller@example.com")
 			ticket := b.listTicket(t, seller, "Front row", "30")
 			buyer := b.signUp(t, "buyer@example.com")
@@ -255,7 +253,7 @@ func TestPayments(t *testing.T) {
 	t.Run("DuplicateEventsAreRecordedOnce", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			c := b.beginCheckout(t)
 			orderID, session := c.order, c.session
 
@@ -279,7 +277,7 @@ func TestPayments(t *testing.T) {
 	t.Run("EventsOutOfOrder", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			c := b.beginCheckout(t)
 			orderID, session := c.order, c.session
 
@@ -305,7 +303,7 @@ func TestPayments(t *testing.T) {
 	t.Run("BadSignaturesAreRefusedAndStoreNothing", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			good := event{id: "evt_sig", eventType: "checkout.session.completed", sessionID: "cs_x", orderID: 1, amount: 3000}
 			payload, signature := good.signed()
 
@@ -346,7 +344,7 @@ func TestPayments(t *testing.T) {
 	t.Run("AmountMismatchIsRefunded", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, 0)
+			b, stripeAPI := paymentBundle(t, dialect)
 			c := b.beginCheckout(t)
 			buyer, orderID, session := c.buyer, c.order, c.session
 
@@ -365,11 +363,13 @@ func TestPayments(t *testing.T) {
 	t.Run("LatePaymentWithTheTicketStillFreePays", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, endingHold)
+			b, stripeAPI := paymentBundleWith(t, dialect, bundleOpts{noWorkers: true})
 			c := b.beginCheckout(t)
 			ticket, orderID, session := c.ticket, c.order, c.session
+			b.endHold()
+			b.startWorkers(t)
 			require.Eventually(t, func() bool { return b.order(t, orderID).Status == store.Cancelled },
-				15*time.Second, 50*time.Millisecond, "the hold ends and is recorded")
+				10*time.Second, 20*time.Millisecond, "the hold ends and is recorded")
 
 			b.deliverOK(t, event{id: "evt_late", eventType: "checkout.session.completed", sessionID: session, orderID: orderID, amount: 3000})
 			require.Eventually(t, func() bool { return b.order(t, orderID).Status == store.Paid },
@@ -382,19 +382,14 @@ func TestPayments(t *testing.T) {
 	t.Run("LatePaymentWithTheTicketTakenIsRefundedOnce", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, endingHold)
+			b, stripeAPI := paymentBundle(t, dialect)
 			seller := b.signUp(t, "seller@example.com")
 			ticket := b.listTicket(t, seller, "Front row", "30")
 			late := b.signUp(t, "late@example.com")
 			lateOrder := b.buyOK(t, late, ticket)
 			session := b.startCheckout(t, late, lateOrder)
-			time.Sleep(time.Until(b.order(t, lateOrder).ExpiresAt))
-			// The next buyer comes through a handler with a long hold.
-			other := b.serve(t, func(cfg *handlers.Config) { cfg.OrderHold = time.Minute })
-			next := b.signUp(t, "next@example.com")
-			res := b.postForm(t, next, other.URL+"/orders", map[string][]string{"ticket_id": {itoa(ticket)}})
-			requireStatus(t, res, http.StatusSeeOther)
-			nextOrder := idFromLocation(t, res, "/orders/")
+			b.endHold()
+			nextOrder := b.buyOK(t, b.signUp(t, "next@example.com"), ticket)
 
 			e := event{id: "evt_too_late", eventType: "checkout.session.completed", sessionID: session, orderID: lateOrder, amount: 3000}
 			for range 3 {
@@ -419,7 +414,7 @@ func TestPayments(t *testing.T) {
 	t.Run("SessionAlreadyCompleteWhenTheHoldEndsPays", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, endingHold)
+			b, stripeAPI := paymentBundleWith(t, dialect, bundleOpts{noWorkers: true})
 			c := b.beginCheckout(t)
 			orderID, session := c.order, c.session
 			// Stripe has the payment, but its webhook has not arrived.
@@ -428,8 +423,10 @@ func TestPayments(t *testing.T) {
 				PaymentIntentID: "pi_" + session, Amount: 3000, Currency: "usd"}
 			stripeAPI.mu.Unlock()
 
+			b.endHold()
+			b.startWorkers(t)
 			require.Eventually(t, func() bool { return b.order(t, orderID).Status == store.Paid },
-				15*time.Second, 50*time.Millisecond, "the expiry job finds the payment and it wins")
+				10*time.Second, 20*time.Millisecond, "the expiry job finds the payment and it wins")
 			require.Len(t, b.payments(t, orderID), 1)
 			require.Empty(t, stripeAPI.refundsAsked())
 		})

@@ -138,17 +138,17 @@ func now() time.Time { return time.Now().UTC() }
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // startWorkers starts a River client that works EventHive's jobs on the
-// bundle's database and clock, stopped at the end of the test. River's first
-// pass schedules every job already due: a test that ends a hold before
-// starting workers has the expiry job run at once, where running workers
-// find it on their next pass, up to five seconds later.
+// bundle's database and clock, stopped at the end of the test. River's
+// scheduler makes due jobs available when it starts, then every five seconds:
+// a test that needs an expiry job's work ends the hold before it starts the
+// workers, and the job runs at once.
 func (b *testBundle) startWorkers(t *testing.T) {
 	t.Helper()
 	deps := jobs.Deps{Store: b.store, Stripe: b.stripe, Now: b.clock.Now}
 	if b.live != nil {
 		deps.Live = b.live
 	}
-	workers, err := jobs.NewClient(b.db.RiverDriver(), deps, discardLogger(), jobs.WithTestTime(b.clock))
+	workers, err := jobs.NewClient(b.db.RiverDriver(), deps, discardLogger(), jobs.ForTests(b.clock))
 	require.NoError(t, err)
 	require.NoError(t, workers.Start(context.Background()))
 	t.Cleanup(func() {

@@ -129,10 +129,15 @@ func NewClient(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger, 
 // Option changes the River client that NewClient returns.
 type Option func(*river.Config)
 
-// WithTestTime makes River take the time from clock, in its own timing and
-// in what it writes and compares in the database, instead of the system's
-// and the database's. A test that moves clock, and gives deps.Now the same
-// clock, thereby makes a job scheduled for the end of a hold due.
-func WithTestTime(clock rivertype.TimeGenerator) Option {
-	return func(c *river.Config) { c.Test.Time = clock }
+// ForTests sets River up for a test: it takes the time from clock, in its own
+// timing and in what it writes and compares in the database, instead of the
+// system's and the database's, so a test that moves clock (and gives
+// deps.Now the same clock) makes a job scheduled for the end of a hold due;
+// and its maintenance starts without River's random delay of up to a second
+// (river.Config.TestOnly).
+func ForTests(clock rivertype.TimeGenerator) Option {
+	return func(c *river.Config) {
+		c.Test.Time = clock
+		c.TestOnly = true
+	}
 }
