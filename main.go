@@ -94,15 +94,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		BaseURL:             cfg.BaseURL,
 		OrderHold:           cfg.OrderHold,
 		Currency:            cfg.Currency,
-		Checkout:            checkout,
 		StripeWebhookSecret: webhookSecret,
 		AdminEmails:         cfg.AdminEmails,
 		JobsUI:              jobsUI,
 		TrustProxyHeaders:   cfg.TrustProxyHeaders,
-		Live:                hub,
 		Done:                ctx.Done(), // ends the event streams, which Shutdown would wait for
-		Metrics:             m,
-	}, st, log, now)
+	}, handlers.Deps{Store: st, Checkout: checkout, Live: hub, Metrics: m, Log: log, Now: now})
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,9 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/eventhive/eventhive/handlers"
+	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/metrics"
+	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 )
 
@@ -89,9 +92,14 @@ func noopLimits(ctx context.Context, dir string, dialect store.Dialect, pgURL st
 		return nil, nil, err
 	}
 	base := "http://" + ln.Addr().String()
+	hub := live.New(log)
+	defer hub.Close()
 	h, err := handlers.New(handlers.Config{
 		BaseURL: base, OrderHold: time.Hour, Currency: "usd", StripeWebhookSecret: webhookSecret,
-	}, st, log, func() time.Time { return time.Now().UTC() })
+	}, handlers.Deps{
+		Store: st, Checkout: payments.NewBuiltin(base, webhookSecret), Live: hub, Metrics: metrics.New(),
+		Log: log, Now: func() time.Time { return time.Now().UTC() },
+	})
 	if err != nil {
 		ln.Close()
 		return nil, nil, err

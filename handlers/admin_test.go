@@ -265,7 +265,8 @@ func TestAdminEmailsRefusedUnlessPlain(t *testing.T) {
 	st, err := store.New(db)
 	require.NoError(t, err)
 	for _, email := range []string{"opſ@example.com", "not an email", "ops@example"} {
-		_, err := handlers.New(handlers.Config{BaseURL: "http://localhost", AdminEmails: []string{email}}, st, discardLogger(), now)
+		cfg := handlers.Config{BaseURL: "http://localhost", AdminEmails: []string{email}}
+		_, err := handlers.New(cfg, testDeps(t, &cfg, handlers.Deps{Store: st}))
 		require.Error(t, err, email)
 	}
 }

@@ -63,7 +63,7 @@ func newFuzzApp(f *testing.F, dialect store.Dialect) *fuzzApp {
 	db := storetest.Open(f, dialect)
 	st, err := store.New(db, store.WithMaxHolds(2))
 	require.NoError(f, err)
-	h, err := handlers.New(handlers.Config{
+	h := newHandler(f, handlers.Config{
 		BaseURL:             "http://eventhive.test",
 		OrderHold:           time.Hour,
 		Currency:            "usd",
@@ -75,8 +75,7 @@ func newFuzzApp(f *testing.F, dialect store.Dialect) *fuzzApp {
 		SignUpsPerIP:           handlers.NoLimit,
 		SignInsPerIP:           handlers.NoLimit,
 		SignInsPerEmail:        handlers.NoLimit,
-	}, st, discardLogger(), now)
-	require.NoError(f, err)
+	}, handlers.Deps{Store: st})
 	a := &fuzzApp{db: db, store: st, routes: h.Routes()}
 
 	a.seller = a.signUp(f, "seller@example.com")

@@ -5,7 +5,6 @@ package handlers
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,7 +16,6 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/metrics"
 	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
@@ -30,12 +28,8 @@ type Config struct {
 	OrderHold time.Duration // how long an order holds its ticket
 	Currency  string        // ISO code of every price, lower case
 
-	// Checkout creates checkout sessions: Stripe's, or the built-in
-	// checkout's, whose pages this package serves. Nil means the built-in
-	// checkout.
-	Checkout Checkout
-	// StripeWebhookSecret verifies webhook signatures. Empty with the
-	// built-in checkout means a random secret.
+	// StripeWebhookSecret verifies webhook signatures: Stripe's, or the
+	// built-in checkout's. Required.
 	StripeWebhookSecret string
 
 	// AdminEmails are the accounts that may open the operator console under
@@ -47,18 +41,10 @@ type Config struct {
 	// Nil leaves it out.
 	JobsUI http.Handler
 
-	// Live carries "tickets changed" and "order changed" events to open
-	// pages through the event streams (see live.go). Nil means an
-	// in-process hub of this handler's own.
-	Live Live
 	// Done is closed when the app shuts down. Event streams end then:
 	// http.Server.Shutdown waits for them but does not end them. Nil: they
 	// end only when their clients leave.
 	Done <-chan struct{}
-
-	// Metrics counts requests and webhook events and serves /metrics. Nil
-	// means metrics of this handler's own.
-	Metrics *metrics.Metrics
 
 	// PasswordCost is the bcrypt cost of new password hashes; 0 means
 	// bcrypt.DefaultCost. Tests lower it to run faster.
@@ -84,6 +70,45 @@ type Config struct {
 	TrustProxyHeaders bool
 }
 
+// Deps are the parts of the app the handlers work with. New needs every one:
+// main wires them, and so do the tests' helpers.
+type Deps struct {
+	Store *store.Store
+	// Checkout creates checkout sessions: Stripe's, or the built-in
+	// checkout's (*payments.Builtin), whose pages this package then serves.
+	Checkout Checkout
+	// Live carries "tickets changed" and "order changed" events to open
+	// pages through the event streams (see live.go).
+	Live Live
+	// Metrics counts requests and webhook events and serves /metrics.
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+	// Now is the clock.
+	Now func() time.Time
+}
+
+// check names the first dependency missing.
+func (d Deps) check() error {
+	missing := ""
+	switch {
+	case d.Store == nil:
+		missing = "store"
+	case d.Checkout == nil:
+		missing = "checkout"
+	case d.Live == nil:
+		missing = "live hub"
+	case d.Metrics == nil:
+		missing = "metrics"
+	case d.Log == nil:
+		missing = "logger"
+	case d.Now == nil:
+		missing = "clock"
+	default:
+		return nil
+	}
+	return fmt.Errorf("handlers: no %s", missing)
+}
+
 // Handler serves every page. Its methods are the routes' handlers.
 type Handler struct {
 	cfg      Config
@@ -93,6 +118,8 @@ type Handler struct {
 	log      *slog.Logger
 	now      func() time.Time
 
+	checkout Checkout
+	live     Live
 	metrics  *metrics.Metrics
 	builtin  *payments.Builtin // nil with Stripe
 	throttle *throttle         // counts sign-in and sign-up attempts
@@ -111,20 +138,21 @@ type Checkout interface {
 }
 
 // New returns a Handler. It parses the templates, so a broken one fails here.
-// now is the clock; tests pass their own.
-func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*Handler, error) {
+// Zero settings in cfg take their documented defaults; every dependency in
+// deps is required.
+func New(cfg Config, deps Deps) (*Handler, error) {
+	if err := deps.check(); err != nil {
+		return nil, err
+	}
+	if cfg.StripeWebhookSecret == "" {
+		return nil, errors.New("handlers: no webhook secret")
+	}
 	views, err := templates.Load()
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
 	if cfg.PasswordCost == 0 {
 		cfg.PasswordCost = bcrypt.DefaultCost
-	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = metrics.New()
-	}
-	if cfg.Live == nil {
-		cfg.Live = live.New(log)
 	}
 	admins := make([]string, 0, len(cfg.AdminEmails))
 	for _, email := range cfg.AdminEmails {
@@ -147,24 +175,17 @@ func New(cfg Config, st *store.Store, log *slog.Logger, now func() time.Time) (*
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Checkout == nil {
-		if cfg.StripeWebhookSecret == "" {
-			cfg.StripeWebhookSecret = rand.Text()
-		}
-		cfg.Checkout = payments.NewBuiltin(cfg.BaseURL, cfg.StripeWebhookSecret)
-	}
-	if cfg.StripeWebhookSecret == "" {
-		return nil, errors.New("a Stripe checkout needs a webhook secret")
-	}
-	builtin, _ := cfg.Checkout.(*payments.Builtin)
+	builtin, _ := deps.Checkout.(*payments.Builtin)
 	h := &Handler{
 		cfg:       cfg,
-		store:     st,
-		sessions:  newSessionManager(st, strings.HasPrefix(cfg.BaseURL, "https://")),
+		store:     deps.Store,
+		sessions:  newSessionManager(deps.Store, strings.HasPrefix(cfg.BaseURL, "https://")),
 		views:     views,
-		log:       log,
-		now:       now,
-		metrics:   cfg.Metrics,
+		log:       deps.Log,
+		now:       deps.Now,
+		checkout:  deps.Checkout,
+		live:      deps.Live,
+		metrics:   deps.Metrics,
 		builtin:   builtin,
 		throttle:  newThrottle(),
 		listing:   newListingCache(),

@@ -612,11 +612,10 @@ func BenchmarkSignIn(b *testing.B) {
 	require.NoError(b, err)
 	_, err = st.CreateUser(b.Context(), "ann@example.com", string(hash), now())
 	require.NoError(b, err)
-	h, err := handlers.New(handlers.Config{
+	h := newHandler(b, handlers.Config{
 		BaseURL: "http://localhost", OrderHold: defaultHold, Currency: "usd",
 		SignInFailuresPerEmail: handlers.NoLimit, SignInFailuresPerIP: handlers.NoLimit,
-	}, st, discardLogger(), now)
-	require.NoError(b, err)
+	}, handlers.Deps{Store: st})
 	routes := h.Routes()
 
 	for _, bb := range []struct{ name, email, password string }{

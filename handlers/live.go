@@ -32,7 +32,7 @@ const (
 
 // publish tells open pages about a change that has committed.
 func (h *Handler) publish(r *http.Request, e live.Event) {
-	h.cfg.Live.Publish(r.Context(), e)
+	h.live.Publish(r.Context(), e)
 }
 
 // ticketEvents streams a "tickets" event whenever a ticket is listed,
@@ -77,7 +77,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, name string, wa
 		return
 	}
 	ctx := r.Context()
-	events, unsubscribe := h.cfg.Live.Subscribe(ctx)
+	events, unsubscribe := h.live.Subscribe(ctx)
 	defer unsubscribe()
 
 	w.WriteHeader(http.StatusOK)

@@ -34,7 +34,7 @@ type liveBundle struct {
 
 // liveOpts changes what setupLive starts.
 type liveOpts struct {
-	hold time.Duration
+	noWorkers bool // do not start River: no job runs until startWorkers
 	// serverTimeouts sets the server's read and write timeouts, as main's
 	// http.Server has them; zero leaves them off.
 	serverTimeouts time.Duration
@@ -45,7 +45,7 @@ func setupLive(t *testing.T, dialect store.Dialect, opts liveOpts) *liveBundle {
 	hub := live.New(discardLogger())
 	t.Cleanup(func() { hub.Close() })
 	b := &liveBundle{
-		testBundle: setupWith(t, dialect, bundleOpts{hold: opts.hold, stripe: payments.NewBuiltin("", "unused"), live: hub}),
+		testBundle: setupWith(t, dialect, bundleOpts{noWorkers: opts.noWorkers, stripe: payments.NewBuiltin("", "unused"), live: hub}),
 		hub:        hub,
 		done:       make(chan struct{}),
 	}
@@ -53,15 +53,13 @@ func setupLive(t *testing.T, dialect store.Dialect, opts liveOpts) *liveBundle {
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Config.ReadTimeout = opts.serverTimeouts
 	srv.Config.WriteTimeout = opts.serverTimeouts
-	h, err := handlers.New(handlers.Config{
+	h := newHandler(t, handlers.Config{
 		BaseURL:      "http://" + srv.Listener.Addr().String(),
 		OrderHold:    b.hold,
 		Currency:     "usd",
 		PasswordCost: bcrypt.MinCost,
-		Live:         b.hub,
 		Done:         b.done,
-	}, b.store, discardLogger(), now)
-	require.NoError(t, err)
+	}, handlers.Deps{Store: b.store, Live: b.hub, Now: b.clock.Now})
 	srv.Config.Handler = h.Routes()
 	srv.Start()
 	// Streams still open at the end would keep Close waiting: end them as
@@ -200,13 +198,15 @@ func TestTicketEvents(t *testing.T) {
 
 		t.Run("ExpiryReleasesLive", func(t *testing.T) {
 			t.Parallel()
-			b := setupLive(t, dialect, liveOpts{hold: 2 * time.Second})
+			b := setupLive(t, dialect, liveOpts{noWorkers: true})
 			seller := b.signUp(t, "seller@example.com")
 			buyer := b.signUp(t, "buyer@example.com")
 			ticketID := b.listTicket(t, seller, "Opera", "30.00")
 			b.buyOK(t, buyer, ticketID)
 
 			events := b.openStream(t, newClient(t), "/events")
+			b.endHold()
+			b.startWorkers(t)
 			require.Equal(t, "tickets", events.next(t), "the hold ended and the job released the ticket")
 			require.Equal(t, []int64{ticketID}, b.listing(t, "/"))
 		})
@@ -318,11 +318,13 @@ func TestOrderEvents(t *testing.T) {
 
 		t.Run("ExpiryReachesTheOrderPage", func(t *testing.T) {
 			t.Parallel()
-			b := setupLive(t, dialect, liveOpts{hold: 2 * time.Second})
+			b := setupLive(t, dialect, liveOpts{noWorkers: true})
 			seller := b.signUp(t, "seller@example.com")
 			buyer := b.signUp(t, "buyer@example.com")
 			orderID := b.buyOK(t, buyer, b.listTicket(t, seller, "Opera", "30.00"))
 			events := b.openStream(t, buyer, "/orders/"+itoa(orderID)+"/events")
+			b.endHold()
+			b.startWorkers(t)
 			require.Equal(t, "order", events.next(t))
 			require.Equal(t, "expired", orderState(t, b.get(t, buyer, "/orders/"+itoa(orderID), htmx).HTML))
 		})
@@ -404,7 +406,7 @@ func TestMyTickets(t *testing.T) {
 			b.pay(t, buyer, b.buyOK(t, buyer, sold))
 			require.Eventually(t, func() bool {
 				tk, err := b.store.Ticket(t.Context(), sold)
-				return err == nil && tk.State(now()) == store.Sold
+				return err == nil && tk.State(b.clock.Now()) == store.Sold
 			}, 10*time.Second, 20*time.Millisecond)
 
 			page := b.get(t, seller, "/my/tickets")

@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/metrics"
 	"github.com/eventhive/eventhive/store"
 )
@@ -25,7 +24,7 @@ func TestMetrics(t *testing.T) {
 		b := setupWith(t, dialect, bundleOpts{
 			noWorkers:    true,
 			storeOptions: []store.Option{store.WithObserver(m)},
-			configure:    func(cfg *handlers.Config) { cfg.Metrics = m },
+			metrics:      m,
 		})
 
 		scrape := func() string {
@@ -56,7 +55,7 @@ func TestMetricsSeriesBounded(t *testing.T) {
 	m := metrics.New()
 	b := setupWith(t, store.SQLite, bundleOpts{
 		noWorkers: true,
-		configure: func(cfg *handlers.Config) { cfg.Metrics = m },
+		metrics:   m,
 	})
 	series := regexp.MustCompile(`(?m)^eventhive_http_request_duration_seconds_count\{code="(\d+)",method="([^"]*)",route="([^"]*)"\}`)
 	labels := func() []string {

@@ -75,7 +75,7 @@ func TestDatabaseOutage(t *testing.T) {
 		require.NoError(t, db.Migrate(t.Context()))
 		st, err := store.New(db)
 		require.NoError(t, err)
-		b := &testBundle{dialect: store.Postgres, db: db, store: st, hold: defaultHold}
+		b := &testBundle{dialect: store.Postgres, db: db, store: st, clock: &testClock{}, hold: defaultHold}
 		b.server = b.serve(t, func(cfg *handlers.Config) { cfg.StripeWebhookSecret = secret })
 		seller := b.signUp(t, "seller@example.com")
 		id := b.listTicket(t, seller, "Opera", "30")
@@ -130,7 +130,7 @@ func TestDatabaseOutage(t *testing.T) {
 		require.NoError(t, db.Migrate(t.Context()))
 		st, err := store.New(db)
 		require.NoError(t, err)
-		b := &testBundle{dialect: store.Postgres, db: db, store: st, hold: defaultHold}
+		b := &testBundle{dialect: store.Postgres, db: db, store: st, clock: &testClock{}, hold: defaultHold}
 		b.server = b.serve(t, nil)
 		seller := b.signUp(t, "seller@example.com")
 		id := b.listTicket(t, seller, "Opera", "30")

@@ -24,7 +24,7 @@ func (h *Handler) payOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	orderURL := h.cfg.BaseURL + "/orders/" + strconv.FormatInt(o.ID, 10)
-	session, err := h.cfg.Checkout.CreateSession(r.Context(), payments.CheckoutRequest{
+	session, err := h.checkout.CreateSession(r.Context(), payments.CheckoutRequest{
 		OrderID:    o.ID,
 		Title:      o.TicketTitle,
 		Amount:     o.Amount,

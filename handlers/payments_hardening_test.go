@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertest"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
@@ -64,12 +66,15 @@ func TestPaymentHardening(t *testing.T) {
 	t.Run("CancelExpiresTheCheckoutSession", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, 0) // a one-minute hold: its own end is far off
+			b, stripeAPI := paymentBundle(t, dialect) // a one-minute hold: its own end is far off
 			c := b.beginCheckout(t)
 
 			requireStatus(t, b.postForm(t, c.buyer, "/orders/"+itoa(c.order)+"/cancel", nil), http.StatusSeeOther)
-			require.Equal(t, 1, b.count(t, `SELECT count(*) FROM river_job WHERE kind = $1 AND scheduled_at > $2`,
-				store.ExpireOrderArgs{}.Kind(), time.Now().Add(30*time.Second)), "the hold's own end, still to come")
+			rivertest.RequireManyInserted(t.Context(), t, b.db.RiverDriver(), []rivertest.ExpectedJob{
+				// The hold's own end, still to come.
+				{Args: store.ExpireOrderArgs{}, Opts: &rivertest.RequireInsertedOpts{State: rivertype.JobStateScheduled}},
+				{Args: store.ExpireOrderArgs{}}, // the cancel's, at once
+			})
 			require.Eventually(t, func() bool { return stripeAPI.expiriesAsked(c.session) > 0 },
 				10*time.Second, 20*time.Millisecond, "the cancel's expiry job expires the session now")
 			require.Equal(t, store.Cancelled, b.order(t, c.order).Status)
@@ -83,12 +88,12 @@ func TestPaymentHardening(t *testing.T) {
 	t.Run("CancelWithoutCheckoutInsertsNoExpiry", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			seller := b.signUp(t, "seller@example.com")
 			buyer := b.signUp(t, "buyer@example.com")
 			order := b.buyOK(t, buyer, b.listTicket(t, seller, "Front row", "30"))
 			requireStatus(t, b.postForm(t, buyer, "/orders/"+itoa(order)+"/cancel", nil), http.StatusSeeOther)
-			require.Equal(t, 1, b.count(t, `SELECT count(*) FROM river_job WHERE kind = $1`, store.ExpireOrderArgs{}.Kind()))
+			rivertest.RequireInserted(t.Context(), t, b.db.RiverDriver(), store.ExpireOrderArgs{}, nil)
 		})
 	})
 
@@ -97,7 +102,7 @@ func TestPaymentHardening(t *testing.T) {
 	t.Run("LatePaymentAfterARepriceIsRefunded", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, 0)
+			b, stripeAPI := paymentBundle(t, dialect)
 			seller := b.signUp(t, "seller@example.com")
 			ticket := b.listTicket(t, seller, "Front row", "5")
 			buyer := b.signUp(t, "buyer@example.com")
@@ -124,7 +129,7 @@ func TestPaymentHardening(t *testing.T) {
 	t.Run("FullRefundInStripeRefundsTheOrder", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, 0)
+			b, stripeAPI := paymentBundle(t, dialect)
 			c := b.paidCheckout(t)
 			require.NotContains(t, b.listing(t, "/"), c.ticket)
 
@@ -161,7 +166,7 @@ func TestPaymentHardening(t *testing.T) {
 	t.Run("PartialRefundInStripeIsRecordedAndShown", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			c := b.paidCheckout(t)
 
 			b.deliverRefund(t, refundEvent{id: "evt_part_2", sessionID: c.session, amount: 3000, amountRefunded: 1250})
@@ -190,7 +195,7 @@ func TestPaymentHardening(t *testing.T) {
 	t.Run("PaymentOnAnotherSessionIsRefundedAndPaysNothing", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, 0)
+			b, stripeAPI := paymentBundle(t, dialect)
 			c := b.beginCheckout(t)
 
 			b.deliverOK(t, event{id: "evt_other_session", eventType: "checkout.session.completed", sessionID: "cs_not_ours", orderID: c.order, amount: 3000})
@@ -213,7 +218,7 @@ func TestPaymentHardening(t *testing.T) {
 	t.Run("EventsFromTheFutureAreRefused", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			c := b.beginCheckout(t)
 			paid := event{id: "evt_future", eventType: "checkout.session.completed", sessionID: c.session, orderID: c.order, amount: 3000}
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertest"
 	"github.com/stretchr/testify/require"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
@@ -64,22 +65,20 @@ func (f *fakeStripe) refundsAsked() map[string]int {
 	return out
 }
 
-// endingHold is the hold of tests that wait for it to end: long enough to buy
-// and start a checkout within it on a loaded machine (1 s was not, under
-// -race on a 2-core VM that froze for 0.7 s), short enough to wait for.
-const endingHold = 3 * time.Second
-
 // paymentBundle is a bundle with the built-in checkout on a known webhook
 // secret, and a fake Stripe for the jobs.
-func paymentBundle(t *testing.T, dialect store.Dialect, hold time.Duration) (*testBundle, *fakeStripe) {
+func paymentBundle(t *testing.T, dialect store.Dialect) (*testBundle, *fakeStripe) {
+	t.Helper()
+	return paymentBundleWith(t, dialect, bundleOpts{})
+}
+
+// paymentBundleWith is paymentBundle with more options.
+func paymentBundleWith(t *testing.T, dialect store.Dialect, opts bundleOpts) (*testBundle, *fakeStripe) {
 	t.Helper()
 	stripeAPI := newFakeStripe()
-	b := setupWith(t, dialect, bundleOpts{
-		hold:      hold,
-		stripe:    stripeAPI,
-		configure: func(cfg *handlers.Config) { cfg.StripeWebhookSecret = webhookSecret },
-	})
-	return b, stripeAPI
+	opts.stripe = stripeAPI
+	opts.configure = func(cfg *handlers.Config) { cfg.StripeWebhookSecret = webhookSecret }
+	return setupWith(t, dialect, opts), stripeAPI
 }
 
 // event is a Stripe event about a checkout session.
@@ -205,7 +204,7 @@ func TestPayments(t *testing.T) {
 	t.Run("PaidInTimeThroughTheBuiltinCheckout", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			seller := b.signUp(t, "seller@example.com")
 			ticket := b.listTicket(t, seller, "Front row", "30.50")
 			buyer := b.signUp(t, "buyer@example.com")
@@ -235,7 +234,7 @@ func TestPayments(t *testing.T) {
 	t.Run("PayIsRefusedForUnknownForeignAndEndedOrders", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			seller := b.signUp(t, "seller@example.com")
 			ticket := b.listTicket(t, seller, "Front row", "30")
 			buyer := b.signUp(t, "buyer@example.com")
@@ -255,7 +254,7 @@ func TestPayments(t *testing.T) {
 	t.Run("DuplicateEventsAreRecordedOnce", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			c := b.beginCheckout(t)
 			orderID, session := c.order, c.session
 
@@ -279,7 +278,7 @@ func TestPayments(t *testing.T) {
 	t.Run("EventsOutOfOrder", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			c := b.beginCheckout(t)
 			orderID, session := c.order, c.session
 
@@ -305,7 +304,7 @@ func TestPayments(t *testing.T) {
 	t.Run("BadSignaturesAreRefusedAndStoreNothing", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, _ := paymentBundle(t, dialect, 0)
+			b, _ := paymentBundle(t, dialect)
 			good := event{id: "evt_sig", eventType: "checkout.session.completed", sessionID: "cs_x", orderID: 1, amount: 3000}
 			payload, signature := good.signed()
 
@@ -335,7 +334,7 @@ func TestPayments(t *testing.T) {
 				require.Equal(t, http.StatusBadRequest, res.StatusCode, name)
 			}
 			require.Zero(t, b.count(t, `SELECT count(*) FROM stripe_events`))
-			require.Zero(t, b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'process_stripe_event'`))
+			rivertest.RequireNotInserted(t.Context(), t, b.db.RiverDriver(), store.ProcessStripeEventArgs{}, nil)
 
 			ignored := event{id: "evt_other", eventType: "customer.created", sessionID: "cs_x", orderID: 1, amount: 1}
 			b.deliverOK(t, ignored)
@@ -346,7 +345,7 @@ func TestPayments(t *testing.T) {
 	t.Run("AmountMismatchIsRefunded", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, 0)
+			b, stripeAPI := paymentBundle(t, dialect)
 			c := b.beginCheckout(t)
 			buyer, orderID, session := c.buyer, c.order, c.session
 
@@ -365,11 +364,13 @@ func TestPayments(t *testing.T) {
 	t.Run("LatePaymentWithTheTicketStillFreePays", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, endingHold)
+			b, stripeAPI := paymentBundleWith(t, dialect, bundleOpts{noWorkers: true})
 			c := b.beginCheckout(t)
 			ticket, orderID, session := c.ticket, c.order, c.session
+			b.endHold()
+			b.startWorkers(t)
 			require.Eventually(t, func() bool { return b.order(t, orderID).Status == store.Cancelled },
-				15*time.Second, 50*time.Millisecond, "the hold ends and is recorded")
+				10*time.Second, 20*time.Millisecond, "the hold ends and is recorded")
 
 			b.deliverOK(t, event{id: "evt_late", eventType: "checkout.session.completed", sessionID: session, orderID: orderID, amount: 3000})
 			require.Eventually(t, func() bool { return b.order(t, orderID).Status == store.Paid },
@@ -382,19 +383,14 @@ func TestPayments(t *testing.T) {
 	t.Run("LatePaymentWithTheTicketTakenIsRefundedOnce", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, endingHold)
+			b, stripeAPI := paymentBundle(t, dialect)
 			seller := b.signUp(t, "seller@example.com")
 			ticket := b.listTicket(t, seller, "Front row", "30")
 			late := b.signUp(t, "late@example.com")
 			lateOrder := b.buyOK(t, late, ticket)
 			session := b.startCheckout(t, late, lateOrder)
-			time.Sleep(time.Until(b.order(t, lateOrder).ExpiresAt))
-			// The next buyer comes through a handler with a long hold.
-			other := b.serve(t, func(cfg *handlers.Config) { cfg.OrderHold = time.Minute })
-			next := b.signUp(t, "next@example.com")
-			res := b.postForm(t, next, other.URL+"/orders", map[string][]string{"ticket_id": {itoa(ticket)}})
-			requireStatus(t, res, http.StatusSeeOther)
-			nextOrder := idFromLocation(t, res, "/orders/")
+			b.endHold()
+			nextOrder := b.buyOK(t, b.signUp(t, "next@example.com"), ticket)
 
 			e := event{id: "evt_too_late", eventType: "checkout.session.completed", sessionID: session, orderID: lateOrder, amount: 3000}
 			for range 3 {
@@ -419,7 +415,7 @@ func TestPayments(t *testing.T) {
 	t.Run("SessionAlreadyCompleteWhenTheHoldEndsPays", func(t *testing.T) {
 		t.Parallel()
 		forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
-			b, stripeAPI := paymentBundle(t, dialect, endingHold)
+			b, stripeAPI := paymentBundleWith(t, dialect, bundleOpts{noWorkers: true})
 			c := b.beginCheckout(t)
 			orderID, session := c.order, c.session
 			// Stripe has the payment, but its webhook has not arrived.
@@ -428,8 +424,10 @@ func TestPayments(t *testing.T) {
 				PaymentIntentID: "pi_" + session, Amount: 3000, Currency: "usd"}
 			stripeAPI.mu.Unlock()
 
+			b.endHold()
+			b.startWorkers(t)
 			require.Eventually(t, func() bool { return b.order(t, orderID).Status == store.Paid },
-				15*time.Second, 50*time.Millisecond, "the expiry job finds the payment and it wins")
+				10*time.Second, 20*time.Millisecond, "the expiry job finds the payment and it wins")
 			require.Len(t, b.payments(t, orderID), 1)
 			require.Empty(t, stripeAPI.refundsAsked())
 		})

@@ -61,8 +61,7 @@ func (b *testBundle) serveThrottled(t *testing.T, configure func(*handlers.Confi
 	if configure != nil {
 		configure(&cfg)
 	}
-	h, err := handlers.New(cfg, b.store, discardLogger(), clock.now)
-	require.NoError(t, err)
+	h := newHandler(t, cfg, handlers.Deps{Store: b.store, Now: clock.now})
 	srv.Config.Handler = h.Routes()
 	srv.Start()
 	return &throttled{b: b, clock: clock, server: srv, handler: h}

@@ -43,8 +43,7 @@ func serveLogged(t *testing.T, b *testBundle) (*httptest.Server, logLines) {
 		PasswordCost: bcrypt.MinCost,
 	}
 	log := slog.New(handlers.WithRequestIDs(slog.NewJSONHandler(lines, nil)))
-	h, err := handlers.New(cfg, b.store, log, now)
-	require.NoError(t, err)
+	h := newHandler(t, cfg, handlers.Deps{Store: b.store, Log: log, Now: b.clock.Now})
 	srv.Config.Handler = h.Routes()
 	srv.Start()
 	return srv, lines

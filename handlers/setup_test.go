@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +27,8 @@ import (
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/metrics"
+	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/store/storetest"
 )
@@ -32,8 +36,8 @@ import (
 // password is every test user's password.
 const password = "correct horse battery"
 
-// defaultHold is the order hold of a bundle unless a test asks for another:
-// long enough that no hold ends during a test that does not wait for it.
+// defaultHold is the order hold of a bundle unless a test asks for another.
+// No hold ends during a test unless it moves the bundle's clock.
 const defaultHold = time.Minute
 
 // testBundle is one running EventHive: a fresh database, its store, the
@@ -42,11 +46,13 @@ type testBundle struct {
 	dialect store.Dialect
 	db      *store.DB
 	store   *store.Store
+	clock   *testClock // the handlers', the jobs' and River's time
 	hold    time.Duration
 	server  *httptest.Server
 	workers *river.Client[*sql.Tx] // nil until startWorkers
 	stripe  jobs.Stripe            // what the jobs call for Stripe; nil when no test needs it
-	live    *live.Hub              // the jobs' publisher of page events; nil for none
+	live    *live.Hub              // the jobs' and handlers' publisher of page events; nil for none
+	metrics *metrics.Metrics       // the handlers' metrics; nil for their own
 
 	configure func(*handlers.Config) // applied to every handler the bundle serves
 }
@@ -60,8 +66,10 @@ type bundleOpts struct {
 	configure func(*handlers.Config)
 	// stripe answers the jobs' Stripe calls (session expiry, refunds).
 	stripe jobs.Stripe
-	// live is where the jobs publish page events.
+	// live is where the jobs and the handlers publish page events.
 	live *live.Hub
+	// metrics are the handlers' metrics.
+	metrics *metrics.Metrics
 	// storeOptions configure the store, as main does (hold limit, metrics).
 	storeOptions []store.Option
 }
@@ -77,8 +85,8 @@ func setupWith(t *testing.T, dialect store.Dialect, opts bundleOpts) *testBundle
 	db := storetest.Open(t, dialect)
 	st, err := store.New(db, opts.storeOptions...)
 	require.NoError(t, err)
-	b := &testBundle{dialect: dialect, db: db, store: st, hold: opts.hold, configure: opts.configure,
-		stripe: opts.stripe, live: opts.live}
+	b := &testBundle{dialect: dialect, db: db, store: st, clock: &testClock{}, hold: opts.hold,
+		configure: opts.configure, stripe: opts.stripe, live: opts.live, metrics: opts.metrics}
 	if b.hold == 0 {
 		b.hold = defaultHold
 	}
@@ -89,20 +97,59 @@ func setupWith(t *testing.T, dialect store.Dialect, opts bundleOpts) *testBundle
 	return b
 }
 
-// now is the app's clock: real time, so that River and the app agree.
+// testClock is a bundle's time: the wall clock, moved forward by as much as
+// the test advanced it. The handlers, the jobs and River all read it, so a
+// test ends a hold by advancing the clock, not by sleeping. It runs on with
+// the wall clock because the database stamps the jobs that the store inserts
+// to run at once with its own time, and River must find those due. It is
+// River's TimeGenerator too (river.Config.Test.Time).
+type testClock struct {
+	mu    sync.Mutex
+	ahead time.Duration
+}
+
+// Now is the bundle's time, in UTC as main's clock.
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().UTC().Add(c.ahead)
+}
+
+// NowOrNil gives River the bundle's time for what it would otherwise take
+// from the database's clock.
+func (c *testClock) NowOrNil() *time.Time {
+	now := c.Now()
+	return &now
+}
+
+// Advance moves the clock forward by d.
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ahead += d
+}
+
+// endHold moves the bundle's clock past the end of every hold made so far
+// with the bundle's hold.
+func (b *testBundle) endHold() { b.clock.Advance(b.hold) }
+
+// now is the real clock, in UTC as main's, for tests without a bundle.
 func now() time.Time { return time.Now().UTC() }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // startWorkers starts a River client that works EventHive's jobs on the
-// bundle's database, stopped at the end of the test.
+// bundle's database and clock, stopped at the end of the test. River's
+// scheduler makes due jobs available when it starts, then every five seconds:
+// a test that needs an expiry job's work ends the hold before it starts the
+// workers, and the job runs at once.
 func (b *testBundle) startWorkers(t *testing.T) {
 	t.Helper()
-	deps := jobs.Deps{Store: b.store, Stripe: b.stripe, Now: now}
+	deps := jobs.Deps{Store: b.store, Stripe: b.stripe, Now: b.clock.Now}
 	if b.live != nil {
 		deps.Live = b.live
 	}
-	workers, err := jobs.NewClient(b.db.RiverDriver(), deps, discardLogger())
+	workers, err := jobs.NewClient(b.db.RiverDriver(), deps, discardLogger(), jobs.ForTests(b.clock))
 	require.NoError(t, err)
 	require.NoError(t, workers.Start(context.Background()))
 	t.Cleanup(func() {
@@ -133,11 +180,51 @@ func (b *testBundle) serve(t *testing.T, configure func(*handlers.Config)) *http
 	if configure != nil {
 		configure(&cfg)
 	}
-	h, err := handlers.New(cfg, b.store, discardLogger(), now)
-	require.NoError(t, err)
-	srv.Config.Handler = h.Routes()
+	deps := handlers.Deps{Store: b.store, Now: b.clock.Now, Metrics: b.metrics}
+	if b.live != nil {
+		deps.Live = b.live
+	}
+	srv.Config.Handler = newHandler(t, cfg, deps).Routes()
 	srv.Start()
 	return srv
+}
+
+// newHandler is handlers.New with the dependencies deps lacks filled in by
+// testDeps.
+func newHandler(tb testing.TB, cfg handlers.Config, deps handlers.Deps) *handlers.Handler {
+	tb.Helper()
+	h, err := handlers.New(cfg, testDeps(tb, &cfg, deps))
+	require.NoError(tb, err)
+	return h
+}
+
+// testDeps fills in the dependencies deps lacks as tests need them: the
+// built-in checkout on cfg's base URL and webhook secret (a random secret,
+// set in cfg, when it has none), an in-process hub and metrics of their own,
+// no logs and the real clock. The store stays the caller's to give.
+func testDeps(tb testing.TB, cfg *handlers.Config, deps handlers.Deps) handlers.Deps {
+	tb.Helper()
+	if cfg.StripeWebhookSecret == "" {
+		cfg.StripeWebhookSecret = rand.Text()
+	}
+	if deps.Checkout == nil {
+		deps.Checkout = payments.NewBuiltin(cfg.BaseURL, cfg.StripeWebhookSecret)
+	}
+	if deps.Live == nil {
+		hub := live.New(discardLogger())
+		tb.Cleanup(func() { hub.Close() })
+		deps.Live = hub
+	}
+	if deps.Metrics == nil {
+		deps.Metrics = metrics.New()
+	}
+	if deps.Log == nil {
+		deps.Log = discardLogger()
+	}
+	if deps.Now == nil {
+		deps.Now = now
+	}
+	return deps
 }
 
 // forEachDialect runs test as a parallel subtest on every database available.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/payments"
@@ -101,12 +102,12 @@ const maxWorkers = 100
 // marked running after a minute belongs to a process that died: River's
 // rescuer then retries it, and since every job's effect is idempotent, the
 // retry finishes the work without doing any of it twice.
-func NewClient(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*river.Client[*sql.Tx], error) {
+func NewClient(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger, opts ...Option) (*river.Client[*sql.Tx], error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &ExpireOrderWorker{deps: deps})
 	river.AddWorker(workers, &ProcessStripeEventWorker{deps: deps})
 	river.AddWorker(workers, &RefundPaymentWorker{deps: deps})
-	return river.NewClient(driver, &river.Config{
+	config := &river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
 		Workers: workers,
 		// A full fetch is followed by the next one as soon as a worker is
@@ -118,5 +119,25 @@ func NewClient(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) 
 		JobTimeout:           30 * time.Second,
 		RescueStuckJobsAfter: time.Minute,
 		Logger:               log,
-	})
+	}
+	for _, opt := range opts {
+		opt(config)
+	}
+	return river.NewClient(driver, config)
+}
+
+// Option changes the River client that NewClient returns.
+type Option func(*river.Config)
+
+// ForTests sets River up for a test: it takes the time from clock, in its own
+// timing and in what it writes and compares in the database, instead of the
+// system's and the database's, so a test that moves clock (and gives
+// deps.Now the same clock) makes a job scheduled for the end of a hold due;
+// and its maintenance starts without River's random delay of up to a second
+// (river.Config.TestOnly).
+func ForTests(clock rivertype.TimeGenerator) Option {
+	return func(c *river.Config) {
+		c.Test.Time = clock
+		c.TestOnly = true
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertest"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
@@ -72,7 +73,7 @@ func TestPaymentHardening(t *testing.T) {
 				require.Len(t, payments, 1)
 				require.Equal(t, store.RefundPending, payments[0].Status)
 				require.Equal(t, store.RefundRepriced, payments[0].RefundReason)
-				require.Equal(t, 1, bundle.count(t, `SELECT count(*) FROM river_job WHERE kind = 'refund_payment'`))
+				rivertest.RequireInserted(ctx, t, bundle.db.RiverDriver(), store.RefundPaymentArgs{}, nil)
 				got := bundle.getTicket(t, tk.ID)
 				require.Equal(t, store.ForSale, got.State(base.Add(hold+2*time.Second)))
 				require.Equal(t, int64(50000), got.Price)
@@ -93,7 +94,8 @@ func TestPaymentHardening(t *testing.T) {
 
 				require.Equal(t, 1, bundle.count(t, `SELECT count(*) FROM payments WHERE order_id IS NULL AND status = 'refund_pending' AND refund_reason = $1`,
 					store.RefundNotSession))
-				require.Equal(t, 1, bundle.count(t, `SELECT count(*) FROM river_job WHERE kind = 'refund_payment'`))
+				job := rivertest.RequireInserted(ctx, t, bundle.db.RiverDriver(), store.RefundPaymentArgs{}, nil)
+				require.Equal(t, "pi_other", job.Args.PaymentIntentID)
 				require.Equal(t, store.Pending, bundle.getOrder(t, o.ID, buyer.ID).Status)
 			})
 
