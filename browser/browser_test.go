@@ -32,6 +32,7 @@ import (
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/metrics"
 	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 )
@@ -92,12 +93,10 @@ func startApp(t *testing.T, hold time.Duration) *testApp {
 		BaseURL:             baseURL,
 		OrderHold:           hold,
 		Currency:            "usd",
-		Checkout:            checkout,
 		StripeWebhookSecret: secret,
 		PasswordCost:        bcrypt.MinCost,
-		Live:                hub,
 		Done:                done,
-	}, st, log, now)
+	}, handlers.Deps{Store: st, Checkout: checkout, Live: hub, Metrics: metrics.New(), Log: log, Now: now})
 	require.NoError(t, err)
 	streams := &streamGate{cancels: map[int]context.CancelFunc{}}
 	srv.Config.Handler = streams.wrap(h.Routes())

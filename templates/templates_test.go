@@ -2,6 +2,7 @@ package templates
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,12 +23,12 @@ func TestLoadChecksEveryView(t *testing.T) {
 
 	t.Run("MissingFragment", func(t *testing.T) {
 		t.Parallel()
-		err := set.check(append(views, View{page: "ticket", fragment: "buy-now"}))
+		err := set.check(slices.Concat(views, []View{{page: "ticket", fragment: "buy-now"}}))
 		require.ErrorContains(t, err, `ticket.html defines no "buy-now"`)
 	})
 	t.Run("MissingPage", func(t *testing.T) {
 		t.Parallel()
-		err := set.check(append(views, View{page: "tickets"}))
+		err := set.check(slices.Concat(views, []View{{page: "tickets"}}))
 		require.ErrorContains(t, err, "no page tickets.html")
 	})
 	t.Run("PageNoViewDeclares", func(t *testing.T) {
