@@ -129,14 +129,7 @@ func (h *Handler) signout(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/")
 		return
 	}
-	if err := h.sessions.RenewToken(r.Context()); err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	h.sessions.Remove(r.Context(), sessionUserID)
-	h.sessions.Remove(r.Context(), sessionEpoch)
-	h.sessions.Put(r.Context(), sessionFlash, "You are signed out.")
-	redirect(w, r, "/")
+	h.endSession(w, r, "You are signed out.")
 }
 
 // signoutEverywhere ends every session of the account, on every device,
@@ -146,12 +139,18 @@ func (h *Handler) signoutEverywhere(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	h.endSession(w, r, "You are signed out on every device.")
+}
+
+// endSession signs this session out under a new token and goes home, where
+// flash says so.
+func (h *Handler) endSession(w http.ResponseWriter, r *http.Request, flash string) {
 	if err := h.sessions.RenewToken(r.Context()); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
 	h.sessions.Remove(r.Context(), sessionUserID)
 	h.sessions.Remove(r.Context(), sessionEpoch)
-	h.sessions.Put(r.Context(), sessionFlash, "You are signed out on every device.")
+	h.sessions.Put(r.Context(), sessionFlash, flash)
 	redirect(w, r, "/")
 }

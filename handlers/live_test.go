@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/live"
@@ -50,16 +48,11 @@ func setupLive(t *testing.T, dialect store.Dialect, opts liveOpts) *liveBundle {
 		done:       make(chan struct{}),
 	}
 
-	srv := httptest.NewUnstartedServer(nil)
+	srv, cfg := b.unstarted(t)
 	srv.Config.ReadTimeout = opts.serverTimeouts
 	srv.Config.WriteTimeout = opts.serverTimeouts
-	h := newHandler(t, handlers.Config{
-		BaseURL:      "http://" + srv.Listener.Addr().String(),
-		OrderHold:    b.hold,
-		Currency:     "usd",
-		PasswordCost: bcrypt.MinCost,
-		Done:         b.done,
-	}, handlers.Deps{Store: b.store, Live: b.hub, Now: b.clock.Now})
+	cfg.Done = b.done
+	h := newHandler(t, cfg, handlers.Deps{Store: b.store, Live: b.hub, Now: b.clock.Now})
 	srv.Config.Handler = h.Routes()
 	srv.Start()
 	// Streams still open at the end would keep Close waiting: end them as

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/store"
@@ -50,14 +49,8 @@ type throttled struct {
 func (b *testBundle) serveThrottled(t *testing.T, configure func(*handlers.Config)) *throttled {
 	t.Helper()
 	clock := newFakeClock()
-	srv := httptest.NewUnstartedServer(nil)
+	srv, cfg := b.unstarted(t)
 	t.Cleanup(srv.Close)
-	cfg := handlers.Config{
-		BaseURL:      "http://" + srv.Listener.Addr().String(),
-		OrderHold:    b.hold,
-		Currency:     "usd",
-		PasswordCost: bcrypt.MinCost,
-	}
 	if configure != nil {
 		configure(&cfg)
 	}

@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/store"
@@ -34,14 +33,8 @@ func (c logLines) Write(p []byte) (int, error) {
 func serveLogged(t *testing.T, b *testBundle) (*httptest.Server, logLines) {
 	t.Helper()
 	lines := make(logLines, 1000)
-	srv := httptest.NewUnstartedServer(nil)
+	srv, cfg := b.unstarted(t)
 	t.Cleanup(srv.Close)
-	cfg := handlers.Config{
-		BaseURL:      "http://" + srv.Listener.Addr().String(),
-		OrderHold:    b.hold,
-		Currency:     "usd",
-		PasswordCost: bcrypt.MinCost,
-	}
 	log := slog.New(handlers.WithRequestIDs(slog.NewJSONHandler(lines, nil)))
 	h := newHandler(t, cfg, handlers.Deps{Store: b.store, Log: log, Now: b.clock.Now})
 	srv.Config.Handler = h.Routes()

@@ -166,14 +166,8 @@ func (b *testBundle) startWorkers(t *testing.T) {
 // a restarted process would; configure may change its configuration.
 func (b *testBundle) serve(t *testing.T, configure func(*handlers.Config)) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
+	srv, cfg := b.unstarted(t)
 	t.Cleanup(srv.Close)
-	cfg := handlers.Config{
-		BaseURL:      "http://" + srv.Listener.Addr().String(),
-		OrderHold:    b.hold,
-		Currency:     "usd",
-		PasswordCost: bcrypt.MinCost,
-	}
 	if b.configure != nil {
 		b.configure(&cfg)
 	}
@@ -187,6 +181,20 @@ func (b *testBundle) serve(t *testing.T, configure func(*handlers.Config)) *http
 	srv.Config.Handler = newHandler(t, cfg, deps).Routes()
 	srv.Start()
 	return srv
+}
+
+// unstarted returns a server not started yet, for a handler of a test's own
+// on the bundle's store, and the configuration that handler starts from.
+// The caller closes the server.
+func (b *testBundle) unstarted(t *testing.T) (*httptest.Server, handlers.Config) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	return srv, handlers.Config{
+		BaseURL:      "http://" + srv.Listener.Addr().String(),
+		OrderHold:    b.hold,
+		Currency:     "usd",
+		PasswordCost: bcrypt.MinCost,
+	}
 }
 
 // newHandler is handlers.New with the dependencies deps lacks filled in by
