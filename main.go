@@ -60,14 +60,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log := slog.New(handlers.WithRequestIDs(newLogger(stdout).Handler()))
 
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := openMigrated(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	m := metrics.New()
 	st, err := store.New(db, store.WithMaxHolds(cfg.MaxHoldsPerBuyer), store.WithHoldCooldown(store.DefaultCooldown), store.WithObserver(m))
 	if err != nil {
@@ -217,4 +214,17 @@ func operatorRoutes(m *metrics.Metrics) http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
+}
+
+// openMigrated opens the database at url and brings its tables up to date.
+func openMigrated(ctx context.Context, url string) (*store.DB, error) {
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
 }
