@@ -42,6 +42,10 @@ const chromium = "/usr/bin/chromium"
 
 const password = "correct horse battery"
 
+// operator is the account that may open the operator console once
+// confirmed (see confirmOperator).
+const operator = "ops@example.com"
+
 // Viewports of the screenshots and of the layout checks.
 var (
 	desktop = [2]int64{1280, 900}
@@ -95,6 +99,7 @@ func startApp(t *testing.T, hold time.Duration) *testApp {
 		Currency:            "usd",
 		StripeWebhookSecret: secret,
 		PasswordCost:        bcrypt.MinCost,
+		AdminEmails:         []string{operator},
 		Done:                done,
 	}, handlers.Deps{Store: st, Checkout: checkout, Live: hub, Metrics: metrics.New(), Log: log, Now: now})
 	require.NoError(t, err)
@@ -432,8 +437,7 @@ func (p *person) screenshot(name string) {
 	}{{"desktop", desktop}, {"phone", phone}} {
 		p.viewport(size.size)
 		if size.size == phone {
-			fits := run(p, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= document.documentElement.clientWidth`))
-			require.True(p.t, fits, "%s scrolls sideways at %d px", name, phone[0])
+			p.requireFitsPhone(name)
 		}
 		if dir == "" {
 			continue
@@ -443,6 +447,19 @@ func (p *person) screenshot(name string) {
 		require.NoError(p.t, os.WriteFile(filepath.Join(dir, name+"-"+size.suffix+".png"), png, 0o644))
 	}
 	p.viewport(desktop)
+}
+
+// requireFitsPhone fails the test when the page open, at phone width, is
+// wider than the screen: a part of it would be off-screen, reachable only by
+// scrolling sideways. The screen is the layout viewport (clientWidth), not
+// window.innerWidth: an emulated phone zooms out to fit a page that is too
+// wide, and innerWidth grows with it.
+func (p *person) requireFitsPhone(name string) {
+	p.t.Helper()
+	w := run(p, chromedp.Evaluate[struct{ Page, Screen int }](
+		`({Page: document.documentElement.scrollWidth, Screen: document.documentElement.clientWidth})`))
+	require.Equal(p.t, int(phone[0]), w.Screen, "the phone's screen")
+	require.LessOrEqual(p.t, w.Page, w.Screen, "%s is %d px wide at %d px: it scrolls sideways", name, w.Page, phone[0])
 }
 
 // signUp creates an account through the sign-up form.
@@ -499,7 +516,13 @@ func TestBrowser(t *testing.T) {
 		seller := newPerson(t, browser, app, "seller", false)
 		buyer := newPerson(t, browser, app, "buyer", false)
 
+		seller.open("/signin")
+		seller.screenshot("signin")
+		seller.open("/signup")
+		seller.screenshot("signup")
 		seller.signUp("seller@example.com")
+		seller.open("/tickets/new")
+		seller.screenshot("sell")
 		ticket := seller.sell("Opera gala, 12 June", "30.00")
 		jazz := seller.sell("Jazz night", "12.50")
 		ballet := seller.sell("Ballet: Giselle", "45.00")
@@ -552,6 +575,14 @@ func TestBrowser(t *testing.T) {
 		require.Equal(t, "Order #"+strings.TrimPrefix(order, "/orders/")+" is paid.", buyer.text("#order-announce"),
 			"screen readers hear of the payment")
 		buyer.screenshot("order-paid")
+		buyer.open("/orders")
+		buyer.screenshot("orders")
+		buyer.open("/payments")
+		buyer.screenshot("payments")
+		buyer.quiet(true) // the browser logs the 404
+		buyer.open("/tickets/999999")
+		buyer.screenshot("error-not-found")
+		buyer.quiet(false)
 
 		// The buyer holds another ticket: the seller's list shows all three
 		// states, with an edit link only for the ticket still for sale.
@@ -566,6 +597,17 @@ func TestBrowser(t *testing.T) {
 		require.Equal(t, []string{jazz + "/edit"},
 			run(seller, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#my-tickets a[href$="/edit"]')].map(a => a.getAttribute("href"))`)))
 		seller.screenshot("my-tickets")
+
+		// The operator console, with the buyer's payment in it.
+		ops := newPerson(t, browser, app, "operator", false)
+		ops.signUp(operator)
+		_, err := app.store.ConfirmAdmin(t.Context(), operator, time.Now().UTC())
+		require.NoError(t, err)
+		ops.open("/admin")
+		ops.screenshot("admin")
+		ops.open("/admin/payments")
+		require.Contains(t, ops.text("#payments-all"), "Opera gala, 12 June")
+		ops.screenshot("admin-payments")
 	})
 
 	t.Run("ListingCatchesUpAfterReconnecting", func(t *testing.T) {

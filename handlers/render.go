@@ -18,6 +18,9 @@ type Page struct {
 	User  *store.User // nil when signed out
 	Flash string
 	Now   time.Time
+	// Path is the requested URL's path: the nav marks the link to it as
+	// the current page.
+	Path string
 }
 
 // page fills the shared page data for a request.
@@ -27,6 +30,7 @@ func (h *Handler) page(r *http.Request, title string) Page {
 		User:  currentUser(r),
 		Flash: h.sessions.PopString(r.Context(), sessionFlash),
 		Now:   h.now(),
+		Path:  r.URL.Path,
 	}
 }
 
