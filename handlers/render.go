@@ -43,7 +43,7 @@ func isHTMX(r *http.Request) bool {
 // render writes view with status when HTMX asked for it, else its whole page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, view templates.View, data any) {
 	if body, ok := h.renderBody(w, r, view, data); ok {
-		writeHTML(w, status, body)
+		writeHTML(w, r, status, body)
 	}
 }
 
@@ -62,13 +62,21 @@ func (h *Handler) renderBody(w http.ResponseWriter, r *http.Request, view templa
 	return buf.Bytes(), true
 }
 
-// writeHTML writes a rendered page or fragment. Whatever the answer, it
-// varies by HX-Request.
-func writeHTML(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Add("Vary", "HX-Request")
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+// writeHTML writes a rendered page or fragment, gzipped when r accepts it
+// and it is big enough (see gzipBody). Whatever the answer, it varies by
+// HX-Request and Accept-Encoding.
+func writeHTML(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	h := w.Header()
+	h.Add("Vary", "HX-Request")
+	h.Add("Vary", "Accept-Encoding")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	body, z := gzipBody(r, body)
+	defer releaseGzip(z)
+	if z != nil {
+		h.Set("Content-Encoding", "gzip")
+	}
 	// Known in advance, so the response is not chunked.
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

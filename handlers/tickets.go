@@ -47,7 +47,7 @@ func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
 	}
 	if cached {
 		if body, ok := h.listing.get(key, version); ok {
-			writeHTML(w, http.StatusOK, body)
+			writeHTML(w, r, http.StatusOK, body)
 			return
 		}
 	}
@@ -72,7 +72,7 @@ func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
 	if cached {
 		h.listing.put(key, version, body)
 	}
-	writeHTML(w, http.StatusOK, body)
+	writeHTML(w, r, http.StatusOK, body)
 }
 
 func listingURL(query string, page int) string {

@@ -1,12 +1,16 @@
 package static_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -189,5 +193,123 @@ func TestHandler(t *testing.T) {
 			rec := get(t, http.MethodGet, strings.Replace(url, "."+hash+".", "."+stale+".", 1), nil)
 			require.Equal(t, http.StatusNotFound, rec.Code, a.name)
 		}
+	})
+}
+
+// gunzip decodes a gzip body.
+func gunzip(t *testing.T, body []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	require.NoError(t, err)
+	data, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	return data
+}
+
+func TestGzip(t *testing.T) {
+	t.Parallel()
+	gzipAccepted := http.Header{"Accept-Encoding": {"gzip, deflate, br, zstd"}}
+
+	t.Run("ServedGzippedWhenAccepted", func(t *testing.T) {
+		t.Parallel()
+		for _, a := range assets {
+			data, err := os.ReadFile(a.name)
+			require.NoError(t, err)
+			url := static.Path(a.name)
+			hash := regexp.MustCompile(a.pattern).FindStringSubmatch(url)[1]
+
+			rec := get(t, http.MethodGet, url, gzipAccepted)
+			require.Equal(t, http.StatusOK, rec.Code, a.name)
+			require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"), a.name)
+			require.Equal(t, []string{"Accept-Encoding"}, rec.Header().Values("Vary"), a.name)
+			require.Equal(t, a.contentType, rec.Header().Get("Content-Type"), a.name)
+			require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"), a.name)
+			require.Equal(t, `"`+hash+`-gzip"`, rec.Header().Get("ETag"), a.name)
+			require.Equal(t, "public, max-age=31536000, immutable", rec.Header().Get("Cache-Control"), a.name)
+			require.Less(t, rec.Body.Len(), len(data), a.name)
+			require.Equal(t, data, gunzip(t, rec.Body.Bytes()), a.name)
+		}
+	})
+
+	t.Run("IdentityOtherwise", func(t *testing.T) {
+		t.Parallel()
+		data, err := os.ReadFile("vendor/htmx.min.js")
+		require.NoError(t, err)
+		for _, ae := range []string{"", "identity", "br", "gzip;q=0", "GZIP;Q=0, br", "*;q=0", "identity, gzip;q=0.5", "gzip;q=nope", "gzip;q=2"} {
+			header := http.Header{}
+			if ae != "" {
+				header.Set("Accept-Encoding", ae)
+			}
+			rec := get(t, http.MethodGet, static.Path("vendor/htmx.min.js"), header)
+			require.Equal(t, http.StatusOK, rec.Code, "Accept-Encoding: %s", ae)
+			require.Empty(t, rec.Header().Get("Content-Encoding"), "Accept-Encoding: %s", ae)
+			require.Equal(t, []string{"Accept-Encoding"}, rec.Header().Values("Vary"), "Accept-Encoding: %s", ae)
+			require.Equal(t, strconv.Itoa(len(data)), rec.Header().Get("Content-Length"), "Accept-Encoding: %s", ae)
+			require.Equal(t, data, rec.Body.Bytes(), "Accept-Encoding: %s", ae)
+		}
+	})
+
+	t.Run("QValuesAndWildcard", func(t *testing.T) {
+		t.Parallel()
+		for _, ae := range []string{"gzip", "x-gzip", "GZip;q=0.1", "*", "br;q=1, *;q=0.5", "gzip;q=0.5, identity;q=0.5", "identity;q=0.2, gzip;q=0.8", "identity;q=0, *"} {
+			rec := get(t, http.MethodGet, static.Path("app.css"), http.Header{"Accept-Encoding": {ae}})
+			require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"), "Accept-Encoding: %s", ae)
+		}
+	})
+
+	t.Run("IfNoneMatchOfTheGzipVariant", func(t *testing.T) {
+		t.Parallel()
+		url := static.Path("app.js")
+		etag := get(t, http.MethodGet, url, gzipAccepted).Header().Get("ETag")
+		require.True(t, strings.HasSuffix(etag, `-gzip"`), etag)
+
+		header := gzipAccepted.Clone()
+		header.Set("If-None-Match", etag)
+		rec := get(t, http.MethodGet, url, header)
+		require.Equal(t, http.StatusNotModified, rec.Code)
+		require.Empty(t, rec.Body.Bytes())
+		require.Equal(t, etag, rec.Header().Get("ETag"))
+
+		// The identity variant's ETag does not match the gzip variant.
+		identityETag := get(t, http.MethodGet, url, nil).Header().Get("ETag")
+		header.Set("If-None-Match", identityETag)
+		rec = get(t, http.MethodGet, url, header)
+		require.Equal(t, http.StatusOK, rec.Code)
+		require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"))
+	})
+
+	t.Run("HeadHasTheGzipHeadersAndNoBody", func(t *testing.T) {
+		t.Parallel()
+		url := static.Path("vendor/pico.min.css")
+		got := get(t, http.MethodGet, url, gzipAccepted)
+		rec := get(t, http.MethodHead, url, gzipAccepted)
+		require.Equal(t, http.StatusOK, rec.Code)
+		require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"))
+		require.Equal(t, strconv.Itoa(got.Body.Len()), rec.Header().Get("Content-Length"))
+		require.Equal(t, got.Header().Get("ETag"), rec.Header().Get("ETag"))
+		require.Empty(t, rec.Body.Bytes())
+	})
+
+	t.Run("RangeOfTheGzipVariant", func(t *testing.T) {
+		t.Parallel()
+		url := static.Path("app.css")
+		whole := get(t, http.MethodGet, url, gzipAccepted).Body.Bytes()
+		header := gzipAccepted.Clone()
+		header.Set("Range", "bytes=0-9")
+		rec := get(t, http.MethodGet, url, header)
+		require.Equal(t, http.StatusPartialContent, rec.Code)
+		require.Equal(t, "10", rec.Header().Get("Content-Length"))
+		require.Equal(t, whole[:10], rec.Body.Bytes())
+	})
+
+	t.Run("CompressedOnceAtStartUp", func(t *testing.T) {
+		t.Parallel()
+		require.Equal(t, int32(len(assets)), static.GzipRuns())
+		first := get(t, http.MethodGet, static.Path("vendor/pico.min.css"), gzipAccepted).Body.Bytes()
+		for range 3 {
+			rec := get(t, http.MethodGet, static.Path("vendor/pico.min.css"), gzipAccepted)
+			require.Equal(t, first, rec.Body.Bytes())
+		}
+		require.Equal(t, int32(len(assets)), static.GzipRuns(), "serving gzipped a file again")
 	})
 }

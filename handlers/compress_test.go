@@ -1,0 +1,165 @@
+package handlers_test
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventhive/eventhive/static"
+	"github.com/eventhive/eventhive/store"
+)
+
+// TestCompression: pages, fragments, error pages and static files come
+// gzipped, with Vary: Accept-Encoding and their own Content-Length, to a
+// client that accepts gzip, and exactly as before to one that does not; the
+// event stream is never compressed and still streams.
+func TestCompression(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := setup(t, dialect)
+		seller := b.signUp(t, "seller@example.com")
+		// Enough tickets for the listing fragment to be worth gzipping.
+		for i := range 12 {
+			b.listTicket(t, seller, "Opera, row "+strconv.Itoa(i+1), "30")
+		}
+		// Go's client asks for gzip and decodes it unseen unless told not
+		// to: this one shows the bytes as sent.
+		raw := newClient(t)
+		raw.Transport = &http.Transport{DisableCompression: true}
+		gzipOK := withHeader("Accept-Encoding", "gzip, deflate, br, zstd")
+
+		requireGzipped := func(t *testing.T, path string, opts ...reqOption) {
+			t.Helper()
+			plain := b.get(t, raw, path, opts...)
+			require.Empty(t, plain.Header.Get("Content-Encoding"), path)
+			require.Contains(t, plain.Header.Values("Vary"), "Accept-Encoding", path)
+			require.Equal(t, strconv.Itoa(len(plain.HTML)), plain.Header.Get("Content-Length"), path)
+
+			zipped := b.get(t, raw, path, append(opts, gzipOK)...)
+			require.Equal(t, plain.StatusCode, zipped.StatusCode, path)
+			require.Equal(t, "gzip", zipped.Header.Get("Content-Encoding"), path)
+			require.Contains(t, zipped.Header.Values("Vary"), "Accept-Encoding", path)
+			require.Equal(t, strconv.Itoa(len(zipped.HTML)), zipped.Header.Get("Content-Length"), path)
+			require.Less(t, len(zipped.HTML), len(plain.HTML), path)
+			require.Equal(t, plain.HTML, gunzip(t, zipped.HTML), path)
+			for _, name := range []string{"Content-Type", "HX-Retarget", "HX-Reswap", "Cache-Control"} {
+				require.Equal(t, plain.Header.Get(name), zipped.Header.Get(name), "%s: %s", path, name)
+			}
+		}
+
+		t.Run("Pages", func(t *testing.T) {
+			requireGzipped(t, "/")
+			requireGzipped(t, "/signin")
+			requireGzipped(t, "/?q=opera")
+		})
+
+		t.Run("Fragment", func(t *testing.T) {
+			requireGzipped(t, "/", htmx)
+		})
+
+		t.Run("ErrorPage", func(t *testing.T) {
+			requireGzipped(t, "/no/such/page")
+		})
+
+		t.Run("StaticFile", func(t *testing.T) {
+			requireGzipped(t, static.Path("vendor/htmx.min.js"))
+			data, err := os.ReadFile("../static/app.css")
+			require.NoError(t, err)
+			res := b.get(t, raw, static.Path("app.css"), gzipOK)
+			require.Equal(t, "gzip", res.Header.Get("Content-Encoding"))
+			require.Equal(t, string(data), gunzip(t, res.HTML))
+		})
+
+		t.Run("RefusedOrNotAsked", func(t *testing.T) {
+			for _, ae := range []string{"", "identity", "gzip;q=0", "br", "*;q=0", "identity;q=1, gzip;q=0.5"} {
+				opts := []reqOption{}
+				if ae != "" {
+					opts = append(opts, withHeader("Accept-Encoding", ae))
+				}
+				for _, path := range []string{"/", static.Path("app.js")} {
+					res := b.get(t, raw, path, opts...)
+					requireStatus(t, res, http.StatusOK)
+					require.Empty(t, res.Header.Get("Content-Encoding"), "%s, Accept-Encoding: %s", path, ae)
+					require.Contains(t, res.Header.Values("Vary"), "Accept-Encoding", "%s, Accept-Encoding: %s", path, ae)
+					require.Equal(t, strconv.Itoa(len(res.HTML)), res.Header.Get("Content-Length"), path)
+				}
+			}
+			// HTMX's own Vary stays.
+			require.Contains(t, b.get(t, raw, "/", gzipOK).Header.Values("Vary"), "HX-Request")
+		})
+
+		t.Run("Head", func(t *testing.T) {
+			for _, path := range []string{"/", "/signin", static.Path("vendor/pico.min.css")} {
+				get := b.get(t, raw, path, gzipOK)
+				head := b.do(t, raw, http.MethodHead, path, nil, gzipOK)
+				requireStatus(t, head, http.StatusOK)
+				require.Empty(t, head.HTML, path)
+				require.Equal(t, "gzip", head.Header.Get("Content-Encoding"), path)
+				require.Equal(t, get.Header.Get("Content-Length"), head.Header.Get("Content-Length"), path)
+				require.Contains(t, head.Header.Values("Vary"), "Accept-Encoding", path)
+			}
+		})
+
+		t.Run("SmallResponsesStayPlain", func(t *testing.T) {
+			res := b.get(t, raw, "/healthz", gzipOK)
+			requireStatus(t, res, http.StatusOK)
+			require.Empty(t, res.Header.Get("Content-Encoding"))
+			require.Equal(t, "ok\n", res.HTML)
+
+			// An error fragment, retargeted to #main, is a few hundred bytes.
+			res = b.get(t, raw, "/tickets/999999", htmx, gzipOK)
+			requireStatus(t, res, http.StatusNotFound)
+			require.Empty(t, res.Header.Get("Content-Encoding"))
+			require.Contains(t, res.Header.Values("Vary"), "Accept-Encoding")
+			require.Equal(t, "#main", res.Header.Get("HX-Retarget"))
+			require.Equal(t, strconv.Itoa(len(res.HTML)), res.Header.Get("Content-Length"))
+			require.Less(t, len(res.HTML), 1024)
+		})
+
+		t.Run("EventStreamIsNotCompressed", func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.url("/events"), nil)
+			require.NoError(t, err)
+			req.Header.Set("Accept", "text/event-stream")
+			req.Header.Set("Accept-Encoding", "gzip")
+			// A stream buffered by a compressor would make Scan wait: the
+			// timeout turns that into a failure.
+			c := &http.Client{Transport: &http.Transport{DisableCompression: true}, Timeout: 10 * time.Second}
+			res, err := c.Do(req)
+			require.NoError(t, err)
+			defer res.Body.Close()
+			require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+			require.Empty(t, res.Header.Get("Content-Encoding"))
+
+			// It streams: an event arrives while the response goes on.
+			lines := bufio.NewScanner(res.Body)
+			require.True(t, lines.Scan())
+			require.True(t, strings.HasPrefix(lines.Text(), "retry: "), lines.Text())
+			b.listTicket(t, seller, "Late show", "25")
+			for lines.Scan() && lines.Text() != "event: tickets" {
+			}
+			require.Equal(t, "event: tickets", lines.Text())
+		})
+	})
+}
+
+// gunzip decodes a gzip body.
+func gunzip(t *testing.T, body string) string {
+	t.Helper()
+	zr, err := gzip.NewReader(strings.NewReader(body))
+	require.NoError(t, err)
+	data, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	require.NoError(t, zr.Close())
+	return string(data)
+}
