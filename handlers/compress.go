@@ -50,6 +50,29 @@ func gzipBody(r *http.Request, body []byte) ([]byte, *pageGzip) {
 	return z.buf.Bytes(), z
 }
 
+// keptPage is a page kept to be served many times (see listingCache): it is
+// gzipped at most once, when a client that accepts gzip first asks for it,
+// rather than on every request.
+type keptPage struct {
+	plain   []byte
+	once    sync.Once
+	gzipped []byte // nil until asked for
+}
+
+// write answers r with the page, as writeHTML would.
+func (p *keptPage) write(w http.ResponseWriter, r *http.Request, status int) {
+	if len(p.plain) < minGzipBytes || !static.AcceptsGzip(r) {
+		writeBody(w, status, p.plain, false)
+		return
+	}
+	p.once.Do(func() {
+		gz, z := gzipBody(r, p.plain)
+		p.gzipped = bytes.Clone(gz)
+		releaseGzip(z)
+	})
+	writeBody(w, status, p.gzipped, true)
+}
+
 // releaseGzip gives z, which may be nil, back to the pool.
 func releaseGzip(z *pageGzip) {
 	if z != nil {

@@ -62,6 +62,22 @@ func TestCompression(t *testing.T) {
 			requireGzipped(t, "/?q=opera")
 		})
 
+		t.Run("KeptListing", func(t *testing.T) {
+			// The signed-out listing is kept rendered (on SQLite): whichever
+			// kind of client asks first, each kind gets its own encoding of
+			// the same page, again and again.
+			b.listTicket(t, seller, "Opera, a new row", "30")
+			first := b.get(t, raw, "/", gzipOK)
+			plain := b.get(t, raw, "/")
+			again := b.get(t, raw, "/", gzipOK)
+			require.Equal(t, "gzip", first.Header.Get("Content-Encoding"))
+			require.Empty(t, plain.Header.Get("Content-Encoding"))
+			require.Contains(t, plain.HTML, "Opera, a new row")
+			require.Equal(t, plain.HTML, gunzip(t, first.HTML))
+			require.Equal(t, first.HTML, again.HTML)
+			require.Equal(t, strconv.Itoa(len(again.HTML)), again.Header.Get("Content-Length"))
+		})
+
 		t.Run("Fragment", func(t *testing.T) {
 			requireGzipped(t, "/", htmx)
 		})

@@ -17,7 +17,7 @@ import (
 type listingCache struct {
 	mu      sync.Mutex
 	version store.ListingVersion // the version the entries were rendered at
-	entries map[listingKey][]byte
+	entries map[listingKey]*keptPage
 }
 
 type listingKey struct {
@@ -30,23 +30,23 @@ type listingKey struct {
 const maxListingEntries = 64
 
 func newListingCache() *listingCache {
-	return &listingCache{entries: map[listingKey][]byte{}}
+	return &listingCache{entries: map[listingKey]*keptPage{}}
 }
 
 // get returns the page for key if it was rendered at version.
-func (c *listingCache) get(key listingKey, version store.ListingVersion) ([]byte, bool) {
+func (c *listingCache) get(key listingKey, version store.ListingVersion) (*keptPage, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.version != version {
 		return nil, false
 	}
-	body, ok := c.entries[key]
-	return body, ok
+	page, ok := c.entries[key]
+	return page, ok
 }
 
-// put keeps body, rendered from reads at version. A body older than the
+// put keeps page, rendered from reads at version. A page older than the
 // entries is dropped; a newer one replaces them all.
-func (c *listingCache) put(key listingKey, version store.ListingVersion, body []byte) {
+func (c *listingCache) put(key listingKey, version store.ListingVersion, page *keptPage) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -61,5 +61,5 @@ func (c *listingCache) put(key listingKey, version store.ListingVersion, body []
 			return
 		}
 	}
-	c.entries[key] = body
+	c.entries[key] = page
 }

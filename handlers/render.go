@@ -66,13 +66,18 @@ func (h *Handler) renderBody(w http.ResponseWriter, r *http.Request, view templa
 // and it is big enough (see gzipBody). Whatever the answer, it varies by
 // HX-Request and Accept-Encoding.
 func writeHTML(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	body, z := gzipBody(r, body)
+	defer releaseGzip(z)
+	writeBody(w, status, body, z != nil)
+}
+
+// writeBody writes a page or fragment, gzipped or not, with its headers.
+func writeBody(w http.ResponseWriter, status int, body []byte, gzipped bool) {
 	h := w.Header()
 	h.Add("Vary", "HX-Request")
 	h.Add("Vary", "Accept-Encoding")
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	body, z := gzipBody(r, body)
-	defer releaseGzip(z)
-	if z != nil {
+	if gzipped {
 		h.Set("Content-Encoding", "gzip")
 	}
 	// Known in advance, so the response is not chunked.

@@ -46,8 +46,8 @@ func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if cached {
-		if body, ok := h.listing.get(key, version); ok {
-			writeHTML(w, r, http.StatusOK, body)
+		if page, ok := h.listing.get(key, version); ok {
+			page.write(w, r, http.StatusOK)
 			return
 		}
 	}
@@ -70,7 +70,10 @@ func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if cached {
-		h.listing.put(key, version, body)
+		page := &keptPage{plain: body}
+		h.listing.put(key, version, page)
+		page.write(w, r, http.StatusOK)
+		return
 	}
 	writeHTML(w, r, http.StatusOK, body)
 }
