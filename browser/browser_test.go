@@ -22,6 +22,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	_ "time/tzdata" // Europe/Paris, wherever the tests run
 
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/emulation"
@@ -472,6 +473,32 @@ func (p *person) requireFitsPhone(name string) {
 	require.LessOrEqual(p.t, w.Page, w.Screen, "%s is %d px wide at %d px: it scrolls sideways", name, w.Page, phone[0])
 }
 
+// readIn makes the browser's time zone and language those given, as if the
+// person lived there.
+func (p *person) readIn(zone, locale string) {
+	p.t.Helper()
+	_, err := chromedp.Call(p.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zone})
+	require.NoError(p.t, err)
+	_, err = chromedp.Call(p.ctx, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: locale})
+	require.NoError(p.t, err)
+}
+
+// requireLocalTimes checks the instants shown inside sel: each keeps its UTC
+// instant in its datetime attribute and shows it in the zone given, the
+// zone named, as British English writes it.
+func (p *person) requireLocalTimes(sel string, zone *time.Location) {
+	p.t.Helper()
+	times := run(p, chromedp.Evaluate[[][2]string](fmt.Sprintf(
+		`[...document.querySelectorAll(%q)].map(t => [t.getAttribute("datetime"), t.textContent])`, sel+" time[data-local-time]")))
+	require.NotEmpty(p.t, times, "no times in %s", sel)
+	for _, tm := range times {
+		require.Regexp(p.t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`, tm[0], "a UTC instant")
+		at, err := time.Parse(time.RFC3339, tm[0])
+		require.NoError(p.t, err)
+		require.Equal(p.t, at.In(zone).Format("2 Jan 2006, 15:04 MST"), tm[1], "%s shown in %s", tm[0], zone)
+	}
+}
+
 // requireOneLineHeader fails the test when the header open, at phone width,
 // takes more than one line: the brand and the menu's toggle (or the sign-in
 // links), so that the page itself starts on the first screen.
@@ -625,6 +652,9 @@ func TestBrowser(t *testing.T) {
 		app := startApp(t, time.Minute)
 		seller := newPerson(t, browser, app, "seller", false)
 		buyer := newPerson(t, browser, app, "buyer", false)
+		paris, err := time.LoadLocation("Europe/Paris")
+		require.NoError(t, err)
+		buyer.readIn(paris.String(), "en-GB")
 
 		seller.open("/signin")
 		seller.screenshot("signin")
@@ -662,6 +692,7 @@ func TestBrowser(t *testing.T) {
 
 		buyer.do(chromedp.WaitVisible(chromedp.CSS(".countdown")))
 		require.Regexp(t, `^00:[0-5]\d$|^01:00$`, buyer.text(".countdown"))
+		buyer.requireLocalTimes("#order", paris)
 		buyer.screenshot("order-pending")
 
 		// Pay through the built-in checkout; the payment lands while the
@@ -682,12 +713,15 @@ func TestBrowser(t *testing.T) {
 		buyer.waitFor(`document.querySelector('#order .facts .badge').textContent.trim() === "paid"`, 10*time.Second)
 		buyer.requireNotReloaded()
 		require.Contains(t, buyer.text("#order"), "The ticket is yours.")
+		buyer.requireLocalTimes("#order", paris) // in what the live update swapped in too
 		require.Equal(t, "Order #"+strings.TrimPrefix(order, "/orders/")+" is paid.", buyer.text("#order-announce"),
 			"screen readers hear of the payment")
 		buyer.screenshot("order-paid")
 		buyer.open("/orders")
+		buyer.requireLocalTimes("main", paris)
 		buyer.screenshot("orders")
 		buyer.open("/payments")
+		buyer.requireLocalTimes("main", paris)
 		buyer.screenshot("payments")
 		buyer.quiet(true) // the browser logs the 404
 		buyer.open("/tickets/999999")
@@ -711,7 +745,7 @@ func TestBrowser(t *testing.T) {
 		// The operator console, with the buyer's payment in it.
 		ops := newPerson(t, browser, app, "operator", false)
 		ops.signUp(operator)
-		_, err := app.store.ConfirmAdmin(t.Context(), operator, time.Now().UTC())
+		_, err = app.store.ConfirmAdmin(t.Context(), operator, time.Now().UTC())
 		require.NoError(t, err)
 		ops.open("/admin")
 		ops.screenshot("admin")
@@ -874,6 +908,7 @@ func TestBrowser(t *testing.T) {
 		buyer.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#listing a[href=%q]`, ticket))), chromedp.WaitVisible(chromedp.CSS("#buy")))
 		order := buyer.buy()
 		require.Equal(t, "01:00", buyer.text(".countdown"), "the server's time left, with no script to count down")
+		require.Regexp(t, `^\d+ \w{3} \d{4} \d\d:\d\d UTC$`, buyer.text("#order .facts time"), "the time in UTC, with no script to show it in the reader's zone")
 		require.Contains(t, buyer.text("#order noscript"), "reload it")
 		require.Zero(t, app.hub.Subscribers(), "no script, no stream")
 
