@@ -22,8 +22,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+	_ "time/tzdata" // Europe/Paris, wherever the tests run
 
+	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
@@ -269,6 +272,7 @@ type person struct {
 	name string
 	app  *testApp
 	ctx  context.Context
+	noJS bool // the page's scripts never run
 
 	mu       sync.Mutex
 	problems []string // console errors and uncaught exceptions
@@ -289,11 +293,8 @@ func newPerson(t *testing.T, browser context.Context, app *testApp, name string,
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	require.NoError(t, chromedp.Do(ctx), "open a tab for %s", name)
-	p := &person{t: t, name: name, app: app, ctx: ctx}
-	if noJS {
-		_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
-		require.NoError(t, err)
-	}
+	p := &person{t: t, name: name, app: app, ctx: ctx, noJS: noJS}
+	p.disableScripts(noJS)
 	p.viewport(desktop)
 	messages := chromedp.Console(ctx)
 	go func() {
@@ -319,6 +320,14 @@ func newPerson(t *testing.T, browser context.Context, app *testApp, name string,
 		require.Empty(t, p.problems, "%s's browser console shows errors", name)
 	})
 	return p
+}
+
+// disableScripts stops the page's scripts from running, or lets them run
+// again (the scripts of the page open have not run and will not).
+func (p *person) disableScripts(disabled bool) {
+	p.t.Helper()
+	_, err := chromedp.Call(p.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: disabled})
+	require.NoError(p.t, err)
 }
 
 // quiet stops or starts collecting console errors, for a time when the test
@@ -438,7 +447,9 @@ func (p *person) screenshot(name string) {
 		p.viewport(size.size)
 		if size.size == phone {
 			p.requireFitsPhone(name)
+			p.requireOneLineHeader(name)
 		}
+		p.requireAccessible(name + " at " + size.suffix + " width")
 		if dir == "" {
 			continue
 		}
@@ -460,6 +471,132 @@ func (p *person) requireFitsPhone(name string) {
 		`({Page: document.documentElement.scrollWidth, Screen: document.documentElement.clientWidth})`))
 	require.Equal(p.t, int(phone[0]), w.Screen, "the phone's screen")
 	require.LessOrEqual(p.t, w.Page, w.Screen, "%s is %d px wide at %d px: it scrolls sideways", name, w.Page, phone[0])
+}
+
+// readIn makes the browser's time zone and language those given, as if the
+// person lived there.
+func (p *person) readIn(zone, locale string) {
+	p.t.Helper()
+	_, err := chromedp.Call(p.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zone})
+	require.NoError(p.t, err)
+	_, err = chromedp.Call(p.ctx, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: locale})
+	require.NoError(p.t, err)
+}
+
+// requireLocalTimes checks the instants shown inside sel: each keeps its UTC
+// instant in its datetime attribute and shows it in the zone given, the
+// zone named, as British English writes it.
+func (p *person) requireLocalTimes(sel string, zone *time.Location) {
+	p.t.Helper()
+	times := run(p, chromedp.Evaluate[[][2]string](fmt.Sprintf(
+		`[...document.querySelectorAll(%q)].map(t => [t.getAttribute("datetime"), t.textContent])`, sel+" time[data-local-time]")))
+	require.NotEmpty(p.t, times, "no times in %s", sel)
+	for _, tm := range times {
+		require.Regexp(p.t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`, tm[0], "a UTC instant")
+		at, err := time.Parse(time.RFC3339, tm[0])
+		require.NoError(p.t, err)
+		require.Equal(p.t, at.In(zone).Format("2 Jan 2006, 15:04 MST"), tm[1], "%s shown in %s", tm[0], zone)
+	}
+}
+
+// requireOneLineHeader fails the test when the header open, at phone width,
+// takes more than one line: the brand and the menu's toggle (or the sign-in
+// links), so that the page itself starts on the first screen.
+func (p *person) requireOneLineHeader(name string) {
+	p.t.Helper()
+	h := run(p, chromedp.Evaluate[float64](`document.querySelector('body > header').getBoundingClientRect().height`))
+	require.LessOrEqual(p.t, h, 60.0, "%s: the header is %.0f px tall at %d px wide, more than one line", name, h, phone[0])
+}
+
+// axeSource is axe-core, vendored for the tests (testdata/README.md).
+var axeSource = sync.OnceValues(func() (string, error) {
+	b, err := os.ReadFile(filepath.Join("testdata", "axe.min.js"))
+	return string(b), err
+})
+
+// axeViolation is one rule that axe-core finds broken, with the elements
+// that break it.
+type axeViolation struct {
+	ID      string `json:"id"`
+	Impact  string `json:"impact"`
+	Help    string `json:"help"`
+	HelpURL string `json:"helpUrl"`
+	Nodes   []struct {
+		Target  []any  `json:"target"`
+		Summary string `json:"failureSummary"`
+	} `json:"nodes"`
+}
+
+func (v axeViolation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s): %s <%s>", v.ID, v.Impact, v.Help, v.HelpURL)
+	for _, n := range v.Nodes {
+		fmt.Fprintf(&b, "\n    %v: %s", n.Target, strings.ReplaceAll(n.Summary, "\n", " "))
+	}
+	return b.String()
+}
+
+// axeViolations runs axe-core's rules on the page open, as it is displayed
+// now (its width, what is hidden), and returns the rules it breaks.
+func (p *person) axeViolations() []axeViolation {
+	p.t.Helper()
+	src, err := axeSource()
+	require.NoError(p.t, err, "read axe-core")
+	if p.noJS {
+		// axe-core needs timers and promises, which need scripts to run.
+		p.disableScripts(false)
+		defer p.disableScripts(true)
+	}
+	if !run(p, chromedp.Evaluate[bool](`typeof window.axe === "object"`)) {
+		p.do(chromedp.Evaluate[chromedp.Void](src + "\n;void 0"))
+	}
+	return run(p, chromedp.Evaluate[[]axeViolation](
+		`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations)`, chromedp.EvalAwaitPromise))
+}
+
+// requireAccessible fails the test on any serious or critical accessibility
+// violation that axe-core finds in the page open, and lists them.
+func (p *person) requireAccessible(page string) {
+	p.t.Helper()
+	var serious []string
+	for _, v := range p.axeViolations() {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			serious = append(serious, v.String())
+		} else {
+			p.t.Logf("%s: axe-core: %s", page, v)
+		}
+	}
+	if len(serious) > 0 {
+		p.t.Fatalf("%s: axe-core finds %d serious or critical violations:\n  %s", page, len(serious), strings.Join(serious, "\n  "))
+	}
+}
+
+// visible reports whether the first element sel matches is displayed: not
+// inside something hidden, such as a closed <details>.
+func (p *person) visible(sel string) bool {
+	p.t.Helper()
+	return run(p, chromedp.Evaluate[bool](fmt.Sprintf(`(document.querySelector(%q) || {checkVisibility: () => false}).checkVisibility()`, sel)))
+}
+
+// accessibleNode is the first element sel matches as the browser presents
+// it to assistive technology: its role and name, and its states (such as
+// "expanded"), JSON-encoded.
+func (p *person) accessibleNode(sel string) (role, name string, states map[string]string) {
+	p.t.Helper()
+	el := run(p, chromedp.Evaluate[*runtime.RemoteObject](fmt.Sprintf(`document.querySelector(%q)`, sel)))
+	require.NotEmpty(p.t, el.ObjectID, "no %s", sel)
+	ctx, cancel := context.WithTimeout(p.ctx, step)
+	defer cancel()
+	tree, err := chromedp.Call(ctx, accessibility.GetPartialAXTree, accessibility.GetPartialAXTreeParams{ObjectID: el.ObjectID, FetchRelatives: new(false)})
+	require.NoError(p.t, err)
+	require.NotEmpty(p.t, tree.Nodes, "%s in the accessibility tree", sel)
+	n := tree.Nodes[0]
+	require.False(p.t, n.Ignored, "%s is hidden from assistive technology", sel)
+	states = map[string]string{}
+	for _, prop := range n.Properties {
+		states[string(prop.Name)] = string(prop.Value.Value)
+	}
+	return strings.Trim(string(n.Role.Value), `"`), strings.Trim(string(n.Name.Value), `"`), states
 }
 
 // signUp creates an account through the sign-up form.
@@ -515,6 +652,9 @@ func TestBrowser(t *testing.T) {
 		app := startApp(t, time.Minute)
 		seller := newPerson(t, browser, app, "seller", false)
 		buyer := newPerson(t, browser, app, "buyer", false)
+		paris, err := time.LoadLocation("Europe/Paris")
+		require.NoError(t, err)
+		buyer.readIn(paris.String(), "en-GB")
 
 		seller.open("/signin")
 		seller.screenshot("signin")
@@ -552,6 +692,7 @@ func TestBrowser(t *testing.T) {
 
 		buyer.do(chromedp.WaitVisible(chromedp.CSS(".countdown")))
 		require.Regexp(t, `^00:[0-5]\d$|^01:00$`, buyer.text(".countdown"))
+		buyer.requireLocalTimes("#order", paris)
 		buyer.screenshot("order-pending")
 
 		// Pay through the built-in checkout; the payment lands while the
@@ -572,12 +713,15 @@ func TestBrowser(t *testing.T) {
 		buyer.waitFor(`document.querySelector('#order .facts .badge').textContent.trim() === "paid"`, 10*time.Second)
 		buyer.requireNotReloaded()
 		require.Contains(t, buyer.text("#order"), "The ticket is yours.")
+		buyer.requireLocalTimes("#order", paris) // in what the live update swapped in too
 		require.Equal(t, "Order #"+strings.TrimPrefix(order, "/orders/")+" is paid.", buyer.text("#order-announce"),
 			"screen readers hear of the payment")
 		buyer.screenshot("order-paid")
 		buyer.open("/orders")
+		buyer.requireLocalTimes("main", paris)
 		buyer.screenshot("orders")
 		buyer.open("/payments")
+		buyer.requireLocalTimes("main", paris)
 		buyer.screenshot("payments")
 		buyer.quiet(true) // the browser logs the 404
 		buyer.open("/tickets/999999")
@@ -601,13 +745,57 @@ func TestBrowser(t *testing.T) {
 		// The operator console, with the buyer's payment in it.
 		ops := newPerson(t, browser, app, "operator", false)
 		ops.signUp(operator)
-		_, err := app.store.ConfirmAdmin(t.Context(), operator, time.Now().UTC())
+		_, err = app.store.ConfirmAdmin(t.Context(), operator, time.Now().UTC())
 		require.NoError(t, err)
 		ops.open("/admin")
 		ops.screenshot("admin")
 		ops.open("/admin/payments")
 		require.Contains(t, ops.text("#payments-all"), "Opera gala, 12 June")
 		ops.screenshot("admin-payments")
+	})
+
+	t.Run("MenuOnPhones", func(t *testing.T) {
+		// Without JavaScript: the menu needs none.
+		app := startApp(t, time.Minute)
+		member := newPerson(t, browser, app, "member", true)
+		member.signUp("member@example.com")
+		member.open("/orders")
+		member.viewport(phone)
+		member.requireOneLineHeader("orders")
+
+		// Closed on every page: the brand and the toggle show, the links do not.
+		require.True(t, member.visible(".site-header .brand"))
+		require.True(t, member.visible(".menu > summary"))
+		require.False(t, member.visible(`.menu a[href="/payments"]`))
+		role, name, states := member.accessibleNode(".menu > summary")
+		require.Equal(t, "DisclosureTriangle", role)
+		require.Equal(t, "Menu", name)
+		require.Equal(t, "false", states["expanded"])
+
+		// The keyboard opens it (Enter or Space on the focused toggle), and
+		// assistive technology hears that it is open.
+		member.do(chromedp.Focus(chromedp.CSS(".menu > summary")), chromedp.KeyEvent("\r"))
+		require.True(t, member.visible(`.menu a[href="/payments"]`))
+		require.True(t, member.visible(".whoami"))
+		require.True(t, member.visible(`form[action="/signout/everywhere"] button`))
+		_, _, states = member.accessibleNode(".menu > summary")
+		require.Equal(t, "true", states["expanded"])
+		require.Equal(t, "My orders", member.text(`nav[aria-label="Main"] a[aria-current="page"]`))
+		member.requireFitsPhone("orders, menu open")
+		member.requireAccessible("orders at phone width, menu open")
+		if dir := os.Getenv("SCREENSHOT_DIR"); dir != "" {
+			png := run(member, chromedp.FullScreenshot(100))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "menu-open-phone.png"), png, 0o644))
+		}
+		member.do(chromedp.KeyEvent(" "))
+		require.False(t, member.visible(`.menu a[href="/payments"]`))
+
+		// Wider, the links show without the toggle.
+		member.viewport(desktop)
+		require.False(t, member.visible(".menu > summary"))
+		require.True(t, member.visible(`.menu a[href="/payments"]`))
+		require.True(t, member.visible(".whoami"))
+		member.do(chromedp.Click(chromedp.CSS(`.menu a[href="/payments"]`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/payments"][aria-current="page"]`)))
 	})
 
 	t.Run("ListingCatchesUpAfterReconnecting", func(t *testing.T) {
@@ -720,6 +908,7 @@ func TestBrowser(t *testing.T) {
 		buyer.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#listing a[href=%q]`, ticket))), chromedp.WaitVisible(chromedp.CSS("#buy")))
 		order := buyer.buy()
 		require.Equal(t, "01:00", buyer.text(".countdown"), "the server's time left, with no script to count down")
+		require.Regexp(t, `^\d+ \w{3} \d{4} \d\d:\d\d UTC$`, buyer.text("#order .facts time"), "the time in UTC, with no script to show it in the reader's zone")
 		require.Contains(t, buyer.text("#order noscript"), "reload it")
 		require.Zero(t, app.hub.Subscribers(), "no script, no stream")
 

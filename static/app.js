@@ -78,6 +78,38 @@
     root.querySelectorAll('[data-expires-at]').forEach(startCountdown);
   }
 
+  // ---- Times in the reader's zone ----------------------------------------
+  //
+  // <time datetime="2025-06-01T12:00:00Z" data-local-time>1 Jun 2025 12:00 UTC</time>
+  //
+  // The server writes instants in UTC; here they are written again in the
+  // reader's language and time zone, the zone named. Without script, or
+  // without Intl, the UTC text stays.
+
+  var localFormat;
+
+  function localiseTimes(root) {
+    if (!root || !root.querySelectorAll || !window.Intl) return;
+    if (localFormat === undefined) {
+      try {
+        localFormat = new Intl.DateTimeFormat(undefined, {
+          year: 'numeric', month: 'short', day: 'numeric',
+          hour: '2-digit', minute: '2-digit', timeZoneName: 'short'
+        });
+      } catch (e) {
+        localFormat = null;
+      }
+    }
+    if (!localFormat) return;
+    var els = [];
+    if (root.matches && root.matches('time[data-local-time]')) els.push(root);
+    root.querySelectorAll('time[data-local-time]').forEach(function (el) { els.push(el); });
+    els.forEach(function (el) {
+      var t = parseTime(el.getAttribute('datetime'));
+      if (!isNaN(t)) el.textContent = localFormat.format(t);
+    });
+  }
+
   // ---- Focus the first invalid field -------------------------------------
 
   function focusFirstInvalid(root) {
@@ -212,6 +244,7 @@
   // swaps in. The WeakSet above stops double-starting a countdown.
   document.addEventListener('htmx:load', function (evt) {
     initCountdowns(evt.target);
+    localiseTimes(evt.target);
   });
 
   // Only look inside the swapped-in content, so that unrelated swaps (for
@@ -228,6 +261,7 @@
   function onReady() {
     setTimeout(function () {
       initCountdowns(document);
+      localiseTimes(document);
       focusFirstInvalid(document);
     }, 0);
   }

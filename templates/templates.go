@@ -30,10 +30,20 @@ var funcs = template.FuncMap{
 	"price": func(amount int64, currency string) string {
 		return money.Format(amount) + " " + strings.ToUpper(currency)
 	},
-	"amount":  money.Format,
-	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
-	"when":    func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04:05 UTC") },
-	"add":     func(a, b int) int { return a + b },
+	"amount":    money.Format,
+	"rfc3339":   func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
+	"localtime": localTime,
+	"add":       func(a, b int) int { return a + b },
+}
+
+// localTime marks up an instant for its reader: in UTC, which static/app.js
+// rewrites in the reader's own time zone when it runs. The markup is built
+// by hand, as template.HTML, from the two formats alone: they yield digits,
+// month names, ':', '-', 'T', 'Z' and spaces, nothing to escape.
+func localTime(t time.Time) template.HTML {
+	t = t.UTC()
+	return template.HTML(`<time datetime="` + t.Format(time.RFC3339) + `" data-local-time>` +
+		t.Format("2 Jan 2006 15:04 UTC") + `</time>`)
 }
 
 // Load parses every page with the layout. A template error, or a reference to

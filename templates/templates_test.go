@@ -2,9 +2,12 @@ package templates
 
 import (
 	"bytes"
+	"html/template"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+	_ "time/tzdata" // Europe/Paris, wherever the tests run
 
 	"github.com/stretchr/testify/require"
 )
@@ -52,4 +55,14 @@ func TestRenderNamesTheViewInItsError(t *testing.T) {
 	err = set.Render(&buf, TicketBuy, struct{}{}) // no fields: the template fails
 	require.Error(t, err)
 	require.True(t, strings.HasPrefix(err.Error(), "render ticket/buy:"), err.Error())
+}
+
+// TestLocalTime checks the markup of an instant: its UTC text for readers
+// without script, and the instant in UTC for static/app.js, whatever the
+// zone of the time given.
+func TestLocalTime(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	require.NoError(t, err)
+	at := time.Date(2026, time.March, 29, 3, 30, 59, 999_000_000, paris) // just after the change to summer time
+	require.Equal(t, template.HTML(`<time datetime="2026-03-29T01:30:59Z" data-local-time>29 Mar 2026 01:30 UTC</time>`), localTime(at))
 }
