@@ -273,7 +273,7 @@ func TestResumePurchase(t *testing.T) {
 			b.endHold() // ann's holds from HoldLimit end
 			id, _ := list("Own hold")
 			orderID := b.buyOK(t, ann, id) // on her laptop
-			c, res := buySignedOut(t, id) // on her phone, signed out
+			c, res := buySignedOut(t, id)  // on her phone, signed out
 			requireRedirect(t, b.signInThrough(t, c, res, "ann@example.com"), "/orders/"+itoa(orderID))
 			orders, err := b.store.OrdersByBuyer(t.Context(), b.userID(t, "ann@example.com"))
 			require.NoError(t, err)
