@@ -3,6 +3,9 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -15,20 +18,64 @@ type accountPage struct {
 	Form AccountForm
 	// Next is where signing in or up leads: a local path, or "" for home.
 	Next string
+	// Buy is the ticket the visitor pressed Buy on before being sent to
+	// sign in, or 0: signing in or up holds it for them (resumePurchase).
+	// BuyTicket is that ticket, for the page to name.
+	Buy       int64
+	BuyTicket *store.Ticket
+}
+
+// Query is the page's query string, "" or starting with "?": what the link
+// between the sign-in and sign-up pages carries along.
+func (p accountPage) Query() string {
+	v := url.Values{}
+	if p.Next != "" {
+		v.Set("next", p.Next)
+	}
+	if p.Buy != 0 {
+		v.Set("buy", strconv.FormatInt(p.Buy, 10))
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
 }
 
 // accountData returns the data of the sign-in or sign-up page, which leads
 // to the form's or the URL's next address.
 func (h *Handler) accountData(r *http.Request, title string, form AccountForm) accountPage {
-	p := accountPage{Page: h.page(r, title), Form: form}
+	p := accountPage{Page: h.page(r, title), Form: form, Buy: positiveID(r.FormValue("buy"))}
 	if next := r.FormValue("next"); next != "" {
 		p.Next = localPath(next)
 	}
 	return p
 }
 
+// accountPage is the sign-in or sign-up page as a GET shows it: naming the
+// ticket the visitor is about to buy, if any (a ticket that does not exist
+// is dropped), and saying hint to a visitor sent here by requireUser.
+func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, view templates.View, title, hint string) {
+	p := h.accountData(r, title, AccountForm{})
+	if r.URL.Query().Has("next") && p.Flash == "" {
+		p.Flash = hint
+	}
+	if p.Buy != 0 {
+		t, err := h.store.Ticket(r.Context(), p.Buy)
+		switch {
+		case err == nil:
+			p.BuyTicket = &t
+		case errors.Is(err, store.ErrNotFound):
+			p.Buy = 0
+		default:
+			h.serverError(w, r, err)
+			return
+		}
+	}
+	h.render(w, r, http.StatusOK, view, p)
+}
+
 func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, templates.SignUp, h.accountData(r, "Sign up", AccountForm{}))
+	h.accountPage(w, r, templates.SignUp, "Sign up", "")
 }
 
 func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
@@ -63,12 +110,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) signinPage(w http.ResponseWriter, r *http.Request) {
-	p := h.accountData(r, "Sign in", AccountForm{})
-	if r.URL.Query().Has("next") && p.Flash == "" {
-		// Sent here by requireUser.
-		p.Flash = "Please sign in to continue."
-	}
-	h.render(w, r, http.StatusOK, templates.SignIn, p)
+	h.accountPage(w, r, templates.SignIn, "Sign in", "Please sign in to continue.")
 }
 
 func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
@@ -117,10 +159,45 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 	}
 	h.sessions.Put(r.Context(), sessionUserID, user.ID)
 	h.sessions.Put(r.Context(), sessionEpoch, user.SessionEpoch)
+	if buy := positiveID(r.FormValue("buy")); buy != 0 {
+		h.resumePurchase(w, r, user, buy, flash)
+		return
+	}
 	if flash != "" {
 		h.sessions.Put(r.Context(), sessionFlash, flash)
 	}
 	redirect(w, r, localPath(r.FormValue("next")))
+}
+
+// resumePurchase continues, once the visitor has signed in or up, the
+// purchase they began signed out: it holds the ticket and shows the order,
+// or shows the ticket's page saying why it cannot (flash goes first). It
+// runs only on the sign-in and sign-up POSTs, never on a GET.
+func (h *Handler) resumePurchase(w http.ResponseWriter, r *http.Request, user store.User, ticketID int64, flash string) {
+	now := h.now()
+	order, err := h.hold(r, user.ID, ticketID, now)
+	if err == nil {
+		if flash != "" {
+			h.sessions.Put(r.Context(), sessionFlash, flash)
+		}
+		redirect(w, r, orderPath(order.ID))
+		return
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		// No such ticket: go where the visitor was going.
+		if flash != "" {
+			h.sessions.Put(r.Context(), sessionFlash, flash)
+		}
+		redirect(w, r, localPath(r.FormValue("next")))
+		return
+	}
+	ref, ok := refusalFor(buying, facts{err: err, now: now, maxHolds: h.store.MaxHolds()})
+	if !ok {
+		h.serverError(w, r, err)
+		return
+	}
+	h.sessions.Put(r.Context(), sessionFlash, strings.TrimSpace(flash+" "+ref.message))
+	redirect(w, r, "/tickets/"+strconv.FormatInt(ticketID, 10))
 }
 
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request) {

@@ -283,11 +283,14 @@ func TestSignedOut(t *testing.T) {
 				} else {
 					res = b.postForm(t, c, tt.path, form)
 				}
-				want := tt.path
-				if tt.method != http.MethodGet {
-					want = "/" // no Referer
+				want := signInTo(tt.path)
+				switch {
+				case tt.path == "/orders" && tt.method == http.MethodPost:
+					want = signInToBuy("/", ticketID) // no Referer
+				case tt.method != http.MethodGet:
+					want = signInTo("/") // no Referer
 				}
-				requireRedirect(t, res, signInTo(want))
+				requireRedirect(t, res, want)
 				signin := b.get(t, c, res.location())
 				requireSignedOut(t, signin.HTML)
 				require.Contains(t, signin.HTML, "Please sign in to continue.", "%s %s", tt.method, tt.path)
@@ -329,7 +332,8 @@ func TestSignedOut(t *testing.T) {
 			c := newClient(t)
 			res := b.postForm(t, c, "/orders", url.Values{"ticket_id": {itoa(ticketID)}},
 				withHeader("Referer", b.url(ticketPath)))
-			requireRedirect(t, res, signInTo(ticketPath))
+			requireRedirect(t, res, signInToBuy(ticketPath, ticketID))
+			// The seller's own ticket: its page says so (TestResumePurchase).
 			requireRedirect(t, b.signInThrough(t, c, res, "seller@example.com"), ticketPath)
 		})
 
@@ -427,7 +431,7 @@ func TestReturnAddress(t *testing.T) {
 			requireRedirect(t, res, signInTo("/tickets/new"))
 			// "Create an account" on the sign-in page keeps the address.
 			signin := b.get(t, c, res.location())
-			requireElementText(t, signin.HTML, `a[href="/signup?next=%2ftickets%2fnew"]`, "Create an account")
+			requireElementText(t, signin.HTML, `a[href="/signup?next=%2Ftickets%2Fnew"]`, "Create an account")
 			signup := b.get(t, c, "/signup?next=%2Ftickets%2Fnew")
 			requireFieldValue(t, signup.HTML, "next", "/tickets/new")
 			res = b.postForm(t, c, "/signup", url.Values{"email": {"bob@example.com"}, "password": {password}, "next": {"/tickets/new"}})

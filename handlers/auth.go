@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/eventhive/eventhive/store"
@@ -64,13 +65,53 @@ func (h *Handler) requireUser(next http.Handler) http.Handler {
 			return
 		}
 		returnTo := r.URL.RequestURI()
+		var buy int64
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			// A form posted while signed out (Buy): come back to the page
-			// it was on.
+			// it was on, and buy the ticket once signed in.
 			returnTo = refererPath(r.Referer(), r.Host)
+			if r.URL.Path == "/orders" {
+				var err error
+				if buy, err = h.intendedPurchase(r); err != nil {
+					h.serverError(w, r, err)
+					return
+				}
+			}
 		}
-		redirect(w, r, signInURL(returnTo))
+		to := signInURL(returnTo)
+		if buy != 0 {
+			to += "&buy=" + strconv.FormatInt(buy, 10)
+		}
+		redirect(w, r, to)
 	})
+}
+
+// intendedPurchase is the ticket a Buy form posted while signed out was
+// for, if its ticket_id names a ticket; else 0.
+func (h *Handler) intendedPurchase(r *http.Request) (int64, error) {
+	// limitBodies bounds the body.
+	if r.ParseForm() != nil {
+		return 0, nil
+	}
+	id := positiveID(r.PostFormValue("ticket_id"))
+	if id == 0 {
+		return 0, nil
+	}
+	if _, err := h.store.Ticket(r.Context(), id); errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// positiveID reads an id: a positive integer, else 0.
+func positiveID(s string) int64 {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
 }
 
 // maxReturnTo bounds a return address; a longer one is dropped.

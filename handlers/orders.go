@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -21,10 +22,9 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.now()
-	order, err := h.store.CreateOrder(r.Context(), currentUser(r).ID, ticketID, now, h.cfg.OrderHold)
+	order, err := h.hold(r, currentUser(r).ID, ticketID, now)
 	if err == nil {
-		h.publish(r, live.Event{TicketID: ticketID, OrderID: order.ID})
-		redirect(w, r, "/orders/"+strconv.FormatInt(order.ID, 10))
+		redirect(w, r, orderPath(order.ID))
 		return
 	}
 	ref, ok := refusalFor(buying, facts{err: err, now: now, maxHolds: h.store.MaxHolds()})
@@ -37,13 +37,43 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
-	data := h.ticketPage(r, t)
+	data, err := h.ticketPage(r, t)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	data.Error = ref.message
 	if ref.wait > 0 {
 		setRetryAfter(w, ref.wait)
 	}
 	h.render(w, r, ref.status, templates.TicketBuy, data)
 }
+
+// hold gives the buyer an order that holds the ticket: a new one, or the one
+// they already hold it with (pressing Buy again, say after going Back, leads
+// to it rather than to "another buyer is holding this"). Its errors are
+// CreateOrder's.
+func (h *Handler) hold(r *http.Request, buyerID, ticketID int64, now time.Time) (store.Order, error) {
+	order, err := h.store.CreateOrder(r.Context(), buyerID, ticketID, now, h.cfg.OrderHold)
+	if err == nil {
+		h.publish(r, live.Event{TicketID: ticketID, OrderID: order.ID})
+		return order, nil
+	}
+	if !errors.Is(err, store.ErrHeld) {
+		return store.Order{}, err
+	}
+	mine, mineErr := h.store.HeldBy(r.Context(), ticketID, buyerID, now)
+	switch {
+	case mineErr == nil:
+		return mine, nil
+	case errors.Is(mineErr, store.ErrNotFound):
+		return store.Order{}, err
+	default:
+		return store.Order{}, mineErr
+	}
+}
+
+func orderPath(id int64) string { return "/orders/" + strconv.FormatInt(id, 10) }
 
 type ordersPage struct {
 	Page
@@ -66,6 +96,20 @@ type orderPage struct {
 	TimeLeft string
 	Payments []store.Payment
 	Error    string
+	// Again is, for an order that ended unpaid, what became of its ticket.
+	Again *buyAgain
+}
+
+// buyAgain is what a buyer whose order ended unpaid may do about its ticket:
+// buy it again while it is for sale, else see that someone holds it or it is
+// sold, or follow the order they since took it with.
+type buyAgain struct {
+	availability
+	Ticket store.Ticket
+	Hold   string
+	// Mine is the buyer's own later order that holds or bought the ticket,
+	// or 0.
+	Mine int64
 }
 
 // orderState is what a page shows of an order's state: the state in words,
@@ -90,13 +134,42 @@ func orderStateOf(state store.OrderStatus) orderState {
 func (h *Handler) orderPage(r *http.Request, o store.Order) (orderPage, error) {
 	p := h.page(r, fmt.Sprintf("Order #%d", o.ID))
 	list, err := h.store.PaymentsForOrder(r.Context(), o.ID)
-	return orderPage{
+	if err != nil {
+		return orderPage{}, err
+	}
+	data := orderPage{
 		Page:       p,
 		orderState: orderStateOf(o.State(p.Now)),
 		Order:      o,
 		TimeLeft:   formatClock(o.ExpiresAt.Sub(p.Now)),
 		Payments:   list,
-	}, err
+	}
+	if data.Expired || data.Cancelled {
+		if data.Again, err = h.buyAgain(r, o, p.Now); err != nil {
+			return orderPage{}, err
+		}
+	}
+	return data, nil
+}
+
+// buyAgain says what became of the ticket of o, which ended unpaid.
+func (h *Handler) buyAgain(r *http.Request, o store.Order, now time.Time) (*buyAgain, error) {
+	t, err := h.store.Ticket(r.Context(), o.TicketID)
+	if err != nil {
+		return nil, err
+	}
+	again := &buyAgain{availability: availabilityOf(t.State(now)), Ticket: t, Hold: formatHold(h.cfg.OrderHold)}
+	if again.ForSale {
+		return again, nil
+	}
+	// Held or sold: by the buyer themselves, in a later order?
+	switch mine, err := h.store.Order(r.Context(), t.ClaimOrderID, o.BuyerID); {
+	case err == nil:
+		again.Mine = mine.ID
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	return again, nil
 }
 
 // order loads the signed-in buyer's order named in the URL; anyone else's
@@ -116,6 +189,7 @@ func (h *Handler) order(w http.ResponseWriter, r *http.Request) (store.Order, bo
 }
 
 func (h *Handler) showOrder(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
 	o, ok := h.order(w, r)
 	if !ok {
 		return
@@ -139,7 +213,7 @@ func (h *Handler) cancelOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	h.publish(r, live.Event{TicketID: o.TicketID, OrderID: o.ID})
 	h.sessions.Put(r.Context(), sessionFlash, "Your order is cancelled and the ticket is back on sale.")
-	redirect(w, r, "/orders/"+strconv.FormatInt(o.ID, 10))
+	redirect(w, r, orderPath(o.ID))
 }
 
 // holdLimitReason says why a buyer who holds n tickets cannot buy another.

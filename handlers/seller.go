@@ -25,6 +25,7 @@ type myTicket struct {
 // for sale, held until when, or sold (when, and for how much). The page
 // re-fetches its list when tickets change.
 func (h *Handler) myTickets(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
 	list, err := h.store.SellerTickets(r.Context(), currentUser(r).ID)
 	if err != nil {
 		h.serverError(w, r, err)

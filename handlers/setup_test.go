@@ -341,15 +341,17 @@ func signInTo(next string) string { return "/signin?next=" + url.QueryEscape(nex
 
 // signInThrough signs a client in as a browser does after being sent to sign
 // in by res: it opens the sign-in page and posts its form, which carries the
-// return address.
+// return address and the ticket being bought, if any.
 func (b *testBundle) signInThrough(t *testing.T, c *http.Client, res *response, email string) *response {
 	t.Helper()
 	requireStatus(t, res, http.StatusSeeOther)
 	page := b.get(t, c, res.location())
 	requireStatus(t, page, http.StatusOK)
 	form := url.Values{"email": {email}, "password": {password}}
-	if next, ok := doc(page.HTML).Find(`input#next[type="hidden"][name="next"]`).Attr("value"); ok {
-		form.Set("next", next)
+	for _, name := range []string{"next", "buy"} {
+		if v, ok := doc(page.HTML).Find(`input#` + name + `[type="hidden"][name="` + name + `"]`).Attr("value"); ok {
+			form.Set(name, v)
+		}
 	}
 	return b.postForm(t, c, "/signin", form)
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -28,6 +29,7 @@ type listingPage struct {
 }
 
 func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
 	query := searchText(r.URL.Query().Get("q"))
 	number, err := strconv.Atoi(r.URL.Query().Get("page"))
 	if err != nil || number < 1 || number > 1_000_000 {
@@ -112,25 +114,53 @@ type ticketPage struct {
 	IsSeller bool
 	Hold     string
 	Error    string
+	// Mine is the viewer's own order that holds the ticket, if they hold
+	// it, with the time its hold has left.
+	Mine     *store.Order
+	MineLeft string
 }
 
-func (h *Handler) ticketPage(r *http.Request, t store.Ticket) ticketPage {
+// ticketPage is the data of t's page for the viewer, who may be holding it.
+func (h *Handler) ticketPage(r *http.Request, t store.Ticket) (ticketPage, error) {
 	p := h.page(r, t.Title)
-	return ticketPage{
+	data := ticketPage{
 		Page:         p,
 		Ticket:       t,
 		availability: availabilityOf(t.State(p.Now)),
 		IsSeller:     p.User != nil && p.User.ID == t.SellerID,
 		Hold:         formatHold(h.cfg.OrderHold),
 	}
+	if data.Held && p.User != nil && !data.IsSeller {
+		o, err := h.store.HeldBy(r.Context(), t.ID, p.User.ID, p.Now)
+		switch {
+		case err == nil:
+			data.Mine, data.MineLeft = &o, formatClock(o.ExpiresAt.Sub(p.Now))
+		case !errors.Is(err, store.ErrNotFound):
+			return data, err
+		}
+	}
+	return data, nil
+}
+
+// noStore keeps a page out of the browser's caches, the back/forward cache
+// included: what it shows of tickets' availability is stale as soon as
+// someone buys, so going Back must fetch it again.
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
 }
 
 func (h *Handler) showTicket(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
 	t, ok := h.ticket(w, r)
 	if !ok {
 		return
 	}
-	h.render(w, r, http.StatusOK, templates.TicketBuy, h.ticketPage(r, t))
+	data, err := h.ticketPage(r, t)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, templates.TicketBuy, data)
 }
 
 // ticket loads the ticket named in the URL, answering 404 when there is none.
@@ -252,7 +282,11 @@ func (h *Handler) refuseTicket(w http.ResponseWriter, r *http.Request, a attempt
 		h.storeError(w, r, err)
 		return
 	}
-	data := h.ticketPage(r, t)
+	data, err := h.ticketPage(r, t)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	data.Error = ref.message
 	h.renderMain(w, r, ref.status, templates.Ticket, data)
 }

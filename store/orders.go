@@ -192,6 +192,15 @@ func (s *Store) order(ctx context.Context, db *sql.DB, id int64) (Order, error) 
 	return scanOrder(db.QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+`WHERE o.id = $1`, id))
 }
 
+// HeldBy finds the buyer's order that holds the ticket at now: pending,
+// its hold not ended, and the ticket's claim. Anything else, someone else's
+// hold included, is ErrNotFound.
+func (s *Store) HeldBy(ctx context.Context, ticketID, buyerID int64, now time.Time) (Order, error) {
+	return scanOrder(s.db.Read.QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+`
+		WHERE o.ticket_id = $1 AND o.buyer_id = $2 AND o.status = 'pending' AND o.expires_at > $3
+		  AND t.claim_order_id = o.id`, ticketID, buyerID, ms(now)))
+}
+
 // OrdersByBuyer lists a buyer's orders, newest first.
 func (s *Store) OrdersByBuyer(ctx context.Context, buyerID int64) ([]Order, error) {
 	rows, err := s.db.Read.QueryContext(ctx,
