@@ -26,14 +26,6 @@ func (b *testBundle) ordersOf(t *testing.T, email string) int {
 	return len(orders)
 }
 
-// sessionRows counts the sessions stored.
-func (b *testBundle) sessionRows(t *testing.T) int {
-	t.Helper()
-	var n int
-	require.NoError(t, b.db.Read.QueryRowContext(t.Context(), `SELECT count(*) FROM sessions`).Scan(&n))
-	return n
-}
-
 // TestYourOwnHold: the buyer who holds a ticket sees so on its page, with the
 // time left and the way to their order, and pressing Buy again leads to that
 // order; nobody else is ever shown the hold as theirs.

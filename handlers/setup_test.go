@@ -700,3 +700,11 @@ func because(msgAndArgs []any) string {
 	}
 	return "\n" + fmt.Sprintf(format, msgAndArgs[1:]...)
 }
+
+// sessionRows counts the sessions stored.
+func (b *testBundle) sessionRows(t *testing.T) int {
+	t.Helper()
+	var n int
+	require.NoError(t, b.db.Read.QueryRowContext(t.Context(), `SELECT count(*) FROM sessions`).Scan(&n))
+	return n
+}
