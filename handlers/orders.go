@@ -202,6 +202,24 @@ func (h *Handler) showOrder(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, templates.OrderDetail, data)
 }
 
+type cancelPage struct {
+	Page
+	orderState
+	Order store.Order
+}
+
+// confirmCancel asks the buyer whether to cancel their order; the form it
+// shows posts to cancelOrder.
+func (h *Handler) confirmCancel(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	o, ok := h.order(w, r)
+	if !ok {
+		return
+	}
+	p := h.page(r, fmt.Sprintf("Cancel order #%d", o.ID))
+	h.render(w, r, http.StatusOK, templates.OrderCancel, cancelPage{Page: p, orderState: orderStateOf(o.State(p.Now)), Order: o})
+}
+
 func (h *Handler) cancelOrder(w http.ResponseWriter, r *http.Request) {
 	o, ok := h.order(w, r)
 	if !ok {

@@ -78,9 +78,12 @@ func (h *Handler) listPayments(w http.ResponseWriter, r *http.Request) {
 
 type checkoutPage struct {
 	Page
+	orderState
 	SessionID string
 	Order     store.Order
-	Payable   bool
+	TimeLeft  string
+	// Again is, for an order that ended unpaid, what became of its ticket.
+	Again *buyAgain
 }
 
 // checkoutOrder loads the signed-in buyer's order of the built-in checkout
@@ -104,8 +107,23 @@ func (h *Handler) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data := checkoutPage{Page: h.page(r, "Checkout"), SessionID: id, Order: o, Payable: o.Payable(h.now())}
-	h.render(w, r, http.StatusOK, templates.Checkout, data)
+	noStore(w)
+	p := h.page(r, "Checkout")
+	data := checkoutPage{
+		Page:       p,
+		orderState: orderStateOf(o.State(p.Now)),
+		SessionID:  id,
+		Order:      o,
+		TimeLeft:   formatClock(o.ExpiresAt.Sub(p.Now)),
+	}
+	if data.Expired || data.Cancelled {
+		var err error
+		if data.Again, err = h.buyAgain(r, o, p.Now); err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+	}
+	h.render(w, r, http.StatusOK, templates.CheckoutDetail, data)
 }
 
 // checkoutPay pays a built-in checkout session: it signs the event Stripe

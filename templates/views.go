@@ -41,8 +41,10 @@ func (v View) part(name string) View {
 var (
 	Admin         = page("admin")
 	AdminPayments = page("admin_payments")
-	Checkout      = page("checkout")
 	Error         = page("error")
+
+	Checkout       = page("checkout")
+	CheckoutDetail = Checkout.part("checkout")
 
 	Home        = page("home")
 	HomeListing = Home.part("listing")
@@ -52,6 +54,7 @@ var (
 
 	Order       = page("order")
 	OrderDetail = Order.part("order")
+	OrderCancel = page("order_cancel")
 	Orders      = page("orders")
 	Payments    = page("payments")
 
