@@ -701,6 +701,7 @@ func TestBrowser(t *testing.T) {
 		buyer.click("#pay-button")
 		buyer.do(chromedp.WaitVisible(chromedp.CSS(".checkout")))
 		require.Contains(t, buyer.path(), "/checkout/")
+		require.Regexp(t, `^00:[0-5]\d$|^01:00$`, buyer.text(".checkout .countdown"), "the checkout counts down the same hold")
 		buyer.screenshot("checkout")
 		buyer.do(
 			chromedp.Click(chromedp.CSS(`.checkout form[action$="/pay"] button`)),
@@ -894,6 +895,41 @@ func TestBrowser(t *testing.T) {
 		// job has run.
 		seller.waitFor(listingHas(ticket), 20*time.Second)
 		seller.requireNotReloaded()
+	})
+
+	t.Run("HoldRunsOutAtCheckout", func(t *testing.T) {
+		app := startApp(t, 5*time.Second)
+		seller := newPerson(t, browser, app, "seller", false)
+		buyer := newPerson(t, browser, app, "buyer", false)
+
+		seller.signUp("seller@example.com")
+		ticket := seller.sell("Circus", "15.00")
+		buyer.signUp("buyer@example.com")
+		buyer.open(ticket)
+		order := buyer.buy()
+
+		// Cancel asks first; keeping the order changes nothing.
+		buyer.click("#cancel-button")
+		buyer.do(chromedp.WaitVisible(chromedp.CSS("#keep-order")))
+		require.Equal(t, order+"/cancel", buyer.path())
+		buyer.requireAccessible("cancel confirmation")
+		buyer.click("#keep-order")
+		buyer.do(chromedp.WaitVisible(chromedp.CSS("#order")))
+		require.Equal(t, "pending", buyer.orderStatus())
+
+		buyer.click("#pay-button")
+		buyer.do(chromedp.WaitVisible(chromedp.CSS(".checkout .countdown")))
+		buyer.mark()
+		buyer.do(chromedp.Focus(chromedp.CSS("#pay-button")))
+
+		// At zero the checkout says the hold ended, by itself, and the
+		// focus that was on Pay goes to the checkout rather than the page.
+		buyer.waitFor(`document.getElementById('hold-ended') !== null`, 10*time.Second)
+		buyer.requireNotReloaded()
+		require.Contains(t, buyer.text("#hold-ended"), "Your hold on this ticket ended at")
+		require.Empty(t, run(buyer, chromedp.Evaluate[string](`document.querySelector('#pay-button') ? "pay button still there" : ""`)))
+		require.Equal(t, "checkout", run(buyer, chromedp.Evaluate[string](`document.activeElement.id`)), "focus moves to the checkout")
+		buyer.screenshot("checkout-expired")
 	})
 
 	t.Run("BuyWithoutJavaScript", func(t *testing.T) {

@@ -211,9 +211,13 @@
 
   // ---- Keep keyboard focus across live updates ----------------------------
   //
-  // htmx puts focus back on an element with an id after a swap. A link
-  // without one (a ticket in the listing) would lose focus to the page when
-  // a live update replaces it; find the same link in the new content instead.
+  // When a swap replaces the element that had focus, focus goes to the same
+  // element in the new content: the one with the same id (htmx itself does
+  // that), or for a link without one (a ticket in the listing) the link to
+  // the same place. When the new content has no such element (the Pay button
+  // of a hold that ended), focus goes to the swapped container, so that
+  // keyboard and screen reader users go on from there instead of from the
+  // top of the page.
 
   var refocus = null;
 
@@ -221,21 +225,26 @@
     refocus = null;
     var active = document.activeElement;
     var target = evt.detail && evt.detail.target;
-    if (!active || active === document.body || active.id || !target || !target.contains(active)) return;
-    var href = active.getAttribute('href');
-    if (href && window.CSS && CSS.escape) {
-      refocus = 'a[href="' + CSS.escape(href) + '"]';
-    }
+    if (!active || active === document.body || !target || !target.contains(active)) return;
+    refocus = { id: active.id, href: active.getAttribute('href'), container: target };
   });
 
-  function restoreFocus() {
+  function restoreFocus(swapped) {
     if (!refocus) return;
-    var selector = refocus;
+    var r = refocus;
     refocus = null;
     var active = document.activeElement;
     if (active && active !== document.body) return; // focus is somewhere already
-    var el = document.querySelector(selector);
+    var container = r.container.isConnected ? r.container : swapped;
+    var el = r.id ? document.getElementById(r.id) : null;
+    if (!el && r.href && window.CSS && CSS.escape) {
+      el = container.querySelector('a[href="' + CSS.escape(r.href) + '"]');
+    }
     if (el) el.focus({ preventScroll: true });
+    if (el && document.activeElement === el) return;
+    if (!container || !container.setAttribute) return; // a swapped-in text node
+    if (!container.hasAttribute('tabindex')) container.setAttribute('tabindex', '-1');
+    container.focus({ preventScroll: true });
   }
 
   // ---- Wiring -----------------------------------------------------------
@@ -252,7 +261,7 @@
   document.addEventListener('htmx:afterSwap', function (evt) {
     focusFirstInvalid(evt.target);
     announce(evt.target);
-    restoreFocus();
+    restoreFocus(evt.target);
   });
 
   // Without htmx (or before it runs). The timeout lets every other
