@@ -911,7 +911,7 @@ func TestBrowser(t *testing.T) {
 		// Cancel asks first; keeping the order changes nothing.
 		buyer.click("#cancel-button")
 		buyer.do(chromedp.WaitVisible(chromedp.CSS("#keep-order")))
-		require.Equal(t, order+"/cancel", buyer.path())
+		require.Equal(t, order+"/cancellation", buyer.path())
 		buyer.requireAccessible("cancel confirmation")
 		buyer.click("#keep-order")
 		buyer.do(chromedp.WaitVisible(chromedp.CSS("#order")))

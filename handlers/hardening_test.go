@@ -257,6 +257,7 @@ func TestMethodNotAllowed(t *testing.T) {
 			{http.MethodDelete, "/tickets/" + itoa(id)},
 			{http.MethodPut, "/orders"},
 			{http.MethodDelete, "/orders/" + itoa(orderID)},
+			{http.MethodGet, "/orders/" + itoa(orderID) + "/cancel"},
 			{http.MethodGet, "/orders/" + itoa(orderID) + "/pay"},
 			{http.MethodPost, "/healthz"},
 			{http.MethodGet, "/webhooks/stripe"},

@@ -188,7 +188,7 @@ func TestOrders(t *testing.T) {
 			expires := countdownExpiresAt(t, page.HTML)
 			require.WithinRange(t, expires, before.Add(b.hold).Add(-time.Second), after.Add(b.hold).Add(time.Second))
 			require.Regexp(t, `^0[01]:\d\d$`, textOf(requireElement(t, page.HTML, `strong.countdown[data-expires-at]`)), "time left, from the server's clock")
-			requireElement(t, page.HTML, `a#cancel-button[href="/orders/`+itoa(orderID)+`/cancel"]`, "Cancel asks first")
+			requireElement(t, page.HTML, `a#cancel-button[href="/orders/`+itoa(orderID)+`/cancellation"]`, "Cancel asks first")
 
 			// The ticket leaves the listing at once and shows as held.
 			require.NotContains(t, b.listing(t, "/"), id)

@@ -55,7 +55,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 			r.Get("/orders", h.listOrders)
 			r.Get("/orders/{id}", h.showOrder)
 			r.Get("/orders/{id}/events", h.orderEvents)
-			r.Get("/orders/{id}/cancel", h.confirmCancel)
+			r.Get("/orders/{id}/cancellation", h.confirmCancel)
 			r.Post("/orders/{id}/cancel", h.cancelOrder)
 			r.Post("/orders/{id}/pay", h.payOrder)
 			r.Get("/payments", h.listPayments)

@@ -180,7 +180,7 @@ func TestSecurity(t *testing.T) {
 			t.Run("MethodNotAllowed", func(t *testing.T) {
 				for _, tt := range []struct{ method, path string }{
 					{http.MethodGet, "/signout"},
-					{http.MethodGet, "/orders/1/pay"},
+					{http.MethodGet, "/orders/1/cancel"},
 					{http.MethodPut, "/tickets/1"},
 					{http.MethodDelete, "/orders/1"},
 					{http.MethodPost, "/"},
