@@ -89,7 +89,8 @@ func scanOrder(row rowScanner) (Order, error) {
 // CreateOrder claims a ticket for a buyer until now+hold and schedules the
 // hold's end, all in one transaction. The claim is a single conditional
 // UPDATE, so of many buyers racing for a ticket exactly one wins; the others
-// get ErrHeld or ErrSold. A seller's own ticket gives ErrOwnTicket and an
+// get ErrHeld or ErrSold, and a ticket its seller withdrew ErrWithdrawn. A
+// seller's own ticket gives ErrOwnTicket and an
 // unknown one ErrNotFound. A buyer who already holds MaxHolds tickets gets
 // ErrTooManyHolds, and one who has let too many holds lapse lately a
 // *CooldownError (ErrCoolingDown).
@@ -174,6 +175,8 @@ func notClaimable(t Ticket, buyerID int64, now time.Time) error {
 		return ErrSold
 	case t.State(now) == Held:
 		return ErrHeld
+	case t.State(now) == Withdrawn:
+		return ErrWithdrawn
 	default:
 		return ErrChanged
 	}
