@@ -93,6 +93,22 @@ func TestWithdrawTicket(t *testing.T) {
 				got, err := bundle.store.WithdrawTicket(ctx, held.ID, seller.ID, ended)
 				require.NoError(t, err)
 				require.Equal(t, store.Withdrawn, got.State(ended))
+
+				// A payment arriving after that does not sell it: it is
+				// refunded.
+				late, err := bundle.store.OrdersByBuyer(ctx, buyer.ID)
+				require.NoError(t, err)
+				for _, o := range late {
+					if o.TicketID == held.ID {
+						bundle.pay(t, o, ended.Add(time.Second))
+						paid := bundle.getOrder(t, o.ID, buyer.ID)
+						require.NotEqual(t, store.Paid, paid.Status)
+						require.Equal(t, store.Refunded, paid.State(ended.Add(time.Second)))
+					}
+				}
+				require.Equal(t, store.Withdrawn, bundle.getTicket(t, held.ID).State(ended.Add(time.Second)))
+				require.Equal(t, 1, bundle.count(t, `SELECT count(*) FROM payments WHERE status = $1 AND refund_reason = $2`,
+					store.RefundPending, store.RefundWithdrawn))
 			})
 
 			// Of a withdrawal racing a buyer, exactly one wins: never a
