@@ -16,6 +16,7 @@ const (
 	anyAttempt  attempt = iota // what every page answers the same way
 	buying                     // holding a ticket (CreateOrder)
 	editing                    // changing a ticket one sells
+	withdrawing                // taking a ticket one sells off sale
 	cancelling                 // cancelling one's order
 	paying                     // starting to pay one's order
 	checkingOut                // paying at the built-in checkout
@@ -64,6 +65,8 @@ var refusals = map[attempt][]rule{
 			message: "Sorry, this ticket has just been sold."}},
 		{err: store.ErrChanged, refusal: refusal{status: http.StatusConflict,
 			message: "The seller changed this ticket as you were buying it. Check the price and try again."}},
+		{err: store.ErrWithdrawn, refusal: refusal{status: http.StatusConflict,
+			message: "The seller has withdrawn this ticket."}},
 		{err: store.ErrTooManyHolds, refusal: refusal{status: http.StatusConflict},
 			describe: func(f facts) string { return holdLimitReason(f.maxHolds) }},
 		{err: store.ErrCoolingDown, refusal: refusal{status: http.StatusTooManyRequests}, describe: coolingDown},
@@ -73,6 +76,12 @@ var refusals = map[attempt][]rule{
 			message: "This ticket cannot be edited while a buyer holds it."}},
 		{err: store.ErrSold, refusal: refusal{status: http.StatusConflict,
 			message: "This ticket is sold and can no longer be edited."}},
+	},
+	withdrawing: {
+		{err: store.ErrHeld, refusal: refusal{status: http.StatusConflict,
+			message: "This ticket cannot be withdrawn while a buyer holds it. If they do not pay in time, you can withdraw it then."}},
+		{err: store.ErrSold, refusal: refusal{status: http.StatusConflict,
+			message: "This ticket is sold and can no longer be withdrawn."}},
 	},
 	cancelling: {
 		{err: store.ErrNotPending, refusal: refusal{status: http.StatusConflict},

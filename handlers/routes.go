@@ -51,6 +51,8 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 			r.Post("/tickets", h.createTicket)
 			r.Get("/tickets/{id}/edit", h.editTicketPage)
 			r.Post("/tickets/{id}", h.updateTicket)
+			r.Post("/tickets/{id}/withdraw", h.withdrawTicket)
+			r.Post("/tickets/{id}/relist", h.relistTicket)
 			r.Post("/orders", h.createOrder)
 			r.Get("/orders", h.listOrders)
 			r.Get("/orders/{id}", h.showOrder)

@@ -16,13 +16,13 @@ type myTicketsPage struct {
 type myTicket struct {
 	store.SellerTicket
 	availability
-	// Editable is whether the seller may change the ticket now: only while
-	// it is for sale.
+	// Editable is whether the seller may change the ticket now: while it
+	// is for sale or withdrawn, not while held or once sold.
 	Editable bool
 }
 
 // myTickets lists every ticket the signed-in user listed, with its state:
-// for sale, held until when, or sold (when, and for how much). The page
+// for sale, held until when, sold (when, and for how much) or withdrawn. The page
 // re-fetches its list when tickets change.
 func (h *Handler) myTickets(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
@@ -34,7 +34,8 @@ func (h *Handler) myTickets(w http.ResponseWriter, r *http.Request) {
 	data := myTicketsPage{Page: h.page(r, "My tickets")}
 	for _, t := range list {
 		state := t.State(data.Now)
-		data.Tickets = append(data.Tickets, myTicket{SellerTicket: t, availability: availabilityOf(state), Editable: state == store.ForSale})
+		editable := state == store.ForSale || state == store.Withdrawn
+		data.Tickets = append(data.Tickets, myTicket{SellerTicket: t, availability: availabilityOf(state), Editable: editable})
 	}
 	h.render(w, r, http.StatusOK, templates.MyTicketsList, data)
 }

@@ -97,14 +97,16 @@ func listingURL(query string, page int) string {
 // availability is what a page shows of a ticket's state: the state in words,
 // and one flag per state for the template to decide on.
 type availability struct {
-	State   store.TicketState
-	ForSale bool
-	Held    bool
-	Sold    bool
+	State     store.TicketState
+	ForSale   bool
+	Held      bool
+	Sold      bool
+	Withdrawn bool
 }
 
 func availabilityOf(state store.TicketState) availability {
-	return availability{State: state, ForSale: state == store.ForSale, Held: state == store.Held, Sold: state == store.Sold}
+	return availability{State: state, ForSale: state == store.ForSale, Held: state == store.Held, Sold: state == store.Sold,
+		Withdrawn: state == store.Withdrawn}
 }
 
 type ticketPage struct {
@@ -271,6 +273,38 @@ func (h *Handler) updateTicket(w http.ResponseWriter, r *http.Request) {
 	h.publish(r, live.Event{TicketID: t.ID})
 	h.sessions.Put(r.Context(), sessionFlash, "Your changes are saved.")
 	redirect(w, r, "/tickets/"+strconv.FormatInt(t.ID, 10))
+}
+
+// withdrawTicket takes the seller's ticket off sale, if no buyer holds it
+// and it is not sold: the store decides that in the same statement that
+// withdraws it, against any buyer racing for the ticket.
+func (h *Handler) withdrawTicket(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.ownTicket(w, r)
+	if !ok || !h.parseForm(w, r) {
+		return
+	}
+	if _, err := h.store.WithdrawTicket(r.Context(), t.ID, t.SellerID, h.now()); err != nil {
+		h.refuseTicket(w, r, withdrawing, err, t)
+		return
+	}
+	h.publish(r, live.Event{TicketID: t.ID})
+	h.sessions.Put(r.Context(), sessionFlash, "“"+t.Title+"” is withdrawn: buyers no longer find it, and cannot buy it until you put it back on sale.")
+	redirect(w, r, "/my/tickets")
+}
+
+// relistTicket puts the seller's withdrawn ticket back on sale.
+func (h *Handler) relistTicket(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.ownTicket(w, r)
+	if !ok || !h.parseForm(w, r) {
+		return
+	}
+	if _, err := h.store.RelistTicket(r.Context(), t.ID, t.SellerID, h.now()); err != nil {
+		h.storeError(w, r, err)
+		return
+	}
+	h.publish(r, live.Event{TicketID: t.ID})
+	h.sessions.Put(r.Context(), sessionFlash, "“"+t.Title+"” is back on sale.")
+	redirect(w, r, "/my/tickets")
 }
 
 // refuseTicket answers err, met while the user attempted something with

@@ -92,7 +92,7 @@ var moveTables = []moveTable{
 	{"users", []string{"id", "email", "password_hash", "created_at", "admin_confirmed_at", "session_epoch"}, true,
 		func(c *MoveCounts) *int { return &c.Users }},
 	{"tickets", []string{"id", "seller_id", "title", "price", "currency", "claim_order_id", "claim_expires_at",
-		"created_at", "updated_at"}, true,
+		"withdrawn_at", "created_at", "updated_at"}, true,
 		func(c *MoveCounts) *int { return &c.Tickets }},
 	{"orders", []string{"id", "buyer_id", "ticket_id", "status", "amount", "currency", "expires_at",
 		"checkout_session_id", "cancelled_at", "paid_at", "created_at", "updated_at"}, true,

@@ -129,6 +129,9 @@ func writeMoveFixture(t *testing.T, st *store.Store) moveFixture {
 	endedTicket := ticket("Ended Hold", 1500)
 	f.ended = order(other, endedTicket, moveHistory.Add(4*time.Minute), time.Minute)
 
+	withdrawn := ticket("Withdrawn Play", 2500)
+	_, err := st.WithdrawTicket(ctx, withdrawn.ID, f.seller.ID, moveHistory.Add(5*time.Minute))
+	require.NoError(t, err)
 	ticket("For Sale", 2000)
 	pendingTicket := ticket("Pending Concert", 4200)
 	f.pending = order(buyer, pendingTicket, time.Now().UTC(), moveHold)
@@ -259,7 +262,7 @@ func TestMoveToPostgres(t *testing.T) {
 		counts, err := b.move(t)
 		require.NoError(t, err)
 		require.Equal(t, store.MoveCounts{
-			Users: 4, Sessions: 2, Tickets: 5, Orders: 4, Payments: 3, StripeEvents: 2,
+			Users: 4, Sessions: 2, Tickets: 6, Orders: 4, Payments: 3, StripeEvents: 2,
 			ExpiryJobs: 2, EventJobs: 1, RefundJobs: 1,
 		}, counts)
 

@@ -89,10 +89,11 @@ func scanOrder(row rowScanner) (Order, error) {
 // CreateOrder claims a ticket for a buyer until now+hold and schedules the
 // hold's end, all in one transaction. The claim is a single conditional
 // UPDATE, so of many buyers racing for a ticket exactly one wins; the others
-// get ErrHeld or ErrSold. A seller's own ticket gives ErrOwnTicket and an
-// unknown one ErrNotFound. A buyer who already holds MaxHolds tickets gets
-// ErrTooManyHolds, and one who has let too many holds lapse lately a
-// *CooldownError (ErrCoolingDown).
+// get ErrHeld or ErrSold. A ticket its seller withdrew gives ErrWithdrawn (the
+// same UPDATE decides a race with the withdrawal), a seller's own ticket
+// ErrOwnTicket and an unknown one ErrNotFound. A buyer who already holds
+// MaxHolds tickets gets ErrTooManyHolds, and one who has let too many holds
+// lapse lately a *CooldownError (ErrCoolingDown).
 func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now time.Time, hold time.Duration) (Order, error) {
 	// Refuse at once, through the read pool, a ticket that is plainly not
 	// for sale: in a rush most attempts are for tickets just taken, and each
@@ -174,6 +175,8 @@ func notClaimable(t Ticket, buyerID int64, now time.Time) error {
 		return ErrSold
 	case t.State(now) == Held:
 		return ErrHeld
+	case t.State(now) == Withdrawn:
+		return ErrWithdrawn
 	default:
 		return ErrChanged
 	}

@@ -37,6 +37,7 @@ const (
 	RefundAlreadyPaid = "the order was already paid"
 	RefundTicketGone  = "the hold ended before the payment arrived, and the ticket went to another buyer"
 	RefundRepriced    = "the hold ended before the payment arrived, and the seller has changed the price since"
+	RefundWithdrawn   = "the hold ended before the payment arrived, and the seller has withdrawn the ticket since"
 	RefundNotSession  = "the payment was for a checkout session that the order did not start"
 	RefundInStripe    = "EventHive refunded the payment"
 )
@@ -180,13 +181,15 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment, now time.Time) err
 }
 
 // sellTicket makes the order paid and its ticket sold, if the order still
-// claims the ticket or nobody else does, and the ticket's price is still the
-// order's (a seller may reprice once a hold has ended). It reports whether it
-// did.
+// claims the ticket or nobody else does, the ticket's price is still the
+// order's (a seller may reprice once a hold has ended) and the seller has not
+// withdrawn it (which they may only once the hold has ended). It reports
+// whether it did.
 func sellTicket(ctx context.Context, tx *sql.Tx, ticketID, orderID, amount int64, currency string, now time.Time) (bool, error) {
 	res, err := tx.ExecContext(ctx, `
 		UPDATE tickets SET claim_order_id = $1, claim_expires_at = NULL, updated_at = $2
-		WHERE id = $3 AND price = $4 AND currency = $5 AND (claim_order_id = $1 OR `+claimable("$2")+`)`,
+		WHERE id = $3 AND price = $4 AND currency = $5 AND withdrawn_at IS NULL
+			AND (claim_order_id = $1 OR `+unclaimed("$2")+`)`,
 		orderID, ms(now), ticketID, amount, currency)
 	if err != nil {
 		return false, fmt.Errorf("sell ticket: %w", err)
@@ -201,17 +204,21 @@ func sellTicket(ctx context.Context, tx *sql.Tx, ticketID, orderID, amount int64
 
 // whyNotSold says why sellTicket could not sell the ticket to the order.
 func whyNotSold(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now time.Time) (string, error) {
-	var taken bool
+	var taken, withdrawn bool
 	err := tx.QueryRowContext(ctx, `
-		SELECT claim_order_id IS NOT NULL AND claim_order_id <> $1 AND NOT `+claimable("$2")+`
-		FROM tickets WHERE id = $3`, orderID, ms(now), ticketID).Scan(&taken)
+		SELECT claim_order_id IS NOT NULL AND claim_order_id <> $1 AND NOT `+unclaimed("$2")+`, withdrawn_at IS NOT NULL
+		FROM tickets WHERE id = $3`, orderID, ms(now), ticketID).Scan(&taken, &withdrawn)
 	if err != nil {
 		return "", fmt.Errorf("ticket not sold: %w", err)
 	}
-	if taken {
+	switch {
+	case taken:
 		return RefundTicketGone, nil
+	case withdrawn:
+		return RefundWithdrawn, nil
+	default:
+		return RefundRepriced, nil
 	}
-	return RefundRepriced, nil
 }
 
 // MarkPaymentRefunded records that a payment's refund went through.

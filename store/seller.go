@@ -22,7 +22,7 @@ type SellerTicket struct {
 // sale of each one sold. It tells nothing about the buyers.
 func (s *Store) SellerTickets(ctx context.Context, sellerID int64) ([]SellerTicket, error) {
 	rows, err := s.db.Read.QueryContext(ctx, `
-		SELECT t.id, t.seller_id, t.title, t.price, t.currency, t.claim_order_id, t.claim_expires_at,
+		SELECT t.id, t.seller_id, t.title, t.price, t.currency, t.claim_order_id, t.claim_expires_at, t.withdrawn_at,
 		       t.created_at, t.updated_at, o.paid_at, o.amount, o.currency
 		FROM tickets t
 		LEFT JOIN orders o ON o.id = t.claim_order_id AND t.claim_expires_at IS NULL AND o.status = 'paid'

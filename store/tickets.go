@@ -11,11 +11,15 @@ import (
 // TicketState says whether a ticket can be bought.
 type TicketState string
 
+// ErrWithdrawn means the seller has taken the ticket off sale.
+var ErrWithdrawn = errors.New("ticket is withdrawn by its seller")
+
 // The states of a ticket.
 const (
-	ForSale TicketState = "for sale"
-	Held    TicketState = "held"
-	Sold    TicketState = "sold"
+	ForSale   TicketState = "for sale"
+	Held      TicketState = "held"
+	Sold      TicketState = "sold"
+	Withdrawn TicketState = "withdrawn"
 )
 
 // Ticket is a ticket listed for sale by its seller.
@@ -32,43 +36,55 @@ type Ticket struct {
 	ClaimOrderID int64
 	// ClaimExpiresAt is when a hold ends; zero for a sale.
 	ClaimExpiresAt time.Time
+	// WithdrawnAt is when the seller took the ticket off sale; zero while
+	// it is listed.
+	WithdrawnAt time.Time
 }
 
 // State is the ticket's state at now. A hold that has run out leaves the
-// ticket for sale even before its expiry job has recorded the cancellation.
+// ticket for sale (or withdrawn) even before its expiry job has recorded the
+// cancellation.
 func (t Ticket) State(now time.Time) TicketState {
 	switch {
-	case t.ClaimOrderID == 0:
-		return ForSale
-	case t.ClaimExpiresAt.IsZero():
+	case t.ClaimOrderID != 0 && t.ClaimExpiresAt.IsZero():
 		return Sold
-	case !now.Before(t.ClaimExpiresAt):
-		return ForSale
-	default:
+	case t.ClaimOrderID != 0 && now.Before(t.ClaimExpiresAt):
 		return Held
+	case !t.WithdrawnAt.IsZero():
+		return Withdrawn
+	default:
+		return ForSale
 	}
 }
 
-// claimable is the SQL condition for "no live claim at $now"; it must match
-// Ticket.State. now must be bound to the placeholder given.
-func claimable(nowParam string) string {
+// unclaimed is the SQL condition for "no live claim at $now": neither held
+// nor sold. now must be bound to the placeholder given.
+func unclaimed(nowParam string) string {
 	return `(claim_order_id IS NULL OR claim_expires_at <= ` + nowParam + `)`
 }
 
-const ticketColumns = `id, seller_id, title, price, currency, claim_order_id, claim_expires_at, created_at, updated_at`
+// claimable is the SQL condition for "for sale at $now": unclaimed and not
+// withdrawn; it must match Ticket.State. now must be bound to the
+// placeholder given.
+func claimable(nowParam string) string {
+	return `(` + unclaimed(nowParam) + ` AND withdrawn_at IS NULL)`
+}
+
+const ticketColumns = `id, seller_id, title, price, currency, claim_order_id, claim_expires_at, withdrawn_at, created_at, updated_at`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanTicket(row rowScanner) (Ticket, error) {
 	var t Ticket
-	var claimOrder, claimExpires sql.NullInt64
+	var claimOrder, claimExpires, withdrawn sql.NullInt64
 	var created, updated int64
-	err := row.Scan(&t.ID, &t.SellerID, &t.Title, &t.Price, &t.Currency, &claimOrder, &claimExpires, &created, &updated)
+	err := row.Scan(&t.ID, &t.SellerID, &t.Title, &t.Price, &t.Currency, &claimOrder, &claimExpires, &withdrawn, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Ticket{}, ErrNotFound
 	}
 	t.ClaimOrderID = claimOrder.Int64
 	t.ClaimExpiresAt = fromNullMS(claimExpires)
+	t.WithdrawnAt = fromNullMS(withdrawn)
 	t.CreatedAt, t.UpdatedAt = fromMS(created), fromMS(updated)
 	return t, err
 }
@@ -131,18 +147,54 @@ func (s *Store) tickets(ctx context.Context, query string, args ...any) ([]Ticke
 	return tickets, rows.Err()
 }
 
-// UpdateTicket changes the title and price of a seller's own ticket. It fails
-// with ErrNotFound for someone else's ticket, and with ErrHeld or ErrSold while
-// a buyer holds it or after it is sold.
+// UpdateTicket changes the title and price of a seller's own ticket, for sale
+// or withdrawn. It fails with ErrNotFound for someone else's ticket, and with
+// ErrHeld or ErrSold while a buyer holds it or after it is sold.
 func (s *Store) UpdateTicket(ctx context.Context, id, sellerID int64, title string, price int64, now time.Time) (Ticket, error) {
 	defer s.wrote()
 	t, err := scanTicket(s.db.Write.QueryRowContext(ctx, `
 		UPDATE tickets SET title = $1, price = $2, updated_at = $3
-		WHERE id = $4 AND seller_id = $5 AND `+claimable("$3")+`
+		WHERE id = $4 AND seller_id = $5 AND `+unclaimed("$3")+`
 		RETURNING `+ticketColumns, title, price, ms(now), id, sellerID))
 	if errors.Is(err, ErrNotFound) {
 		return Ticket{}, s.whyNotEditable(ctx, id, sellerID, now)
 	}
+	return t, err
+}
+
+// WithdrawTicket takes a seller's own ticket off sale. The one conditional
+// UPDATE decides against a concurrent buyer: of a withdrawal and a claim
+// racing, exactly one wins. It fails with ErrNotFound for someone else's
+// ticket, and with ErrHeld or ErrSold while a buyer holds it or after it is
+// sold. Withdrawing a withdrawn ticket changes nothing.
+func (s *Store) WithdrawTicket(ctx context.Context, id, sellerID int64, now time.Time) (Ticket, error) {
+	var t Ticket
+	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
+		var err error
+		t, err = scanTicket(tx.QueryRowContext(ctx, `
+			UPDATE tickets SET withdrawn_at = COALESCE(withdrawn_at, $1), updated_at = $1
+			WHERE id = $2 AND seller_id = $3 AND `+unclaimed("$1")+`
+			RETURNING `+ticketColumns, ms(now), id, sellerID))
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return Ticket{}, s.whyNotEditable(ctx, id, sellerID, now)
+	}
+	return t, err
+}
+
+// RelistTicket puts a seller's own withdrawn ticket back on sale; a ticket
+// not withdrawn stays as it is. Someone else's ticket is ErrNotFound.
+func (s *Store) RelistTicket(ctx context.Context, id, sellerID int64, now time.Time) (Ticket, error) {
+	var t Ticket
+	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
+		var err error
+		t, err = scanTicket(tx.QueryRowContext(ctx, `
+			UPDATE tickets SET withdrawn_at = NULL, updated_at = $1
+			WHERE id = $2 AND seller_id = $3
+			RETURNING `+ticketColumns, ms(now), id, sellerID))
+		return err
+	})
 	return t, err
 }
 
