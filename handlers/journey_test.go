@@ -363,6 +363,16 @@ func TestBuyAgain(t *testing.T) {
 			requireElementText(t, page.HTML, `#buy-again a[href="/orders/`+itoa(again)+`"]`, "order #"+itoa(again))
 		})
 
+		t.Run("WithdrawnSince", func(t *testing.T) {
+			id := b.listTicket(t, seller, "Withdrawn since", "30")
+			orderPath := "/orders/" + itoa(b.buyOK(t, ann, id))
+			requireRedirect(t, b.postForm(t, ann, orderPath+"/cancel", nil), orderPath)
+			requireRedirect(t, b.postForm(t, seller, "/tickets/"+itoa(id)+"/withdraw", nil), "/my/tickets")
+			page := b.get(t, ann, orderPath)
+			requireNoElement(t, page.HTML, "form#buy-again")
+			requireElementText(t, page.HTML, "#buy-again", "The seller has withdrawn this ticket. See the tickets for sale")
+		})
+
 		t.Run("Expired", func(t *testing.T) {
 			id := b.listTicket(t, seller, "Expired", "30")
 			orderPath := "/orders/" + itoa(b.buyOK(t, ann, id))

@@ -98,7 +98,7 @@ var moveTables = []moveTable{
 		"checkout_session_id", "cancelled_at", "paid_at", "created_at", "updated_at"}, true,
 		func(c *MoveCounts) *int { return &c.Orders }},
 	{"payments", []string{"id", "order_id", "checkout_session_id", "payment_intent_id", "amount", "currency",
-		"status", "refund_reason", "created_at", "updated_at"}, true,
+		"status", "refund_reason", "amount_refunded", "created_at", "updated_at"}, true,
 		func(c *MoveCounts) *int { return &c.Payments }},
 	{"stripe_events", []string{"id", "type", "payload", "received_at", "processed_at"}, false,
 		func(c *MoveCounts) *int { return &c.StripeEvents }},
