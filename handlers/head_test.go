@@ -75,6 +75,14 @@ func TestHead(t *testing.T) {
 			}
 		})
 
+		t.Run("FlashKeptForTheNextPage", func(t *testing.T) {
+			// Nobody sees a HEAD's body, so it must not use up the message.
+			c := b.signUp(t, "flash@example.com")
+			requireRedirect(t, b.postForm(t, c, "/signout", nil), "/")
+			requireStatus(t, b.do(t, c, http.MethodHead, "/", nil), http.StatusOK)
+			require.Contains(t, b.get(t, c, "/").HTML, "You are signed out.")
+		})
+
 		t.Run("PostOnlyRoute", func(t *testing.T) {
 			res := b.do(t, c, http.MethodHead, "/signout", nil)
 			requireStatus(t, res, http.StatusMethodNotAllowed)

@@ -25,10 +25,15 @@ type Page struct {
 
 // page fills the shared page data for a request.
 func (h *Handler) page(r *http.Request, title string) Page {
+	// A HEAD request shows nobody the flash: it stays for the next page.
+	flash := h.sessions.GetString
+	if r.Method != http.MethodHead {
+		flash = h.sessions.PopString
+	}
 	return Page{
 		Title: title,
 		User:  currentUser(r),
-		Flash: h.sessions.PopString(r.Context(), sessionFlash),
+		Flash: flash(r.Context(), sessionFlash),
 		Now:   h.now(),
 		Path:  r.URL.Path,
 	}
