@@ -176,28 +176,22 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 func (h *Handler) resumePurchase(w http.ResponseWriter, r *http.Request, user store.User, ticketID int64, flash string) {
 	now := h.now()
 	order, err := h.hold(r, user.ID, ticketID, now)
-	if err == nil {
-		if flash != "" {
-			h.sessions.Put(r.Context(), sessionFlash, flash)
-		}
-		redirect(w, r, orderPath(order.ID))
-		return
-	}
-	if errors.Is(err, store.ErrNotFound) {
+	to := orderPath(order.ID)
+	switch ref, refused := refusalFor(buying, facts{err: err, now: now, maxHolds: h.store.MaxHolds()}); {
+	case errors.Is(err, store.ErrNotFound):
 		// No such ticket: go where the visitor was going.
-		if flash != "" {
-			h.sessions.Put(r.Context(), sessionFlash, flash)
-		}
-		redirect(w, r, localPath(r.FormValue("next")))
-		return
-	}
-	ref, ok := refusalFor(buying, facts{err: err, now: now, maxHolds: h.store.MaxHolds()})
-	if !ok {
+		to = localPath(r.FormValue("next"))
+	case refused:
+		flash = strings.TrimSpace(flash + " " + ref.message)
+		to = "/tickets/" + strconv.FormatInt(ticketID, 10)
+	case err != nil:
 		h.serverError(w, r, err)
 		return
 	}
-	h.sessions.Put(r.Context(), sessionFlash, strings.TrimSpace(flash+" "+ref.message))
-	redirect(w, r, "/tickets/"+strconv.FormatInt(ticketID, 10))
+	if flash != "" {
+		h.sessions.Put(r.Context(), sessionFlash, flash)
+	}
+	redirect(w, r, to)
 }
 
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request) {

@@ -133,7 +133,8 @@ func (h *Handler) ticketPage(r *http.Request, t store.Ticket) (ticketPage, error
 		Hold:         formatHold(h.cfg.OrderHold),
 	}
 	if data.Held && p.User != nil && !data.IsSeller {
-		o, err := h.store.HeldBy(r.Context(), t.ID, p.User.ID, p.Now)
+		// Held: the ticket's claim is a running hold, the viewer's or not.
+		o, err := h.store.Order(r.Context(), t.ClaimOrderID, p.User.ID)
 		switch {
 		case err == nil:
 			data.Mine, data.MineLeft = &o, formatClock(o.ExpiresAt.Sub(p.Now))
