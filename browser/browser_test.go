@@ -181,7 +181,7 @@ func (g *streamGate) wrap(next http.Handler) http.Handler {
 			http.Error(w, "down for a moment", http.StatusServiceUnavailable)
 			return
 		}
-		if !strings.HasSuffix(r.URL.Path, "/events") {
+		if !strings.HasSuffix(r.URL.Path, "/live") {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -21,7 +21,7 @@ import (
 // TestCompression: pages, fragments, error pages and static files come
 // gzipped, with Vary: Accept-Encoding and their own Content-Length, to a
 // client that accepts gzip, and exactly as before to one that does not; the
-// event stream is never compressed and still streams.
+// live-update stream is never compressed and still streams.
 func TestCompression(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
@@ -141,10 +141,10 @@ func TestCompression(t *testing.T) {
 			require.Less(t, len(res.HTML), 1024)
 		})
 
-		t.Run("EventStreamIsNotCompressed", func(t *testing.T) {
+		t.Run("LiveStreamIsNotCompressed", func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.url("/events"), nil)
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.url("/live"), nil)
 			require.NoError(t, err)
 			req.Header.Set("Accept", "text/event-stream")
 			req.Header.Set("Accept-Encoding", "gzip")

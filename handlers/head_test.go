@@ -14,7 +14,7 @@ import (
 )
 
 // TestHead: HEAD is answered wherever GET is, with GET's status and headers
-// and no body; a page that needs sign-in redirects as GET does, and an event
+// and no body; a page that needs sign-in redirects as GET does, and a live-update
 // stream answers at once instead of holding the connection.
 func TestHead(t *testing.T) {
 	t.Parallel()
@@ -88,14 +88,14 @@ func TestHead(t *testing.T) {
 			requireStatus(t, res, http.StatusMethodNotAllowed)
 		})
 
-		t.Run("EventStream", func(t *testing.T) {
+		t.Run("LiveStream", func(t *testing.T) {
 			// Should the stream go on, shutting down ends it, so that the
 			// test fails instead of hanging.
 			done := make(chan struct{})
 			srv := b.serve(t, func(cfg *handlers.Config) { cfg.Done = done })
 			t.Cleanup(func() { close(done) })
 			c := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}, Timeout: 5 * time.Second}
-			res := b.do(t, c, http.MethodHead, srv.URL+"/events", nil)
+			res := b.do(t, c, http.MethodHead, srv.URL+"/live", nil)
 			requireStatus(t, res, http.StatusOK)
 			require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
 			require.Empty(t, res.HTML)

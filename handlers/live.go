@@ -21,10 +21,10 @@ const (
 	// keepaliveEvery is how often an idle stream sends a comment, so that
 	// proxies and browsers do not take it for dead.
 	keepaliveEvery = 25 * time.Second
-	// coalesceEvents is the shortest time between two messages of one
-	// stream: events that arrive sooner are sent as one message at its end,
+	// coalesceWindow is the shortest time between two messages of one
+	// stream: changes that arrive sooner are sent as one message at its end,
 	// so a rush of sales costs each open page a few fetches a second at most.
-	coalesceEvents = 250 * time.Millisecond
+	coalesceWindow = 250 * time.Millisecond
 	// reconnectAfter is how long a browser waits before reopening a stream
 	// that ended, in milliseconds (the SSE "retry" field).
 	reconnectAfter = 1000
@@ -35,16 +35,16 @@ func (h *Handler) publish(r *http.Request, e live.Event) {
 	h.live.Publish(r.Context(), e)
 }
 
-// ticketEvents streams a "tickets" event whenever a ticket is listed,
+// liveListings streams a "tickets" event whenever a ticket is listed,
 // edited, held, released or sold anywhere. Listing pages re-fetch themselves
 // on it. The stream tells nothing private: only that something changed.
-func (h *Handler) ticketEvents(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) liveListings(w http.ResponseWriter, r *http.Request) {
 	h.stream(w, r, "tickets", func(live.Event) bool { return true })
 }
 
-// orderEvents streams an "order" event whenever the signed-in buyer's order
+// orderLive streams an "order" event whenever the signed-in buyer's order
 // named in the URL changes state; anyone else's order is 404.
-func (h *Handler) orderEvents(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) orderLive(w http.ResponseWriter, r *http.Request) {
 	o, ok := h.order(w, r)
 	if !ok {
 		return
@@ -53,7 +53,7 @@ func (h *Handler) orderEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // stream answers with a text/event-stream that sends an event named name for
-// every hub event wanted accepts, at most one per coalesceEvents. It touches
+// every hub event wanted accepts, at most one per coalesceWindow. It touches
 // no database while it waits: an idle stream costs a goroutine and a
 // connection. It ends when the client leaves, the hub closes or the app
 // shuts down (Config.Done).
@@ -77,7 +77,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, name string, wa
 		return
 	}
 	ctx := r.Context()
-	events, unsubscribe := h.live.Subscribe(ctx)
+	changes, unsubscribe := h.live.Subscribe(ctx)
 	defer unsubscribe()
 
 	w.WriteHeader(http.StatusOK)
@@ -110,7 +110,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, name string, wa
 			return
 		case <-h.cfg.Done:
 			return
-		case e, ok := <-events:
+		case e, ok := <-changes:
 			if !ok {
 				return // the hub closed
 			}
@@ -124,7 +124,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, name string, wa
 			if !send(message) {
 				return
 			}
-			quiet = time.After(coalesceEvents)
+			quiet = time.After(coalesceWindow)
 		case <-quiet:
 			quiet = nil
 			if pending {
@@ -132,7 +132,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, name string, wa
 				if !send(message) {
 					return
 				}
-				quiet = time.After(coalesceEvents)
+				quiet = time.After(coalesceWindow)
 			}
 		case <-keepalive.C:
 			if !send(": keepalive\n\n") {

@@ -161,14 +161,14 @@ func (b *liveBundle) pay(t *testing.T, c *http.Client, orderID int64) {
 	requireRedirect(t, res, "/orders/"+itoa(orderID))
 }
 
-func TestTicketEvents(t *testing.T) {
+func TestLiveListings(t *testing.T) {
 	t.Parallel()
 
 	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
 		t.Run("StreamTellsOfEveryChangeToTickets", func(t *testing.T) {
 			t.Parallel()
 			b := setupLive(t, dialect, liveOpts{})
-			events := b.openStream(t, newClient(t), "/events") // no account needed
+			events := b.openStream(t, newClient(t), "/live") // no account needed
 			seller := b.signUp(t, "seller@example.com")
 			buyer := b.signUp(t, "buyer@example.com")
 
@@ -197,7 +197,7 @@ func TestTicketEvents(t *testing.T) {
 			ticketID := b.listTicket(t, seller, "Opera", "30.00")
 			b.buyOK(t, buyer, ticketID)
 
-			events := b.openStream(t, newClient(t), "/events")
+			events := b.openStream(t, newClient(t), "/live")
 			b.endHold()
 			b.startWorkers(t)
 			require.Equal(t, "tickets", events.next(t), "the hold ended and the job released the ticket")
@@ -209,7 +209,7 @@ func TestTicketEvents(t *testing.T) {
 			b := setupLive(t, dialect, liveOpts{})
 			seller := b.signUp(t, "seller@example.com")
 			ticketID := b.listTicket(t, seller, "Opera", "30.00")
-			events := b.openStream(t, newClient(t), "/events")
+			events := b.openStream(t, newClient(t), "/live")
 
 			requireStatus(t, b.buy(t, seller, ticketID), http.StatusConflict) // own ticket
 			res := b.postForm(t, seller, "/tickets", url.Values{"title": {""}, "price": {"x"}})
@@ -220,7 +220,7 @@ func TestTicketEvents(t *testing.T) {
 		t.Run("ARushIsCoalesced", func(t *testing.T) {
 			t.Parallel()
 			b := setupLive(t, dialect, liveOpts{})
-			events := b.openStream(t, newClient(t), "/events")
+			events := b.openStream(t, newClient(t), "/live")
 			for i := range 20 {
 				b.hub.Publish(t.Context(), live.Event{TicketID: int64(i + 1)})
 			}
@@ -233,7 +233,7 @@ func TestTicketEvents(t *testing.T) {
 			t.Parallel()
 			b := setupLive(t, dialect, liveOpts{})
 			for range 3 {
-				b.openStream(t, newClient(t), "/events") // never read
+				b.openStream(t, newClient(t), "/live") // never read
 			}
 			seller := b.signUp(t, "seller@example.com")
 			buyer := b.signUp(t, "buyer@example.com")
@@ -248,7 +248,7 @@ func TestTicketEvents(t *testing.T) {
 		t.Run("StreamOutlivesTheServerTimeouts", func(t *testing.T) {
 			t.Parallel()
 			b := setupLive(t, dialect, liveOpts{serverTimeouts: 300 * time.Millisecond})
-			events := b.openStream(t, newClient(t), "/events")
+			events := b.openStream(t, newClient(t), "/live")
 			time.Sleep(time.Second)
 			b.hub.Publish(t.Context(), live.Event{TicketID: 1})
 			require.Equal(t, "tickets", events.next(t))
@@ -257,16 +257,33 @@ func TestTicketEvents(t *testing.T) {
 		t.Run("StreamEndsWhenTheClientLeaves", func(t *testing.T) {
 			t.Parallel()
 			b := setupLive(t, dialect, liveOpts{})
-			events := b.openStream(t, newClient(t), "/events")
+			events := b.openStream(t, newClient(t), "/live")
 			require.Eventually(t, func() bool { return b.hub.Subscribers() == 1 }, 5*time.Second, 10*time.Millisecond)
 			events.cancel()
 			require.Eventually(t, func() bool { return b.hub.Subscribers() == 0 }, 5*time.Second, 10*time.Millisecond)
 		})
 
+		t.Run("OldPathsNoLongerStream", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			seller := b.signUp(t, "seller@example.com")
+			buyer := b.signUp(t, "buyer@example.com")
+			orderID := b.buyOK(t, buyer, b.listTicket(t, seller, "Opera", "30.00"))
+
+			// /events is left for the events tickets are for. A stream here
+			// would hold the response open until the client's timeout.
+			for _, path := range []string{"/events", "/orders/" + itoa(orderID) + "/events"} {
+				res := b.get(t, buyer, path, withHeader("Accept", "text/event-stream"))
+				requireStatus(t, res, http.StatusNotFound)
+				require.True(t, strings.HasPrefix(res.Header.Get("Content-Type"), "text/html"), "%s: %q", path, res.Header.Get("Content-Type"))
+			}
+			require.Zero(t, b.hub.Subscribers())
+		})
+
 		t.Run("StreamEndsWhenTheAppStops", func(t *testing.T) {
 			t.Parallel()
 			b := setupLive(t, dialect, liveOpts{})
-			events := b.openStream(t, newClient(t), "/events")
+			events := b.openStream(t, newClient(t), "/live")
 			b.shutdown()
 			events.requireEnded(t)
 			require.Eventually(t, func() bool { return b.hub.Subscribers() == 0 }, 5*time.Second, 10*time.Millisecond)
@@ -274,7 +291,7 @@ func TestTicketEvents(t *testing.T) {
 	})
 }
 
-func TestOrderEvents(t *testing.T) {
+func TestOrderLive(t *testing.T) {
 	t.Parallel()
 
 	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
@@ -288,10 +305,10 @@ func TestOrderEvents(t *testing.T) {
 
 			page := b.get(t, buyer, "/orders/"+itoa(orderID))
 			requireStatus(t, page, http.StatusOK)
-			requireElement(t, page.HTML, `[hx-ext="sse"][sse-connect="/orders/`+itoa(orderID)+`/events"]`)
+			requireElement(t, page.HTML, `[hx-ext="sse"][sse-connect="/orders/`+itoa(orderID)+`/live"]`)
 			requireElement(t, page.HTML, `article#order[hx-trigger="sse:order, sse-open, countdown-expired"]`)
 
-			events := b.openStream(t, buyer, "/orders/"+itoa(orderID)+"/events")
+			events := b.openStream(t, buyer, "/orders/"+itoa(orderID)+"/live")
 			b.pay(t, buyer, otherOrder)
 			require.Eventually(t, func() bool {
 				o, err := b.store.Order(t.Context(), otherOrder, b.userID(t, "buyer@example.com"))
@@ -315,7 +332,7 @@ func TestOrderEvents(t *testing.T) {
 			seller := b.signUp(t, "seller@example.com")
 			buyer := b.signUp(t, "buyer@example.com")
 			orderID := b.buyOK(t, buyer, b.listTicket(t, seller, "Opera", "30.00"))
-			events := b.openStream(t, buyer, "/orders/"+itoa(orderID)+"/events")
+			events := b.openStream(t, buyer, "/orders/"+itoa(orderID)+"/live")
 			b.endHold()
 			b.startWorkers(t)
 			require.Equal(t, "order", events.next(t))
@@ -328,10 +345,10 @@ func TestOrderEvents(t *testing.T) {
 			seller := b.signUp(t, "seller@example.com")
 			buyer := b.signUp(t, "buyer@example.com")
 			orderID := b.buyOK(t, buyer, b.listTicket(t, seller, "Opera", "30.00"))
-			path := "/orders/" + itoa(orderID) + "/events"
+			path := "/orders/" + itoa(orderID) + "/live"
 
 			requireStatus(t, b.get(t, seller, path), http.StatusNotFound)
-			requireStatus(t, b.get(t, seller, "/orders/999999/events"), http.StatusNotFound)
+			requireStatus(t, b.get(t, seller, "/orders/999999/live"), http.StatusNotFound)
 			requireRedirect(t, b.get(t, newClient(t), path), signInTo(path))
 		})
 	})
@@ -361,7 +378,7 @@ func TestLivePages(t *testing.T) {
 				b.listTicket(t, seller, "Opera", "30.00")
 			}
 			res := b.get(t, newClient(t), "/?q=opera&page=2")
-			requireElement(t, res.HTML, `div[hx-ext="sse"][sse-connect="/events"]`)
+			requireElement(t, res.HTML, `div[hx-ext="sse"][sse-connect="/live"]`)
 			requireElement(t, res.HTML, `section#listing[aria-label="Tickets"][hx-get="/?page=2&q=opera"][hx-trigger="sse:tickets, sse-reconnected"]`)
 			fragment := b.get(t, newClient(t), "/?q=opera&page=2", htmx)
 			requireFragment(t, fragment, `<section id="listing"`)
@@ -406,7 +423,7 @@ func TestMyTickets(t *testing.T) {
 			requireStatus(t, page, http.StatusOK)
 			requireFullPage(t, page)
 			requireElementText(t, page.HTML, `header a[href="/my/tickets"]`, "My tickets", "the header links here")
-			requireElement(t, page.HTML, `[hx-ext="sse"][sse-connect="/events"]`)
+			requireElement(t, page.HTML, `[hx-ext="sse"][sse-connect="/live"]`)
 			items := myTicketItems(t, page.HTML)
 			require.Equal(t, []int64{sold, held, forSale}, ids(items), "newest first")
 

@@ -16,7 +16,7 @@ import (
 
 // TestMetrics checks that the metrics handler (served on METRICS_PORT) shows
 // a purchase as a hold created and as a timed POST /orders, and that the app's
-// own router does not publish them.
+// own router does not publish them. Live-update streams are not timed.
 func TestMetrics(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
@@ -44,6 +44,10 @@ func TestMetrics(t *testing.T) {
 		got := scrape()
 		require.Contains(t, got, "eventhive_holds_created_total 1\n")
 		require.Contains(t, got, `eventhive_http_request_duration_seconds_count{code="303",method="POST",route="/orders"} 1`+"\n")
+
+		// A live-update stream lasts as long as its page: not a latency.
+		requireStatus(t, b.do(t, buyer, http.MethodHead, "/live", nil), http.StatusOK)
+		require.False(t, strings.Contains(scrape(), `route="/live"`), "the stream is timed")
 	})
 }
 

@@ -34,7 +34,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 		r.MethodNotAllowed(h.methodNotAllowed)
 
 		r.Get("/", h.listTickets)
-		r.Get("/events", h.ticketEvents)
+		r.Get("/live", h.liveListings)
 		r.Get("/signup", h.signupPage)
 		r.Post("/signup", h.signup)
 		r.Get("/signin", h.signinPage)
@@ -56,7 +56,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 			r.Post("/orders", h.createOrder)
 			r.Get("/orders", h.listOrders)
 			r.Get("/orders/{id}", h.showOrder)
-			r.Get("/orders/{id}/events", h.orderEvents)
+			r.Get("/orders/{id}/live", h.orderLive)
 			r.Get("/orders/{id}/cancellation", h.confirmCancel)
 			r.Post("/orders/{id}/cancel", h.cancelOrder)
 			r.Post("/orders/{id}/pay", h.payOrder)

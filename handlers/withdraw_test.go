@@ -17,7 +17,7 @@ func TestWithdraw(t *testing.T) {
 		t.Run("WithdrawAndRelist", func(t *testing.T) {
 			t.Parallel()
 			b := setupLive(t, dialect, liveOpts{})
-			events := b.openStream(t, newClient(t), "/events")
+			events := b.openStream(t, newClient(t), "/live")
 			seller := b.signUp(t, "seller@example.com")
 			buyer := b.signUp(t, "buyer@example.com")
 			id := b.listTicket(t, seller, "Opera", "30")

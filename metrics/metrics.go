@@ -97,7 +97,7 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 				route = p
 			}
 		}
-		if strings.HasSuffix(route, "/events") {
+		if strings.HasSuffix(route, "/live") {
 			return // an event stream lasts as long as its page: not a latency
 		}
 		m.requests.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(sw.code())).Observe(time.Since(start).Seconds())

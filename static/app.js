@@ -123,7 +123,7 @@
 
   // ---- Live updates (htmx's SSE extension) --------------------------------
   //
-  // <div hx-ext="sse" sse-connect="/events">
+  // <div hx-ext="sse" sse-connect="/live">
   //   <section hx-get="..." hx-trigger="sse:tickets, sse-reconnected">
   //
   // The extension fires htmx:sseOpen on the sse-connect element whenever its
