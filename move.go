@@ -79,6 +79,8 @@ func runMove(ctx context.Context, args []string, getenv func(string) string, std
 	}{
 		{"users", counts.Users},
 		{"sessions", counts.Sessions},
+		{"events", counts.Events},
+		{"listings", counts.Listings},
 		{"tickets", counts.Tickets},
 		{"orders", counts.Orders},
 		{"payments", counts.Payments},

@@ -180,7 +180,7 @@ func createTickets(ctx context.Context, st *store.Store, seller store.User, n in
 	ids := make([]int64, n)
 	now := time.Now().UTC()
 	for i := range ids {
-		t, err := st.CreateTicket(ctx, seller.ID, fmt.Sprintf("%s %d", title, i+1), 2500+int64(i%50)*100, "usd", now)
+		t, err := st.CreateListing(ctx, seller.ID, store.Single(fmt.Sprintf("%s %d", title, i+1), 2500+int64(i%50)*100, "usd"), now)
 		if err != nil {
 			return nil, err
 		}
@@ -195,7 +195,7 @@ func listing(ctx context.Context, c *client, st *store.Store, seller store.User,
 	if _, err := createTickets(ctx, st, seller, 100, "Listing ticket"); err != nil {
 		return nil, err
 	}
-	forSale, err := st.TicketsForSale(ctx, time.Now().UTC(), "", 1000, 0)
+	forSale, err := st.ListingsForSale(ctx, time.Now().UTC(), "", 1000, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -492,7 +492,7 @@ func expiry(ctx context.Context, st *store.Store, seller store.User, buyers []*b
 	res := &expiryResult{holds: len(tickets)}
 	t0 := time.Now()
 	for i, t := range tickets {
-		if _, err := st.CreateOrder(ctx, buyers[i%len(buyers)].id, t, now, o.hold); err != nil {
+		if _, err := st.CreateOrder(ctx, buyers[i%len(buyers)].id, t, 1, now, o.hold); err != nil {
 			return nil, fmt.Errorf("hold %d: %w", i, err)
 		}
 	}

@@ -22,7 +22,7 @@ type accountPage struct {
 	// sign in, or 0: signing in or up holds it for them (resumePurchase).
 	// BuyTicket is that ticket, for the page to name.
 	Buy       int64
-	BuyTicket *store.Ticket
+	BuyTicket *store.Listing
 }
 
 // Query is the page's query string, "" or starting with "?": what the link
@@ -60,7 +60,7 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, view templ
 		p.Flash = hint
 	}
 	if p.Buy != 0 {
-		t, err := h.store.Ticket(r.Context(), p.Buy)
+		t, err := h.store.Listing(r.Context(), p.Buy, h.now())
 		switch {
 		case err == nil:
 			p.BuyTicket = &t

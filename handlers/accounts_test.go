@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -297,14 +298,14 @@ func TestSignedOut(t *testing.T) {
 			}
 
 			// Nothing changed.
-			tk, err := b.store.Ticket(t.Context(), ticketID)
+			tk, err := b.store.Listing(t.Context(), ticketID, time.Now())
 			require.NoError(t, err)
 			require.Equal(t, "Jazz night", tk.Title)
 			require.Equal(t, int64(3000), tk.Price)
 			o, err := b.store.Order(t.Context(), orderID, b.userID(t, "buyer@example.com"))
 			require.NoError(t, err)
 			require.Equal(t, store.Pending, o.Status)
-			tickets, err := b.store.TicketsBySeller(t.Context(), b.userID(t, "seller@example.com"))
+			tickets, err := b.store.ListingsBySeller(t.Context(), b.userID(t, "seller@example.com"))
 			require.NoError(t, err)
 			require.Len(t, tickets, 2)
 		})

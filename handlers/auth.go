@@ -97,7 +97,7 @@ func (h *Handler) intendedPurchase(r *http.Request) (int64, error) {
 	if id == 0 {
 		return 0, nil
 	}
-	if _, err := h.store.Ticket(r.Context(), id); errors.Is(err, store.ErrNotFound) {
+	if _, err := h.store.Listing(r.Context(), id, h.now()); errors.Is(err, store.ErrNotFound) {
 		return 0, nil
 	} else if err != nil {
 		return 0, err

@@ -43,8 +43,8 @@ type fuzzApp struct {
 
 	seller, buyer, bob *http.Cookie // session cookies
 	sellerID, buyerID  int64
-	opera, ballet      store.Ticket
-	jazz, rock         store.Ticket
+	opera, ballet      store.Listing
+	jazz, rock         store.Listing
 	held, bobs         store.Order // the buyer's and bob's pending orders
 }
 
@@ -89,8 +89,8 @@ func newFuzzApp(f *testing.F, dialect store.Dialect) *fuzzApp {
 	bob, err := st.UserByEmail(ctx, "bob@example.com")
 	require.NoError(f, err)
 	a.sellerID, a.buyerID = seller.ID, buyer.ID
-	ticket := func(sellerID int64, title string) store.Ticket {
-		tk, err := st.CreateTicket(ctx, sellerID, title, 3000, "usd", now())
+	ticket := func(sellerID int64, title string) store.Listing {
+		tk, err := st.CreateListing(ctx, sellerID, store.Single(title, 3000, "usd"), now())
 		require.NoError(f, err)
 		return tk
 	}
@@ -99,9 +99,9 @@ func newFuzzApp(f *testing.F, dialect store.Dialect) *fuzzApp {
 	a.jazz = ticket(buyer.ID, "Jazz")
 	a.rock = ticket(seller.ID, "Rock")
 	folk := ticket(seller.ID, "Folk")
-	a.held, err = st.CreateOrder(ctx, buyer.ID, a.rock.ID, now(), time.Hour)
+	a.held, err = st.CreateOrder(ctx, buyer.ID, a.rock.ID, 1, now(), time.Hour)
 	require.NoError(f, err)
-	a.bobs, err = st.CreateOrder(ctx, bob.ID, folk.ID, now(), time.Hour)
+	a.bobs, err = st.CreateOrder(ctx, bob.ID, folk.ID, 1, now(), time.Hour)
 	require.NoError(f, err)
 	return a
 }
@@ -152,9 +152,9 @@ func (a *fuzzApp) rows(t testing.TB) rows {
 	return r
 }
 
-func (a *fuzzApp) ticket(t testing.TB, id int64) store.Ticket {
+func (a *fuzzApp) ticket(t testing.TB, id int64) store.Listing {
 	t.Helper()
-	tk, err := a.store.Ticket(t.Context(), id)
+	tk, err := a.store.Listing(t.Context(), id, time.Now())
 	require.NoError(t, err)
 	return tk
 }
@@ -286,7 +286,7 @@ func FuzzUpdateTicket(f *testing.F) {
 	f.Fuzz(func(t *testing.T, id string, body []byte) {
 		for _, a := range apps {
 			before := a.rows(t)
-			others := []store.Ticket{a.ticket(t, a.ballet.ID), a.ticket(t, a.jazz.ID), a.ticket(t, a.rock.ID)}
+			others := []store.Listing{a.ticket(t, a.ballet.ID), a.ticket(t, a.jazz.ID), a.ticket(t, a.rock.ID)}
 			opera := a.ticket(t, a.opera.ID)
 			rec := a.serve(http.MethodPost, "/tickets/"+id, body, a.seller)
 			input := []any{id, body}
@@ -318,7 +318,7 @@ func FuzzCreateOrder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, a := range apps {
 			before := a.rows(t)
-			tickets := []store.Ticket{a.ticket(t, a.opera.ID), a.ticket(t, a.ballet.ID), a.ticket(t, a.jazz.ID), a.ticket(t, a.rock.ID)}
+			tickets := []store.Listing{a.ticket(t, a.opera.ID), a.ticket(t, a.ballet.ID), a.ticket(t, a.jazz.ID), a.ticket(t, a.rock.ID)}
 			rec := a.serve(http.MethodPost, "/orders", body, a.buyer)
 			requireStatusIn(t, rec, body, http.StatusSeeOther, http.StatusBadRequest, http.StatusNotFound,
 				http.StatusConflict, http.StatusRequestEntityTooLarge)
@@ -338,7 +338,7 @@ func FuzzCreateOrder(f *testing.F) {
 			require.NoError(t, err)
 			o, err := a.store.Order(t.Context(), id, a.buyerID)
 			require.NoError(t, err)
-			require.Contains(t, []int64{a.opera.ID, a.ballet.ID}, o.TicketID, "input %q bought a ticket not for sale", body)
+			require.Contains(t, []int64{a.opera.ID, a.ballet.ID}, o.ListingID, "input %q bought a ticket not for sale", body)
 			// Put it back on sale for the next input.
 			require.NoError(t, a.store.CancelOrder(t.Context(), o.ID, a.buyerID, now()))
 		}
@@ -367,7 +367,7 @@ func FuzzCancelOrder(f *testing.F) {
 			require.Equal(t, held.ID, n)
 			require.Equal(t, store.Cancelled, a.order(t, held).Status)
 			// Hold the ticket again for the next input.
-			a.held, err = a.store.CreateOrder(t.Context(), a.buyerID, a.rock.ID, now(), time.Hour)
+			a.held, err = a.store.CreateOrder(t.Context(), a.buyerID, a.rock.ID, 1, now(), time.Hour)
 			require.NoError(t, err)
 		}
 	})

@@ -409,7 +409,7 @@ func TestBadInput(t *testing.T) {
 				requireFieldValue(t, res.HTML, "title", p)
 			}
 			// The DROP TABLE title did nothing but be a title.
-			tickets, err := b.store.TicketsBySeller(t.Context(), b.userID(t, "seller@example.com"))
+			tickets, err := b.store.ListingsBySeller(t.Context(), b.userID(t, "seller@example.com"))
 			require.NoError(t, err)
 			require.Len(t, tickets, len(payloads))
 			require.Len(t, b.listing(t, "/"), len(payloads))

@@ -185,7 +185,7 @@ func TestResumePurchase(t *testing.T) {
 			orderID := idFromLocation(t, res, "/orders/")
 			o, err := b.store.Order(t.Context(), orderID, b.userID(t, "ann@example.com"))
 			require.NoError(t, err)
-			require.Equal(t, id, o.TicketID)
+			require.Equal(t, id, o.ListingID)
 			require.Equal(t, store.Pending, o.State(b.clock.Now()))
 			requireStatus(t, b.get(t, c, res.location()), http.StatusOK)
 		})
@@ -306,7 +306,7 @@ func TestResumePurchase(t *testing.T) {
 				requireStatus(t, b.get(t, ann, path), http.StatusOK)
 			}
 			require.Equal(t, orders, b.ordersOf(t, "ann@example.com"))
-			tk, err := b.store.Ticket(t.Context(), id)
+			tk, err := b.store.Listing(t.Context(), id, time.Now())
 			require.NoError(t, err)
 			require.Equal(t, store.ForSale, tk.State(b.clock.Now()))
 		})

@@ -415,7 +415,7 @@ func TestMyTickets(t *testing.T) {
 			b.buyOK(t, buyer, held)
 			b.pay(t, buyer, b.buyOK(t, buyer, sold))
 			require.Eventually(t, func() bool {
-				tk, err := b.store.Ticket(t.Context(), sold)
+				tk, err := b.store.Listing(t.Context(), sold, time.Now())
 				return err == nil && tk.State(b.clock.Now()) == store.Sold
 			}, 10*time.Second, 20*time.Millisecond)
 

@@ -32,7 +32,7 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
-	t, err := h.store.Ticket(r.Context(), ticketID)
+	t, err := h.store.Listing(r.Context(), ticketID, h.now())
 	if err != nil {
 		h.storeError(w, r, err)
 		return
@@ -54,7 +54,7 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 // to it rather than to "another buyer is holding this"). Its errors are
 // CreateOrder's.
 func (h *Handler) hold(r *http.Request, buyerID, ticketID int64, now time.Time) (store.Order, error) {
-	order, err := h.store.CreateOrder(r.Context(), buyerID, ticketID, now, h.cfg.OrderHold)
+	order, err := h.store.CreateOrder(r.Context(), buyerID, ticketID, 1, now, h.cfg.OrderHold)
 	if err == nil {
 		h.publish(r, live.Event{TicketID: ticketID, OrderID: order.ID})
 		return order, nil
@@ -105,7 +105,7 @@ type orderPage struct {
 // sold, or follow the order they since took it with.
 type buyAgain struct {
 	availability
-	Ticket store.Ticket
+	Ticket store.Listing
 	Hold   string
 	// Mine is the buyer's own later order that holds or bought the ticket,
 	// or 0.
@@ -154,7 +154,7 @@ func (h *Handler) orderPage(r *http.Request, o store.Order) (orderPage, error) {
 
 // buyAgain says what became of the ticket of o, which ended unpaid.
 func (h *Handler) buyAgain(r *http.Request, o store.Order, now time.Time) (*buyAgain, error) {
-	t, err := h.store.Ticket(r.Context(), o.TicketID)
+	t, err := h.store.Listing(r.Context(), o.ListingID, h.now())
 	if err != nil {
 		return nil, err
 	}
@@ -162,8 +162,8 @@ func (h *Handler) buyAgain(r *http.Request, o store.Order, now time.Time) (*buyA
 	if again.ForSale {
 		return again, nil
 	}
-	// Held or sold: by the buyer themselves, in a later order?
-	switch mine, err := h.store.Order(r.Context(), t.ClaimOrderID, o.BuyerID); {
+	// Held: by the buyer themselves, in a later order?
+	switch mine, err := h.store.HeldBy(r.Context(), t.ID, o.BuyerID, now); {
 	case err == nil:
 		again.Mine = mine.ID
 	case !errors.Is(err, store.ErrNotFound):
@@ -229,7 +229,7 @@ func (h *Handler) cancelOrder(w http.ResponseWriter, r *http.Request) {
 		h.refuseOrder(w, r, cancelling, err, o)
 		return
 	}
-	h.publish(r, live.Event{TicketID: o.TicketID, OrderID: o.ID})
+	h.publish(r, live.Event{TicketID: o.ListingID, OrderID: o.ID})
 	h.sessions.Put(r.Context(), sessionFlash, "Your order is cancelled and the ticket is back on sale.")
 	redirect(w, r, orderPath(o.ID))
 }

@@ -26,7 +26,7 @@ func (h *Handler) payOrder(w http.ResponseWriter, r *http.Request) {
 	orderURL := h.cfg.BaseURL + "/orders/" + strconv.FormatInt(o.ID, 10)
 	session, err := h.checkout.CreateSession(r.Context(), payments.CheckoutRequest{
 		OrderID:    o.ID,
-		Title:      o.TicketTitle,
+		Title:      o.EventName,
 		Amount:     o.Amount,
 		Currency:   o.Currency,
 		SuccessURL: orderURL + "?checkout=done",
@@ -138,7 +138,7 @@ func (h *Handler) checkoutPay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	payload, signature, err := h.builtin.CompletedEvent(id, payments.CheckoutRequest{
-		OrderID: o.ID, Title: o.TicketTitle, Amount: o.Amount, Currency: o.Currency,
+		OrderID: o.ID, Title: o.EventName, Amount: o.Amount, Currency: o.Currency,
 	}, h.now())
 	if err == nil {
 		err = h.receiveStripeEvent(r.Context(), payload, signature)

@@ -53,7 +53,7 @@ func TestSecurity(t *testing.T) {
 
 					// Nothing changed.
 					requireTicket(t, b, id, "Opera", 3000)
-					tickets, err := b.store.TicketsBySeller(t.Context(), b.userID(t, "seller@example.com"))
+					tickets, err := b.store.ListingsBySeller(t.Context(), b.userID(t, "seller@example.com"))
 					require.NoError(t, err)
 					require.Len(t, tickets, 2)
 					requireNoOrders(t, b, "seller@example.com")

@@ -14,7 +14,7 @@ type myTicketsPage struct {
 
 // myTicket is one line of a seller's list.
 type myTicket struct {
-	store.SellerTicket
+	store.SellerListing
 	availability
 	// Editable is whether the seller may change the ticket now: while it
 	// is for sale or withdrawn, not while held or once sold.
@@ -26,7 +26,7 @@ type myTicket struct {
 // re-fetches its list when tickets change.
 func (h *Handler) myTickets(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
-	list, err := h.store.SellerTickets(r.Context(), currentUser(r).ID)
+	list, err := h.store.SellerListings(r.Context(), currentUser(r).ID, h.now())
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -35,7 +35,7 @@ func (h *Handler) myTickets(w http.ResponseWriter, r *http.Request) {
 	for _, t := range list {
 		state := t.State(data.Now)
 		editable := state == store.ForSale || state == store.Withdrawn
-		data.Tickets = append(data.Tickets, myTicket{SellerTicket: t, availability: availabilityOf(state), Editable: editable})
+		data.Tickets = append(data.Tickets, myTicket{SellerListing: t, availability: availabilityOf(state), Editable: editable})
 	}
 	h.render(w, r, http.StatusOK, templates.MyTicketsList, data)
 }

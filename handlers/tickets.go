@@ -20,7 +20,7 @@ const ticketsPerPage = 20
 
 type listingPage struct {
 	Page
-	Tickets    []store.Ticket
+	Tickets    []store.Listing
 	Query      string
 	PageNumber int
 	URL        string // this page's own address, which it re-fetches when tickets change
@@ -54,7 +54,7 @@ func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// One extra row tells whether there is a next page.
-	tickets, err := h.store.TicketsForSale(r.Context(), now, query, ticketsPerPage+1, (number-1)*ticketsPerPage)
+	tickets, err := h.store.ListingsForSale(r.Context(), now, query, ticketsPerPage+1, (number-1)*ticketsPerPage)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -97,14 +97,14 @@ func listingURL(query string, page int) string {
 // availability is what a page shows of a ticket's state: the state in words,
 // and one flag per state for the template to decide on.
 type availability struct {
-	State     store.TicketState
+	State     store.ListingState
 	ForSale   bool
 	Held      bool
 	Sold      bool
 	Withdrawn bool
 }
 
-func availabilityOf(state store.TicketState) availability {
+func availabilityOf(state store.ListingState) availability {
 	return availability{State: state, ForSale: state == store.ForSale, Held: state == store.Held, Sold: state == store.Sold,
 		Withdrawn: state == store.Withdrawn}
 }
@@ -112,7 +112,7 @@ func availabilityOf(state store.TicketState) availability {
 type ticketPage struct {
 	Page
 	availability
-	Ticket   store.Ticket
+	Ticket   store.Listing
 	IsSeller bool
 	Hold     string
 	Error    string
@@ -123,8 +123,8 @@ type ticketPage struct {
 }
 
 // ticketPage is the data of t's page for the viewer, who may be holding it.
-func (h *Handler) ticketPage(r *http.Request, t store.Ticket) (ticketPage, error) {
-	p := h.page(r, t.Title)
+func (h *Handler) ticketPage(r *http.Request, t store.Listing) (ticketPage, error) {
+	p := h.page(r, t.Title())
 	data := ticketPage{
 		Page:         p,
 		Ticket:       t,
@@ -133,8 +133,8 @@ func (h *Handler) ticketPage(r *http.Request, t store.Ticket) (ticketPage, error
 		Hold:         formatHold(h.cfg.OrderHold),
 	}
 	if data.Held && p.User != nil && !data.IsSeller {
-		// Held: the ticket's claim is a running hold, the viewer's or not.
-		o, err := h.store.Order(r.Context(), t.ClaimOrderID, p.User.ID)
+		// Held: by the viewer, among others?
+		o, err := h.store.HeldBy(r.Context(), t.ID, p.User.ID, p.Now)
 		switch {
 		case err == nil:
 			data.Mine, data.MineLeft = &o, formatClock(o.ExpiresAt.Sub(p.Now))
@@ -167,16 +167,16 @@ func (h *Handler) showTicket(w http.ResponseWriter, r *http.Request) {
 }
 
 // ticket loads the ticket named in the URL, answering 404 when there is none.
-func (h *Handler) ticket(w http.ResponseWriter, r *http.Request) (store.Ticket, bool) {
+func (h *Handler) ticket(w http.ResponseWriter, r *http.Request) (store.Listing, bool) {
 	id, ok := pathID(r)
 	if !ok {
 		h.notFound(w, r)
-		return store.Ticket{}, false
+		return store.Listing{}, false
 	}
-	t, err := h.store.Ticket(r.Context(), id)
+	t, err := h.store.Listing(r.Context(), id, h.now())
 	if err != nil {
 		h.storeError(w, r, err)
-		return store.Ticket{}, false
+		return store.Listing{}, false
 	}
 	return t, true
 }
@@ -189,22 +189,22 @@ func pathID(r *http.Request) (int64, bool) {
 
 type ticketFormPage struct {
 	Page
-	Ticket   store.Ticket // zero for a new ticket
+	Ticket   store.Listing // zero for a new ticket
 	Form     TicketForm
 	Action   string
 	Currency string
 }
 
-func (h *Handler) ticketFormPage(r *http.Request, t store.Ticket, form TicketForm) ticketFormPage {
+func (h *Handler) ticketFormPage(r *http.Request, t store.Listing, form TicketForm) ticketFormPage {
 	title, action := "Sell a ticket", "/tickets"
 	if t.ID != 0 {
-		title, action = "Edit "+t.Title, "/tickets/"+strconv.FormatInt(t.ID, 10)
+		title, action = "Edit "+t.Title(), "/tickets/"+strconv.FormatInt(t.ID, 10)
 	}
 	return ticketFormPage{Page: h.page(r, title), Ticket: t, Form: form, Action: action, Currency: strings.ToUpper(h.cfg.Currency)}
 }
 
 func (h *Handler) newTicketPage(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, templates.TicketForm, h.ticketFormPage(r, store.Ticket{}, TicketForm{}))
+	h.render(w, r, http.StatusOK, templates.TicketForm, h.ticketFormPage(r, store.Listing{}, TicketForm{}))
 }
 
 func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
@@ -213,10 +213,10 @@ func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	form := readTicketForm(r)
 	if form.Errors.Any() {
-		h.render(w, r, http.StatusUnprocessableEntity, templates.TicketFormFields, h.ticketFormPage(r, store.Ticket{}, form))
+		h.render(w, r, http.StatusUnprocessableEntity, templates.TicketFormFields, h.ticketFormPage(r, store.Listing{}, form))
 		return
 	}
-	t, err := h.store.CreateTicket(r.Context(), currentUser(r).ID, form.Title, form.price, h.cfg.Currency, h.now())
+	t, err := h.store.CreateListing(r.Context(), currentUser(r).ID, store.Single(form.Title, form.price, h.cfg.Currency), h.now())
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -228,7 +228,7 @@ func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
 
 // ownTicket loads the signed-in seller's ticket named in the URL; anyone
 // else's ticket is 404.
-func (h *Handler) ownTicket(w http.ResponseWriter, r *http.Request) (store.Ticket, bool) {
+func (h *Handler) ownTicket(w http.ResponseWriter, r *http.Request) (store.Listing, bool) {
 	t, ok := h.ticket(w, r)
 	if !ok {
 		return t, false
@@ -253,7 +253,7 @@ func (h *Handler) editTicketPage(w http.ResponseWriter, r *http.Request) {
 		h.refuseTicket(w, r, editing, store.ErrSold, t)
 		return
 	}
-	form := TicketForm{Title: t.Title, Price: money.Format(t.Price)}
+	form := TicketForm{Title: t.Note, Price: money.Format(t.Price)}
 	h.render(w, r, http.StatusOK, templates.TicketForm, h.ticketFormPage(r, t, form))
 }
 
@@ -267,7 +267,7 @@ func (h *Handler) updateTicket(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, templates.TicketFormFields, h.ticketFormPage(r, t, form))
 		return
 	}
-	if _, err := h.store.UpdateTicket(r.Context(), t.ID, t.SellerID, form.Title, form.price, h.now()); err != nil {
+	if _, err := h.store.UpdateListing(r.Context(), t.ID, t.SellerID, store.ListingEdit{Note: form.Title, Price: form.price, FaceValue: t.FaceValue, Quantity: t.Quantity, Together: t.Together}, h.now()); err != nil {
 		h.refuseTicket(w, r, editing, err, t)
 		return
 	}
@@ -284,12 +284,12 @@ func (h *Handler) withdrawTicket(w http.ResponseWriter, r *http.Request) {
 	if !ok || !h.parseForm(w, r) {
 		return
 	}
-	if _, err := h.store.WithdrawTicket(r.Context(), t.ID, t.SellerID, h.now()); err != nil {
+	if _, err := h.store.WithdrawListing(r.Context(), t.ID, t.SellerID, h.now()); err != nil {
 		h.refuseTicket(w, r, withdrawing, err, t)
 		return
 	}
 	h.publish(r, live.Event{TicketID: t.ID})
-	h.sessions.Put(r.Context(), sessionFlash, "“"+t.Title+"” is withdrawn: buyers no longer find it, and cannot buy it until you put it back on sale.")
+	h.sessions.Put(r.Context(), sessionFlash, "“"+t.Title()+"” is withdrawn: buyers no longer find it, and cannot buy it until you put it back on sale.")
 	redirect(w, r, "/my/tickets")
 }
 
@@ -299,19 +299,19 @@ func (h *Handler) relistTicket(w http.ResponseWriter, r *http.Request) {
 	if !ok || !h.parseForm(w, r) {
 		return
 	}
-	if _, err := h.store.RelistTicket(r.Context(), t.ID, t.SellerID, h.now()); err != nil {
+	if _, err := h.store.RelistListing(r.Context(), t.ID, t.SellerID, h.now()); err != nil {
 		h.storeError(w, r, err)
 		return
 	}
 	h.publish(r, live.Event{TicketID: t.ID})
-	h.sessions.Put(r.Context(), sessionFlash, "“"+t.Title+"” is back on sale.")
+	h.sessions.Put(r.Context(), sessionFlash, "“"+t.Title()+"” is back on sale.")
 	redirect(w, r, "/my/tickets")
 }
 
 // refuseTicket answers err, met while the user attempted something with
 // ticket t: the ticket page saying why when the table knows err for the
 // attempt, else storeError's answer.
-func (h *Handler) refuseTicket(w http.ResponseWriter, r *http.Request, a attempt, err error, t store.Ticket) {
+func (h *Handler) refuseTicket(w http.ResponseWriter, r *http.Request, a attempt, err error, t store.Listing) {
 	ref, ok := refusalFor(a, facts{err: err, now: h.now()})
 	if !ok {
 		h.storeError(w, r, err)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -107,7 +108,7 @@ func TestTickets(t *testing.T) {
 
 			t.Run("Trimmed", func(t *testing.T) {
 				id := b.listTicket(t, seller, "  \tPadded title \n ", "5")
-				tk, err := b.store.Ticket(t.Context(), id)
+				tk, err := b.store.Listing(t.Context(), id, time.Now())
 				require.NoError(t, err)
 				require.Equal(t, "Padded title", tk.Title)
 				requireElementText(t, b.get(t, seller, "/tickets/"+itoa(id)).HTML, "h1", "Padded title")
@@ -179,7 +180,7 @@ func TestTickets(t *testing.T) {
 				{"100000.00", 100000_00, "100000.00 USD"},
 			} {
 				id := b.listTicket(t, seller, "Price "+tt.price, tt.price)
-				tk, err := b.store.Ticket(t.Context(), id)
+				tk, err := b.store.Listing(t.Context(), id, time.Now())
 				require.NoError(t, err)
 				require.Equal(t, tt.units, tk.Price, "price %q in minor units", tt.price)
 				require.Equal(t, "usd", tk.Currency)
@@ -516,7 +517,7 @@ func requireNotFound(t *testing.T, res *response) {
 // requireTicket checks a ticket's stored title and price.
 func requireTicket(t *testing.T, b *testBundle, id int64, title string, price int64) {
 	t.Helper()
-	tk, err := b.store.Ticket(t.Context(), id)
+	tk, err := b.store.Listing(t.Context(), id, time.Now())
 	require.NoError(t, err)
 	require.Equal(t, title, tk.Title)
 	require.Equal(t, price, tk.Price)
@@ -525,7 +526,7 @@ func requireTicket(t *testing.T, b *testBundle, id int64, title string, price in
 // requireNoTickets checks that a seller has listed nothing.
 func requireNoTickets(t *testing.T, b *testBundle, email string) {
 	t.Helper()
-	tickets, err := b.store.TicketsBySeller(t.Context(), b.userID(t, email))
+	tickets, err := b.store.ListingsBySeller(t.Context(), b.userID(t, email))
 	require.NoError(t, err)
 	require.Empty(t, tickets)
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -56,7 +57,7 @@ func TestWithdraw(t *testing.T) {
 			orders, err := b.store.OrdersByBuyer(t.Context(), b.userID(t, "buyer@example.com"))
 			require.NoError(t, err)
 			require.Empty(t, orders)
-			tk, err := b.store.Ticket(t.Context(), id)
+			tk, err := b.store.Listing(t.Context(), id, time.Now())
 			require.NoError(t, err)
 			require.Zero(t, tk.ClaimOrderID)
 
@@ -127,7 +128,7 @@ func TestWithdraw(t *testing.T) {
 			requireStatus(t, res, http.StatusConflict)
 			require.Equal(t, "This ticket is sold and can no longer be withdrawn.", alertMessage(t, res.HTML))
 			for _, id := range []int64{held, sold} {
-				tk, err := b.store.Ticket(t.Context(), id)
+				tk, err := b.store.Listing(t.Context(), id, time.Now())
 				require.NoError(t, err)
 				require.True(t, tk.WithdrawnAt.IsZero())
 			}

@@ -46,6 +46,9 @@ type Store interface {
 	// order and the ticket whose pages changed (0 for none), and ErrNotFound
 	// for a payment intent with no payment recorded.
 	RecordRefund(ctx context.Context, paymentIntentID string, refunded int64, full bool, now time.Time) (orderID, ticketID int64, err error)
+
+	// Event finds an event, for the job at its start.
+	Event(ctx context.Context, id int64) (store.Event, error)
 }
 
 // Stripe is what the workers need from the payment provider.
@@ -107,6 +110,7 @@ func NewClient(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger, 
 	river.AddWorker(workers, &ExpireOrderWorker{deps: deps})
 	river.AddWorker(workers, &ProcessStripeEventWorker{deps: deps})
 	river.AddWorker(workers, &RefundPaymentWorker{deps: deps})
+	river.AddWorker(workers, &CloseSalesWorker{deps: deps})
 	config := &river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
 		Workers: workers,

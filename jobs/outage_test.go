@@ -86,9 +86,9 @@ func TestStripeOutage(t *testing.T) {
 			require.NoError(t, err)
 			buyer, err := st.CreateUser(ctx, "buyer@example.com", "x", now())
 			require.NoError(t, err)
-			ticket, err := st.CreateTicket(ctx, seller.ID, "Outage", 1000, "usd", now())
+			ticket, err := st.CreateListing(ctx, seller.ID, store.Single("Outage", 1000, "usd"), now())
 			require.NoError(t, err)
-			order, err := st.CreateOrder(ctx, buyer.ID, ticket.ID, now(), 3*time.Second) // room to set the session on a loaded machine
+			order, err := st.CreateOrder(ctx, buyer.ID, ticket.ID, 1, now(), 3*time.Second) // room to set the session on a loaded machine
 			require.NoError(t, err)
 			require.NoError(t, st.SetCheckoutSession(ctx, order.ID, buyer.ID, "cs_outage", now()))
 			// A payment for the wrong amount must be refunded.

@@ -46,13 +46,14 @@ func (s *Store) PaymentRecords(ctx context.Context) ([]PaymentRecord, error) {
 	rows, err := s.db.Read.QueryContext(ctx, `
 		SELECT p.id, p.checkout_session_id, p.payment_intent_id, p.amount, p.currency, p.status,
 		       p.refund_reason, p.created_at, p.updated_at,
-		       o.id, o.buyer_id, o.ticket_id, o.status, o.amount, o.currency, o.expires_at,
+		       o.id, o.buyer_id, o.listing_id, o.quantity, o.status, o.amount, o.currency, o.expires_at,
 		       o.checkout_session_id, o.cancelled_at, o.paid_at, o.created_at, o.updated_at,
-		       u.email, t.title
+		       u.email, e.name
 		FROM payments p
 		LEFT JOIN orders o ON o.id = p.order_id
 		LEFT JOIN users u ON u.id = o.buyer_id
-		LEFT JOIN tickets t ON t.id = o.ticket_id
+		LEFT JOIN listings l ON l.id = o.listing_id
+		LEFT JOIN events e ON e.id = l.event_id
 		ORDER BY p.id DESC`)
 	if err != nil {
 		return nil, err
@@ -62,11 +63,11 @@ func (s *Store) PaymentRecords(ctx context.Context) ([]PaymentRecord, error) {
 	for rows.Next() {
 		var r PaymentRecord
 		var created, updated int64
-		var orderID, buyerID, ticketID, amount, expires, orderCreated, orderUpdated, cancelled, paid sql.NullInt64
+		var orderID, buyerID, listingID, quantity, amount, expires, orderCreated, orderUpdated, cancelled, paid sql.NullInt64
 		var status, currency, session, email, title sql.NullString
 		if err := rows.Scan(&r.ID, &r.SessionID, &r.PaymentIntentID, &r.Amount, &r.Currency, &r.Status,
 			&r.RefundReason, &created, &updated,
-			&orderID, &buyerID, &ticketID, &status, &amount, &currency, &expires,
+			&orderID, &buyerID, &listingID, &quantity, &status, &amount, &currency, &expires,
 			&session, &cancelled, &paid, &orderCreated, &orderUpdated,
 			&email, &title); err != nil {
 			return nil, err
@@ -75,13 +76,14 @@ func (s *Store) PaymentRecords(ctx context.Context) ([]PaymentRecord, error) {
 		if orderID.Valid {
 			r.HasOrder = true
 			r.OrderID = orderID.Int64
-			r.TicketTitle = title.String
+			r.EventName = title.String
 			r.BuyerEmail = email.String
 			r.Order = Order{
 				ID:                orderID.Int64,
 				BuyerID:           buyerID.Int64,
-				TicketID:          ticketID.Int64,
-				TicketTitle:       title.String,
+				ListingID:         listingID.Int64,
+				Quantity:          int(quantity.Int64),
+				EventName:         title.String,
 				Status:            OrderStatus(status.String),
 				Amount:            amount.Int64,
 				Currency:          currency.String,

@@ -45,7 +45,7 @@ func BenchmarkCreateOrder(b *testing.B) {
 				}
 				tickets := make([]int64, b.N)
 				for i := range tickets {
-					t, err := st.CreateTicket(ctx, seller.ID, fmt.Sprintf("Ticket %d", i), 3000, "usd", now)
+					t, err := st.CreateListing(ctx, seller.ID, store.Single(fmt.Sprintf("Ticket %d", i), 3000, "usd"), now)
 					require.NoError(b, err)
 					tickets[i] = t.ID
 				}
@@ -56,7 +56,7 @@ func BenchmarkCreateOrder(b *testing.B) {
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						i := next.Add(1) - 1
-						if _, err := st.CreateOrder(ctx, buyers[i], tickets[i], time.Now().UTC(), time.Hour); err != nil {
+						if _, err := st.CreateOrder(ctx, buyers[i], tickets[i], 1, time.Now().UTC(), time.Hour); err != nil {
 							b.Error(err)
 							return
 						}

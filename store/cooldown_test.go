@@ -26,7 +26,7 @@ func setupCooldown(t *testing.T, dialect store.Dialect) *testBundle {
 // and that the wait ends at until.
 func (b *testBundle) requireCoolingDown(t *testing.T, buyerID, ticketID int64, now, until time.Time) {
 	t.Helper()
-	_, err := b.store.CreateOrder(t.Context(), buyerID, ticketID, now, hold)
+	_, err := b.store.CreateOrder(t.Context(), buyerID, ticketID, 1, now, hold)
 	require.ErrorIs(t, err, store.ErrCoolingDown)
 	var cd *store.CooldownError
 	require.ErrorAs(t, err, &cd)
@@ -67,7 +67,7 @@ func TestHoldCooldown(t *testing.T) {
 					bundle.requireCoolingDown(t, buyer.ID, tk.ID, now, until)
 					bundle.requireCoolingDown(t, buyer.ID, tk.ID, until.Add(-time.Millisecond), until)
 					// Nothing of a refused order is left: no row, no job, no claim.
-					require.Zero(t, bundle.getTicket(t, tk.ID).ClaimOrderID)
+					require.Zero(t, bundle.claimOf(t, tk.ID).OrderID)
 					require.Equal(t, jobsBefore, bundle.expireJobs(t))
 
 					now = until
@@ -88,7 +88,7 @@ func TestHoldCooldown(t *testing.T) {
 				bundle := setupCooldown(t, dialect)
 				seller := bundle.user(t, "seller@example.com")
 				buyer := bundle.user(t, "buyer@example.com")
-				tickets := []store.Ticket{bundle.ticket(t, seller.ID, "One", 1000), bundle.ticket(t, seller.ID, "Two", 1000)}
+				tickets := []store.Listing{bundle.ticket(t, seller.ID, "One", 1000), bundle.ticket(t, seller.ID, "Two", 1000)}
 
 				// Two at once, both left to lapse; the expiry job records one
 				// of them ten minutes late.
@@ -107,7 +107,7 @@ func TestHoldCooldown(t *testing.T) {
 				bundle.order(t, buyer.ID, tickets[0].ID, now)
 				bundle.order(t, buyer.ID, tickets[1].ID, now)
 				// While they run, the buyer holds two: the hold limit speaks.
-				_, err = bundle.store.CreateOrder(t.Context(), buyer.ID, bundle.ticket(t, seller.ID, "Three", 1000).ID, now, hold)
+				_, err = bundle.store.CreateOrder(t.Context(), buyer.ID, bundle.ticket(t, seller.ID, "Three", 1000).ID, 1, now, hold)
 				require.ErrorIs(t, err, store.ErrTooManyHolds)
 				lapsed = now.Add(hold)
 				bundle.requireCoolingDown(t, buyer.ID, tickets[0].ID, lapsed, lapsed.Add(4*time.Minute))
@@ -125,12 +125,12 @@ func TestHoldCooldown(t *testing.T) {
 				bundle := setupCooldown(t, dialect)
 				seller := bundle.user(t, "seller@example.com")
 				buyer := bundle.user(t, "buyer@example.com")
-				tickets := []store.Ticket{bundle.ticket(t, seller.ID, "One", 1000), bundle.ticket(t, seller.ID, "Two", 1000)}
+				tickets := []store.Listing{bundle.ticket(t, seller.ID, "One", 1000), bundle.ticket(t, seller.ID, "Two", 1000)}
 				holds := 0
 				for now := base; now.Before(base.Add(24 * time.Hour)); {
 					next := now.Add(hold)
 					for _, tk := range tickets {
-						_, err := bundle.store.CreateOrder(t.Context(), buyer.ID, tk.ID, now, hold)
+						_, err := bundle.store.CreateOrder(t.Context(), buyer.ID, tk.ID, 1, now, hold)
 						var cd *store.CooldownError
 						if errors.As(err, &cd) {
 							next = cd.Until

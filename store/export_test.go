@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -24,4 +26,31 @@ func (*skipInsert) InsertMany(_ context.Context, params []*rivertype.JobInsertPa
 		results[i] = &rivertype.JobInsertResult{Job: &rivertype.JobRow{Kind: p.Kind, EncodedArgs: p.EncodedArgs}}
 	}
 	return results, nil
+}
+
+// Claim is a ticket's claim: the order that holds or bought it (0 for none)
+// and when a hold ends (zero for a sale).
+type Claim struct {
+	OrderID   int64
+	ExpiresAt time.Time
+}
+
+// Claims reads the claims of a listing's tickets, in ticket order, as they
+// are stored: an ended hold not yet recorded still shows.
+func (s *Store) Claims(ctx context.Context, listingID int64) ([]Claim, error) {
+	rows, err := s.db.Read.QueryContext(ctx,
+		`SELECT claim_order_id, claim_expires_at FROM tickets WHERE listing_id = $1 ORDER BY id`, listingID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var claims []Claim
+	for rows.Next() {
+		var order, expires sql.NullInt64
+		if err := rows.Scan(&order, &expires); err != nil {
+			return nil, err
+		}
+		claims = append(claims, Claim{OrderID: order.Int64, ExpiresAt: fromNullMS(expires)})
+	}
+	return claims, rows.Err()
 }

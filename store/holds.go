@@ -29,16 +29,16 @@ func (s *Store) lockBuyer(ctx context.Context, tx *sql.Tx, buyerID int64) error 
 }
 
 // checkHolds refuses, with ErrTooManyHolds, an order that would give its
-// buyer more than maxHolds unexpired pending orders. It runs after the new
-// order's row is inserted, in the same transaction, so it counts that order
-// too, and a refusal rolls it back.
+// buyer more than maxHolds tickets in unexpired pending orders. It runs after
+// the new order's row is inserted, in the same transaction, so it counts that
+// order too, and a refusal rolls it back.
 func (s *Store) checkHolds(ctx context.Context, tx *sql.Tx, buyerID int64, now time.Time) error {
 	if s.maxHolds == 0 {
 		return nil
 	}
 	var holds int
 	err := tx.QueryRowContext(ctx, `
-		SELECT count(*) FROM orders WHERE buyer_id = $1 AND status = 'pending' AND expires_at > $2`,
+		SELECT coalesce(sum(quantity), 0) FROM orders WHERE buyer_id = $1 AND status = 'pending' AND expires_at > $2`,
 		buyerID, ms(now)).Scan(&holds)
 	if err != nil {
 		return fmt.Errorf("count holds: %w", err)

@@ -43,12 +43,12 @@ func TestHoldLimit(t *testing.T) {
 				bundle.order(t, buyer.ID, t1.ID, base)
 				bundle.order(t, buyer.ID, t2.ID, base.Add(time.Second))
 
-				_, err := bundle.store.CreateOrder(t.Context(), buyer.ID, t3.ID, base.Add(2*time.Second), hold)
+				_, err := bundle.store.CreateOrder(t.Context(), buyer.ID, t3.ID, 1, base.Add(2*time.Second), hold)
 				require.ErrorIs(t, err, store.ErrTooManyHolds)
 				// Nothing of the refused order is left: no row, no job, no claim.
 				require.Equal(t, 2, bundle.orderRows(t))
 				require.Equal(t, 2, bundle.expireJobs(t))
-				require.Zero(t, bundle.getTicket(t, t3.ID).ClaimOrderID)
+				require.Zero(t, bundle.claimOf(t, t3.ID).OrderID)
 				require.Equal(t, []int64{t3.ID}, bundle.forSaleIDs(t, base.Add(2*time.Second), "", 10, 0))
 
 				// Others still buy it.
@@ -61,7 +61,7 @@ func TestHoldLimit(t *testing.T) {
 				bundle := setupHolds(t, dialect, 2)
 				seller := bundle.user(t, "seller@example.com")
 				buyer := bundle.user(t, "buyer@example.com")
-				tickets := make([]store.Ticket, 6)
+				tickets := make([]store.Listing, 6)
 				for i := range tickets {
 					tickets[i] = bundle.ticket(t, seller.ID, "Show", 1000)
 				}
@@ -73,13 +73,13 @@ func TestHoldLimit(t *testing.T) {
 				// A cancelled and a paid order hold nothing.
 				bundle.order(t, buyer.ID, tickets[2].ID, base.Add(2*time.Second))
 				bundle.order(t, buyer.ID, tickets[3].ID, base.Add(2*time.Second))
-				_, err := bundle.store.CreateOrder(t.Context(), buyer.ID, tickets[4].ID, base.Add(3*time.Second), hold)
+				_, err := bundle.store.CreateOrder(t.Context(), buyer.ID, tickets[4].ID, 1, base.Add(3*time.Second), hold)
 				require.ErrorIs(t, err, store.ErrTooManyHolds)
 
 				// A hold ends at expires_at, before its job has run (no
 				// worker runs here): at that instant the buyer may buy again.
 				ended := base.Add(2*time.Second + hold)
-				_, err = bundle.store.CreateOrder(t.Context(), buyer.ID, tickets[4].ID, ended.Add(-time.Millisecond), hold)
+				_, err = bundle.store.CreateOrder(t.Context(), buyer.ID, tickets[4].ID, 1, ended.Add(-time.Millisecond), hold)
 				require.ErrorIs(t, err, store.ErrTooManyHolds)
 				bundle.order(t, buyer.ID, tickets[4].ID, ended)
 				bundle.order(t, buyer.ID, tickets[5].ID, ended)
@@ -110,7 +110,7 @@ func TestHoldLimit(t *testing.T) {
 					{own.ID, store.ErrOwnTicket},
 					{999999, store.ErrNotFound},
 				} {
-					_, err := bundle.store.CreateOrder(t.Context(), buyer.ID, tt.ticketID, base.Add(time.Second), hold)
+					_, err := bundle.store.CreateOrder(t.Context(), buyer.ID, tt.ticketID, 1, base.Add(time.Second), hold)
 					require.ErrorIs(t, err, tt.want, "ticket %d", tt.ticketID)
 				}
 				require.Equal(t, 4, bundle.orderRows(t))
@@ -122,7 +122,7 @@ func TestHoldLimit(t *testing.T) {
 				seller := bundle.user(t, "seller@example.com")
 				buyer := bundle.user(t, "buyer@example.com")
 				bundle.order(t, buyer.ID, bundle.ticket(t, seller.ID, "One", 1000).ID, base)
-				_, err := bundle.store.CreateOrder(t.Context(), buyer.ID, bundle.ticket(t, seller.ID, "Two", 1000).ID, base, hold)
+				_, err := bundle.store.CreateOrder(t.Context(), buyer.ID, bundle.ticket(t, seller.ID, "Two", 1000).ID, 1, base, hold)
 				require.ErrorIs(t, err, store.ErrTooManyHolds)
 			})
 
@@ -148,7 +148,7 @@ func TestHoldLimit(t *testing.T) {
 				seller := bundle.user(t, "seller@example.com")
 				buyer := bundle.user(t, "buyer@example.com")
 				others := bundle.users(t, "other", 5)
-				tickets := make([]store.Ticket, 30)
+				tickets := make([]store.Listing, 30)
 				for i := range tickets {
 					tickets[i] = bundle.ticket(t, seller.ID, "Rush", 1000)
 				}
@@ -160,14 +160,14 @@ func TestHoldLimit(t *testing.T) {
 				for i := range errs {
 					wg.Go(func() {
 						<-start
-						_, errs[i] = bundle.store.CreateOrder(t.Context(), buyer.ID, tickets[i].ID, base, hold)
+						_, errs[i] = bundle.store.CreateOrder(t.Context(), buyer.ID, tickets[i].ID, 1, base, hold)
 					})
 				}
 				// Other buyers at the same time are not held up by it.
 				for i, other := range others {
 					wg.Go(func() {
 						<-start
-						_, otherErrs[i] = bundle.store.CreateOrder(t.Context(), other.ID, tickets[20+i].ID, base, hold)
+						_, otherErrs[i] = bundle.store.CreateOrder(t.Context(), other.ID, tickets[20+i].ID, 1, base, hold)
 					})
 				}
 				close(start)

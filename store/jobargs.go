@@ -29,3 +29,13 @@ type RefundPaymentArgs struct {
 
 // Kind names the job in River's tables.
 func (RefundPaymentArgs) Kind() string { return "refund_payment" }
+
+// CloseSalesArgs does the side effects of an event's start, when its sales
+// close: live pages and sellers' pages learn that its listings ended. Sales
+// close at the start whether or not the job has run.
+type CloseSalesArgs struct {
+	EventID int64 `json:"event_id"`
+}
+
+// Kind names the job in River's tables.
+func (CloseSalesArgs) Kind() string { return "close_sales" }

@@ -23,7 +23,7 @@ var ErrTargetNotEmpty = errors.New("target database is not empty")
 
 // MoveCounts says what MoveToPostgres copied and which jobs it recreated.
 type MoveCounts struct {
-	Users, Sessions, Tickets, Orders, Payments, StripeEvents int
+	Users, Sessions, Events, Listings, Tickets, Orders, Payments, StripeEvents int
 
 	// The jobs recreated in the target: one per pending order (its hold's
 	// end), per unprocessed Stripe event and per payment awaiting its refund.
@@ -89,14 +89,20 @@ type moveTable struct {
 // keys. Their columns hold the same values in both dialects (integers, text,
 // Unix milliseconds); sessions differ and are copied by moveSessions.
 var moveTables = []moveTable{
-	{"users", []string{"id", "email", "password_hash", "created_at", "admin_confirmed_at", "session_epoch"}, true,
+	{"users", []string{"id", "email", "password_hash", "created_at", "admin_confirmed_at", "session_epoch",
+		"suspended_at"}, true,
 		func(c *MoveCounts) *int { return &c.Users }},
-	{"tickets", []string{"id", "seller_id", "title", "price", "currency", "claim_order_id", "claim_expires_at",
-		"withdrawn_at", "created_at", "updated_at"}, true,
-		func(c *MoveCounts) *int { return &c.Tickets }},
-	{"orders", []string{"id", "buyer_id", "ticket_id", "status", "amount", "currency", "expires_at",
+	{"events", []string{"id", "name", "venue", "city", "starts_at", "time_zone", "created_by", "hidden_at",
+		"merged_into", "created_at", "updated_at"}, true,
+		func(c *MoveCounts) *int { return &c.Events }},
+	{"listings", []string{"id", "seller_id", "event_id", "note", "price", "face_value", "currency", "quantity",
+		"together", "withdrawn_at", "created_at", "updated_at"}, true,
+		func(c *MoveCounts) *int { return &c.Listings }},
+	{"orders", []string{"id", "buyer_id", "listing_id", "quantity", "status", "amount", "currency", "expires_at",
 		"checkout_session_id", "cancelled_at", "paid_at", "created_at", "updated_at"}, true,
 		func(c *MoveCounts) *int { return &c.Orders }},
+	{"tickets", []string{"id", "listing_id", "claim_order_id", "claim_expires_at"}, true,
+		func(c *MoveCounts) *int { return &c.Tickets }},
 	{"payments", []string{"id", "order_id", "checkout_session_id", "payment_intent_id", "amount", "currency",
 		"status", "refund_reason", "amount_refunded", "created_at", "updated_at"}, true,
 		func(c *MoveCounts) *int { return &c.Payments }},
@@ -105,7 +111,7 @@ var moveTables = []moveTable{
 }
 
 // moveTargetTables are the tables that must be empty in the target.
-var moveTargetTables = []string{"users", "tickets", "orders", "payments", "stripe_events", "sessions"}
+var moveTargetTables = []string{"users", "events", "listings", "tickets", "orders", "payments", "stripe_events", "sessions"}
 
 // MoveToPostgres copies every user, session, ticket, order, payment and Stripe
 // event from a SQLite database into an empty PostgreSQL database, keeping

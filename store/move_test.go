@@ -91,13 +91,13 @@ func writeMoveFixture(t *testing.T, st *store.Store) moveFixture {
 		f.emails = append(f.emails, email)
 		return u
 	}
-	ticket := func(title string, price int64) store.Ticket {
-		tk, err := st.CreateTicket(ctx, f.seller.ID, title, price, "usd", moveHistory.Add(time.Minute))
+	ticket := func(title string, price int64) store.Listing {
+		tk, err := st.CreateListing(ctx, f.seller.ID, store.Single(title, price, "usd"), moveHistory.Add(time.Minute))
 		require.NoError(t, err)
 		return tk
 	}
-	order := func(buyer store.User, tk store.Ticket, now time.Time, hold time.Duration) store.Order {
-		o, err := st.CreateOrder(ctx, buyer.ID, tk.ID, now, hold)
+	order := func(buyer store.User, tk store.Listing, now time.Time, hold time.Duration) store.Order {
+		o, err := st.CreateOrder(ctx, buyer.ID, tk.ID, 1, now, hold)
 		require.NoError(t, err)
 		return o
 	}
@@ -130,7 +130,7 @@ func writeMoveFixture(t *testing.T, st *store.Store) moveFixture {
 	f.ended = order(other, endedTicket, moveHistory.Add(4*time.Minute), time.Minute)
 
 	withdrawn := ticket("Withdrawn Play", 2500)
-	_, err := st.WithdrawTicket(ctx, withdrawn.ID, f.seller.ID, moveHistory.Add(5*time.Minute))
+	_, err := st.WithdrawListing(ctx, withdrawn.ID, f.seller.ID, moveHistory.Add(5*time.Minute))
 	require.NoError(t, err)
 	ticket("For Sale", 2000)
 	pendingTicket := ticket("Pending Concert", 4200)
@@ -189,7 +189,7 @@ func (b *moveBundle) srcPath(t *testing.T) string {
 // moveSnapshot is everything the store shows of the fixture's data.
 type moveSnapshot struct {
 	Users    []store.User
-	Tickets  [][]store.Ticket
+	Tickets  [][]store.Listing
 	Orders   [][]store.Order
 	Payments []store.PaymentRecord
 	Events   [][]byte
@@ -206,7 +206,7 @@ func snapshotForMove(t *testing.T, st *store.Store, f moveFixture) moveSnapshot 
 		require.NoError(t, err)
 		require.Equal(t, u, byID)
 		s.Users = append(s.Users, u)
-		tickets, err := st.TicketsBySeller(ctx, u.ID)
+		tickets, err := st.ListingsBySeller(ctx, u.ID, time.Now())
 		require.NoError(t, err)
 		s.Tickets = append(s.Tickets, tickets)
 		orders, err := st.OrdersByBuyer(ctx, u.ID)
@@ -321,10 +321,10 @@ func TestMoveToPostgres(t *testing.T) {
 		u, err := dstStore.CreateUser(t.Context(), "new@example.com", "hash", time.Now())
 		require.NoError(t, err)
 		require.Greater(t, u.ID, after.Users[len(after.Users)-1].ID)
-		tk, err := dstStore.CreateTicket(t.Context(), u.ID, "New Ticket", 100, "usd", time.Now())
+		tk, err := dstStore.CreateListing(t.Context(), u.ID, store.Single("New Ticket", 100, "usd"), time.Now())
 		require.NoError(t, err)
 		require.Greater(t, tk.ID, after.Tickets[0][0].ID)
-		newOrder, err := dstStore.CreateOrder(t.Context(), f.seller.ID, tk.ID, time.Now(), time.Minute)
+		newOrder, err := dstStore.CreateOrder(t.Context(), f.seller.ID, tk.ID, 1, time.Now(), time.Minute)
 		require.NoError(t, err)
 		require.Greater(t, newOrder.ID, f.pending.ID)
 		require.NoError(t, dstStore.RecordPayment(t.Context(), store.Payment{
@@ -378,7 +378,7 @@ func TestMoveToPostgres(t *testing.T) {
 		o, err := dstStore.Order(t.Context(), f.pending.ID, f.pending.BuyerID)
 		require.NoError(t, err)
 		require.False(t, o.CancelledAt.Before(f.pending.ExpiresAt), "cancelled at %s, before the hold ended at %s", o.CancelledAt, f.pending.ExpiresAt)
-		tk, err := dstStore.Ticket(t.Context(), f.pending.TicketID)
+		tk, err := dstStore.Listing(t.Context(), f.pending.ListingID, time.Now())
 		require.NoError(t, err)
 		require.Equal(t, store.ForSale, tk.State(time.Now()))
 

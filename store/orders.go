@@ -23,14 +23,15 @@ const (
 	Refunded  OrderStatus = "refunded"
 )
 
-// Order is a buyer's claim on a ticket.
+// Order is a buyer's claim on tickets of one listing.
 type Order struct {
 	ID                int64
 	BuyerID           int64
-	TicketID          int64
-	TicketTitle       string
+	ListingID         int64
+	Quantity          int // tickets
+	EventName         string
 	Status            OrderStatus
-	Amount            int64 // minor units of Currency
+	Amount            int64 // minor units of Currency, for all of its tickets
 	Currency          string
 	ExpiresAt         time.Time
 	CheckoutSessionID string
@@ -63,18 +64,18 @@ func (o Order) State(now time.Time) OrderStatus {
 // pending and its hold has not ended.
 func (o Order) Payable(now time.Time) bool { return o.State(now) == Pending }
 
-const orderColumns = `o.id, o.buyer_id, o.ticket_id, t.title, o.status, o.amount, o.currency, o.expires_at,
+const orderColumns = `o.id, o.buyer_id, o.listing_id, o.quantity, e.name, o.status, o.amount, o.currency, o.expires_at,
 	o.checkout_session_id, o.cancelled_at, o.paid_at, o.created_at, o.updated_at,
 	(SELECT p.status FROM payments p WHERE p.order_id = o.id ORDER BY p.id DESC LIMIT 1)`
 
-const orderFrom = ` FROM orders o JOIN tickets t ON t.id = o.ticket_id `
+const orderFrom = ` FROM orders o JOIN listings l ON l.id = o.listing_id JOIN events e ON e.id = l.event_id `
 
 func scanOrder(row rowScanner) (Order, error) {
 	var o Order
 	var session, payment sql.NullString
 	var expires, created, updated int64
 	var cancelled, paid sql.NullInt64
-	err := row.Scan(&o.ID, &o.BuyerID, &o.TicketID, &o.TicketTitle, &o.Status, &o.Amount, &o.Currency, &expires,
+	err := row.Scan(&o.ID, &o.BuyerID, &o.ListingID, &o.Quantity, &o.EventName, &o.Status, &o.Amount, &o.Currency, &expires,
 		&session, &cancelled, &paid, &created, &updated, &payment)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Order{}, ErrNotFound
@@ -86,23 +87,25 @@ func scanOrder(row rowScanner) (Order, error) {
 	return o, err
 }
 
-// CreateOrder claims a ticket for a buyer until now+hold and schedules the
-// hold's end, all in one transaction. The claim is a single conditional
-// UPDATE, so of many buyers racing for a ticket exactly one wins; the others
-// get ErrHeld or ErrSold. A ticket its seller withdrew gives ErrWithdrawn (the
-// same UPDATE decides a race with the withdrawal), a seller's own ticket
-// ErrOwnTicket and an unknown one ErrNotFound. A buyer who already holds
-// MaxHolds tickets gets ErrTooManyHolds, and one who has let too many holds
-// lapse lately a *CooldownError (ErrCoolingDown).
-func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now time.Time, hold time.Duration) (Order, error) {
-	// Refuse at once, through the read pool, a ticket that is plainly not
-	// for sale: in a rush most attempts are for tickets just taken, and each
-	// would otherwise wait its turn for the one SQLite write connection only
-	// to fail. This read only ever refuses; the claim below decides.
-	if t, err := s.Ticket(ctx, ticketID); err != nil {
+// CreateOrder claims quantity tickets of a listing for a buyer until
+// now+hold and schedules the hold's end, all in one transaction: all of the
+// tickets or none. The claim is a single UPDATE of free tickets' rows (on
+// PostgreSQL it skips rows other buyers are claiming), so however many buyers
+// race, a listing never sells more tickets than it has. A refusal says why:
+// ErrOwnTicket, ErrSold, ErrHeld, ErrNotEnoughLeft, ErrTogether,
+// ErrWithdrawn, ErrOffSale, ErrEventStarted, ErrNotFound. A buyer who would
+// hold more than MaxHolds tickets gets ErrTooManyHolds, and one who has let
+// too many holds lapse lately a *CooldownError (ErrCoolingDown).
+func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quantity int, now time.Time, hold time.Duration) (Order, error) {
+	// Refuse at once, through the read pool, a listing that plainly cannot
+	// give what is asked: in a rush most attempts are for tickets just
+	// taken, and each would otherwise wait its turn for the one SQLite write
+	// connection only to fail. This read only ever refuses; the claim below
+	// decides.
+	if l, err := s.Listing(ctx, listingID, now); err != nil {
 		return Order{}, err
-	} else if t.SellerID == buyerID || t.State(now) != ForSale {
-		return Order{}, notClaimable(t, buyerID, now)
+	} else if err := notClaimable(l, buyerID, quantity, now); err != nil {
+		return Order{}, err
 	}
 	expires := now.Add(hold)
 	var orderID int64
@@ -110,12 +113,12 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now ti
 		if err := s.lockBuyer(ctx, tx.Tx, buyerID); err != nil {
 			return err
 		}
-		var price int64
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO orders (buyer_id, ticket_id, status, amount, currency, expires_at, created_at, updated_at)
-			SELECT $1, id, 'pending', price, currency, $2, $3, $3 FROM tickets
-			WHERE id = $4 AND seller_id <> $1 AND `+claimable("$3")+`
-			RETURNING id, amount`, buyerID, ms(expires), ms(now), ticketID).Scan(&orderID, &price)
+			INSERT INTO orders (buyer_id, listing_id, quantity, status, amount, currency, expires_at, created_at, updated_at)
+			SELECT $1, l.id, $2, 'pending', l.price * $2, l.currency, $3, $4, $4`+listingFrom+`
+			WHERE l.id = $5 AND l.seller_id <> $1 AND `+listingOpen+` AND `+eventOpen("$4")+`
+			  AND (NOT l.together OR l.quantity = $2)
+			RETURNING id`, buyerID, quantity, ms(expires), ms(now), listingID).Scan(&orderID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNotClaimable
 		}
@@ -128,24 +131,14 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now ti
 		if err := s.checkCooldown(ctx, tx.Tx, buyerID, now); err != nil {
 			return err
 		}
-		// The claim. On PostgreSQL a concurrent claim makes this wait and then
-		// re-check the condition, so only one of them matches. The price check
-		// catches an edit committed between the INSERT's read and here.
-		res, err := tx.ExecContext(ctx, `
-			UPDATE tickets SET claim_order_id = $1, claim_expires_at = $2, updated_at = $3
-			WHERE id = $4 AND price = $5 AND `+claimable("$3"),
-			orderID, ms(expires), ms(now), ticketID, price)
-		if err != nil {
-			return fmt.Errorf("claim ticket: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return errors.Join(errNotClaimable, err)
+		if err := s.claimTickets(ctx, tx.Tx, orderID, listingID, quantity, expires, now); err != nil {
+			return err
 		}
 		tx.insertJob(ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: expires})
 		return nil
 	})
 	if errors.Is(err, errNotClaimable) {
-		return Order{}, s.whyNotClaimable(ctx, buyerID, ticketID, now)
+		return Order{}, s.whyNotClaimable(ctx, buyerID, listingID, quantity, now)
 	}
 	if err != nil {
 		return Order{}, err
@@ -156,30 +149,69 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, ticketID int64, now ti
 	return s.order(ctx, s.db.Read, orderID)
 }
 
-var errNotClaimable = errors.New("ticket not claimable")
+// claimTickets makes quantity free tickets of a listing the order's until
+// expires, or fails with errNotClaimable and changes nothing. On PostgreSQL
+// the free rows are locked as they are picked, skipping those another
+// buyer's transaction has locked, so that buyers racing for one listing
+// claim different tickets at once instead of queueing on the same rows; a
+// row whose claim committed meanwhile is re-checked and left out.
+func (s *Store) claimTickets(ctx context.Context, tx *sql.Tx, orderID, listingID int64, quantity int, expires, now time.Time) error {
+	lock := ""
+	if s.db.Dialect == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	res, err := tx.ExecContext(ctx, `
+		UPDATE tickets SET claim_order_id = $1, claim_expires_at = $2
+		WHERE id IN (SELECT k.id FROM tickets k WHERE k.listing_id = $3 AND `+unclaimed("k", "$4")+`
+		             ORDER BY k.id LIMIT $5`+lock+`)`,
+		orderID, ms(expires), listingID, ms(now), quantity)
+	if err != nil {
+		return fmt.Errorf("claim tickets: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != int64(quantity) {
+		return errors.Join(errNotClaimable, err)
+	}
+	return nil
+}
 
-func (s *Store) whyNotClaimable(ctx context.Context, buyerID, ticketID int64, now time.Time) error {
-	t, err := s.Ticket(ctx, ticketID)
+var errNotClaimable = errors.New("tickets not claimable")
+
+func (s *Store) whyNotClaimable(ctx context.Context, buyerID, listingID int64, quantity int, now time.Time) error {
+	l, err := s.Listing(ctx, listingID, now)
 	if err != nil {
 		return err
 	}
-	return notClaimable(t, buyerID, now)
+	if err := notClaimable(l, buyerID, quantity, now); err != nil {
+		return err
+	}
+	return ErrChanged
 }
 
-// notClaimable says why the buyer cannot claim t at now.
-func notClaimable(t Ticket, buyerID int64, now time.Time) error {
+// notClaimable says why the buyer cannot claim quantity tickets of l at now,
+// or nil if they may.
+func notClaimable(l Listing, buyerID int64, quantity int, now time.Time) error {
+	state := l.State(now)
 	switch {
-	case t.SellerID == buyerID:
+	case l.SellerID == buyerID:
 		return ErrOwnTicket
-	case t.State(now) == Sold:
+	case state == Sold:
 		return ErrSold
-	case t.State(now) == Held:
-		return ErrHeld
-	case t.State(now) == Withdrawn:
+	case state == Ended:
+		return ErrEventStarted
+	case state == OffSale && !l.Event.Listed():
+		return ErrNotFound
+	case state == OffSale:
+		return ErrOffSale
+	case state == Withdrawn:
 		return ErrWithdrawn
-	default:
-		return ErrChanged
+	case l.Together && quantity != l.Quantity:
+		return ErrTogether
+	case state == Held:
+		return ErrHeld
+	case quantity > l.Free:
+		return ErrNotEnoughLeft
 	}
+	return nil
 }
 
 // Order finds a buyer's order. Someone else's order is ErrNotFound.
@@ -195,13 +227,14 @@ func (s *Store) order(ctx context.Context, db *sql.DB, id int64) (Order, error) 
 	return scanOrder(db.QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+`WHERE o.id = $1`, id))
 }
 
-// HeldBy finds the buyer's order that holds the ticket at now: pending,
-// its hold not ended, and the ticket's claim. Anything else, someone else's
-// hold included, is ErrNotFound.
-func (s *Store) HeldBy(ctx context.Context, ticketID, buyerID int64, now time.Time) (Order, error) {
+// HeldBy finds the buyer's latest order that holds tickets of the listing
+// at now: pending, its hold not ended, and its tickets' claim. Anything else,
+// someone else's hold included, is ErrNotFound.
+func (s *Store) HeldBy(ctx context.Context, listingID, buyerID int64, now time.Time) (Order, error) {
 	return scanOrder(s.db.Read.QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+`
-		WHERE o.ticket_id = $1 AND o.buyer_id = $2 AND o.status = 'pending' AND o.expires_at > $3
-		  AND t.claim_order_id = o.id`, ticketID, buyerID, ms(now)))
+		WHERE o.listing_id = $1 AND o.buyer_id = $2 AND o.status = 'pending' AND o.expires_at > $3
+		  AND EXISTS (SELECT 1 FROM tickets k WHERE k.claim_order_id = o.id)
+		ORDER BY o.id DESC LIMIT 1`, listingID, buyerID, ms(now)))
 }
 
 // OrdersByBuyer lists a buyer's orders, newest first.
@@ -231,12 +264,11 @@ func (s *Store) OrdersByBuyer(ctx context.Context, buyerID int64) ([]Order, erro
 // is ErrNotPending.
 func (s *Store) CancelOrder(ctx context.Context, id, buyerID int64, now time.Time) error {
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
-		var ticketID int64
 		var session sql.NullString
 		err := tx.QueryRowContext(ctx, `
 			UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1
 			WHERE id = $2 AND buyer_id = $3 AND status = 'pending' AND expires_at > $1
-			RETURNING ticket_id, checkout_session_id`, ms(now), id, buyerID).Scan(&ticketID, &session)
+			RETURNING checkout_session_id`, ms(now), id, buyerID).Scan(&session)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNotPending
 		}
@@ -246,7 +278,7 @@ func (s *Store) CancelOrder(ctx context.Context, id, buyerID int64, now time.Tim
 		if session.Valid {
 			tx.insertJob(ExpireOrderArgs{OrderID: id}, nil)
 		}
-		return releaseClaim(ctx, tx.Tx, ticketID, id, now)
+		return releaseClaim(ctx, tx.Tx, id)
 	})
 	if errors.Is(err, errNotPending) {
 		if _, err := s.Order(ctx, id, buyerID); err != nil {
@@ -259,11 +291,12 @@ func (s *Store) CancelOrder(ctx context.Context, id, buyerID int64, now time.Tim
 
 var errNotPending = errors.New("order not pending")
 
-// releaseClaim puts a ticket back on sale if the given order still claims it.
-func releaseClaim(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now time.Time) error {
+// releaseClaim puts back on sale the tickets an order holds (not those it
+// bought).
+func releaseClaim(ctx context.Context, tx *sql.Tx, orderID int64) error {
 	_, err := tx.ExecContext(ctx, `
-		UPDATE tickets SET claim_order_id = NULL, claim_expires_at = NULL, updated_at = $1
-		WHERE id = $2 AND claim_order_id = $3`, ms(now), ticketID, orderID)
+		UPDATE tickets SET claim_order_id = NULL, claim_expires_at = NULL
+		WHERE claim_order_id = $1 AND claim_expires_at IS NOT NULL`, orderID)
 	if err != nil {
 		return fmt.Errorf("release claim: %w", err)
 	}
@@ -277,11 +310,11 @@ func releaseClaim(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now 
 // returned at once, without waiting for the hold's end.
 func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (endsAt time.Time, sessionID string, err error) {
 	err = s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
-		var ticketID, expires int64
+		var expires int64
 		var status OrderStatus
 		var session sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT ticket_id, status, expires_at, checkout_session_id FROM orders WHERE id = $1`, id).
-			Scan(&ticketID, &status, &expires, &session)
+		err := tx.QueryRowContext(ctx, `SELECT status, expires_at, checkout_session_id FROM orders WHERE id = $1`, id).
+			Scan(&status, &expires, &session)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return nil // nothing to expire
@@ -312,7 +345,7 @@ func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (endsA
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return err
 		}
-		if err := releaseClaim(ctx, tx.Tx, ticketID, id, now); err != nil {
+		if err := releaseClaim(ctx, tx.Tx, id); err != nil {
 			return err
 		}
 		return s.sweepExpired(ctx, tx.Tx, now)
@@ -345,7 +378,7 @@ func (s *Store) sweepExpired(ctx context.Context, tx *sql.Tx, now time.Time) err
 		return fmt.Errorf("sweep orders: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `
-		UPDATE tickets SET claim_order_id = NULL, claim_expires_at = NULL, updated_at = $1
+		UPDATE tickets SET claim_order_id = NULL, claim_expires_at = NULL
 		WHERE claim_expires_at <= $1
 		  AND EXISTS (SELECT 1 FROM orders o WHERE o.id = tickets.claim_order_id AND o.status = 'cancelled')`,
 		ms(now)); err != nil {

@@ -65,23 +65,23 @@ func TestOrders(t *testing.T) {
 				ctx := t.Context()
 				seller := bundle.user(t, "seller@example.com")
 				buyer := bundle.user(t, "buyer@example.com")
-				tk, err := bundle.store.CreateTicket(ctx, seller.ID, "Jazz Night", 4250, "eur", base.Add(-time.Hour))
+				tk, err := bundle.store.CreateListing(ctx, seller.ID, store.Single("Jazz Night", 4250, "eur"), base.Add(-time.Hour))
 				require.NoError(t, err)
 
-				o, err := bundle.store.CreateOrder(ctx, buyer.ID, tk.ID, base, hold)
+				o, err := bundle.store.CreateOrder(ctx, buyer.ID, tk.ID, 1, base, hold)
 				require.NoError(t, err)
 				require.Positive(t, o.ID)
 				require.Equal(t, store.Order{
-					ID:          o.ID,
-					BuyerID:     buyer.ID,
-					TicketID:    tk.ID,
-					TicketTitle: "Jazz Night",
-					Status:      store.Pending,
-					Amount:      4250,
-					Currency:    "eur",
-					ExpiresAt:   base.Add(hold),
-					CreatedAt:   base,
-					UpdatedAt:   base,
+					ID:        o.ID,
+					BuyerID:   buyer.ID,
+					ListingID: tk.ID,
+					EventName: "Jazz Night",
+					Status:    store.Pending,
+					Amount:    4250,
+					Currency:  "eur",
+					ExpiresAt: base.Add(hold),
+					CreatedAt: base,
+					UpdatedAt: base,
 				}, o)
 				require.Equal(t, store.Pending, o.State(base))
 				require.Equal(t, o, bundle.getOrder(t, o.ID, buyer.ID))
@@ -102,7 +102,7 @@ func TestOrders(t *testing.T) {
 				seller := bundle.user(t, "seller@example.com")
 				tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
 
-				o, err := bundle.store.CreateOrder(t.Context(), seller.ID, tk.ID, base, hold)
+				o, err := bundle.store.CreateOrder(t.Context(), seller.ID, tk.ID, 1, base, hold)
 				require.ErrorIs(t, err, store.ErrOwnTicket)
 				require.Equal(t, store.Order{}, o)
 				require.Equal(t, 0, bundle.orderRows(t))
@@ -117,7 +117,7 @@ func TestOrders(t *testing.T) {
 				buyer := bundle.user(t, "buyer@example.com")
 				tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
 
-				_, err := bundle.store.CreateOrder(t.Context(), buyer.ID, tk.ID+1000, base, hold)
+				_, err := bundle.store.CreateOrder(t.Context(), buyer.ID, tk.ID+1000, 1, base, hold)
 				require.ErrorIs(t, err, store.ErrNotFound)
 				require.Equal(t, 0, bundle.orderRows(t))
 				require.Equal(t, 0, bundle.expireJobs(t))
@@ -137,7 +137,7 @@ func TestOrders(t *testing.T) {
 				// the buyer who holds it.
 				for _, buyer := range []store.User{second, first} {
 					for _, now := range []time.Time{base, o.ExpiresAt.Add(-time.Millisecond)} {
-						got, err := bundle.store.CreateOrder(t.Context(), buyer.ID, tk.ID, now, hold)
+						got, err := bundle.store.CreateOrder(t.Context(), buyer.ID, tk.ID, 1, now, hold)
 						require.ErrorIs(t, err, store.ErrHeld)
 						require.Equal(t, store.Order{}, got)
 					}
@@ -161,7 +161,7 @@ func TestOrders(t *testing.T) {
 				require.Equal(t, store.Paid, bundle.getOrder(t, o.ID, first.ID).Status)
 
 				// Long after the hold, a sale is still a sale.
-				_, err := bundle.store.CreateOrder(t.Context(), second.ID, tk.ID, o.ExpiresAt.Add(time.Hour), hold)
+				_, err := bundle.store.CreateOrder(t.Context(), second.ID, tk.ID, 1, o.ExpiresAt.Add(time.Hour), hold)
 				require.ErrorIs(t, err, store.ErrSold)
 				require.Equal(t, 1, bundle.orderRows(t))
 				require.Equal(t, 1, bundle.expireJobs(t))
@@ -188,8 +188,8 @@ func TestOrders(t *testing.T) {
 				require.Equal(t, store.Expired, stale.State(now))
 				require.Equal(t, store.Pending, o2.State(now))
 				got := bundle.getTicket(t, tk.ID)
-				require.Equal(t, o2.ID, got.ClaimOrderID)
-				require.Equal(t, o2.ExpiresAt, got.ClaimExpiresAt)
+				require.Equal(t, o2.ID, bundle.claimOf(t, got.ID).OrderID)
+				require.Equal(t, o2.ExpiresAt, bundle.claimOf(t, got.ID).ExpiresAt)
 				require.Equal(t, store.Held, got.State(now))
 
 				// Both orders have their own job.
@@ -250,9 +250,9 @@ func TestOrders(t *testing.T) {
 				orders, err := bundle.store.OrdersByBuyer(t.Context(), buyer.ID)
 				require.NoError(t, err)
 				require.Equal(t, []store.Order{bundle.getOrder(t, o2.ID, buyer.ID), bundle.getOrder(t, o1.ID, buyer.ID)}, orders)
-				require.Equal(t, "Second Show", orders[0].TicketTitle)
+				require.Equal(t, "Second Show", orders[0].EventName)
 				require.Equal(t, int64(2000), orders[0].Amount)
-				require.Equal(t, "First Show", orders[1].TicketTitle)
+				require.Equal(t, "First Show", orders[1].EventName)
 				require.Equal(t, store.Cancelled, orders[1].Status)
 
 				orders, err = bundle.store.OrdersByBuyer(t.Context(), other.ID)
@@ -287,8 +287,8 @@ func TestOrders(t *testing.T) {
 				// Back on sale at once, long before the hold would have ended.
 				require.Equal(t, []int64{tk.ID}, bundle.forSaleIDs(t, now, "", 10, 0))
 				released := bundle.getTicket(t, tk.ID)
-				require.Equal(t, int64(0), released.ClaimOrderID)
-				require.True(t, released.ClaimExpiresAt.IsZero())
+				require.Equal(t, int64(0), bundle.claimOf(t, released.ID).OrderID)
+				require.True(t, bundle.claimOf(t, released.ID).ExpiresAt.IsZero())
 				require.Equal(t, store.ForSale, released.State(now))
 
 				err := bundle.store.CancelOrder(ctx, o.ID, buyer.ID, now.Add(time.Second))
@@ -403,8 +403,8 @@ func TestOrders(t *testing.T) {
 				require.Equal(t, want, got)
 				require.Equal(t, store.Expired, got.State(now))
 				released := bundle.getTicket(t, tk.ID)
-				require.Equal(t, int64(0), released.ClaimOrderID)
-				require.True(t, released.ClaimExpiresAt.IsZero())
+				require.Equal(t, int64(0), bundle.claimOf(t, released.ID).OrderID)
+				require.True(t, bundle.claimOf(t, released.ID).ExpiresAt.IsZero())
 				require.Equal(t, now, released.UpdatedAt)
 				require.Equal(t, []int64{tk.ID}, bundle.forSaleIDs(t, now, "", 10, 0))
 
@@ -444,7 +444,7 @@ func TestOrders(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, cancelled, bundle.getOrder(t, o.ID, buyer.ID))
 				require.Equal(t, store.Cancelled, cancelled.State(o.ExpiresAt))
-				require.Equal(t, o2.ID, bundle.getTicket(t, tk.ID).ClaimOrderID)
+				require.Equal(t, o2.ID, bundle.claimOf(t, tk.ID).OrderID)
 			})
 
 			t.Run("ExpireAfterPaymentKeepsSale", func(t *testing.T) {
@@ -597,11 +597,11 @@ func testExpireRacingPayment(t *testing.T, bundle *testBundle) {
 	now := o.ExpiresAt.Add(time.Second)
 	require.Equal(t, store.Paid, bundle.getOrder(t, o.ID, buyer.ID).Status)
 	sold := bundle.getTicket(t, tk.ID)
-	require.Equal(t, o.ID, sold.ClaimOrderID, "the expiry released the ticket of a paid order")
-	require.True(t, sold.ClaimExpiresAt.IsZero())
+	require.Equal(t, o.ID, bundle.claimOf(t, sold.ID).OrderID, "the expiry released the ticket of a paid order")
+	require.True(t, bundle.claimOf(t, sold.ID).ExpiresAt.IsZero())
 	require.Equal(t, store.Sold, sold.State(now))
 	require.Equal(t, []int64{}, bundle.forSaleIDs(t, now, "", 10, 0))
-	_, err := bundle.store.CreateOrder(ctx, other.ID, tk.ID, now, hold)
+	_, err := bundle.store.CreateOrder(ctx, other.ID, tk.ID, 1, now, hold)
 	require.ErrorIs(t, err, store.ErrSold)
 }
 
@@ -637,7 +637,7 @@ func testCancelRacingPayment(t *testing.T, bundle *testBundle) {
 
 	require.Equal(t, store.Paid, bundle.getOrder(t, o.ID, buyer.ID).Status)
 	sold := bundle.getTicket(t, tk.ID)
-	require.Equal(t, o.ID, sold.ClaimOrderID)
+	require.Equal(t, o.ID, bundle.claimOf(t, sold.ID).OrderID)
 	require.Equal(t, store.Sold, sold.State(base.Add(2*time.Second)))
 }
 
@@ -655,11 +655,11 @@ func testCreateOrderPriceChanged(t *testing.T, bundle *testBundle) {
 	var createErr error
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		_, createErr = bundle.store.CreateOrder(ctx, buyer.ID, tk.ID, base, hold)
+		_, createErr = bundle.store.CreateOrder(ctx, buyer.ID, tk.ID, 1, base, hold)
 	})
 	// The order row is inserted at the old price, uncommitted.
 	pause.waitFor(1)
-	edited, err := bundle.store.UpdateTicket(ctx, tk.ID, seller.ID, "Jazz Night", 2000, base.Add(time.Millisecond))
+	edited, err := bundle.store.UpdateListing(ctx, tk.ID, seller.ID, editOf(tk, "Jazz Night", 2000), base.Add(time.Millisecond))
 	require.NoError(t, err)
 	pause.release()
 	wg.Wait()
@@ -697,7 +697,7 @@ func TestCreateOrderRace(t *testing.T) {
 				for i, buyer := range buyers {
 					wg.Go(func() {
 						<-start
-						orders[i], errs[i] = bundle.store.CreateOrder(t.Context(), buyer.ID, tk.ID, base, hold)
+						orders[i], errs[i] = bundle.store.CreateOrder(t.Context(), buyer.ID, tk.ID, 1, base, hold)
 					})
 				}
 				close(start)
@@ -714,7 +714,7 @@ func TestCreateOrderRace(t *testing.T) {
 				require.Len(t, won, 1)
 				require.Equal(t, 1, bundle.orderRows(t))
 				requireOnlyExpireJob(t, bundle, won[0])
-				require.Equal(t, won[0].ID, bundle.getTicket(t, tk.ID).ClaimOrderID)
+				require.Equal(t, won[0].ID, bundle.claimOf(t, tk.ID).OrderID)
 			})
 
 			t.Run("TwoHundredBuyersTwentyTickets", func(t *testing.T) {
@@ -722,7 +722,7 @@ func TestCreateOrderRace(t *testing.T) {
 				bundle := setup(t, dialect)
 				seller := bundle.user(t, "seller@example.com")
 				buyers := bundle.users(t, "buyer", 200)
-				tickets := make([]store.Ticket, 20)
+				tickets := make([]store.Listing, 20)
 				for i := range tickets {
 					tickets[i] = bundle.ticket(t, seller.ID, "Show", 1000)
 				}
@@ -738,7 +738,7 @@ func TestCreateOrderRace(t *testing.T) {
 				for i, buyer := range buyers {
 					wg.Go(func() {
 						<-start
-						orders[i], errs[i] = bundle.store.CreateOrder(t.Context(), buyer.ID, tickets[choice[i]].ID, base, hold)
+						orders[i], errs[i] = bundle.store.CreateOrder(t.Context(), buyer.ID, tickets[choice[i]].ID, 1, base, hold)
 					})
 				}
 				close(start)
@@ -759,7 +759,7 @@ func TestCreateOrderRace(t *testing.T) {
 				// Every ticket somebody wanted went to exactly one of them.
 				require.Len(t, winner, len(wanted))
 				for _, tk := range tickets {
-					require.Equal(t, winner[tk.ID], bundle.getTicket(t, tk.ID).ClaimOrderID, "ticket %d", tk.ID)
+					require.Equal(t, winner[tk.ID], bundle.claimOf(t, tk.ID).OrderID, "ticket %d", tk.ID)
 				}
 				require.Equal(t, 0, bundle.count(t, `
 					SELECT count(*) FROM (
@@ -798,7 +798,7 @@ func TestExpireOrderJob(t *testing.T) {
 				require.NoError(t, client.Stop(stopCtx))
 			})
 
-			o, err := bundle.store.CreateOrder(ctx, buyer.ID, tk.ID, time.Now(), 300*time.Millisecond)
+			o, err := bundle.store.CreateOrder(ctx, buyer.ID, tk.ID, 1, time.Now(), 300*time.Millisecond)
 			require.NoError(t, err)
 
 			// River's scheduler promotes scheduled jobs every 5 s.
@@ -812,7 +812,7 @@ func TestExpireOrderJob(t *testing.T) {
 				"cancelled at %s, before the hold ended at %s", got.CancelledAt, got.ExpiresAt)
 			require.Equal(t, store.Expired, got.State(got.CancelledAt))
 			released := bundle.getTicket(t, tk.ID)
-			require.Equal(t, int64(0), released.ClaimOrderID)
+			require.Equal(t, int64(0), bundle.claimOf(t, released.ID).OrderID)
 			require.Equal(t, store.ForSale, released.State(time.Now()))
 		})
 	}

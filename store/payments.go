@@ -35,9 +35,11 @@ const (
 	RefundNoOrder     = "the payment named no order of ours"
 	RefundMismatch    = "the amount paid did not match the order"
 	RefundAlreadyPaid = "the order was already paid"
-	RefundTicketGone  = "the hold ended before the payment arrived, and the ticket went to another buyer"
+	RefundTicketGone  = "the hold ended before the payment arrived, and the tickets went to another buyer"
 	RefundRepriced    = "the hold ended before the payment arrived, and the seller has changed the price since"
-	RefundWithdrawn   = "the hold ended before the payment arrived, and the seller has withdrawn the ticket since"
+	RefundWithdrawn   = "the hold ended before the payment arrived, and the seller has withdrawn the tickets since"
+	RefundSalesClosed = "the hold ended before the payment arrived, and sales closed when the event started"
+	RefundOffSale     = "the hold ended before the payment arrived, and the tickets are no longer on sale"
 	RefundNotSession  = "the payment was for a checkout session that the order did not start"
 	RefundInStripe    = "EventHive refunded the payment"
 )
@@ -46,7 +48,7 @@ const (
 type Payment struct {
 	ID              int64
 	OrderID         int64 // 0 when the payment named no order of ours
-	TicketTitle     string
+	EventName       string
 	SessionID       string
 	PaymentIntentID string
 	Amount          int64
@@ -116,12 +118,13 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment, now time.Time) err
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		recorded = ""
 		var orderID sql.NullInt64
-		var ticketID, amount int64
-		var currency string
-		var status OrderStatus
+		var o Order
+		var expires int64
 		var session sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT id, ticket_id, status, amount, currency, checkout_session_id FROM orders WHERE id = $1`, p.OrderID).
-			Scan(&orderID, &ticketID, &status, &amount, &currency, &session)
+		err := tx.QueryRowContext(ctx, `
+			SELECT id, listing_id, quantity, status, amount, currency, expires_at, checkout_session_id FROM orders WHERE id = $1`, p.OrderID).
+			Scan(&orderID, &o.ListingID, &o.Quantity, &o.Status, &o.Amount, &o.Currency, &expires, &session)
+		o.ID, o.ExpiresAt = orderID.Int64, fromMS(expires)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -146,19 +149,13 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment, now time.Time) err
 		case reason != "":
 		case !orderID.Valid:
 			reason = RefundNoOrder
-		case p.Amount != amount || !strings.EqualFold(p.Currency, currency):
+		case p.Amount != o.Amount || !strings.EqualFold(p.Currency, o.Currency):
 			reason = RefundMismatch
-		case status == Paid:
+		case o.Status == Paid:
 			reason = RefundAlreadyPaid
 		default:
-			sold, err := sellTicket(ctx, tx.Tx, ticketID, orderID.Int64, amount, currency, now)
-			if err != nil {
+			if reason, err = s.sellTickets(ctx, tx.Tx, o, now); err != nil {
 				return err
-			}
-			if !sold {
-				if reason, err = whyNotSold(ctx, tx.Tx, ticketID, orderID.Int64, now); err != nil {
-					return err
-				}
 			}
 		}
 		if reason == "" {
@@ -180,45 +177,92 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment, now time.Time) err
 	return err
 }
 
-// sellTicket makes the order paid and its ticket sold, if the order still
-// claims the ticket or nobody else does, the ticket's price is still the
-// order's (a seller may reprice once a hold has ended) and the seller has not
-// withdrawn it (which they may only once the hold has ended). It reports
-// whether it did.
-func sellTicket(ctx context.Context, tx *sql.Tx, ticketID, orderID, amount int64, currency string, now time.Time) (bool, error) {
-	res, err := tx.ExecContext(ctx, `
-		UPDATE tickets SET claim_order_id = $1, claim_expires_at = NULL, updated_at = $2
-		WHERE id = $3 AND price = $4 AND currency = $5 AND withdrawn_at IS NULL
-			AND (claim_order_id = $1 OR `+unclaimed("$2")+`)`,
-		orderID, ms(now), ticketID, amount, currency)
-	if err != nil {
-		return false, fmt.Errorf("sell ticket: %w", err)
+// sellTickets makes the order paid and its tickets sold to its buyer, or
+// says why it cannot, as a refund reason. An order paid while its hold runs
+// gets the tickets it holds, whatever happened to the listing since. A late
+// payment (the hold had ended) gets as many tickets of the listing if they
+// are free, the listing is still on sale and its price is still the one paid;
+// a hold that ended unrecorded still claims its tickets for it.
+func (s *Store) sellTickets(ctx context.Context, tx *sql.Tx, o Order, now time.Time) (reason string, err error) {
+	if o.Status != Pending || !now.Before(o.ExpiresAt) {
+		if reason, err := s.lateSale(ctx, tx, o, now); reason != "" || err != nil {
+			return reason, err
+		}
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return false, err
+	res, err := tx.ExecContext(ctx, `UPDATE tickets SET claim_expires_at = NULL WHERE claim_order_id = $1`, o.ID)
+	if err != nil {
+		return "", fmt.Errorf("sell tickets: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != int64(o.Quantity) {
+		return "", errors.Join(fmt.Errorf("order %d claims %d tickets, not %d", o.ID, n, o.Quantity), err)
 	}
 	_, err = tx.ExecContext(ctx, `
-		UPDATE orders SET status = 'paid', paid_at = $1, updated_at = $1 WHERE id = $2`, ms(now), orderID)
-	return err == nil, err
+		UPDATE orders SET status = 'paid', paid_at = $1, updated_at = $1 WHERE id = $2`, ms(now), o.ID)
+	return "", err
 }
 
-// whyNotSold says why sellTicket could not sell the ticket to the order.
-func whyNotSold(ctx context.Context, tx *sql.Tx, ticketID, orderID int64, now time.Time) (string, error) {
-	var taken, withdrawn bool
-	err := tx.QueryRowContext(ctx, `
-		SELECT claim_order_id IS NOT NULL AND claim_order_id <> $1 AND NOT `+unclaimed("$2")+`, withdrawn_at IS NOT NULL
-		FROM tickets WHERE id = $3`, orderID, ms(now), ticketID).Scan(&taken, &withdrawn)
-	if err != nil {
-		return "", fmt.Errorf("ticket not sold: %w", err)
-	}
+// lateSale claims again, for an order whose hold has ended, the tickets it
+// paid for: it locks as many free tickets of the listing (its own ended
+// claims first) and claims them, or returns why it cannot.
+func (s *Store) lateSale(ctx context.Context, tx *sql.Tx, o Order, now time.Time) (reason string, err error) {
+	var open, started, withdrawn bool
+	var price int64
+	var currency string
+	err = tx.QueryRowContext(ctx, `
+		SELECT `+listingOpen+` AND e.hidden_at IS NULL AND e.merged_into IS NULL, e.starts_at IS NOT NULL AND e.starts_at <= $2,
+		       l.withdrawn_at IS NOT NULL, l.price, l.currency`+listingFrom+`WHERE l.id = $1`, o.ListingID, ms(now)).
+		Scan(&open, &started, &withdrawn, &price, &currency)
 	switch {
-	case taken:
-		return RefundTicketGone, nil
+	case err != nil:
+		return "", fmt.Errorf("late sale: %w", err)
+	case started:
+		return RefundSalesClosed, nil
 	case withdrawn:
 		return RefundWithdrawn, nil
-	default:
+	case !open:
+		return RefundOffSale, nil
+	case price*int64(o.Quantity) != o.Amount || !strings.EqualFold(currency, o.Currency):
 		return RefundRepriced, nil
 	}
+	lock := ""
+	if s.db.Dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	rows, err := tx.QueryContext(ctx, `
+		SELECT k.id FROM tickets k WHERE k.listing_id = $1 AND (k.claim_order_id = $2 OR `+unclaimed("k", "$3")+`)
+		ORDER BY CASE WHEN k.claim_order_id = $2 THEN 0 ELSE 1 END, k.id LIMIT $4`+lock,
+		o.ListingID, o.ID, ms(now), o.Quantity)
+	if err != nil {
+		return "", fmt.Errorf("late sale: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return "", err
+		}
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return "", err
+	}
+	if len(ids) < o.Quantity {
+		return RefundTicketGone, nil
+	}
+	// Another order's ended hold may still name a ticket: the ticket is free
+	// all the same, and that order's expiry finds it no longer claimed.
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE tickets SET claim_order_id = $1, claim_expires_at = NULL WHERE id = $2`, o.ID, id); err != nil {
+			return "", fmt.Errorf("late sale: %w", err)
+		}
+	}
+	// The order's own ended claims beyond what it paid for go back on sale.
+	_, err = tx.ExecContext(ctx, `
+		UPDATE tickets SET claim_order_id = NULL, claim_expires_at = NULL
+		WHERE claim_order_id = $1 AND claim_expires_at IS NOT NULL`, o.ID)
+	return "", err
 }
 
 // MarkPaymentRefunded records that a payment's refund went through.
@@ -264,10 +308,10 @@ func (p Payment) PartlyRefunded() bool {
 	return p.AmountRefunded > 0 && p.Status != PaymentRefunded
 }
 
-const paymentColumns = `p.id, p.order_id, coalesce(t.title, ''), p.checkout_session_id, p.payment_intent_id,
+const paymentColumns = `p.id, p.order_id, coalesce(e.name, ''), p.checkout_session_id, p.payment_intent_id,
 	p.amount, p.currency, p.status, p.refund_reason, p.amount_refunded, p.created_at, p.updated_at`
 
-const paymentFrom = ` FROM payments p LEFT JOIN orders o ON o.id = p.order_id LEFT JOIN tickets t ON t.id = o.ticket_id `
+const paymentFrom = ` FROM payments p LEFT JOIN orders o ON o.id = p.order_id LEFT JOIN listings l ON l.id = o.listing_id LEFT JOIN events e ON e.id = l.event_id `
 
 // PaymentsByBuyer lists the payments for a buyer's orders, newest first.
 func (s *Store) PaymentsByBuyer(ctx context.Context, buyerID int64) ([]Payment, error) {
@@ -290,7 +334,7 @@ func (s *Store) payments(ctx context.Context, query string, args ...any) ([]Paym
 		var p Payment
 		var orderID sql.NullInt64
 		var created, updated int64
-		if err := rows.Scan(&p.ID, &orderID, &p.TicketTitle, &p.SessionID, &p.PaymentIntentID,
+		if err := rows.Scan(&p.ID, &orderID, &p.EventName, &p.SessionID, &p.PaymentIntentID,
 			&p.Amount, &p.Currency, &p.Status, &p.RefundReason, &p.AmountRefunded, &created, &updated); err != nil {
 			return nil, err
 		}
@@ -310,10 +354,10 @@ func (s *Store) payments(ctx context.Context, query string, args ...any) ([]Paym
 // partial one records the amount. It returns the order whose page changed
 // (0 if none) and the ticket put back on sale (0 if none). A payment intent
 // with no payment recorded yet is ErrNotFound.
-func (s *Store) RecordRefund(ctx context.Context, paymentIntentID string, refunded int64, full bool, now time.Time) (changedOrderID, ticketID int64, err error) {
+func (s *Store) RecordRefund(ctx context.Context, paymentIntentID string, refunded int64, full bool, now time.Time) (changedOrderID, listingID int64, err error) {
 	var refundedNow bool
 	err = s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
-		changedOrderID, ticketID, refundedNow = 0, 0, false
+		changedOrderID, listingID, refundedNow = 0, 0, false
 		var id, amount, before int64
 		var orderID sql.NullInt64
 		var status PaymentStatus
@@ -348,15 +392,17 @@ func (s *Store) RecordRefund(ctx context.Context, paymentIntentID string, refund
 			if status != PaymentSucceeded || !orderID.Valid {
 				return nil // it paid for nothing: no ticket to put back
 			}
-			// The payment paid its order: the ticket goes back on sale, if it
-			// is still this order's.
-			err = tx.QueryRowContext(ctx, `
-				UPDATE tickets SET claim_order_id = NULL, claim_expires_at = NULL, updated_at = $1
-				WHERE id = (SELECT ticket_id FROM orders WHERE id = $2 AND status = 'paid')
-				  AND claim_order_id = $2 AND claim_expires_at IS NULL
-				RETURNING id`, ms(now), orderID.Int64).Scan(&ticketID)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil
+			// The payment paid its order: its tickets go back on sale, if
+			// they are still this order's.
+			res, err = tx.ExecContext(ctx, `
+				UPDATE tickets SET claim_order_id = NULL, claim_expires_at = NULL
+				WHERE claim_order_id = $1 AND claim_expires_at IS NULL
+				  AND EXISTS (SELECT 1 FROM orders WHERE id = $1 AND status = 'paid')`, orderID.Int64)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err == nil && n > 0 {
+				err = tx.QueryRowContext(ctx, `SELECT listing_id FROM orders WHERE id = $1`, orderID.Int64).Scan(&listingID)
 			}
 			return err
 		}
@@ -377,5 +423,5 @@ func (s *Store) RecordRefund(ctx context.Context, paymentIntentID string, refund
 	if err == nil && refundedNow {
 		s.observer.PaymentRefunded()
 	}
-	return changedOrderID, ticketID, err
+	return changedOrderID, listingID, err
 }

@@ -64,7 +64,7 @@ func TestPaymentHardening(t *testing.T) {
 				buyer := bundle.user(t, "buyer@example.com")
 				tk := bundle.ticket(t, seller.ID, "Front row", 500)
 				o := bundle.order(t, buyer.ID, tk.ID, base)
-				_, err := bundle.store.UpdateTicket(ctx, tk.ID, seller.ID, "Front row", 50000, base.Add(hold+time.Second))
+				_, err := bundle.store.UpdateListing(ctx, tk.ID, seller.ID, editOf(tk, "Front row", 50000), base.Add(hold+time.Second))
 				require.NoError(t, err)
 
 				bundle.pay(t, o, base.Add(hold+2*time.Second))

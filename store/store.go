@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -185,16 +186,26 @@ type Store struct {
 	batch *sqlitedb.GroupCommit
 	// listing is the listing's last version (see ListingVersion).
 	listing listingMemo
+	// priceCap is the resale cap (see WithPriceCap), or nil.
+	priceCap func(faceValue int64) (int64, bool)
 }
 
 // Option changes how a Store behaves.
 type Option func(*Store)
 
-// WithMaxHolds limits how many tickets one buyer may hold at once, that is
-// how many unexpired pending orders they may have; CreateOrder refuses one
-// more with ErrTooManyHolds. 0, the default, means no limit.
+// WithMaxHolds limits how many tickets one buyer may hold at once, in all of
+// their unexpired pending orders; CreateOrder refuses more with
+// ErrTooManyHolds. 0, the default, means no limit.
 func WithMaxHolds(n int) Option {
 	return func(s *Store) { s.maxHolds = max(n, 0) }
+}
+
+// WithPriceCap caps the price of a listing's tickets: most returns the
+// highest price allowed for a face value, and capped false for no cap.
+// CreateListing and UpdateListing refuse a higher price with a
+// *PriceCapError. Without it, prices are not capped.
+func WithPriceCap(most func(faceValue int64) (price int64, capped bool)) Option {
+	return func(s *Store) { s.priceCap = most }
 }
 
 // New returns a Store on db.
@@ -326,3 +337,14 @@ func fromNullMS(n sql.NullInt64) time.Time {
 	}
 	return fromMS(n.Int64)
 }
+
+// nullMS stores a time that may be zero: the zero time becomes NULL.
+func nullMS(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: ms(t), Valid: true}
+}
+
+// param names the nth query parameter: $n, in both dialects.
+func param(n int) string { return "$" + strconv.Itoa(n) }

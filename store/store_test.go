@@ -56,9 +56,9 @@ func (b *testBundle) users(t *testing.T, prefix string, n int) []store.User {
 }
 
 // ticket lists a ticket in usd, created at base.
-func (b *testBundle) ticket(t *testing.T, sellerID int64, title string, price int64) store.Ticket {
+func (b *testBundle) ticket(t *testing.T, sellerID int64, title string, price int64) store.Listing {
 	t.Helper()
-	tk, err := b.store.CreateTicket(t.Context(), sellerID, title, price, "usd", base)
+	tk, err := b.store.CreateListing(t.Context(), sellerID, store.Single(title, price, "usd"), base)
 	require.NoError(t, err)
 	return tk
 }
@@ -66,7 +66,7 @@ func (b *testBundle) ticket(t *testing.T, sellerID int64, title string, price in
 // order creates an order with the test hold, failing the test on error.
 func (b *testBundle) order(t *testing.T, buyerID, ticketID int64, now time.Time) store.Order {
 	t.Helper()
-	o, err := b.store.CreateOrder(t.Context(), buyerID, ticketID, now, hold)
+	o, err := b.store.CreateOrder(t.Context(), buyerID, ticketID, 1, now, hold)
 	require.NoError(t, err)
 	return o
 }
@@ -98,12 +98,21 @@ func (b *testBundle) checkoutSession(t *testing.T, orderID int64) string {
 	return session
 }
 
-// getTicket reads a ticket back.
-func (b *testBundle) getTicket(t *testing.T, id int64) store.Ticket {
+// getTicket reads a listing back, its tickets counted now.
+func (b *testBundle) getTicket(t *testing.T, id int64) store.Listing {
 	t.Helper()
-	tk, err := b.store.Ticket(t.Context(), id)
+	tk, err := b.store.Listing(t.Context(), id, time.Now())
 	require.NoError(t, err)
 	return tk
+}
+
+// claimOf reads the claim of a listing of one ticket.
+func (b *testBundle) claimOf(t *testing.T, listingID int64) store.Claim {
+	t.Helper()
+	claims, err := b.store.Claims(t.Context(), listingID)
+	require.NoError(t, err)
+	require.Len(t, claims, 1, "listing %d", listingID)
+	return claims[0]
 }
 
 // getOrder reads a buyer's order back.
@@ -137,7 +146,7 @@ func (b *testBundle) expireJobs(t *testing.T) int {
 // forSaleIDs lists the ids TicketsForSale returns.
 func (b *testBundle) forSaleIDs(t *testing.T, now time.Time, search string, limit, offset int) []int64 {
 	t.Helper()
-	tickets, err := b.store.TicketsForSale(t.Context(), now, search, limit, offset)
+	tickets, err := b.store.ListingsForSale(t.Context(), now, search, limit, offset)
 	require.NoError(t, err)
 	ids := []int64{}
 	for _, tk := range tickets {
@@ -181,4 +190,9 @@ func TestMigrate(t *testing.T) {
 			})
 		})
 	}
+}
+
+// editOf is an edit of l to note and price that keeps the rest.
+func editOf(l store.Listing, note string, price int64) store.ListingEdit {
+	return store.ListingEdit{Note: note, Price: price, FaceValue: l.FaceValue, Quantity: l.Quantity, Together: l.Together}
 }

@@ -23,11 +23,11 @@ func TestTickets(t *testing.T) {
 				seller := bundle.user(t, "seller@example.com")
 
 				now := time.Date(2030, 1, 1, 7, 0, 0, 999_999_999, time.FixedZone("EST", -5*3600))
-				tk, err := bundle.store.CreateTicket(ctx, seller.ID, "Jazz Night", 3050, "eur", now)
+				tk, err := bundle.store.CreateListing(ctx, seller.ID, store.Single("Jazz Night", 3050, "eur"), now)
 				require.NoError(t, err)
 				require.Positive(t, tk.ID)
 				created := time.Date(2030, 1, 1, 12, 0, 0, 999_000_000, time.UTC)
-				require.Equal(t, store.Ticket{
+				require.Equal(t, store.Listing{
 					ID:        tk.ID,
 					SellerID:  seller.ID,
 					Title:     "Jazz Night",
@@ -38,11 +38,11 @@ func TestTickets(t *testing.T) {
 				}, tk)
 				require.Equal(t, store.ForSale, tk.State(now))
 
-				got, err := bundle.store.Ticket(ctx, tk.ID)
+				got, err := bundle.store.Listing(ctx, tk.ID, time.Now())
 				require.NoError(t, err)
 				require.Equal(t, tk, got)
 
-				_, err = bundle.store.Ticket(ctx, tk.ID+1000)
+				_, err = bundle.store.Listing(ctx, tk.ID+1000)
 				require.ErrorIs(t, err, store.ErrNotFound)
 			})
 
@@ -51,9 +51,9 @@ func TestTickets(t *testing.T) {
 				bundle := setup(t, dialect)
 				seller := bundle.user(t, "seller@example.com")
 
-				_, err := bundle.store.CreateTicket(t.Context(), seller.ID, "Free", 0, "usd", base)
+				_, err := bundle.store.CreateListing(t.Context(), seller.ID, store.Single("Free", 0, "usd"), base)
 				require.Error(t, err)
-				_, err = bundle.store.CreateTicket(t.Context(), seller.ID, "Negative", -100, "usd", base)
+				_, err = bundle.store.CreateListing(t.Context(), seller.ID, store.Single("Negative", -100, "usd"), base)
 				require.Error(t, err)
 				require.Equal(t, 0, bundle.count(t, `SELECT count(*) FROM tickets`))
 			})
@@ -81,9 +81,9 @@ func TestTickets(t *testing.T) {
 				require.Equal(t, []int64{d.ID, held.ID, a.ID}, bundle.forSaleIDs(t, now.Add(24*time.Hour), "", 10, 0))
 
 				// The listed tickets are the stored ones, every field.
-				tickets, err := bundle.store.TicketsForSale(t.Context(), now, "", 10, 0)
+				tickets, err := bundle.store.ListingsForSale(t.Context(), now, "", 10, 0)
 				require.NoError(t, err)
-				require.Equal(t, []store.Ticket{d, a}, tickets)
+				require.Equal(t, []store.Listing{d, a}, tickets)
 			})
 
 			t.Run("ForSaleIncludesExpiredHoldBeforeItsJobRuns", func(t *testing.T) {
@@ -99,8 +99,8 @@ func TestTickets(t *testing.T) {
 				// Nothing recorded the end of the hold: the claim is still there,
 				// and only the time says it is over.
 				got := bundle.getTicket(t, tk.ID)
-				require.Equal(t, o.ID, got.ClaimOrderID)
-				require.Equal(t, o.ExpiresAt, got.ClaimExpiresAt)
+				require.Equal(t, o.ID, bundle.claimOf(t, got.ID).OrderID)
+				require.Equal(t, o.ExpiresAt, bundle.claimOf(t, got.ID).ExpiresAt)
 				require.Equal(t, store.ForSale, got.State(now))
 				require.Equal(t, store.Pending, bundle.getOrder(t, o.ID, buyer.ID).Status)
 			})
@@ -149,7 +149,7 @@ func TestTickets(t *testing.T) {
 				bundle.forSaleIDs(t, base, "", 10, 0)
 				nextHoldEnd(base)
 				require.Equal(t, writes, bundle.store.Writes(), "reads")
-				_, err := bundle.store.UpdateTicket(ctx, late.TicketID, seller.ID, "Later", 2000, base)
+				_, err := bundle.store.UpdateListing(ctx, late.ListingID, seller.ID, "Later", 2000, base)
 				require.ErrorIs(t, err, store.ErrHeld)
 				require.Greater(t, bundle.store.Writes(), writes)
 			})
@@ -227,7 +227,7 @@ func TestTickets(t *testing.T) {
 				tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
 
 				now := base.Add(time.Hour)
-				got, err := bundle.store.UpdateTicket(t.Context(), tk.ID, seller.ID, "Jazz Night (moved)", 1250, now)
+				got, err := bundle.store.UpdateListing(t.Context(), tk.ID, seller.ID, editOf(tk, "Jazz Night (moved)", 1250), now)
 				require.NoError(t, err)
 				want := tk
 				want.Title, want.Price, want.UpdatedAt = "Jazz Night (moved)", 1250, now
@@ -242,7 +242,7 @@ func TestTickets(t *testing.T) {
 				other := bundle.user(t, "other@example.com")
 				tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
 
-				_, err := bundle.store.UpdateTicket(t.Context(), tk.ID, other.ID, "Mine now", 1, base.Add(time.Hour))
+				_, err := bundle.store.UpdateListing(t.Context(), tk.ID, other.ID, editOf(tk, "Mine now", 1), base.Add(time.Hour))
 				require.ErrorIs(t, err, store.ErrNotFound)
 				require.Equal(t, tk, bundle.getTicket(t, tk.ID))
 			})
@@ -253,7 +253,7 @@ func TestTickets(t *testing.T) {
 				seller := bundle.user(t, "seller@example.com")
 				tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
 
-				_, err := bundle.store.UpdateTicket(t.Context(), tk.ID+1000, seller.ID, "Ghost", 1000, base)
+				_, err := bundle.store.UpdateListing(t.Context(), tk.ID+1000, seller.ID, "Ghost", 1000, base)
 				require.ErrorIs(t, err, store.ErrNotFound)
 			})
 
@@ -266,7 +266,7 @@ func TestTickets(t *testing.T) {
 				o := bundle.order(t, buyer.ID, tk.ID, base)
 				heldTicket := bundle.getTicket(t, tk.ID)
 
-				_, err := bundle.store.UpdateTicket(t.Context(), tk.ID, seller.ID, "Cheaper", 500, o.ExpiresAt.Add(-time.Millisecond))
+				_, err := bundle.store.UpdateListing(t.Context(), tk.ID, seller.ID, editOf(tk, "Cheaper", 500), o.ExpiresAt.Add(-time.Millisecond))
 				require.ErrorIs(t, err, store.ErrHeld)
 				require.Equal(t, heldTicket, bundle.getTicket(t, tk.ID))
 				// The order keeps the price it was made at.
@@ -282,7 +282,7 @@ func TestTickets(t *testing.T) {
 				o := bundle.order(t, buyer.ID, tk.ID, base)
 
 				// The expiry job has not run; the hold is over all the same.
-				got, err := bundle.store.UpdateTicket(t.Context(), tk.ID, seller.ID, "Cheaper", 500, o.ExpiresAt)
+				got, err := bundle.store.UpdateListing(t.Context(), tk.ID, seller.ID, editOf(tk, "Cheaper", 500), o.ExpiresAt)
 				require.NoError(t, err)
 				require.Equal(t, "Cheaper", got.Title)
 				require.Equal(t, int64(500), got.Price)
@@ -301,7 +301,7 @@ func TestTickets(t *testing.T) {
 				soldTicket := bundle.getTicket(t, tk.ID)
 
 				for _, now := range []time.Time{base.Add(2 * time.Second), o.ExpiresAt.Add(time.Hour)} {
-					_, err := bundle.store.UpdateTicket(t.Context(), tk.ID, seller.ID, "Again", 2000, now)
+					_, err := bundle.store.UpdateListing(t.Context(), tk.ID, seller.ID, editOf(tk, "Again", 2000), now)
 					require.ErrorIs(t, err, store.ErrSold)
 				}
 				require.Equal(t, soldTicket, bundle.getTicket(t, tk.ID))
@@ -318,13 +318,13 @@ func TestTickets(t *testing.T) {
 				second := bundle.ticket(t, seller.ID, "Second", 2000)
 				o := bundle.order(t, buyer.ID, second.ID, base)
 
-				tickets, err := bundle.store.TicketsBySeller(t.Context(), seller.ID)
+				tickets, err := bundle.store.ListingsBySeller(t.Context(), seller.ID, time.Now())
 				require.NoError(t, err)
 				// Held tickets are listed too, with their claim.
 				second.ClaimOrderID, second.ClaimExpiresAt = o.ID, o.ExpiresAt
-				require.Equal(t, []store.Ticket{second, first}, tickets)
+				require.Equal(t, []store.Listing{second, first}, tickets)
 
-				tickets, err = bundle.store.TicketsBySeller(t.Context(), buyer.ID)
+				tickets, err = bundle.store.ListingsBySeller(t.Context(), buyer.ID, time.Now())
 				require.NoError(t, err)
 				require.Empty(t, tickets)
 			})

@@ -77,7 +77,7 @@ func TestUnavailable(t *testing.T) {
 			_, err := st.UserByID(ctx, u.ID)
 			require.Error(t, err)
 			require.True(t, store.Unavailable(err), "%v (%T)", err, err)
-			_, err = st.CreateTicket(ctx, u.ID, "Show", 1000, "usd", base)
+			_, err = st.CreateListing(ctx, u.ID, store.Single("Show", 1000, "usd"), base)
 			require.True(t, store.Unavailable(err), "%v (%T)", err, err)
 			require.True(t, store.Unavailable(db.Ping(ctx)))
 		}
@@ -87,7 +87,7 @@ func TestUnavailable(t *testing.T) {
 		got, err := st.UserByID(ctx, u.ID)
 		require.NoError(t, err)
 		require.Equal(t, u, got)
-		_, err = st.CreateTicket(ctx, u.ID, "Show", 1000, "usd", base)
+		_, err = st.CreateListing(ctx, u.ID, store.Single("Show", 1000, "usd"), base)
 		require.NoError(t, err)
 	})
 }

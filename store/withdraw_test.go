@@ -28,7 +28,7 @@ func TestWithdrawTicket(t *testing.T) {
 
 				writes := bundle.store.Writes()
 				now := base.Add(time.Minute)
-				got, err := bundle.store.WithdrawTicket(ctx, tk.ID, seller.ID, now)
+				got, err := bundle.store.WithdrawListing(ctx, tk.ID, seller.ID, now)
 				require.NoError(t, err)
 				require.Equal(t, now, got.WithdrawnAt)
 				require.Equal(t, store.Withdrawn, got.State(now))
@@ -38,28 +38,28 @@ func TestWithdrawTicket(t *testing.T) {
 				// Off the listing and search, and nobody can claim it.
 				require.Equal(t, []int64{other.ID}, bundle.forSaleIDs(t, now, "", 10, 0))
 				require.Empty(t, bundle.forSaleIDs(t, now, "jazz", 10, 0))
-				_, err = bundle.store.CreateOrder(ctx, buyer.ID, tk.ID, now, hold)
+				_, err = bundle.store.CreateOrder(ctx, buyer.ID, tk.ID, 1, now, hold)
 				require.ErrorIs(t, err, store.ErrWithdrawn)
 				require.Equal(t, 0, bundle.orderRows(t))
 
 				// Withdrawing again changes nothing; the seller may still edit it.
-				again, err := bundle.store.WithdrawTicket(ctx, tk.ID, seller.ID, now.Add(time.Second))
+				again, err := bundle.store.WithdrawListing(ctx, tk.ID, seller.ID, now.Add(time.Second))
 				require.NoError(t, err)
 				require.Equal(t, now, again.WithdrawnAt)
-				edited, err := bundle.store.UpdateTicket(ctx, tk.ID, seller.ID, "Jazz Night (late show)", 1200, now.Add(2*time.Second))
+				edited, err := bundle.store.UpdateListing(ctx, tk.ID, seller.ID, editOf(tk, "Jazz Night (late show)", 1200), now.Add(2*time.Second))
 				require.NoError(t, err)
 				require.Equal(t, store.Withdrawn, edited.State(now.Add(2*time.Second)))
 
 				// Someone else cannot withdraw or relist it.
-				_, err = bundle.store.WithdrawTicket(ctx, other.ID, buyer.ID, now)
+				_, err = bundle.store.WithdrawListing(ctx, other.ID, buyer.ID, now)
 				require.ErrorIs(t, err, store.ErrNotFound)
-				_, err = bundle.store.RelistTicket(ctx, tk.ID, buyer.ID, now)
+				_, err = bundle.store.RelistListing(ctx, tk.ID, buyer.ID, now)
 				require.ErrorIs(t, err, store.ErrNotFound)
 				require.Equal(t, store.ForSale, bundle.getTicket(t, other.ID).State(now))
 
 				writes = bundle.store.Writes()
 				later := now.Add(time.Minute)
-				relisted, err := bundle.store.RelistTicket(ctx, tk.ID, seller.ID, later)
+				relisted, err := bundle.store.RelistListing(ctx, tk.ID, seller.ID, later)
 				require.NoError(t, err)
 				require.True(t, relisted.WithdrawnAt.IsZero())
 				require.Equal(t, store.ForSale, relisted.State(later))
@@ -80,9 +80,9 @@ func TestWithdrawTicket(t *testing.T) {
 				bundle.pay(t, bundle.order(t, buyer.ID, sold.ID, base), base.Add(time.Second))
 
 				now := base.Add(2 * time.Second)
-				_, err := bundle.store.WithdrawTicket(ctx, held.ID, seller.ID, now)
+				_, err := bundle.store.WithdrawListing(ctx, held.ID, seller.ID, now)
 				require.ErrorIs(t, err, store.ErrHeld)
-				_, err = bundle.store.WithdrawTicket(ctx, sold.ID, seller.ID, now)
+				_, err = bundle.store.WithdrawListing(ctx, sold.ID, seller.ID, now)
 				require.ErrorIs(t, err, store.ErrSold)
 				require.True(t, bundle.getTicket(t, held.ID).WithdrawnAt.IsZero())
 				require.True(t, bundle.getTicket(t, sold.ID).WithdrawnAt.IsZero())
@@ -90,7 +90,7 @@ func TestWithdrawTicket(t *testing.T) {
 				// Once the hold has ended, even before its job has run, the
 				// ticket is the seller's to withdraw.
 				ended := base.Add(hold)
-				got, err := bundle.store.WithdrawTicket(ctx, held.ID, seller.ID, ended)
+				got, err := bundle.store.WithdrawListing(ctx, held.ID, seller.ID, ended)
 				require.NoError(t, err)
 				require.Equal(t, store.Withdrawn, got.State(ended))
 
@@ -99,7 +99,7 @@ func TestWithdrawTicket(t *testing.T) {
 				late, err := bundle.store.OrdersByBuyer(ctx, buyer.ID)
 				require.NoError(t, err)
 				for _, o := range late {
-					if o.TicketID == held.ID {
+					if o.ListingID == held.ID {
 						bundle.pay(t, o, ended.Add(time.Second))
 						paid := bundle.getOrder(t, o.ID, buyer.ID)
 						require.NotEqual(t, store.Paid, paid.Status)
@@ -129,7 +129,7 @@ func TestWithdrawTicket(t *testing.T) {
 					var wg sync.WaitGroup
 					wg.Go(func() {
 						<-start
-						order, buyErr = bundle.store.CreateOrder(ctx, buyer.ID, tk.ID, base, hold)
+						order, buyErr = bundle.store.CreateOrder(ctx, buyer.ID, tk.ID, 1, base, hold)
 					})
 					wg.Go(func() {
 						<-start
@@ -139,7 +139,7 @@ func TestWithdrawTicket(t *testing.T) {
 						if i%2 == 1 {
 							bundle.getTicket(t, tk.ID)
 						}
-						_, withdrawErr = bundle.store.WithdrawTicket(ctx, tk.ID, seller.ID, base)
+						_, withdrawErr = bundle.store.WithdrawListing(ctx, tk.ID, seller.ID, base)
 					})
 					close(start)
 					wg.Wait()
@@ -147,7 +147,7 @@ func TestWithdrawTicket(t *testing.T) {
 					got := bundle.getTicket(t, tk.ID)
 					if buyErr == nil {
 						require.ErrorIs(t, withdrawErr, store.ErrHeld, "round %d", i)
-						require.Equal(t, order.ID, got.ClaimOrderID, "round %d", i)
+						require.Equal(t, order.ID, bundle.claimOf(t, got.ID).OrderID, "round %d", i)
 						require.True(t, got.WithdrawnAt.IsZero(), "round %d", i)
 						wins["buyer"]++
 						continue
@@ -155,7 +155,7 @@ func TestWithdrawTicket(t *testing.T) {
 					require.ErrorIs(t, buyErr, store.ErrWithdrawn, "round %d", i)
 					require.NoError(t, withdrawErr, "round %d", i)
 					require.Equal(t, store.Withdrawn, got.State(base), "round %d", i)
-					require.Zero(t, got.ClaimOrderID, "round %d", i)
+					require.Zero(t, bundle.claimOf(t, got.ID).OrderID, "round %d", i)
 					require.Zero(t, bundle.count(t, `SELECT count(*) FROM orders WHERE ticket_id = $1`, tk.ID), "round %d", i)
 					wins["seller"]++
 				}

@@ -6,13 +6,15 @@ import (
 	"time"
 )
 
-// A ListingVersion names what TicketsForSale answers: two reads at the same
-// version give the same answer. It changes when a write through the Store
-// finishes and when the first hold running at the version's time ends, which
-// puts a ticket back on sale without any write. Versions compare with ==.
+// A ListingVersion names what is on sale (ListingsForSale, UpcomingEvents,
+// EventListings): two reads at the same version give the same answer. It
+// changes when a write through the Store finishes, when the first hold
+// running at the version's time ends, which puts tickets back on sale, and
+// when the next event starts, which closes its sales, both without any
+// write. Versions compare with ==.
 type ListingVersion struct {
 	writes uint64 // the Store's write count (see Writes)
-	until  int64  // when the first running hold ends, in Unix ms; 0 for none
+	until  int64  // when the first running hold ends or the next event starts, in Unix ms; 0 for none
 }
 
 // Before reports whether v is older than u, so that a cache keeps the newer.
@@ -23,13 +25,13 @@ func (v ListingVersion) Before(u ListingVersion) bool {
 	return v.until != 0 && (u.until == 0 || v.until < u.until)
 }
 
-// holdsAt reports whether no hold counted in v has ended at now.
+// holdsAt reports whether nothing counted in v has changed by itself at now.
 func (v ListingVersion) holdsAt(now time.Time) bool {
 	return v.until == 0 || ms(now) < v.until
 }
 
 // listingMemo keeps the last version ListingVersion found, so that it asks
-// the database only after a write or once a hold has ended.
+// the database only after a write, once a hold has ended or an event started.
 type listingMemo struct {
 	mu      sync.Mutex
 	version ListingVersion
@@ -45,7 +47,8 @@ type listingMemo struct {
 // instances share it): then there is no version and nothing read may be kept.
 // On SQLite this process makes every write.
 //
-// It queries the database only after a write or once a hold has ended.
+// It queries the database only after a write, once a hold has ended or an
+// event started.
 func (s *Store) ListingVersion(ctx context.Context, now time.Time) (v ListingVersion, ok bool, err error) {
 	if s.db.Dialect != SQLite {
 		return ListingVersion{}, false, nil
@@ -61,7 +64,7 @@ func (s *Store) ListingVersion(ctx context.Context, now time.Time) (v ListingVer
 	if known && v.writes == writes && at <= ms(now) && v.holdsAt(now) {
 		return v, true, nil
 	}
-	end, err := s.NextHoldEnd(ctx, now)
+	end, err := s.NextChange(ctx, now)
 	if err != nil {
 		return ListingVersion{}, false, err
 	}

@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// Event is what tickets are for: a concert, a match, a show. Its start is an
+// instant; TimeZone is the IANA zone its local times are told in.
+type Event struct {
+	ID       int64
+	Name     string
+	Venue    string
+	City     string
+	StartsAt time.Time // zero: date to be announced
+	TimeZone string
+	// CreatedBy is the account that created the event while listing.
+	CreatedBy int64
+	// HiddenAt is when an operator hid the event; MergedInto the event an
+	// operator merged this duplicate into. Either takes it off the market.
+	HiddenAt   time.Time
+	MergedInto int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// NewEvent is what a person tells of an event they list tickets for.
+type NewEvent struct {
+	Name, Venue, City string
+	StartsAt          time.Time // zero: date to be announced
+	TimeZone          string
+}
+
+// Started reports whether the event has started at now: its sales are closed.
+// An event whose date is to be announced has not.
+func (e Event) Started(now time.Time) bool {
+	return !e.StartsAt.IsZero() && !now.Before(e.StartsAt)
+}
+
+// Listed reports whether people may see the event and buy for it, time aside:
+// an operator has neither hidden it nor merged it into another.
+func (e Event) Listed() bool { return e.HiddenAt.IsZero() && e.MergedInto == 0 }
+
+// Location is the event's time zone, or UTC if its name is unknown here.
+func (e Event) Location() *time.Location {
+	if loc, err := time.LoadLocation(e.TimeZone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+const eventColumns = `e.id, e.name, e.venue, e.city, e.starts_at, e.time_zone, e.created_by, e.hidden_at,
+	e.merged_into, e.created_at, e.updated_at`
+
+// scanEvent reads eventColumns into e.
+func eventDest(e *Event, starts, hidden, merged *sql.NullInt64, created, updated *int64) []any {
+	return []any{&e.ID, &e.Name, &e.Venue, &e.City, starts, &e.TimeZone, &e.CreatedBy, hidden, merged, created, updated}
+}
+
+func scanEvent(row rowScanner, extra ...any) (Event, error) {
+	var e Event
+	var starts, hidden, merged sql.NullInt64
+	var created, updated int64
+	err := row.Scan(append(eventDest(&e, &starts, &hidden, &merged, &created, &updated), extra...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Event{}, ErrNotFound
+	}
+	e.StartsAt, e.HiddenAt, e.MergedInto = fromNullMS(starts), fromNullMS(hidden), merged.Int64
+	e.CreatedAt, e.UpdatedAt = fromMS(created), fromMS(updated)
+	return e, err
+}
+
+// ErrEventStarted means the event has started: its sales are closed.
+var ErrEventStarted = errors.New("the event has started")
+
+// insertEvent creates an event in tx and, for an event with a date, the job
+// that closes its sales at its start.
+func insertEvent(ctx context.Context, tx *writeTx, by int64, e NewEvent, now time.Time) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO events (name, venue, city, starts_at, time_zone, created_by, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id`,
+		e.Name, e.Venue, e.City, nullMS(e.StartsAt), e.TimeZone, by, ms(now)).Scan(&id)
+	if err != nil {
+		return 0, err
+	}
+	scheduleSalesClose(tx, id, e.StartsAt)
+	return id, nil
+}
+
+// scheduleSalesClose inserts the job that does the side effects of an
+// event's start. Sales close at the start whether or not it has run.
+func scheduleSalesClose(tx *writeTx, eventID int64, startsAt time.Time) {
+	if startsAt.IsZero() {
+		return
+	}
+	tx.insertJob(CloseSalesArgs{EventID: eventID}, &river.InsertOpts{ScheduledAt: startsAt})
+}
+
+// Event finds an event by id, hidden or merged ones included.
+func (s *Store) Event(ctx context.Context, id int64) (Event, error) {
+	return scanEvent(s.db.Read.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events e WHERE e.id = $1`, id))
+}
+
+// EventQuery narrows the events people look for: words found in the name,
+// venue or city (case-insensitively), and a range of start times [From, To)
+// (zero: open-ended). Events to be announced match only without a range.
+type EventQuery struct {
+	Search   string
+	From, To time.Time
+}
+
+// EventSummary is an event as the home page lists it: how many tickets are on
+// sale for it and from what price.
+type EventSummary struct {
+	Event
+	ForSale     int   // tickets on sale now
+	LowestPrice int64 // per ticket, minor units of Currency; 0 when none is on sale
+	Currency    string
+	// CheapestListing is the listing that offers LowestPrice, or 0.
+	CheapestListing int64
+}
+
+// UpcomingEvents lists the listed events that have not started at now and
+// match q, soonest first, those to be announced last.
+func (s *Store) UpcomingEvents(ctx context.Context, now time.Time, q EventQuery, limit, offset int) ([]EventSummary, error) {
+	where, args := eventFilter(now, q)
+	args = append(args, limit, offset)
+	n := len(args)
+	rows, err := s.db.Read.QueryContext(ctx, `
+		SELECT `+eventColumns+`, coalesce(sale.tickets, 0), coalesce(sale.lowest, 0), coalesce(sale.currency, ''),
+		       coalesce((SELECT l.id FROM listings l WHERE l.event_id = e.id AND l.price = sale.lowest AND `+listingOpen+`
+		                 AND EXISTS (SELECT 1 FROM tickets k WHERE k.listing_id = l.id AND `+unclaimed("k", "$1")+`)
+		                 ORDER BY l.id LIMIT 1), 0)
+		FROM events e
+		LEFT JOIN (
+			SELECT l.event_id, count(*) AS tickets, min(l.price) AS lowest, min(l.currency) AS currency
+			FROM listings l JOIN tickets k ON k.listing_id = l.id
+			WHERE `+listingOpen+` AND `+unclaimed("k", "$1")+`
+			GROUP BY l.event_id
+		) sale ON sale.event_id = e.id
+		WHERE `+where+`
+		ORDER BY e.starts_at IS NULL, e.starts_at, e.id
+		LIMIT `+param(n-1)+` OFFSET `+param(n), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []EventSummary
+	for rows.Next() {
+		var es EventSummary
+		e, err := scanEvent(rows, &es.ForSale, &es.LowestPrice, &es.Currency, &es.CheapestListing)
+		if err != nil {
+			return nil, err
+		}
+		es.Event = e
+		list = append(list, es)
+	}
+	return list, rows.Err()
+}
+
+// eventFilter is the WHERE clause, with its arguments from $1 (now) on, for
+// the listed events that have not started at now and match q.
+func eventFilter(now time.Time, q EventQuery) (string, []any) {
+	where := `e.hidden_at IS NULL AND e.merged_into IS NULL AND (e.starts_at IS NULL OR e.starts_at > $1)`
+	args := []any{ms(now)}
+	for _, word := range strings.Fields(strings.ToLower(q.Search)) {
+		args = append(args, "%"+likeEscaper.Replace(word)+"%")
+		p := param(len(args))
+		where += ` AND (lower(e.name) LIKE ` + p + ` ESCAPE '\' OR lower(e.venue) LIKE ` + p + ` ESCAPE '\' OR lower(e.city) LIKE ` + p + ` ESCAPE '\')`
+	}
+	if !q.From.IsZero() {
+		args = append(args, ms(q.From))
+		where += ` AND e.starts_at >= ` + param(len(args))
+	}
+	if !q.To.IsZero() {
+		args = append(args, ms(q.To))
+		where += ` AND e.starts_at < ` + param(len(args))
+	}
+	return where, args
+}
+
+// CreateEvent creates an event on its own, for a seller who lists later, or
+// an operator.
+func (s *Store) CreateEvent(ctx context.Context, by int64, e NewEvent, now time.Time) (Event, error) {
+	if !e.StartsAt.IsZero() && !now.Before(e.StartsAt) {
+		return Event{}, ErrEventStarted
+	}
+	var id int64
+	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
+		var err error
+		id, err = insertEvent(ctx, tx, by, e, now)
+		return err
+	})
+	if err != nil {
+		return Event{}, err
+	}
+	return scanEvent(s.db.Write.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events e WHERE e.id = $1`, id))
+}
