@@ -102,11 +102,13 @@ type availability struct {
 	Held      bool
 	Sold      bool
 	Withdrawn bool
+	Ended     bool // the event has started: sales are closed
+	OffSale   bool // an operator took it off sale
 }
 
 func availabilityOf(state store.ListingState) availability {
 	return availability{State: state, ForSale: state == store.ForSale, Held: state == store.Held, Sold: state == store.Sold,
-		Withdrawn: state == store.Withdrawn}
+		Withdrawn: state == store.Withdrawn, Ended: state == store.Ended, OffSale: state == store.OffSale}
 }
 
 type ticketPage struct {
