@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eventhive/eventhive/money"
 	"github.com/eventhive/eventhive/store"
 )
 
@@ -29,6 +30,9 @@ type config struct {
 	MaxHoldsPerBuyer  int  // tickets one buyer may hold at once; 0: no limit
 	TrustProxyHeaders bool // client addresses from Fly-Client-IP / X-Forwarded-For
 	MetricsPort       int  // serves /metrics on its own port when not 0
+
+	ResaleCap       money.Cap      // how far over face value a ticket may be listed
+	DefaultTimeZone *time.Location // the zone a new event is in unless its creator picks another
 }
 
 // loadConfig reads the configuration. A bad value is an error naming it.
@@ -39,7 +43,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		OrderHold:   time.Minute,
 		Currency:    "usd",
 
-		MaxHoldsPerBuyer: 2,
+		MaxHoldsPerBuyer: 4,
+		DefaultTimeZone:  time.UTC,
 	}
 	if v := getenv("PORT"); v != "" {
 		port, err := strconv.Atoi(v)
@@ -116,6 +121,21 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("METRICS_PORT=%q: want a port number from 1 to 65535 other than PORT", v)
 		}
 		cfg.MetricsPort = port
+	}
+	if v := getenv("RESALE_CAP_PERCENT"); v != "" {
+		c, err := money.ParseCap(v)
+		if err != nil {
+			return cfg, fmt.Errorf("RESALE_CAP_PERCENT=%q: %w", v, err)
+		}
+		cfg.ResaleCap = c
+	}
+	if v := getenv("DEFAULT_TIME_ZONE"); v != "" {
+		// "Local" would be whatever zone the server happens to be in.
+		loc, err := time.LoadLocation(v)
+		if err != nil || v == "Local" {
+			return cfg, fmt.Errorf("DEFAULT_TIME_ZONE=%q: want an IANA time zone name, like Europe/Paris or UTC", v)
+		}
+		cfg.DefaultTimeZone = loc
 	}
 	return cfg, nil
 }

@@ -26,8 +26,10 @@ func TestLoadConfig(t *testing.T) {
 			OrderHold:   time.Minute,
 			Currency:    "usd",
 
-			MaxHoldsPerBuyer: 2,
+			MaxHoldsPerBuyer: 4,
+			DefaultTimeZone:  time.UTC,
 		}, cfg)
+		require.Equal(t, "20% over face value", cfg.ResaleCap.String())
 	})
 
 	t.Run("PortChangesDefaultBaseURL", func(t *testing.T) {
@@ -83,6 +85,41 @@ func TestLoadConfig(t *testing.T) {
 			{"CurrencyMixedCaseLowered", map[string]string{"CURRENCY": "gBp"}, func(t *testing.T, cfg config) {
 				require.Equal(t, "gbp", cfg.Currency)
 			}},
+			{"MaxHoldsNoLimit", map[string]string{"MAX_HOLDS_PER_BUYER": "0"}, func(t *testing.T, cfg config) {
+				require.Zero(t, cfg.MaxHoldsPerBuyer)
+			}},
+			{"MaxHoldsTwo", map[string]string{"MAX_HOLDS_PER_BUYER": "2"}, func(t *testing.T, cfg config) {
+				require.Equal(t, 2, cfg.MaxHoldsPerBuyer)
+			}},
+			{"ResaleCapFaceValue", map[string]string{"RESALE_CAP_PERCENT": "0"}, func(t *testing.T, cfg config) {
+				require.Equal(t, "face value", cfg.ResaleCap.String())
+				limit, ok := cfg.ResaleCap.Max(1999)
+				require.True(t, ok)
+				require.Equal(t, int64(1999), limit)
+			}},
+			{"ResaleCapPercent", map[string]string{"RESALE_CAP_PERCENT": "50"}, func(t *testing.T, cfg config) {
+				limit, ok := cfg.ResaleCap.Max(1999)
+				require.True(t, ok)
+				require.Equal(t, int64(2998), limit)
+			}},
+			{"ResaleCapHighest", map[string]string{"RESALE_CAP_PERCENT": "1000"}, func(t *testing.T, cfg config) {
+				require.Equal(t, "1000% over face value", cfg.ResaleCap.String())
+			}},
+			{"ResaleCapNone", map[string]string{"RESALE_CAP_PERCENT": "none"}, func(t *testing.T, cfg config) {
+				_, ok := cfg.ResaleCap.Max(1999)
+				require.False(t, ok)
+			}},
+			{"TimeZone", map[string]string{"DEFAULT_TIME_ZONE": "Europe/Paris"}, func(t *testing.T, cfg config) {
+				require.Equal(t, "Europe/Paris", cfg.DefaultTimeZone.String())
+				summer := time.Date(2026, time.July, 1, 12, 0, 0, 0, time.UTC).In(cfg.DefaultTimeZone)
+				require.Equal(t, "CEST", summer.Format("MST"))
+			}},
+			{"TimeZoneThreeParts", map[string]string{"DEFAULT_TIME_ZONE": "America/Argentina/Buenos_Aires"}, func(t *testing.T, cfg config) {
+				require.Equal(t, "America/Argentina/Buenos_Aires", cfg.DefaultTimeZone.String())
+			}},
+			{"TimeZoneUTC", map[string]string{"DEFAULT_TIME_ZONE": "UTC"}, func(t *testing.T, cfg config) {
+				require.Equal(t, time.UTC, cfg.DefaultTimeZone)
+			}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +158,18 @@ func TestLoadConfig(t *testing.T) {
 			{"CurrencyNotALetter", "CURRENCY", "u$d"},
 			{"CurrencyDigit", "CURRENCY", "us1"},
 			{"CurrencyNonASCIILetters", "CURRENCY", "üs"},
+			{"MaxHoldsNegative", "MAX_HOLDS_PER_BUYER", "-1"},
+			{"ResaleCapNotANumber", "RESALE_CAP_PERCENT", "abc"},
+			{"ResaleCapNegative", "RESALE_CAP_PERCENT", "-1"},
+			{"ResaleCapTooHigh", "RESALE_CAP_PERCENT", "1001"},
+			{"ResaleCapPercentSign", "RESALE_CAP_PERCENT", "20%"},
+			{"ResaleCapFraction", "RESALE_CAP_PERCENT", "12.5"},
+			{"ResaleCapSpace", "RESALE_CAP_PERCENT", " 20"},
+			{"TimeZoneUnknown", "DEFAULT_TIME_ZONE", "Mars/Olympus_Mons"},
+			{"TimeZoneOffset", "DEFAULT_TIME_ZONE", "+01:00"},
+			{"TimeZoneLocal", "DEFAULT_TIME_ZONE", "Local"},
+			{"TimeZonePath", "DEFAULT_TIME_ZONE", "/etc/localtime"},
+			{"TimeZoneDotDot", "DEFAULT_TIME_ZONE", "../zoneinfo/UTC"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -130,6 +179,14 @@ func TestLoadConfig(t *testing.T) {
 				require.Contains(t, err.Error(), tt.key+"=")
 			})
 		}
+	})
+
+	t.Run("MessagesNameTheAllowedForms", func(t *testing.T) {
+		t.Parallel()
+		_, err := loadConfig(mapEnv(map[string]string{"RESALE_CAP_PERCENT": "lots"}))
+		require.EqualError(t, err, `RESALE_CAP_PERCENT="lots": want a whole percentage from 0 (at most face value) to 1000, or none (no cap)`)
+		_, err = loadConfig(mapEnv(map[string]string{"DEFAULT_TIME_ZONE": "Paris"}))
+		require.EqualError(t, err, `DEFAULT_TIME_ZONE="Paris": want an IANA time zone name, like Europe/Paris or UTC`)
 	})
 
 	t.Run("AdminEmails", func(t *testing.T) {

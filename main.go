@@ -20,6 +20,9 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+	// The binary carries the zone database, so that events' time zones work
+	// on machines and images that have none.
+	_ "time/tzdata"
 
 	"github.com/riverqueue/river"
 
@@ -95,6 +98,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		AdminEmails:         cfg.AdminEmails,
 		JobsUI:              jobsUI,
 		TrustProxyHeaders:   cfg.TrustProxyHeaders,
+		ResaleCap:           cfg.ResaleCap,
+		DefaultTimeZone:     cfg.DefaultTimeZone,
 		Done:                ctx.Done(), // ends the event streams, which Shutdown would wait for
 	}, handlers.Deps{Store: st, Checkout: checkout, Live: hub, Metrics: m, Log: log, Now: now})
 	if err != nil {

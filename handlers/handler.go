@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/eventhive/eventhive/metrics"
+	"github.com/eventhive/eventhive/money"
 	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/templates"
@@ -68,6 +69,11 @@ type Config struct {
 	// X-Forwarded-For header that a proxy in front of the app sets. Leave it
 	// off when clients connect directly: they could write those headers.
 	TrustProxyHeaders bool
+
+	// ResaleCap caps prices over face value; the zero Cap allows money.DefaultCapPercent.
+	ResaleCap money.Cap
+	// DefaultTimeZone is the zone of a new event unless its creator picks one; nil is UTC.
+	DefaultTimeZone *time.Location
 }
 
 // Deps are the parts of the app the handlers work with. New needs every one:
@@ -153,6 +159,9 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	}
 	if cfg.PasswordCost == 0 {
 		cfg.PasswordCost = bcrypt.DefaultCost
+	}
+	if cfg.DefaultTimeZone == nil {
+		cfg.DefaultTimeZone = time.UTC
 	}
 	admins := make([]string, 0, len(cfg.AdminEmails))
 	for _, email := range cfg.AdminEmails {

@@ -13,12 +13,16 @@ import (
 	"github.com/eventhive/eventhive/store"
 )
 
-// setupHoarding is setup with the store main builds: two holds per buyer
-// and the default cool-down.
+// defaultMaxHolds is MAX_HOLDS_PER_BUYER's default: the holds per buyer of
+// the store main builds.
+const defaultMaxHolds = 4
+
+// setupHoarding is setup with the store main builds: its default holds per
+// buyer and the default cool-down.
 func setupHoarding(t *testing.T, dialect store.Dialect) *testBundle {
 	t.Helper()
 	return setupWith(t, dialect, bundleOpts{storeOptions: []store.Option{
-		store.WithMaxHolds(2), store.WithHoldCooldown(store.DefaultCooldown)}})
+		store.WithMaxHolds(defaultMaxHolds), store.WithHoldCooldown(store.DefaultCooldown)}})
 }
 
 // TestHoldHoarding: one client address tries to keep as many tickets held
@@ -29,14 +33,14 @@ func TestHoldHoarding(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
 		b := setupHoarding(t, dialect)
 		seller := b.signUp(t, "seller@example.com")
-		tickets := make([]int64, 42)
+		tickets := make([]int64, 82)
 		for i := range tickets {
 			tickets[i] = b.listTicket(t, seller, fmt.Sprintf("Seat %d", i), "10")
 		}
 
 		t.Run("MostOneAddressHolds", func(t *testing.T) {
 			// What one address holds at once in its first hour: the
-			// sign-ups it may make times the holds per account, 20 × 2 = 40.
+			// sign-ups it may make times the holds per account, 20 × 4 = 80.
 			th := b.serveThrottled(t, trustProxy)
 			addr := from("203.0.113.50")
 			next := 0
@@ -45,7 +49,7 @@ func TestHoldHoarding(t *testing.T) {
 				requireStatus(t, b.postForm(t, c, th.server.URL+"/signup", url.Values{
 					"email": {fmt.Sprintf("%s-hoarder%d@example.com", dialect, i)}, "password": {password}}, addr),
 					http.StatusSeeOther)
-				for range 2 {
+				for range defaultMaxHolds {
 					requireStatus(t, th.buy(t, c, tickets[next], addr), http.StatusSeeOther)
 					next++
 				}
@@ -53,8 +57,8 @@ func TestHoldHoarding(t *testing.T) {
 			}
 			res := th.signUp(t, string(dialect)+"-hoarder-more@example.com", addr)
 			requireStatus(t, res, http.StatusTooManyRequests)
-			require.Equal(t, 40, b.count(t, `SELECT count(*) FROM tickets WHERE claim_order_id IS NOT NULL`))
-			require.Equal(t, 40, next)
+			require.Equal(t, 80, b.count(t, `SELECT count(*) FROM tickets WHERE claim_order_id IS NOT NULL`))
+			require.Equal(t, 80, next)
 		})
 	})
 }

@@ -31,7 +31,7 @@ var (
 	// DefaultSignUpsPerIP limits sign-ups per client address, counting those
 	// refused because the email is taken. It allows for a venue or an office
 	// behind one address. Each account may hold MAX_HOLDS_PER_BUYER tickets
-	// (2) at once, so one address holds at most 20 × 2 = 40 tickets in its
+	// (4) at once, so one address holds at most 20 × 4 = 80 tickets in its
 	// first hour of making accounts; the hold cool-down keeps each account
 	// from holding again and again, so they cannot hold them around the clock.
 	DefaultSignUpsPerIP = Limit{N: 20, Per: time.Hour}

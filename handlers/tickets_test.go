@@ -121,7 +121,7 @@ func TestTickets(t *testing.T) {
 			seller := b.signUp(t, "seller@example.com")
 			const (
 				enter    = "Enter a price."
-				format   = "Enter a price like 30 or 30.00."
+				format   = "Enter a price like 30, 30.50, 30,50 or $1,250.00."
 				positive = "The price must be more than 0."
 				decimals = "Use at most two decimal places."
 				tooHigh  = "The price must be at most 100000.00."
@@ -138,9 +138,9 @@ func TestTickets(t *testing.T) {
 				{"FarOverMaximum", "99999999999999999999999", tooHigh},
 				{"NaN", "NaN", format},
 				{"Hex", "0x10", format},
-				{"Comma", "1,000", format},
+				{"CommaGroupsOfOne", "1,2,3", format},
 				{"Plus", "+5", format},
-				{"CurrencySymbol", "$30", format},
+				{"TwoCurrencies", "$30 USD", format},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
@@ -178,6 +178,8 @@ func TestTickets(t *testing.T) {
 				{" 12.34 ", 1234, "12.34 USD"},
 				{"100000", 100000_00, "100000.00 USD"},
 				{"100000.00", 100000_00, "100000.00 USD"},
+				{"20,5", 2050, "20.50 USD"},
+				{"$1,250.00", 125000, "1250.00 USD"},
 			} {
 				id := b.listTicket(t, seller, "Price "+tt.price, tt.price)
 				tk, err := b.store.Listing(t.Context(), id, time.Now())
@@ -431,7 +433,7 @@ func TestHTMX(t *testing.T) {
 			requireStatus(t, res, http.StatusUnprocessableEntity)
 			requireFragment(t, res, `<form id="ticket-form"`)
 			requireFieldError(t, res.HTML, "title", "Enter a title.")
-			requireFieldError(t, res.HTML, "price", "Enter a price like 30 or 30.00.")
+			requireFieldError(t, res.HTML, "price", "Enter a price like 30, 30.50, 30,50 or $1,250.00.")
 			requireFieldValue(t, res.HTML, "price", "abc")
 
 			res = b.postForm(t, newClient(t), "/signup", url.Values{"email": {"nope"}, "password": {password}}, htmx)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/eventhive/eventhive/money"
@@ -33,6 +34,7 @@ var funcs = template.FuncMap{
 	"amount":    money.Format,
 	"rfc3339":   func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
 	"localtime": localTime,
+	"eventtime": eventTime,
 	"add":       func(a, b int) int { return a + b },
 }
 
@@ -44,6 +46,49 @@ func localTime(t time.Time) template.HTML {
 	t = t.UTC()
 	return template.HTML(`<time datetime="` + t.Format(time.RFC3339) + `" data-local-time>` +
 		t.Format("2 Jan 2006 15:04 UTC") + `</time>`)
+}
+
+// eventTime marks up when an event starts, in the event's own zone and
+// naming it, as people going there need it: "Sat 12 Dec 2026, 20:00
+// Europe/Paris (CET)", with the UTC instant in the datetime attribute. It has
+// no data-local-time, so static/app.js leaves it as it is. A zone that does
+// not load is shown as UTC, named so. A zero t is a date to be announced.
+func eventTime(t time.Time, zone string) template.HTML {
+	if t.IsZero() {
+		return "Date to be announced"
+	}
+	loc, ok := eventZone(zone)
+	if !ok {
+		zone = "UTC"
+	}
+	local := t.In(loc)
+	name := zone
+	if abbr := local.Format("MST"); abbr != zone {
+		if strings.HasPrefix(abbr, "+") || strings.HasPrefix(abbr, "-") {
+			abbr = "UTC" + abbr // tzdata's "-03" for zones without a name
+		}
+		name += " (" + abbr + ")"
+	}
+	return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `">` +
+		local.Format("Mon 2 Jan 2006, 15:04") + " " + template.HTMLEscapeString(name) + `</time>`)
+}
+
+// zones caches the locations eventZone has loaded: a page lists many events
+// in few zones, and time.LoadLocation reads the zone database each time.
+var zones sync.Map // IANA name -> *time.Location
+
+// eventZone loads an IANA zone, or reports false with UTC. "Local" is
+// refused: it is the server's zone, not an event's.
+func eventZone(name string) (*time.Location, bool) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), true
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "" || name == "Local" {
+		return time.UTC, false
+	}
+	zones.Store(name, loc)
+	return loc, true
 }
 
 // Load parses every page with the layout. A template error, or a reference to

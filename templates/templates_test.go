@@ -9,6 +9,7 @@ import (
 	"time"
 	_ "time/tzdata" // Europe/Paris, wherever the tests run
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 )
 
@@ -65,4 +66,70 @@ func TestLocalTime(t *testing.T) {
 	require.NoError(t, err)
 	at := time.Date(2026, time.March, 29, 3, 30, 59, 999_000_000, paris) // just after the change to summer time
 	require.Equal(t, template.HTML(`<time datetime="2026-03-29T01:30:59Z" data-local-time>29 Mar 2026 01:30 UTC</time>`), localTime(at))
+}
+
+// TestEventTime checks the markup of an event's start: the time people go
+// there by, in the event's zone and naming it, and the instant in UTC, with
+// nothing that asks static/app.js to show it in the reader's zone instead.
+func TestEventTime(t *testing.T) {
+	t.Parallel()
+	newYork, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	winter := time.Date(2026, time.December, 12, 19, 0, 0, 0, time.UTC)
+	summer := time.Date(2026, time.July, 4, 18, 30, 0, 0, time.UTC)
+
+	tests := []struct {
+		name string
+		at   time.Time
+		zone string
+		want template.HTML
+	}{
+		{"Winter", winter, "Europe/Paris",
+			`<time datetime="2026-12-12T19:00:00Z">Sat 12 Dec 2026, 20:00 Europe/Paris (CET)</time>`},
+		{"Summer", summer, "Europe/Paris",
+			`<time datetime="2026-07-04T18:30:00Z">Sat 4 Jul 2026, 20:30 Europe/Paris (CEST)</time>`},
+		{"GivenInAnotherZone", winter.In(newYork), "Europe/Paris",
+			`<time datetime="2026-12-12T19:00:00Z">Sat 12 Dec 2026, 20:00 Europe/Paris (CET)</time>`},
+		{"OtherDayThanUTC", winter, "Pacific/Auckland",
+			`<time datetime="2026-12-12T19:00:00Z">Sun 13 Dec 2026, 08:00 Pacific/Auckland (NZDT)</time>`},
+		{"UTCNamedOnce", winter, "UTC",
+			`<time datetime="2026-12-12T19:00:00Z">Sat 12 Dec 2026, 19:00 UTC</time>`},
+		{"NumericAbbreviation", winter, "America/Argentina/Buenos_Aires",
+			`<time datetime="2026-12-12T19:00:00Z">Sat 12 Dec 2026, 16:00 America/Argentina/Buenos_Aires (UTC-03)</time>`},
+		{"SignInName", winter, "Etc/GMT-14",
+			`<time datetime="2026-12-12T19:00:00Z">Sun 13 Dec 2026, 09:00 Etc/GMT-14 (UTC+14)</time>`},
+		{"UnknownZoneShownAsUTC", winter, "Mars/Olympus_Mons",
+			`<time datetime="2026-12-12T19:00:00Z">Sat 12 Dec 2026, 19:00 UTC</time>`},
+		{"MarkupInZoneShownAsUTC", winter, `<b>"x"</b>`,
+			`<time datetime="2026-12-12T19:00:00Z">Sat 12 Dec 2026, 19:00 UTC</time>`},
+		{"ServerZoneRefused", winter, "Local",
+			`<time datetime="2026-12-12T19:00:00Z">Sat 12 Dec 2026, 19:00 UTC</time>`},
+		{"NoZone", winter, "",
+			`<time datetime="2026-12-12T19:00:00Z">Sat 12 Dec 2026, 19:00 UTC</time>`},
+		{"ToBeAnnounced", time.Time{}, "Europe/Paris", `Date to be announced`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, eventTime(tt.at, tt.zone))
+		})
+	}
+
+	t.Run("InATemplate", func(t *testing.T) {
+		t.Parallel()
+		page := template.Must(template.New("page").Funcs(funcs).Parse(`<p>{{eventtime .At .Zone}}</p>`))
+		var buf bytes.Buffer
+		require.NoError(t, page.Execute(&buf, struct {
+			At   time.Time
+			Zone string
+		}{winter, "Europe/Paris"}))
+		doc, err := goquery.NewDocumentFromReader(&buf)
+		require.NoError(t, err)
+		tm := doc.Find("p > time")
+		require.Equal(t, 1, tm.Length())
+		require.Equal(t, "2026-12-12T19:00:00Z", tm.AttrOr("datetime", ""))
+		require.Equal(t, "Sat 12 Dec 2026, 20:00 Europe/Paris (CET)", tm.Text())
+		_, local := tm.Attr("data-local-time")
+		require.False(t, local, "static/app.js must not show an event's start in the reader's zone")
+	})
 }
