@@ -69,7 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer db.Close()
 	m := metrics.New()
-	st, err := store.New(db, store.WithMaxHolds(cfg.MaxHoldsPerBuyer), store.WithHoldCooldown(store.DefaultCooldown), store.WithObserver(m))
+	st, err := store.New(db, store.WithMaxHolds(cfg.MaxHoldsPerBuyer), store.WithHoldCooldown(store.DefaultCooldown),
+		store.WithPriceCap(cfg.ResaleCap.Max), store.WithObserver(m))
 	if err != nil {
 		return err
 	}
