@@ -54,3 +54,7 @@ func (s *Store) Claims(ctx context.Context, listingID int64) ([]Claim, error) {
 	}
 	return claims, rows.Err()
 }
+
+// MigrateTo applies the app migrations numbered up to version, and River's:
+// a database as an older EventHive left it.
+func (d *DB) MigrateTo(ctx context.Context, version int) error { return d.migrate(ctx, version) }

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"slices"
 	"strconv"
@@ -21,7 +22,10 @@ var migrationFS embed.FS
 // Migrate brings the app's tables, the scs sessions table and River's tables
 // up to date. Each app migration runs in its own transaction and is recorded
 // in schema_migrations.
-func (d *DB) Migrate(ctx context.Context) error {
+func (d *DB) Migrate(ctx context.Context) error { return d.migrate(ctx, math.MaxInt) }
+
+// migrate applies the app migrations numbered up to upTo, and River's.
+func (d *DB) migrate(ctx context.Context, upTo int) error {
 	dir := path.Join("migrations", string(d.Dialect))
 	names, err := fs.Glob(migrationFS, dir+"/*.sql")
 	if err != nil {
@@ -50,6 +54,9 @@ func (d *DB) Migrate(ctx context.Context) error {
 		version, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", name)
+		}
+		if version > upTo {
+			break
 		}
 		body, err := migrationFS.ReadFile(name)
 		if err != nil {
