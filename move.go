@@ -14,10 +14,11 @@ import (
 
 const moveUsage = `Usage: eventhive move-to-postgres --from FILE [--to URL]
 
-Copies every user, session, ticket, order, payment and Stripe event from the
-SQLite file into an empty PostgreSQL database, in one transaction, keeping
-every id, and recreates the jobs the data needs (pending orders' expiry,
-unprocessed Stripe events, refunds). The target is migrated first; if it
+Copies every user, session, event, listing, ticket, order, payment and Stripe
+event from the SQLite file into an empty PostgreSQL database, in one
+transaction, keeping every id, and recreates the jobs the data needs (pending
+orders' expiry, unprocessed Stripe events, refunds, the close of sales of
+events still to start). The target is migrated first; if it
 already holds any EventHive data nothing is written. The SQLite file is only
 read. Writes made after the move starts stay in the SQLite file, so move in a
 quiet moment (or with the app stopped), then start it with DATABASE_URL=URL.
@@ -88,8 +89,8 @@ func runMove(ctx context.Context, args []string, getenv func(string) string, std
 	} {
 		fmt.Fprintf(stdout, "  %-14s %d\n", line.name, line.n)
 	}
-	fmt.Fprintf(stdout, "  %-14s %d (%d order expiry, %d stripe event, %d refund)\n", "jobs",
-		counts.Jobs(), counts.ExpiryJobs, counts.EventJobs, counts.RefundJobs)
+	fmt.Fprintf(stdout, "  %-14s %d (%d order expiry, %d stripe event, %d refund, %d sales close)\n", "jobs",
+		counts.Jobs(), counts.ExpiryJobs, counts.EventJobs, counts.RefundJobs, counts.SalesCloseJobs)
 	fmt.Fprintln(stdout, "Start eventhive with DATABASE_URL set to the PostgreSQL URL.")
 	return nil
 }

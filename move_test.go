@@ -255,6 +255,14 @@ func TestMoveToPostgresCommand(t *testing.T) {
 			require.NoError(t, db.Read.QueryRow(`SELECT status FROM payments WHERE checkout_session_id = 'cs_twice'`).Scan(&status))
 			return status == string(store.PaymentRefunded)
 		}, 20*time.Second, 50*time.Millisecond, "the refund is processed")
+		// Three seats sold together, at an event a month ahead.
+		sellerUser, err := st.UserByEmail(t.Context(), "seller@example.com")
+		require.NoError(t, err)
+		seats, err := st.CreateListing(t.Context(), sellerUser.ID, store.NewListing{
+			Event: store.NewEvent{Name: "Dated Festival", StartsAt: time.Now().Add(30 * 24 * time.Hour), TimeZone: "Europe/Paris"},
+			Price: 5000, FaceValue: 5000, Currency: "usd", Quantity: 3, Together: true,
+		}, time.Now())
+		require.NoError(t, err)
 		require.NoError(t, db.Close())
 
 		pendingOrder := moveIDAfter(t, buyer.post(first.url+"/orders", url.Values{"ticket_id": {moveID(pendingTicket)}}), "/orders/")
@@ -264,6 +272,7 @@ func TestMoveToPostgresCommand(t *testing.T) {
 		pages := []string{
 			fmt.Sprintf("/orders/%d", paidOrder), "/payments",
 			fmt.Sprintf("/tickets/%d", paidTicket), fmt.Sprintf("/tickets/%d", freeTicket),
+			fmt.Sprintf("/tickets/%d", seats.ID),
 		}
 		before := map[string]string{}
 		for _, p := range pages {
@@ -283,8 +292,8 @@ func TestMoveToPostgresCommand(t *testing.T) {
 		t.Logf("move-to-postgres said:\n%s", out.String())
 		require.Contains(t, out.String(), "in one transaction:")
 		for _, want := range []string{
-			`users +2\n`, `tickets +3\n`, `orders +2\n`, `payments +2\n`, `stripe events +1\n`,
-			`sessions +[2-9]\n`, `jobs +1 \(1 order expiry, 0 stripe event, 0 refund\)\n`,
+			`users +2\n`, `events +4\n`, `listings +4\n`, `tickets +6\n`, `orders +2\n`, `payments +2\n`,
+			`stripe events +1\n`, `sessions +[2-9]\n`, `jobs +2 \(1 order expiry, 0 stripe event, 0 refund, 1 sales close\)\n`,
 		} {
 			require.Regexp(t, want, out.String())
 		}

@@ -26,12 +26,13 @@ type MoveCounts struct {
 	Users, Sessions, Events, Listings, Tickets, Orders, Payments, StripeEvents int
 
 	// The jobs recreated in the target: one per pending order (its hold's
-	// end), per unprocessed Stripe event and per payment awaiting its refund.
-	ExpiryJobs, EventJobs, RefundJobs int
+	// end), per unprocessed Stripe event, per payment awaiting its refund
+	// and per event still to start (the close of its sales).
+	ExpiryJobs, EventJobs, RefundJobs, SalesCloseJobs int
 }
 
 // Jobs is the number of jobs recreated.
-func (c MoveCounts) Jobs() int { return c.ExpiryJobs + c.EventJobs + c.RefundJobs }
+func (c MoveCounts) Jobs() int { return c.ExpiryJobs + c.EventJobs + c.RefundJobs + c.SalesCloseJobs }
 
 // OpenSQLiteReadOnly opens an existing SQLite database for reading only: the
 // file is opened read-only and every statement that would write fails. Write
@@ -80,45 +81,51 @@ func fileExists(path string) bool {
 type moveTable struct {
 	name    string
 	columns []string
-	// identity: the id column is GENERATED ALWAYS AS IDENTITY on PostgreSQL.
+	// identity: the id column is an identity column on PostgreSQL.
 	identity bool
 	count    func(*MoveCounts) *int
+	// booleans are the columns SQLite keeps as 0 or 1 and PostgreSQL as
+	// BOOLEAN.
+	booleans []string
 }
 
 // moveTables are the app's tables in an order that satisfies their foreign
 // keys. Their columns hold the same values in both dialects (integers, text,
-// Unix milliseconds); sessions differ and are copied by moveSessions.
+// Unix milliseconds), booleans aside; sessions differ and are copied by
+// moveSessions. Events are copied without merged_into, which moveMerges
+// copies once every event is there.
 var moveTables = []moveTable{
 	{"users", []string{"id", "email", "password_hash", "created_at", "admin_confirmed_at", "session_epoch",
 		"suspended_at"}, true,
-		func(c *MoveCounts) *int { return &c.Users }},
+		func(c *MoveCounts) *int { return &c.Users }, nil},
 	{"events", []string{"id", "name", "venue", "city", "starts_at", "time_zone", "created_by", "hidden_at",
-		"merged_into", "created_at", "updated_at"}, true,
-		func(c *MoveCounts) *int { return &c.Events }},
+		"created_at", "updated_at"}, true,
+		func(c *MoveCounts) *int { return &c.Events }, nil},
 	{"listings", []string{"id", "seller_id", "event_id", "note", "price", "face_value", "currency", "quantity",
 		"together", "withdrawn_at", "created_at", "updated_at"}, true,
-		func(c *MoveCounts) *int { return &c.Listings }},
+		func(c *MoveCounts) *int { return &c.Listings }, []string{"together"}},
 	{"orders", []string{"id", "buyer_id", "listing_id", "quantity", "status", "amount", "currency", "expires_at",
 		"checkout_session_id", "cancelled_at", "paid_at", "created_at", "updated_at"}, true,
-		func(c *MoveCounts) *int { return &c.Orders }},
+		func(c *MoveCounts) *int { return &c.Orders }, nil},
 	{"tickets", []string{"id", "listing_id", "claim_order_id", "claim_expires_at"}, true,
-		func(c *MoveCounts) *int { return &c.Tickets }},
+		func(c *MoveCounts) *int { return &c.Tickets }, nil},
 	{"payments", []string{"id", "order_id", "checkout_session_id", "payment_intent_id", "amount", "currency",
 		"status", "refund_reason", "amount_refunded", "created_at", "updated_at"}, true,
-		func(c *MoveCounts) *int { return &c.Payments }},
+		func(c *MoveCounts) *int { return &c.Payments }, nil},
 	{"stripe_events", []string{"id", "type", "payload", "received_at", "processed_at"}, false,
-		func(c *MoveCounts) *int { return &c.StripeEvents }},
+		func(c *MoveCounts) *int { return &c.StripeEvents }, nil},
 }
 
 // moveTargetTables are the tables that must be empty in the target.
 var moveTargetTables = []string{"users", "events", "listings", "tickets", "orders", "payments", "stripe_events", "sessions"}
 
-// MoveToPostgres copies every user, session, ticket, order, payment and Stripe
-// event from a SQLite database into an empty PostgreSQL database, keeping
-// every id, and recreates the jobs the data still needs: the end of each
-// pending order's hold (due at once if the hold has already ended), the
-// processing of each unprocessed Stripe event and the refund of each payment
-// awaiting one. It migrates the target first.
+// MoveToPostgres copies every user, session, event, listing, ticket, order,
+// payment and Stripe event from a SQLite database into an empty PostgreSQL
+// database, keeping every id, and recreates the jobs the data still needs:
+// the end of each pending order's hold (due at once if the hold has already
+// ended), the processing of each unprocessed Stripe event, the refund of each
+// payment awaiting one and the close of sales of each event still to start.
+// It migrates the target first.
 //
 // The source is only read, in one read transaction, so the copy is a
 // consistent snapshot; stop the app on it first, or later writes are not
@@ -173,6 +180,9 @@ func MoveToPostgres(ctx context.Context, from, to *DB) (MoveCounts, error) {
 			return counts, fmt.Errorf("copy %s: %w", t.name, err)
 		}
 		*t.count(&counts) = n
+	}
+	if err := moveMerges(ctx, src, dst); err != nil {
+		return counts, fmt.Errorf("copy merged events: %w", err)
 	}
 	if counts.Sessions, err = moveSessions(ctx, src, dst); err != nil {
 		return counts, fmt.Errorf("copy sessions: %w", err)
@@ -276,8 +286,56 @@ func moveTableRows(ctx context.Context, src, dst *sql.Tx, t moveTable) (int, err
 	if t.identity {
 		insert += ` OVERRIDING SYSTEM VALUE`
 	}
+	var convert func([]any) error
+	if len(t.booleans) > 0 {
+		convert = convertBooleans(t.columns, t.booleans)
+	}
 	return copyRows(ctx, src, dst,
-		`SELECT `+columns+` FROM `+t.name+` ORDER BY id`, insert, len(t.columns), nil)
+		`SELECT `+columns+` FROM `+t.name+` ORDER BY id`, insert, len(t.columns), convert)
+}
+
+// convertBooleans converts the named columns of a row of columns from
+// SQLite's 0 or 1 to a bool.
+func convertBooleans(columns, booleans []string) func([]any) error {
+	var at []int
+	for i, c := range columns {
+		if slices.Contains(booleans, c) {
+			at = append(at, i)
+		}
+	}
+	return func(row []any) error {
+		for _, i := range at {
+			switch v := row[i].(type) {
+			case int64:
+				row[i] = v != 0
+			case bool:
+			default:
+				return fmt.Errorf("%s is %T, want 0 or 1", columns[i], row[i])
+			}
+		}
+		return nil
+	}
+}
+
+// moveMerges copies which events an operator merged into which. It runs once
+// every event is in the target, as an event may be merged into one with a
+// higher id, which an earlier batch would lack.
+func moveMerges(ctx context.Context, src, dst *sql.Tx) error {
+	rows, err := src.QueryContext(ctx, `SELECT id, merged_into FROM events WHERE merged_into IS NOT NULL ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, into int64
+		if err := rows.Scan(&id, &into); err != nil {
+			return err
+		}
+		if _, err := dst.ExecContext(ctx, `UPDATE events SET merged_into = $1 WHERE id = $2`, into, id); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // moveSessions copies scs's sessions. SQLite keeps their expiry as a Julian
@@ -433,6 +491,20 @@ func recreateJobs(ctx context.Context, dst *sql.Tx, inserter *river.Client[*sql.
 	if err != nil {
 		return fmt.Errorf("payments awaiting refund: %w", err)
 	}
+	err = queryEach(ctx, dst, `SELECT id, starts_at FROM events WHERE starts_at > $1 ORDER BY id`,
+		func(rows *sql.Rows) error {
+			var id, starts int64
+			if err := rows.Scan(&id, &starts); err != nil {
+				return err
+			}
+			params = append(params, river.InsertManyParams{Args: CloseSalesArgs{EventID: id},
+				InsertOpts: &river.InsertOpts{ScheduledAt: fromMS(starts)}})
+			counts.SalesCloseJobs++
+			return nil
+		}, ms(now))
+	if err != nil {
+		return fmt.Errorf("events still to start: %w", err)
+	}
 
 	for chunk := range slices.Chunk(params, 1000) {
 		if _, err := inserter.InsertManyTx(ctx, dst, chunk); err != nil {
@@ -442,9 +514,9 @@ func recreateJobs(ctx context.Context, dst *sql.Tx, inserter *river.Client[*sql.
 	return nil
 }
 
-// queryEach runs query in tx and calls fn for each row.
-func queryEach(ctx context.Context, tx *sql.Tx, query string, fn func(*sql.Rows) error) error {
-	rows, err := tx.QueryContext(ctx, query)
+// queryEach runs query with args in tx and calls fn for each row.
+func queryEach(ctx context.Context, tx *sql.Tx, query string, fn func(*sql.Rows) error, args ...any) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,11 @@ type moveFixture struct {
 	orphan   store.Payment // refund_pending: it named no order
 	events   []string      // stored Stripe events; the first is unprocessed
 
+	upcoming  store.Event // starts a month after setup: its sales close then
+	listings  []int64     // every listing, oldest first
+	suspended store.User  // a seller an operator suspended
+	merged    store.Event // merged into upcoming
+
 	sessionToken  string
 	sessionData   []byte
 	sessionExpiry time.Time
@@ -78,9 +83,12 @@ func setupMove(t *testing.T) *moveBundle {
 }
 
 // writeMoveFixture writes one of everything through the store: users,
-// tickets, a pending order, an order whose hold ended unnoticed, a cancelled
-// order, a paid order, a refunded and a refund-pending payment, Stripe
-// events processed and not, and a signed-in session.
+// listings of one ticket and of several, sold together or not, partly sold,
+// under events to be announced, still to start and started, a pending order,
+// an order whose hold ended unnoticed, a cancelled order, paid orders, a
+// refunded and a refund-pending payment, Stripe events processed and not, and
+// a signed-in session; and, as an operator would, a suspended seller, a
+// hidden event and an event merged into another.
 func writeMoveFixture(t *testing.T, st *store.Store) moveFixture {
 	t.Helper()
 	ctx := t.Context()
@@ -91,15 +99,33 @@ func writeMoveFixture(t *testing.T, st *store.Store) moveFixture {
 		f.emails = append(f.emails, email)
 		return u
 	}
-	ticket := func(title string, price int64) store.Listing {
-		tk, err := st.CreateListing(ctx, f.seller.ID, store.Single(title, price, "usd"), moveHistory.Add(time.Minute))
+	list := func(seller store.User, n store.NewListing) store.Listing {
+		tk, err := st.CreateListing(ctx, seller.ID, n, moveHistory.Add(time.Minute))
 		require.NoError(t, err)
+		f.listings = append(f.listings, tk.ID)
 		return tk
+	}
+	ticket := func(title string, price int64) store.Listing {
+		return list(f.seller, store.Single(title, price, "usd"))
+	}
+	// operator changes what moderation changes.
+	operator := func(query string, args ...any) {
+		_, err := st.DB().Write.ExecContext(ctx, query, args...)
+		require.NoError(t, err)
 	}
 	order := func(buyer store.User, tk store.Listing, now time.Time, hold time.Duration) store.Order {
 		o, err := st.CreateOrder(ctx, buyer.ID, tk.ID, 1, now, hold)
 		require.NoError(t, err)
 		return o
+	}
+	// pay buys n tickets of a listing and pays for them.
+	pay := func(buyer store.User, tk store.Listing, n int, now time.Time, session string) {
+		o, err := st.CreateOrder(ctx, buyer.ID, tk.ID, n, now, time.Minute)
+		require.NoError(t, err)
+		require.NoError(t, st.SetCheckoutSession(ctx, o.ID, buyer.ID, session, now))
+		require.NoError(t, st.RecordPayment(ctx, store.Payment{
+			OrderID: o.ID, SessionID: session, PaymentIntentID: "pi_" + session, Amount: o.Amount, Currency: "usd",
+		}, now.Add(time.Second)))
 	}
 
 	f.seller = user("seller@example.com")
@@ -133,6 +159,33 @@ func writeMoveFixture(t *testing.T, st *store.Store) moveFixture {
 	_, err := st.WithdrawListing(ctx, withdrawn.ID, f.seller.ID, moveHistory.Add(5*time.Minute))
 	require.NoError(t, err)
 	ticket("For Sale", 2000)
+
+	// A month ahead: the job that closes its sales is recreated.
+	upcoming := store.NewEvent{Name: "Arena Tour", Venue: "Arena", City: "Lyon",
+		StartsAt: time.Now().Add(30 * 24 * time.Hour).Truncate(time.Millisecond), TimeZone: "Europe/Paris"}
+	partly := list(f.seller, store.NewListing{Event: upcoming, Price: 6000, FaceValue: 5500, Currency: "usd",
+		Quantity: 4, Note: "Block B"})
+	f.upcoming = partly.Event
+	list(f.seller, store.NewListing{EventID: f.upcoming.ID, Price: 7000, FaceValue: 7000, Currency: "usd",
+		Quantity: 2, Together: true, Note: "Seats 11-12"})
+	pay(buyer, partly, 2, moveHistory.Add(7*time.Minute), "cs_partly")
+
+	// Started long ago: its sales are closed, and no job is needed.
+	started := list(f.seller, store.NewListing{Event: store.NewEvent{Name: "Last Spring Fest", City: "Gent",
+		StartsAt: moveHistory.Add(24 * time.Hour), TimeZone: "Europe/Brussels"}, Price: 3000, FaceValue: 3000,
+		Currency: "usd", Quantity: 2})
+	pay(other, started, 1, moveHistory.Add(8*time.Minute), "cs_started")
+
+	f.suspended = user("suspended@example.com")
+	list(f.suspended, store.NewListing{Event: store.NewEvent{Name: "Suspended Seller Gig", TimeZone: "UTC"},
+		Price: 1000, FaceValue: 1000, Currency: "usd", Quantity: 3})
+	operator(`UPDATE users SET suspended_at = $1 WHERE id = $2`, moveHistory.Add(9*time.Minute).UnixMilli(), f.suspended.ID)
+	hidden := ticket("Hidden Show", 1200)
+	operator(`UPDATE events SET hidden_at = $1 WHERE id = $2`, moveHistory.Add(9*time.Minute).UnixMilli(), hidden.Event.ID)
+	f.merged = ticket("Arena Tour (duplicate)", 6000).Event
+	operator(`UPDATE events SET merged_into = $1 WHERE id = $2`, f.upcoming.ID, f.merged.ID)
+	f.merged.MergedInto = f.upcoming.ID
+
 	pendingTicket := ticket("Pending Concert", 4200)
 	f.pending = order(buyer, pendingTicket, time.Now().UTC(), moveHold)
 
@@ -186,16 +239,20 @@ func (b *moveBundle) srcPath(t *testing.T) string {
 	return file
 }
 
-// moveSnapshot is everything the store shows of the fixture's data.
+// moveSnapshot is everything the store shows of the fixture's data at a
+// moment.
 type moveSnapshot struct {
 	Users    []store.User
 	Tickets  [][]store.Listing
+	Claims   [][]store.Claim // of each listing, oldest first
 	Orders   [][]store.Order
 	Payments []store.PaymentRecord
 	Events   [][]byte
+	Upcoming []store.EventSummary
+	Merged   store.Event
 }
 
-func snapshotForMove(t *testing.T, st *store.Store, f moveFixture) moveSnapshot {
+func snapshotForMove(t *testing.T, st *store.Store, f moveFixture, now time.Time) moveSnapshot {
 	t.Helper()
 	ctx := t.Context()
 	var s moveSnapshot
@@ -206,15 +263,24 @@ func snapshotForMove(t *testing.T, st *store.Store, f moveFixture) moveSnapshot 
 		require.NoError(t, err)
 		require.Equal(t, u, byID)
 		s.Users = append(s.Users, u)
-		tickets, err := st.ListingsBySeller(ctx, u.ID, time.Now())
+		tickets, err := st.ListingsBySeller(ctx, u.ID, now)
 		require.NoError(t, err)
 		s.Tickets = append(s.Tickets, tickets)
 		orders, err := st.OrdersByBuyer(ctx, u.ID)
 		require.NoError(t, err)
 		s.Orders = append(s.Orders, orders)
 	}
+	for _, id := range f.listings {
+		claims, err := st.Claims(ctx, id)
+		require.NoError(t, err)
+		s.Claims = append(s.Claims, claims)
+	}
 	var err error
 	s.Payments, err = st.PaymentRecords(ctx)
+	require.NoError(t, err)
+	s.Upcoming, err = st.UpcomingEvents(ctx, now, store.EventQuery{}, 100, 0)
+	require.NoError(t, err)
+	s.Merged, err = st.Event(ctx, f.merged.ID)
 	require.NoError(t, err)
 	for _, id := range f.events {
 		payload, err := st.StripeEvent(ctx, id)
@@ -222,6 +288,46 @@ func snapshotForMove(t *testing.T, st *store.Store, f moveFixture) moveSnapshot 
 		s.Events = append(s.Events, payload)
 	}
 	return s
+}
+
+// requireMoveFixtureStates checks that the fixture's listings are in the
+// states it means them to be in at now, so that moving them tests something.
+func requireMoveFixtureStates(t *testing.T, s moveSnapshot, f moveFixture, now time.Time) {
+	t.Helper()
+	byNote := map[string]store.Listing{}
+	for _, list := range s.Tickets {
+		for _, l := range list {
+			byNote[l.Title()+"|"+l.Note] = l
+		}
+	}
+	partly := byNote["Arena Tour|Block B"]
+	require.Equal(t, [3]int{4, 2, 2}, [3]int{partly.Quantity, partly.Sold, partly.Free}, "quantity, sold, free")
+	require.Equal(t, store.ForSale, partly.State(now))
+	require.Equal(t, int64(5500), partly.FaceValue)
+	require.Equal(t, f.upcoming, partly.Event)
+	require.Equal(t, "Europe/Paris", partly.Event.TimeZone)
+	together := byNote["Arena Tour|Seats 11-12"]
+	require.True(t, together.Together)
+	require.Equal(t, 2, together.Free)
+	started := byNote["Last Spring Fest|"]
+	require.Equal(t, store.Ended, started.State(now))
+	require.Equal(t, 1, started.Sold)
+	suspended := byNote["Suspended Seller Gig|"]
+	require.True(t, suspended.SellerSuspended)
+	require.Equal(t, store.OffSale, suspended.State(now))
+	hidden := byNote["Hidden Show|"]
+	require.False(t, hidden.Event.HiddenAt.IsZero())
+	require.Equal(t, store.OffSale, hidden.State(now))
+	require.Equal(t, f.merged, s.Merged)
+
+	var upcoming []string
+	for _, e := range s.Upcoming {
+		upcoming = append(upcoming, e.Name)
+	}
+	require.Equal(t, "Arena Tour", upcoming[0], "the dated event comes first")
+	require.NotContains(t, upcoming, "Last Spring Fest")
+	require.NotContains(t, upcoming, "Hidden Show")
+	require.NotContains(t, upcoming, f.merged.Name)
 }
 
 // countMoved runs a SELECT count(*) query on db.
@@ -257,19 +363,21 @@ func TestMoveToPostgres(t *testing.T) {
 		t.Parallel()
 		b := setupMove(t)
 		f := b.fixture
-		before := snapshotForMove(t, b.srcStore, f)
+		now := time.Now()
+		before := snapshotForMove(t, b.srcStore, f, now)
 
 		counts, err := b.move(t)
 		require.NoError(t, err)
 		require.Equal(t, store.MoveCounts{
-			Users: 4, Sessions: 2, Tickets: 6, Orders: 4, Payments: 3, StripeEvents: 2,
-			ExpiryJobs: 2, EventJobs: 1, RefundJobs: 1,
+			Users: 5, Sessions: 2, Events: 11, Listings: 12, Tickets: 19, Orders: 6, Payments: 5, StripeEvents: 2,
+			ExpiryJobs: 2, EventJobs: 1, RefundJobs: 1, SalesCloseJobs: 1,
 		}, counts)
 
 		dstStore, err := store.New(b.dst)
 		require.NoError(t, err)
-		after := snapshotForMove(t, dstStore, f)
+		after := snapshotForMove(t, dstStore, f, now)
 		require.Equal(t, before, after, "the store reads the same ids, states, amounts and times")
+		requireMoveFixtureStates(t, after, f, now)
 
 		o, err := dstStore.Order(t.Context(), f.pending.ID, f.pending.BuyerID)
 		require.NoError(t, err)
@@ -315,7 +423,14 @@ func TestMoveToPostgres(t *testing.T) {
 		var refund store.RefundPaymentArgs
 		require.NoError(t, json.Unmarshal(refunds[0].EncodedArgs, &refund))
 		require.Equal(t, store.RefundPaymentArgs{SessionID: "cs_orphan", PaymentIntentID: "pi_orphan"}, refund)
-		require.Equal(t, 4, countMoved(t, b.dst, `SELECT count(*) FROM river_job`))
+
+		closes := movedJobs(t, b.dst, store.CloseSalesArgs{}.Kind())
+		require.Len(t, closes, 1, "only the event still to start needs its sales closed")
+		require.JSONEq(t, fmt.Sprintf(`{"event_id":%d}`, f.upcoming.ID), string(closes[0].EncodedArgs))
+		require.Equal(t, rivertype.JobStateScheduled, closes[0].State)
+		require.True(t, f.upcoming.StartsAt.Equal(closes[0].ScheduledAt),
+			"scheduled at %s, the event starts at %s", closes[0].ScheduledAt, f.upcoming.StartsAt)
+		require.Equal(t, 5, countMoved(t, b.dst, `SELECT count(*) FROM river_job`))
 
 		// New rows get ids above the moved ones.
 		u, err := dstStore.CreateUser(t.Context(), "new@example.com", "hash", time.Now())
@@ -324,6 +439,11 @@ func TestMoveToPostgres(t *testing.T) {
 		tk, err := dstStore.CreateListing(t.Context(), u.ID, store.Single("New Ticket", 100, "usd"), time.Now())
 		require.NoError(t, err)
 		require.Greater(t, tk.ID, after.Tickets[0][0].ID)
+		require.Greater(t, tk.Event.ID, after.Tickets[0][0].Event.ID)
+		more, err := dstStore.CreateListing(t.Context(), u.ID, store.NewListing{EventID: f.upcoming.ID, Price: 100,
+			FaceValue: 100, Currency: "usd", Quantity: 3}, time.Now())
+		require.NoError(t, err)
+		require.Equal(t, 3, more.Free, "three new tickets, their ids clear of the moved ones")
 		newOrder, err := dstStore.CreateOrder(t.Context(), f.seller.ID, tk.ID, 1, time.Now(), time.Minute)
 		require.NoError(t, err)
 		require.Greater(t, newOrder.ID, f.pending.ID)
@@ -336,7 +456,36 @@ func TestMoveToPostgres(t *testing.T) {
 		require.Equal(t, "cs_new", records[0].SessionID)
 
 		// The source is as it was.
-		require.Equal(t, before, snapshotForMove(t, b.srcStore, f))
+		require.Equal(t, before, snapshotForMove(t, b.srcStore, f, now))
+	})
+
+	t.Run("EventMergedIntoALaterOne", func(t *testing.T) {
+		t.Parallel()
+		b := setupMove(t)
+		// More events than one INSERT carries, the first merged into the
+		// last.
+		_, err := b.src.Write.ExecContext(t.Context(), `
+			WITH RECURSIVE seq (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 600)
+			INSERT INTO events (name, time_zone, created_by, created_at, updated_at)
+			SELECT 'Bulk ' || i, 'UTC', $1, $2, $2 FROM seq`, b.fixture.seller.ID, moveHistory.UnixMilli())
+		require.NoError(t, err)
+		var first, last int64
+		require.NoError(t, b.src.Read.QueryRowContext(t.Context(),
+			`SELECT min(id), max(id) FROM events WHERE name LIKE 'Bulk %'`).Scan(&first, &last))
+		_, err = b.src.Write.ExecContext(t.Context(), `UPDATE events SET merged_into = $1 WHERE id = $2`, last, first)
+		require.NoError(t, err)
+
+		counts, err := b.move(t)
+		require.NoError(t, err)
+		require.Equal(t, 611, counts.Events)
+		dstStore, err := store.New(b.dst)
+		require.NoError(t, err)
+		e, err := dstStore.Event(t.Context(), first)
+		require.NoError(t, err)
+		require.Equal(t, last, e.MergedInto)
+		e, err = dstStore.Event(t.Context(), b.fixture.merged.ID)
+		require.NoError(t, err)
+		require.Equal(t, b.fixture.upcoming.ID, e.MergedInto)
 	})
 
 	t.Run("JobsRunOnTarget", func(t *testing.T) {
@@ -467,8 +616,8 @@ func TestMoveToPostgres(t *testing.T) {
 		require.NoError(t, err)
 		counts, err := b.move(t)
 		require.NoError(t, err)
-		require.Equal(t, 3, counts.Payments)
-		require.Equal(t, 4, countMoved(t, b.dst, `SELECT count(*) FROM users`))
+		require.Equal(t, 5, counts.Payments)
+		require.Equal(t, 5, countMoved(t, b.dst, `SELECT count(*) FROM users`))
 	})
 
 	t.Run("RefusesSourceThatIsNotEventHive", func(t *testing.T) {
@@ -499,7 +648,7 @@ func TestMoveToPostgres(t *testing.T) {
 		defer src.Close()
 		_, err = src.Write.ExecContext(t.Context(), `DELETE FROM users`)
 		require.Error(t, err)
-		require.Equal(t, 4, countMoved(t, b.src, `SELECT count(*) FROM users`))
+		require.Equal(t, 5, countMoved(t, b.src, `SELECT count(*) FROM users`))
 
 		missing := filepath.Join(t.TempDir(), "missing.db")
 		_, err = store.OpenSQLiteReadOnly(t.Context(), missing)
