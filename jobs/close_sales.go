@@ -18,7 +18,8 @@ type CloseSalesWorker struct {
 }
 
 // Work snoozes until the event's start if the job came early (or the event
-// was moved later), and otherwise tells the live pages.
+// was moved later), and otherwise tells the live pages of each of the
+// event's listings that it ended.
 func (w *CloseSalesWorker) Work(ctx context.Context, job *river.Job[store.CloseSalesArgs]) error {
 	e, err := w.deps.Store.Event(ctx, job.Args.EventID)
 	if err != nil {
@@ -31,6 +32,12 @@ func (w *CloseSalesWorker) Work(ctx context.Context, job *river.Job[store.CloseS
 	if now.Before(e.StartsAt) {
 		return river.JobSnooze(e.StartsAt.Sub(now))
 	}
-	w.deps.publish(ctx, live.Any)
+	listings, err := w.deps.Store.EventListingIDs(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	for _, id := range listings {
+		w.deps.publish(ctx, live.Event{TicketID: id})
+	}
 	return nil
 }

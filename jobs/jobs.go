@@ -49,6 +49,9 @@ type Store interface {
 
 	// Event finds an event, for the job at its start.
 	Event(ctx context.Context, id int64) (store.Event, error)
+	// EventListingIDs lists every listing of an event, whose pages change
+	// when its sales close.
+	EventListingIDs(ctx context.Context, eventID int64) ([]int64, error)
 }
 
 // Stripe is what the workers need from the payment provider.
