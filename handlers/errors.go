@@ -70,18 +70,21 @@ var refusals = map[attempt][]rule{
 		{err: store.ErrTooManyHolds, refusal: refusal{status: http.StatusConflict},
 			describe: func(f facts) string { return holdLimitReason(f.maxHolds) }},
 		{err: store.ErrCoolingDown, refusal: refusal{status: http.StatusTooManyRequests}, describe: coolingDown},
+		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict, message: salesClosed}},
 	},
 	editing: {
 		{err: store.ErrHeld, refusal: refusal{status: http.StatusConflict,
 			message: "This ticket cannot be edited while a buyer holds it."}},
 		{err: store.ErrSold, refusal: refusal{status: http.StatusConflict,
 			message: "This ticket is sold and can no longer be edited."}},
+		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict, message: salesClosed}},
 	},
 	withdrawing: {
 		{err: store.ErrHeld, refusal: refusal{status: http.StatusConflict,
 			message: "This ticket cannot be withdrawn while a buyer holds it. If they do not pay in time, you can withdraw it then."}},
 		{err: store.ErrSold, refusal: refusal{status: http.StatusConflict,
 			message: "This ticket is sold and can no longer be withdrawn."}},
+		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict, message: salesClosed}},
 	},
 	cancelling: {
 		{err: store.ErrNotPending, refusal: refusal{status: http.StatusConflict},
@@ -109,6 +112,10 @@ var refusals = map[attempt][]rule{
 			message: "An account with this email already exists. Sign in instead?"}},
 	},
 }
+
+// salesClosed is the refusal of anything that would change what is on sale
+// for an event that has started.
+const salesClosed = "The event has started: sales closed then, and these tickets can no longer be bought or changed."
 
 // refusalFor looks f.err up among the rules of the attempt. It reports false
 // for an error they do not know: the handler then calls storeError.

@@ -444,8 +444,9 @@ func removeFreeTickets(ctx context.Context, tx *sql.Tx, listingID int64, n int, 
 
 // WithdrawListing takes a seller's own listing off sale: its tickets not
 // sold. It fails with ErrNotFound for someone else's listing, with ErrHeld
-// while a buyer holds any of its tickets (the hold may still be paid) and
-// with ErrSold once every ticket is sold. Withdrawing a withdrawn listing
+// while a buyer holds any of its tickets (the hold may still be paid), with
+// ErrSold once every ticket is sold and with ErrEventStarted once its event
+// has started, when sales are closed anyway. Withdrawing a withdrawn listing
 // changes nothing.
 func (s *Store) WithdrawListing(ctx context.Context, id, sellerID int64, now time.Time) (Listing, error) {
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
@@ -457,6 +458,8 @@ func (s *Store) WithdrawListing(ctx context.Context, id, sellerID int64, now tim
 			return ErrNotFound
 		case l.Sold == l.Quantity:
 			return ErrSold
+		case l.Event.Started(now):
+			return ErrEventStarted
 		case l.Held() > 0:
 			return ErrHeld
 		}
