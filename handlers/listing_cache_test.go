@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,5 +103,55 @@ func TestListingSignedInAndFlash(t *testing.T) {
 		page = b.get(t, seller, "/")
 		require.NotContains(t, page.HTML, "You are signed out.", "a message is shown once")
 		require.Len(t, listingTickets(t, page.HTML), 1)
+	})
+}
+
+// TestListingCacheAtEventStart checks that the home page signed-out
+// visitors get, kept rendered (and gzipped) on SQLite, changes when an event
+// starts, though nothing is written then: the event's listing leaves it and
+// its own page says it ended.
+func TestListingCacheAtEventStart(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := setupWith(t, dialect, bundleOpts{noWorkers: true})
+		seller := b.signUp(t, "seller@example.com")
+		visitor := newClient(t)
+		start := b.clock.Now().Add(time.Hour)
+		gig := b.listDated(t, "seller@example.com", "Harbour Lights", start, 2)
+		later := b.listTicket(t, seller, "Date To Come", "10")
+		// Home links to a listing or to its event, depending on how it lists.
+		linksTo := func(l store.Listing) string {
+			return `a[href="/tickets/` + itoa(l.ID) + `"], a[href="/events/` + itoa(l.Event.ID) + `"]`
+		}
+		laterListing, err := b.store.Listing(t.Context(), later, b.clock.Now())
+		require.NoError(t, err)
+
+		// Twice: the second answer may come from what the first kept.
+		for range 2 {
+			home := b.get(t, visitor, "/")
+			requireStatus(t, home, http.StatusOK)
+			require.True(t, home.Uncompressed, "the page came gzipped")
+			requireElement(t, home.HTML, linksTo(gig))
+			requireElement(t, home.HTML, linksTo(laterListing))
+		}
+
+		writes := b.store.Writes()
+		b.clock.Advance(time.Hour)
+		for range 2 {
+			home := b.get(t, visitor, "/")
+			requireStatus(t, home, http.StatusOK)
+			require.True(t, home.Uncompressed, "the page came gzipped")
+			requireNoElement(t, home.HTML, linksTo(gig), "the event has started")
+			requireElement(t, home.HTML, linksTo(laterListing))
+			fragment := b.get(t, visitor, "/", htmx)
+			requireStatus(t, fragment, http.StatusOK)
+			requireNoElement(t, fragment.HTML, linksTo(gig), "the event has started")
+		}
+		require.Equal(t, writes, b.store.Writes(), "nothing was written at the start")
+
+		page := b.get(t, visitor, "/tickets/"+itoa(gig.ID))
+		requireStatus(t, page, http.StatusOK)
+		require.Contains(t, strings.ToLower(textOf(doc(page.HTML).Find("main"))), "ended")
+		requireNoElement(t, page.HTML, `form[action="/orders"]`, "no Buy button")
 	})
 }
