@@ -74,8 +74,9 @@ type Deps struct {
 	Store  Store
 	Stripe Stripe
 	Now    func() time.Time
-	// Live hears of every order the workers expire, pay or refund; nil
-	// tells nobody.
+	// Live hears of every order the workers expire, pay or refund, and of
+	// every listing whose sales close at its event's start; nil tells
+	// nobody.
 	Live Publisher
 }
 
