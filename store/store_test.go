@@ -98,10 +98,10 @@ func (b *testBundle) checkoutSession(t *testing.T, orderID int64) string {
 	return session
 }
 
-// getTicket reads a listing back, its tickets counted now.
-func (b *testBundle) getTicket(t *testing.T, id int64) store.Listing {
+// listingAt reads a listing back, its tickets counted at now.
+func (b *testBundle) listingAt(t *testing.T, id int64, now time.Time) store.Listing {
 	t.Helper()
-	tk, err := b.store.Listing(t.Context(), id, time.Now())
+	tk, err := b.store.Listing(t.Context(), id, now)
 	require.NoError(t, err)
 	return tk
 }
