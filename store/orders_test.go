@@ -485,6 +485,14 @@ func TestOrders(t *testing.T) {
 					t.Parallel()
 					testExpireRacingPayment(t, setup(t, dialect))
 				})
+				t.Run("ClaimWaitsForAClaimInFlight", func(t *testing.T) {
+					t.Parallel()
+					testClaimWaitsForClaimInFlight(t, setup(t, dialect), false)
+				})
+				t.Run("ClaimGetsTicketsOfAClaimRolledBack", func(t *testing.T) {
+					t.Parallel()
+					testClaimWaitsForClaimInFlight(t, setup(t, dialect), true)
+				})
 			}
 		})
 	}
@@ -681,6 +689,54 @@ func testCreateOrderPriceChanged(t *testing.T, bundle *testBundle) {
 	require.Equal(t, store.Held, got.State(now))
 	bundle.pay(t, created, now)
 	require.Equal(t, store.Paid, bundle.getOrder(t, created.ID, buyer.ID).Status)
+}
+
+// testClaimWaitsForClaimInFlight runs, on PostgreSQL, a claim that finds
+// the listing's free ticket locked by another buyer's claim, not yet
+// committed (its claim skips locked tickets). It waits for that claim and
+// answers from what it did: ErrHeld once it commits, the ticket once it
+// rolls back, never ErrChanged, which the free ticket it read would say.
+func testClaimWaitsForClaimInFlight(t *testing.T, bundle *testBundle, rollBack bool) {
+	seller := bundle.user(t, "seller@example.com")
+	first := bundle.user(t, "first@example.com")
+	second := bundle.user(t, "second@example.com")
+	tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
+	pause := pausePG(t, bundle, "UPDATE", "tickets", "NEW.claim_order_id IS NOT NULL")
+
+	firstCtx, cancelFirst := context.WithCancel(t.Context())
+	defer cancelFirst()
+	var firstErr, secondErr error
+	var secondOrder store.Order
+	var wg sync.WaitGroup
+	firstDone := make(chan struct{})
+	wg.Go(func() {
+		defer close(firstDone)
+		_, firstErr = bundle.store.CreateOrder(firstCtx, first.ID, tk.ID, 1, base, hold)
+	})
+	// The first buyer has claimed the ticket, uncommitted.
+	pause.waitFor(1)
+	wg.Go(func() {
+		secondOrder, secondErr = bundle.store.CreateOrder(t.Context(), second.ID, tk.ID, 1, base, hold)
+	})
+	// The second buyer waits for the first's claim.
+	pause.waitFor(2)
+	if rollBack {
+		cancelFirst()
+		<-firstDone
+	}
+	pause.release()
+	wg.Wait()
+
+	if rollBack {
+		require.ErrorIs(t, firstErr, context.Canceled)
+		require.NoError(t, secondErr)
+		require.Equal(t, secondOrder.ID, bundle.claimOf(t, tk.ID).OrderID)
+		requireOnlyExpireJob(t, bundle, secondOrder)
+		return
+	}
+	require.NoError(t, firstErr)
+	require.ErrorIs(t, secondErr, store.ErrHeld)
+	require.Equal(t, 1, bundle.orderRows(t))
 }
 
 // TestCreateOrderRace is invariant 1: of many buyers racing for a ticket,
