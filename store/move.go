@@ -83,31 +83,35 @@ type moveTable struct {
 	// identity: the id column is GENERATED ALWAYS AS IDENTITY on PostgreSQL.
 	identity bool
 	count    func(*MoveCounts) *int
+	// convert, if any, changes a row as SQLite gives it into what
+	// PostgreSQL takes.
+	convert func(row []any) error
 }
 
 // moveTables are the app's tables in an order that satisfies their foreign
 // keys. Their columns hold the same values in both dialects (integers, text,
-// Unix milliseconds); sessions differ and are copied by moveSessions.
+// Unix milliseconds) but for booleans, which SQLite keeps as 0 and 1 (see
+// convert); sessions differ and are copied by moveSessions.
 var moveTables = []moveTable{
 	{"users", []string{"id", "email", "password_hash", "created_at", "admin_confirmed_at", "session_epoch",
 		"suspended_at"}, true,
-		func(c *MoveCounts) *int { return &c.Users }},
+		func(c *MoveCounts) *int { return &c.Users }, nil},
 	{"events", []string{"id", "name", "venue", "city", "starts_at", "time_zone", "created_by", "hidden_at",
 		"merged_into", "created_at", "updated_at"}, true,
-		func(c *MoveCounts) *int { return &c.Events }},
+		func(c *MoveCounts) *int { return &c.Events }, nil},
 	{"listings", []string{"id", "seller_id", "event_id", "note", "price", "face_value", "currency", "quantity",
 		"together", "withdrawn_at", "created_at", "updated_at"}, true,
-		func(c *MoveCounts) *int { return &c.Listings }},
+		func(c *MoveCounts) *int { return &c.Listings }, boolColumn(8)},
 	{"orders", []string{"id", "buyer_id", "listing_id", "quantity", "status", "amount", "currency", "expires_at",
 		"checkout_session_id", "cancelled_at", "paid_at", "created_at", "updated_at"}, true,
-		func(c *MoveCounts) *int { return &c.Orders }},
+		func(c *MoveCounts) *int { return &c.Orders }, nil},
 	{"tickets", []string{"id", "listing_id", "claim_order_id", "claim_expires_at"}, true,
-		func(c *MoveCounts) *int { return &c.Tickets }},
+		func(c *MoveCounts) *int { return &c.Tickets }, nil},
 	{"payments", []string{"id", "order_id", "checkout_session_id", "payment_intent_id", "amount", "currency",
 		"status", "refund_reason", "amount_refunded", "created_at", "updated_at"}, true,
-		func(c *MoveCounts) *int { return &c.Payments }},
+		func(c *MoveCounts) *int { return &c.Payments }, nil},
 	{"stripe_events", []string{"id", "type", "payload", "received_at", "processed_at"}, false,
-		func(c *MoveCounts) *int { return &c.StripeEvents }},
+		func(c *MoveCounts) *int { return &c.StripeEvents }, nil},
 }
 
 // moveTargetTables are the tables that must be empty in the target.
@@ -277,7 +281,21 @@ func moveTableRows(ctx context.Context, src, dst *sql.Tx, t moveTable) (int, err
 		insert += ` OVERRIDING SYSTEM VALUE`
 	}
 	return copyRows(ctx, src, dst,
-		`SELECT `+columns+` FROM `+t.name+` ORDER BY id`, insert, len(t.columns), nil)
+		`SELECT `+columns+` FROM `+t.name+` ORDER BY id`, insert, len(t.columns), t.convert)
+}
+
+// boolColumn converts the row's column i from SQLite's 0 or 1 to a bool.
+func boolColumn(i int) func(row []any) error {
+	return func(row []any) error {
+		switch v := row[i].(type) {
+		case int64:
+			row[i] = v != 0
+		case bool:
+		default:
+			return fmt.Errorf("column %d is %T, want a boolean", i, row[i])
+		}
+		return nil
+	}
 }
 
 // moveSessions copies scs's sessions. SQLite keeps their expiry as a Julian

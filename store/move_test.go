@@ -132,6 +132,12 @@ func writeMoveFixture(t *testing.T, st *store.Store) moveFixture {
 	withdrawn := ticket("Withdrawn Play", 2500)
 	_, err := st.WithdrawListing(ctx, withdrawn.ID, f.seller.ID, moveHistory.Add(5*time.Minute))
 	require.NoError(t, err)
+	// Three seats sold together, under an event with a venue and a city.
+	_, err = st.CreateListing(ctx, f.seller.ID, store.NewListing{
+		Event: store.NewEvent{Name: "Trio", Venue: "Concert Hall", City: "Oslo", TimeZone: "Europe/Oslo"},
+		Price: 3000, FaceValue: 2800, Currency: "usd", Quantity: 3, Note: "Row 5", Together: true,
+	}, moveHistory.Add(5*time.Minute))
+	require.NoError(t, err)
 	ticket("For Sale", 2000)
 	pendingTicket := ticket("Pending Concert", 4200)
 	f.pending = order(buyer, pendingTicket, time.Now().UTC(), moveHold)
@@ -206,7 +212,8 @@ func snapshotForMove(t *testing.T, st *store.Store, f moveFixture) moveSnapshot 
 		require.NoError(t, err)
 		require.Equal(t, u, byID)
 		s.Users = append(s.Users, u)
-		tickets, err := st.ListingsBySeller(ctx, u.ID, time.Now())
+		// Counted when the pending hold began, so that both reads count alike.
+		tickets, err := st.ListingsBySeller(ctx, u.ID, f.pending.CreatedAt)
 		require.NoError(t, err)
 		s.Tickets = append(s.Tickets, tickets)
 		orders, err := st.OrdersByBuyer(ctx, u.ID)
@@ -262,7 +269,7 @@ func TestMoveToPostgres(t *testing.T) {
 		counts, err := b.move(t)
 		require.NoError(t, err)
 		require.Equal(t, store.MoveCounts{
-			Users: 4, Sessions: 2, Tickets: 6, Orders: 4, Payments: 3, StripeEvents: 2,
+			Users: 4, Sessions: 2, Events: 7, Listings: 7, Tickets: 9, Orders: 4, Payments: 3, StripeEvents: 2,
 			ExpiryJobs: 2, EventJobs: 1, RefundJobs: 1,
 		}, counts)
 
@@ -275,7 +282,11 @@ func TestMoveToPostgres(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, f.pending, o)
 		require.Equal(t, store.Pending, o.State(time.Now()))
-		require.Equal(t, store.Held, after.Tickets[0][0].State(time.Now()), "the pending order's ticket is held")
+		require.Equal(t, store.Held, after.Tickets[0][0].State(f.pending.CreatedAt), "the pending order's ticket is held")
+		trio := after.Tickets[0][2]
+		require.Equal(t, "Trio", trio.Title())
+		require.True(t, trio.Together)
+		require.Equal(t, 3, trio.Free)
 
 		// A signed-in session reads the same on PostgreSQL, until the same
 		// moment; an expired one stays expired.
