@@ -37,6 +37,16 @@ func setup(t *testing.T, dialect store.Dialect) *testBundle {
 	return &testBundle{dialect: dialect, db: db, store: st}
 }
 
+// setupWith is setup with a store made with opts.
+func setupWith(t *testing.T, dialect store.Dialect, opts ...store.Option) *testBundle {
+	t.Helper()
+	bundle := setup(t, dialect)
+	st, err := store.New(bundle.db, opts...)
+	require.NoError(t, err)
+	bundle.store = st
+	return bundle
+}
+
 // user creates a user with the given (normalised) email.
 func (b *testBundle) user(t *testing.T, email string) store.User {
 	t.Helper()
