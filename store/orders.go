@@ -157,8 +157,8 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 // claim that falls short that way is undone and tried again waiting for
 // those transactions: the tickets they lock may come free if they roll
 // back, and a refusal must be told from what they committed. The retry
-// holds no ticket locks while it waits and locks in id order, so it cannot
-// deadlock with another.
+// holds no ticket locks of its own first try and locks in id order, so it
+// cannot deadlock with another claim.
 func (s *Store) claimTickets(ctx context.Context, tx *sql.Tx, orderID, listingID int64, quantity int, expires, now time.Time) error {
 	claim := func(lock string) error {
 		res, err := tx.ExecContext(ctx, `
