@@ -11,15 +11,11 @@ import (
 	"github.com/eventhive/eventhive/store/storetest"
 )
 
-// setupCooldown is setup with a store that allows two holds at once and
-// applies the default cool-down.
+// setupCooldown is setup with a store that allows two holds at once (the
+// app's default is four) and applies the default cool-down.
 func setupCooldown(t *testing.T, dialect store.Dialect) *testBundle {
 	t.Helper()
-	bundle := setup(t, dialect)
-	st, err := store.New(bundle.db, store.WithMaxHolds(2), store.WithHoldCooldown(store.DefaultCooldown))
-	require.NoError(t, err)
-	bundle.store = st
-	return bundle
+	return setupWith(t, dialect, store.WithMaxHolds(2), store.WithHoldCooldown(store.DefaultCooldown))
 }
 
 // requireCoolingDown checks that the buyer may not hold the ticket at now,
@@ -115,12 +111,13 @@ func TestHoldCooldown(t *testing.T) {
 			})
 
 			t.Run("HoarderAroundTheClock", func(t *testing.T) {
-				// A buyer holds two tickets again the moment they may, for a
-				// day, never paying: without the cool-down they would hold
-				// both all day (2,880 ticket-minutes). With it they take
-				// 10 one-minute holds in the first 47 minutes, waiting 2, 8,
-				// 32 and then 60 minutes, and then 2 holds every 61 minutes:
-				// 54 ticket-minutes, under 2% of the day.
+				// A buyer allowed two holds at once (setupCooldown) holds two
+				// tickets again the moment they may, for a day, never paying:
+				// without the cool-down they would hold both all day (2,880
+				// ticket-minutes). With it they take 10 one-minute holds in
+				// the first 47 minutes, waiting 2, 8, 32 and then 60 minutes,
+				// and then 2 holds every 61 minutes: 54 ticket-minutes, under
+				// 2% of the day.
 				t.Parallel()
 				bundle := setupCooldown(t, dialect)
 				seller := bundle.user(t, "seller@example.com")

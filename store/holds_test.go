@@ -15,11 +15,8 @@ import (
 // tickets at once.
 func setupHolds(t *testing.T, dialect store.Dialect, max int) *testBundle {
 	t.Helper()
-	bundle := setup(t, dialect)
-	st, err := store.New(bundle.db, store.WithMaxHolds(max))
-	require.NoError(t, err)
-	require.Equal(t, max, st.MaxHolds())
-	bundle.store = st
+	bundle := setupWith(t, dialect, store.WithMaxHolds(max))
+	require.Equal(t, max, bundle.store.MaxHolds())
 	return bundle
 }
 

@@ -59,3 +59,64 @@ func TestListingVersion(t *testing.T) {
 		})
 	}
 }
+
+// TestListingVersionAtEventStart: an event's start closes its sales with
+// nothing written, so the version changes then, as when a hold ends.
+func TestListingVersionAtEventStart(t *testing.T) {
+	t.Parallel()
+	bundle := setup(t, store.SQLite)
+	version := func(now time.Time) store.ListingVersion {
+		t.Helper()
+		v, ok, err := bundle.store.ListingVersion(t.Context(), now)
+		require.NoError(t, err)
+		require.True(t, ok)
+		return v
+	}
+	seller := bundle.user(t, "seller@example.com")
+	start := base.Add(time.Hour)
+	ev := bundle.event(t, seller.ID, store.NewEvent{Name: "Gala", StartsAt: start, TimeZone: "UTC"}, base)
+	bundle.listing(t, seller.ID, under(ev.ID, 2, 1000))
+
+	v := version(base)
+	require.Equal(t, v, version(start.Add(-time.Millisecond)), "the event has not started")
+	atStart := version(start)
+	require.NotEqual(t, v, atStart, "the event started, with nothing written")
+	require.True(t, v.Before(atStart))
+	require.Equal(t, atStart, version(start.Add(24*time.Hour)), "nothing starts any more")
+	require.Equal(t, v, version(base), "at an earlier time the event has not started")
+}
+
+// TestNextChange: what is on sale next changes when the first running hold
+// ends or the next event starts, whichever comes first.
+func TestNextChange(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			bundle := setup(t, dialect)
+			next := func(now time.Time) time.Time {
+				t.Helper()
+				at, err := bundle.store.NextChange(t.Context(), now)
+				require.NoError(t, err)
+				return at
+			}
+			seller := bundle.user(t, "seller@example.com")
+			buyer := bundle.user(t, "buyer@example.com")
+			tba := bundle.ticket(t, seller.ID, "Date to come", 1000)
+			require.True(t, next(base).IsZero(), "no hold, no date")
+
+			start := base.Add(hold / 2)
+			ev := bundle.event(t, seller.ID, store.NewEvent{Name: "Gala", StartsAt: start, TimeZone: "UTC"}, base)
+			bundle.listing(t, seller.ID, under(ev.ID, 2, 1000))
+			require.Equal(t, start, next(base))
+
+			o := bundle.order(t, buyer.ID, tba.ID, base)
+			require.Equal(t, start, next(base), "the start comes before the hold's end")
+			require.Equal(t, o.ExpiresAt, next(start), "an event that has started changes nothing")
+			require.True(t, next(o.ExpiresAt).IsZero())
+
+			early := bundle.order(t, buyer.ID, bundle.ticket(t, seller.ID, "Other", 1000).ID, start.Add(-hold-time.Millisecond))
+			require.Equal(t, early.ExpiresAt, next(base), "the hold's end comes before the start")
+		})
+	}
+}

@@ -158,6 +158,12 @@ func writeMoveFixture(t *testing.T, st *store.Store) moveFixture {
 	withdrawn := ticket("Withdrawn Play", 2500)
 	_, err := st.WithdrawListing(ctx, withdrawn.ID, f.seller.ID, moveHistory.Add(5*time.Minute))
 	require.NoError(t, err)
+	// Three seats sold together, under an event with a venue and a city.
+	_, err = st.CreateListing(ctx, f.seller.ID, store.NewListing{
+		Event: store.NewEvent{Name: "Trio", Venue: "Concert Hall", City: "Oslo", TimeZone: "Europe/Oslo"},
+		Price: 3000, FaceValue: 2800, Currency: "usd", Quantity: 3, Note: "Row 5", Together: true,
+	}, moveHistory.Add(5*time.Minute))
+	require.NoError(t, err)
 	ticket("For Sale", 2000)
 
 	// A month ahead: the job that closes its sales is recreated.
@@ -369,7 +375,7 @@ func TestMoveToPostgres(t *testing.T) {
 		counts, err := b.move(t)
 		require.NoError(t, err)
 		require.Equal(t, store.MoveCounts{
-			Users: 5, Sessions: 2, Events: 11, Listings: 12, Tickets: 19, Orders: 6, Payments: 5, StripeEvents: 2,
+			Users: 5, Sessions: 2, Events: 12, Listings: 13, Tickets: 22, Orders: 6, Payments: 5, StripeEvents: 2,
 			ExpiryJobs: 2, EventJobs: 1, RefundJobs: 1, SalesCloseJobs: 1,
 		}, counts)
 
@@ -383,7 +389,16 @@ func TestMoveToPostgres(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, f.pending, o)
 		require.Equal(t, store.Pending, o.State(time.Now()))
-		require.Equal(t, store.Held, after.Tickets[0][0].State(time.Now()), "the pending order's ticket is held")
+		require.Equal(t, store.Held, after.Tickets[0][0].State(f.pending.CreatedAt), "the pending order's ticket is held")
+		var trio store.Listing
+		for _, l := range after.Tickets[0] {
+			if l.Title() == "Trio" {
+				trio = l
+			}
+		}
+		require.Equal(t, "Trio", trio.Title())
+		require.True(t, trio.Together)
+		require.Equal(t, 3, trio.Free)
 
 		// A signed-in session reads the same on PostgreSQL, until the same
 		// moment; an expired one stays expired.
@@ -477,7 +492,7 @@ func TestMoveToPostgres(t *testing.T) {
 
 		counts, err := b.move(t)
 		require.NoError(t, err)
-		require.Equal(t, 611, counts.Events)
+		require.Equal(t, 612, counts.Events)
 		dstStore, err := store.New(b.dst)
 		require.NoError(t, err)
 		e, err := dstStore.Event(t.Context(), first)

@@ -153,25 +153,40 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 // expires, or fails with errNotClaimable and changes nothing. On PostgreSQL
 // the free rows are locked as they are picked, skipping those another
 // buyer's transaction has locked, so that buyers racing for one listing
-// claim different tickets at once instead of queueing on the same rows; a
-// row whose claim committed meanwhile is re-checked and left out.
+// claim different tickets at once instead of queueing on the same rows. A
+// claim that falls short that way is undone and tried again waiting for
+// those transactions: the tickets they lock may come free if they roll
+// back, and a refusal must be told from what they committed. The retry
+// holds no ticket locks of its own first try and locks in id order, so it
+// cannot deadlock with another claim.
 func (s *Store) claimTickets(ctx context.Context, tx *sql.Tx, orderID, listingID int64, quantity int, expires, now time.Time) error {
-	lock := ""
-	if s.db.Dialect == Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
+	claim := func(lock string) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE tickets SET claim_order_id = $1, claim_expires_at = $2
+			WHERE id IN (SELECT k.id FROM tickets k WHERE k.listing_id = $3 AND `+unclaimed("k", "$4")+`
+			             ORDER BY k.id LIMIT $5`+lock+`)`,
+			orderID, ms(expires), listingID, ms(now), quantity)
+		if err != nil {
+			return fmt.Errorf("claim tickets: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(quantity) {
+			return errors.Join(errNotClaimable, err)
+		}
+		return nil
 	}
-	res, err := tx.ExecContext(ctx, `
-		UPDATE tickets SET claim_order_id = $1, claim_expires_at = $2
-		WHERE id IN (SELECT k.id FROM tickets k WHERE k.listing_id = $3 AND `+unclaimed("k", "$4")+`
-		             ORDER BY k.id LIMIT $5`+lock+`)`,
-		orderID, ms(expires), listingID, ms(now), quantity)
-	if err != nil {
-		return fmt.Errorf("claim tickets: %w", err)
+	if s.db.Dialect != Postgres {
+		return claim("")
 	}
-	if n, err := res.RowsAffected(); err != nil || n != int64(quantity) {
-		return errors.Join(errNotClaimable, err)
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT claim`); err != nil {
+		return err
 	}
-	return nil
+	if err := claim(" FOR UPDATE SKIP LOCKED"); !errors.Is(err, errNotClaimable) {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT claim`); err != nil {
+		return err
+	}
+	return claim(" FOR UPDATE")
 }
 
 var errNotClaimable = errors.New("tickets not claimable")

@@ -75,6 +75,7 @@ func TestOrders(t *testing.T) {
 					ID:        o.ID,
 					BuyerID:   buyer.ID,
 					ListingID: tk.ID,
+					Quantity:  1,
 					EventName: "Jazz Night",
 					Status:    store.Pending,
 					Amount:    4250,
@@ -86,10 +87,12 @@ func TestOrders(t *testing.T) {
 				require.Equal(t, store.Pending, o.State(base))
 				require.Equal(t, o, bundle.getOrder(t, o.ID, buyer.ID))
 
-				got := bundle.getTicket(t, tk.ID)
+				// The claim is on the ticket's row; the listing is unchanged.
+				got := bundle.listingAt(t, tk.ID, base)
 				want := tk
-				want.ClaimOrderID, want.ClaimExpiresAt, want.UpdatedAt = o.ID, o.ExpiresAt, base
+				want.Free, want.NextRelease, want.AsOf = 0, o.ExpiresAt, base
 				require.Equal(t, want, got)
+				require.Equal(t, store.Claim{OrderID: o.ID, ExpiresAt: o.ExpiresAt}, bundle.claimOf(t, tk.ID))
 				require.Equal(t, store.Held, got.State(base))
 
 				requireOnlyExpireJob(t, bundle, o)
@@ -107,7 +110,7 @@ func TestOrders(t *testing.T) {
 				require.Equal(t, store.Order{}, o)
 				require.Equal(t, 0, bundle.orderRows(t))
 				require.Equal(t, 0, bundle.expireJobs(t))
-				require.Equal(t, tk, bundle.getTicket(t, tk.ID))
+				require.Equal(t, tk, bundle.listingAt(t, tk.ID, base))
 			})
 
 			t.Run("CreateUnknownTicket", func(t *testing.T) {
@@ -131,7 +134,7 @@ func TestOrders(t *testing.T) {
 				second := bundle.user(t, "second@example.com")
 				tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
 				o := bundle.order(t, first.ID, tk.ID, base)
-				heldTicket := bundle.getTicket(t, tk.ID)
+				heldTicket := bundle.listingAt(t, tk.ID, base)
 
 				// Up to the last millisecond of the hold, for anyone, even
 				// the buyer who holds it.
@@ -146,7 +149,7 @@ func TestOrders(t *testing.T) {
 				// The failed attempts left neither an order nor a job behind.
 				require.Equal(t, 1, bundle.orderRows(t))
 				requireOnlyExpireJob(t, bundle, o)
-				require.Equal(t, heldTicket, bundle.getTicket(t, tk.ID))
+				require.Equal(t, heldTicket, bundle.listingAt(t, tk.ID, base))
 			})
 
 			t.Run("CreateSold", func(t *testing.T) {
@@ -187,7 +190,7 @@ func TestOrders(t *testing.T) {
 				require.Equal(t, store.Pending, stale.Status)
 				require.Equal(t, store.Expired, stale.State(now))
 				require.Equal(t, store.Pending, o2.State(now))
-				got := bundle.getTicket(t, tk.ID)
+				got := bundle.listingAt(t, tk.ID, now)
 				require.Equal(t, o2.ID, bundle.claimOf(t, got.ID).OrderID)
 				require.Equal(t, o2.ExpiresAt, bundle.claimOf(t, got.ID).ExpiresAt)
 				require.Equal(t, store.Held, got.State(now))
@@ -211,7 +214,7 @@ func TestOrders(t *testing.T) {
 				require.Equal(t, later, expired.CancelledAt)
 				require.Equal(t, store.Expired, expired.State(later))
 				require.Equal(t, o2, bundle.getOrder(t, o2.ID, second.ID))
-				require.Equal(t, got, bundle.getTicket(t, tk.ID))
+				require.Equal(t, got, bundle.listingAt(t, tk.ID, now))
 				require.Equal(t, []int64{}, bundle.forSaleIDs(t, later, "", 10, 0))
 			})
 
@@ -286,7 +289,7 @@ func TestOrders(t *testing.T) {
 
 				// Back on sale at once, long before the hold would have ended.
 				require.Equal(t, []int64{tk.ID}, bundle.forSaleIDs(t, now, "", 10, 0))
-				released := bundle.getTicket(t, tk.ID)
+				released := bundle.listingAt(t, tk.ID, now)
 				require.Equal(t, int64(0), bundle.claimOf(t, released.ID).OrderID)
 				require.True(t, bundle.claimOf(t, released.ID).ExpiresAt.IsZero())
 				require.Equal(t, store.ForSale, released.State(now))
@@ -308,7 +311,7 @@ func TestOrders(t *testing.T) {
 				other := bundle.user(t, "other@example.com")
 				tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
 				o := bundle.order(t, buyer.ID, tk.ID, base)
-				heldTicket := bundle.getTicket(t, tk.ID)
+				heldTicket := bundle.listingAt(t, tk.ID, base.Add(time.Second))
 
 				for _, id := range []int64{other.ID, seller.ID} {
 					err := bundle.store.CancelOrder(t.Context(), o.ID, id, base.Add(time.Second))
@@ -318,7 +321,7 @@ func TestOrders(t *testing.T) {
 				require.ErrorIs(t, err, store.ErrNotFound)
 
 				require.Equal(t, o, bundle.getOrder(t, o.ID, buyer.ID))
-				require.Equal(t, heldTicket, bundle.getTicket(t, tk.ID))
+				require.Equal(t, heldTicket, bundle.listingAt(t, tk.ID, base.Add(time.Second)))
 			})
 
 			t.Run("CancelAfterHoldEnded", func(t *testing.T) {
@@ -360,7 +363,7 @@ func TestOrders(t *testing.T) {
 				err := bundle.store.CancelOrder(t.Context(), o.ID, buyer.ID, base.Add(2*time.Second))
 				require.ErrorIs(t, err, store.ErrNotPending)
 				require.Equal(t, store.Paid, bundle.getOrder(t, o.ID, buyer.ID).Status)
-				require.Equal(t, store.Sold, bundle.getTicket(t, tk.ID).State(base.Add(2*time.Second)))
+				require.Equal(t, store.Sold, bundle.listingAt(t, tk.ID, base.Add(2*time.Second)).State(base.Add(2*time.Second)))
 			})
 
 			t.Run("ExpireBeforeHoldEnds", func(t *testing.T) {
@@ -370,7 +373,7 @@ func TestOrders(t *testing.T) {
 				buyer := bundle.user(t, "buyer@example.com")
 				tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
 				o := bundle.order(t, buyer.ID, tk.ID, base)
-				heldTicket := bundle.getTicket(t, tk.ID)
+				heldTicket := bundle.listingAt(t, tk.ID, base)
 
 				for _, now := range []time.Time{base, o.ExpiresAt.Add(-time.Millisecond)} {
 					endsAt, session, err := bundle.store.ExpireOrder(t.Context(), o.ID, now)
@@ -379,7 +382,7 @@ func TestOrders(t *testing.T) {
 					require.Empty(t, session)
 				}
 				require.Equal(t, o, bundle.getOrder(t, o.ID, buyer.ID))
-				require.Equal(t, heldTicket, bundle.getTicket(t, tk.ID))
+				require.Equal(t, heldTicket, bundle.listingAt(t, tk.ID, base))
 			})
 
 			t.Run("ExpireAtHoldEnd", func(t *testing.T) {
@@ -402,10 +405,10 @@ func TestOrders(t *testing.T) {
 				want.Status, want.CancelledAt, want.UpdatedAt = store.Cancelled, now, now
 				require.Equal(t, want, got)
 				require.Equal(t, store.Expired, got.State(now))
-				released := bundle.getTicket(t, tk.ID)
+				released := bundle.listingAt(t, tk.ID, now)
 				require.Equal(t, int64(0), bundle.claimOf(t, released.ID).OrderID)
 				require.True(t, bundle.claimOf(t, released.ID).ExpiresAt.IsZero())
-				require.Equal(t, now, released.UpdatedAt)
+				require.Equal(t, tk.UpdatedAt, released.UpdatedAt, "a hold's end is no edit of the listing")
 				require.Equal(t, []int64{tk.ID}, bundle.forSaleIDs(t, now, "", 10, 0))
 
 				// Again, later (River retries): nothing changes.
@@ -414,7 +417,7 @@ func TestOrders(t *testing.T) {
 				require.True(t, endsAt.IsZero())
 				require.Empty(t, session)
 				require.Equal(t, got, bundle.getOrder(t, o.ID, buyer.ID))
-				require.Equal(t, released, bundle.getTicket(t, tk.ID))
+				require.Equal(t, released, bundle.listingAt(t, tk.ID, now))
 			})
 
 			t.Run("ExpireUnknownOrder", func(t *testing.T) {
@@ -456,14 +459,14 @@ func TestOrders(t *testing.T) {
 				o := bundle.order(t, buyer.ID, tk.ID, base)
 				bundle.pay(t, o, o.ExpiresAt.Add(-time.Second))
 				paid := bundle.getOrder(t, o.ID, buyer.ID)
-				sold := bundle.getTicket(t, tk.ID)
+				sold := bundle.listingAt(t, tk.ID, o.ExpiresAt)
 
 				endsAt, _, err := bundle.store.ExpireOrder(t.Context(), o.ID, o.ExpiresAt)
 				require.NoError(t, err)
 				require.True(t, endsAt.IsZero())
 				require.Equal(t, paid, bundle.getOrder(t, o.ID, buyer.ID))
 				require.Equal(t, store.Paid, paid.State(o.ExpiresAt))
-				require.Equal(t, sold, bundle.getTicket(t, tk.ID))
+				require.Equal(t, sold, bundle.listingAt(t, tk.ID, o.ExpiresAt))
 				require.Equal(t, store.Sold, sold.State(o.ExpiresAt))
 			})
 
@@ -481,6 +484,14 @@ func TestOrders(t *testing.T) {
 				t.Run("ExpireRacingPaymentKeepsSale", func(t *testing.T) {
 					t.Parallel()
 					testExpireRacingPayment(t, setup(t, dialect))
+				})
+				t.Run("ClaimWaitsForAClaimInFlight", func(t *testing.T) {
+					t.Parallel()
+					testClaimWaitsForClaimInFlight(t, setup(t, dialect), false)
+				})
+				t.Run("ClaimGetsTicketsOfAClaimRolledBack", func(t *testing.T) {
+					t.Parallel()
+					testClaimWaitsForClaimInFlight(t, setup(t, dialect), true)
 				})
 			}
 		})
@@ -596,7 +607,7 @@ func testExpireRacingPayment(t *testing.T, bundle *testBundle) {
 
 	now := o.ExpiresAt.Add(time.Second)
 	require.Equal(t, store.Paid, bundle.getOrder(t, o.ID, buyer.ID).Status)
-	sold := bundle.getTicket(t, tk.ID)
+	sold := bundle.listingAt(t, tk.ID, now)
 	require.Equal(t, o.ID, bundle.claimOf(t, sold.ID).OrderID, "the expiry released the ticket of a paid order")
 	require.True(t, bundle.claimOf(t, sold.ID).ExpiresAt.IsZero())
 	require.Equal(t, store.Sold, sold.State(now))
@@ -636,15 +647,17 @@ func testCancelRacingPayment(t *testing.T, bundle *testBundle) {
 	require.ErrorIs(t, cancelErr, store.ErrNotPending)
 
 	require.Equal(t, store.Paid, bundle.getOrder(t, o.ID, buyer.ID).Status)
-	sold := bundle.getTicket(t, tk.ID)
+	sold := bundle.listingAt(t, tk.ID, base.Add(2*time.Second))
 	require.Equal(t, o.ID, bundle.claimOf(t, sold.ID).OrderID)
 	require.Equal(t, store.Sold, sold.State(base.Add(2*time.Second)))
 }
 
 // testCreateOrderPriceChanged runs, on PostgreSQL, a price edit committed
 // after CreateOrder has inserted its order row but before it claims the
-// ticket: the claim fails, and the order row goes with the transaction, so
-// neither an order nor a job is left behind.
+// ticket. A claim does not lock the listing, so the edit does not wait, and
+// the claim still succeeds: the order keeps the price it was inserted at,
+// as any hold keeps its price through a later edit, and its payment buys the
+// ticket.
 func testCreateOrderPriceChanged(t *testing.T, bundle *testBundle) {
 	ctx := t.Context()
 	seller := bundle.user(t, "seller@example.com")
@@ -652,10 +665,11 @@ func testCreateOrderPriceChanged(t *testing.T, bundle *testBundle) {
 	tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
 	pause := pausePG(t, bundle, "INSERT", "orders", "true")
 
+	var created store.Order
 	var createErr error
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		_, createErr = bundle.store.CreateOrder(ctx, buyer.ID, tk.ID, 1, base, hold)
+		created, createErr = bundle.store.CreateOrder(ctx, buyer.ID, tk.ID, 1, base, hold)
 	})
 	// The order row is inserted at the old price, uncommitted.
 	pause.waitFor(1)
@@ -664,15 +678,65 @@ func testCreateOrderPriceChanged(t *testing.T, bundle *testBundle) {
 	pause.release()
 	wg.Wait()
 
-	require.ErrorIs(t, createErr, store.ErrChanged)
-	require.Equal(t, 0, bundle.orderRows(t))
-	require.Equal(t, 0, bundle.expireJobs(t))
-	require.Equal(t, edited, bundle.getTicket(t, tk.ID))
+	require.NoError(t, createErr)
+	require.Equal(t, int64(1000), created.Amount)
+	requireOnlyExpireJob(t, bundle, created)
+	require.Equal(t, created.ID, bundle.claimOf(t, tk.ID).OrderID)
+	now := base.Add(time.Second)
+	got := bundle.listingAt(t, tk.ID, now)
+	require.Equal(t, int64(2000), got.Price)
+	require.Equal(t, edited.UpdatedAt, got.UpdatedAt)
+	require.Equal(t, store.Held, got.State(now))
+	bundle.pay(t, created, now)
+	require.Equal(t, store.Paid, bundle.getOrder(t, created.ID, buyer.ID).Status)
+}
 
-	// At the new price the buyer gets it.
-	o := bundle.order(t, buyer.ID, tk.ID, base.Add(time.Second))
-	require.Equal(t, int64(2000), o.Amount)
-	requireOnlyExpireJob(t, bundle, o)
+// testClaimWaitsForClaimInFlight runs, on PostgreSQL, a claim that finds
+// the listing's free ticket locked by another buyer's claim, not yet
+// committed (its claim skips locked tickets). It waits for that claim and
+// answers from what it did: ErrHeld once it commits, the ticket once it
+// rolls back, never ErrChanged, which the free ticket it read would say.
+func testClaimWaitsForClaimInFlight(t *testing.T, bundle *testBundle, rollBack bool) {
+	seller := bundle.user(t, "seller@example.com")
+	first := bundle.user(t, "first@example.com")
+	second := bundle.user(t, "second@example.com")
+	tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
+	pause := pausePG(t, bundle, "UPDATE", "tickets", "NEW.claim_order_id IS NOT NULL")
+
+	firstCtx, cancelFirst := context.WithCancel(t.Context())
+	defer cancelFirst()
+	var firstErr, secondErr error
+	var secondOrder store.Order
+	var wg sync.WaitGroup
+	firstDone := make(chan struct{})
+	wg.Go(func() {
+		defer close(firstDone)
+		_, firstErr = bundle.store.CreateOrder(firstCtx, first.ID, tk.ID, 1, base, hold)
+	})
+	// The first buyer has claimed the ticket, uncommitted.
+	pause.waitFor(1)
+	wg.Go(func() {
+		secondOrder, secondErr = bundle.store.CreateOrder(t.Context(), second.ID, tk.ID, 1, base, hold)
+	})
+	// The second buyer waits for the first's claim.
+	pause.waitFor(2)
+	if rollBack {
+		cancelFirst()
+		<-firstDone
+	}
+	pause.release()
+	wg.Wait()
+
+	if rollBack {
+		require.ErrorIs(t, firstErr, context.Canceled)
+		require.NoError(t, secondErr)
+		require.Equal(t, secondOrder.ID, bundle.claimOf(t, tk.ID).OrderID)
+		requireOnlyExpireJob(t, bundle, secondOrder)
+		return
+	}
+	require.NoError(t, firstErr)
+	require.ErrorIs(t, secondErr, store.ErrHeld)
+	require.Equal(t, 1, bundle.orderRows(t))
 }
 
 // TestCreateOrderRace is invariant 1: of many buyers racing for a ticket,
@@ -763,9 +827,9 @@ func TestCreateOrderRace(t *testing.T) {
 				}
 				require.Equal(t, 0, bundle.count(t, `
 					SELECT count(*) FROM (
-						SELECT ticket_id FROM orders
+						SELECT listing_id FROM orders
 						WHERE status = 'paid' OR (status = 'pending' AND expires_at > $1)
-						GROUP BY ticket_id HAVING count(*) > 1) AS twice`, base.UnixMilli()))
+						GROUP BY listing_id HAVING count(*) > 1) AS twice`, base.UnixMilli()))
 				require.Equal(t, len(winner), bundle.orderRows(t))
 				require.Equal(t, len(winner), bundle.expireJobs(t))
 			})
@@ -811,9 +875,10 @@ func TestExpireOrderJob(t *testing.T) {
 			require.False(t, got.CancelledAt.Before(got.ExpiresAt),
 				"cancelled at %s, before the hold ended at %s", got.CancelledAt, got.ExpiresAt)
 			require.Equal(t, store.Expired, got.State(got.CancelledAt))
-			released := bundle.getTicket(t, tk.ID)
+			now := time.Now()
+			released := bundle.listingAt(t, tk.ID, now)
 			require.Equal(t, int64(0), bundle.claimOf(t, released.ID).OrderID)
-			require.Equal(t, store.ForSale, released.State(time.Now()))
+			require.Equal(t, store.ForSale, released.State(now))
 		})
 	}
 }

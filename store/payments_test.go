@@ -74,7 +74,7 @@ func TestPaymentHardening(t *testing.T) {
 				require.Equal(t, store.RefundPending, payments[0].Status)
 				require.Equal(t, store.RefundRepriced, payments[0].RefundReason)
 				rivertest.RequireInserted(ctx, t, bundle.db.RiverDriver(), store.RefundPaymentArgs{}, nil)
-				got := bundle.getTicket(t, tk.ID)
+				got := bundle.listingAt(t, tk.ID, base.Add(hold+2*time.Second))
 				require.Equal(t, store.ForSale, got.State(base.Add(hold+2*time.Second)))
 				require.Equal(t, int64(50000), got.Price)
 				require.NotEqual(t, store.Paid, bundle.getOrder(t, o.ID, buyer.ID).Status)
@@ -124,12 +124,12 @@ func TestPaymentHardening(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, int64(100), payments[0].AmountRefunded)
 				require.True(t, payments[0].PartlyRefunded())
-				require.Equal(t, store.Sold, bundle.getTicket(t, tk.ID).State(at))
+				require.Equal(t, store.Sold, bundle.listingAt(t, tk.ID, at).State(at))
 
 				orderID, ticketID, err = bundle.store.RecordRefund(ctx, pi, 500, true, at)
 				require.NoError(t, err)
 				require.Equal(t, [2]int64{o.ID, tk.ID}, [2]int64{orderID, ticketID})
-				require.Equal(t, store.ForSale, bundle.getTicket(t, tk.ID).State(at))
+				require.Equal(t, store.ForSale, bundle.listingAt(t, tk.ID, at).State(at))
 				require.Equal(t, store.Refunded, bundle.getOrder(t, o.ID, buyer.ID).State(at))
 
 				// Sold anew, the ticket is the new buyer's, whatever repeats.
@@ -139,7 +139,7 @@ func TestPaymentHardening(t *testing.T) {
 				orderID, ticketID, err = bundle.store.RecordRefund(ctx, pi, 500, true, at)
 				require.NoError(t, err)
 				require.Zero(t, orderID+ticketID)
-				require.Equal(t, store.Sold, bundle.getTicket(t, tk.ID).State(at))
+				require.Equal(t, store.Sold, bundle.listingAt(t, tk.ID, at).State(at))
 				require.Equal(t, store.Paid, bundle.getOrder(t, o2.ID, next.ID).State(at))
 			})
 		})

@@ -37,6 +37,16 @@ func setup(t *testing.T, dialect store.Dialect) *testBundle {
 	return &testBundle{dialect: dialect, db: db, store: st}
 }
 
+// setupWith is setup with a store made with opts.
+func setupWith(t *testing.T, dialect store.Dialect, opts ...store.Option) *testBundle {
+	t.Helper()
+	bundle := setup(t, dialect)
+	st, err := store.New(bundle.db, opts...)
+	require.NoError(t, err)
+	bundle.store = st
+	return bundle
+}
+
 // user creates a user with the given (normalised) email.
 func (b *testBundle) user(t *testing.T, email string) store.User {
 	t.Helper()
@@ -98,10 +108,10 @@ func (b *testBundle) checkoutSession(t *testing.T, orderID int64) string {
 	return session
 }
 
-// getTicket reads a listing back, its tickets counted now.
-func (b *testBundle) getTicket(t *testing.T, id int64) store.Listing {
+// listingAt reads a listing back, its tickets counted at now.
+func (b *testBundle) listingAt(t *testing.T, id int64, now time.Time) store.Listing {
 	t.Helper()
-	tk, err := b.store.Listing(t.Context(), id, time.Now())
+	tk, err := b.store.Listing(t.Context(), id, now)
 	require.NoError(t, err)
 	return tk
 }

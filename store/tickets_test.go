@@ -26,23 +26,36 @@ func TestTickets(t *testing.T) {
 				tk, err := bundle.store.CreateListing(ctx, seller.ID, store.Single("Jazz Night", 3050, "eur"), now)
 				require.NoError(t, err)
 				require.Positive(t, tk.ID)
+				require.Positive(t, tk.Event.ID)
 				created := time.Date(2030, 1, 1, 12, 0, 0, 999_000_000, time.UTC)
 				require.Equal(t, store.Listing{
-					ID:        tk.ID,
-					SellerID:  seller.ID,
-					Title:     "Jazz Night",
+					ID:       tk.ID,
+					SellerID: seller.ID,
+					Event: store.Event{
+						ID:        tk.Event.ID,
+						Name:      "Jazz Night",
+						TimeZone:  "UTC",
+						CreatedBy: seller.ID,
+						CreatedAt: created,
+						UpdatedAt: created,
+					},
 					Price:     3050,
+					FaceValue: 3050,
 					Currency:  "eur",
+					Quantity:  1,
 					CreatedAt: created,
 					UpdatedAt: created,
+					AsOf:      now,
+					Free:      1,
 				}, tk)
+				require.Equal(t, "Jazz Night", tk.Title())
 				require.Equal(t, store.ForSale, tk.State(now))
 
-				got, err := bundle.store.Listing(ctx, tk.ID, time.Now())
+				got, err := bundle.store.Listing(ctx, tk.ID, now)
 				require.NoError(t, err)
 				require.Equal(t, tk, got)
 
-				_, err = bundle.store.Listing(ctx, tk.ID+1000)
+				_, err = bundle.store.Listing(ctx, tk.ID+1000, now)
 				require.ErrorIs(t, err, store.ErrNotFound)
 			})
 
@@ -55,7 +68,10 @@ func TestTickets(t *testing.T) {
 				require.Error(t, err)
 				_, err = bundle.store.CreateListing(t.Context(), seller.ID, store.Single("Negative", -100, "usd"), base)
 				require.Error(t, err)
+				// Nothing of a refused listing is left, not even its new event.
+				require.Equal(t, 0, bundle.count(t, `SELECT count(*) FROM listings`))
 				require.Equal(t, 0, bundle.count(t, `SELECT count(*) FROM tickets`))
+				require.Equal(t, 0, bundle.count(t, `SELECT count(*) FROM events`))
 			})
 
 			t.Run("ForSaleNewestFirstWithoutHeldOrSold", func(t *testing.T) {
@@ -73,16 +89,17 @@ func TestTickets(t *testing.T) {
 				bundle.order(t, buyer.ID, held.ID, base)
 				bought := bundle.order(t, buyer.ID, sold.ID, base)
 				bundle.pay(t, bought, base.Add(time.Second))
-				require.Equal(t, store.Sold, bundle.getTicket(t, sold.ID).State(base.Add(time.Second)))
+				require.Equal(t, store.Sold, bundle.listingAt(t, sold.ID, base.Add(time.Second)).State(base.Add(time.Second)))
 
 				now := base.Add(2 * time.Second)
 				require.Equal(t, []int64{d.ID, a.ID}, bundle.forSaleIDs(t, now, "", 10, 0))
 				// Long after every hold: the sold ticket stays off sale.
 				require.Equal(t, []int64{d.ID, held.ID, a.ID}, bundle.forSaleIDs(t, now.Add(24*time.Hour), "", 10, 0))
 
-				// The listed tickets are the stored ones, every field.
+				// The listed tickets are the stored ones, every field, counted now.
 				tickets, err := bundle.store.ListingsForSale(t.Context(), now, "", 10, 0)
 				require.NoError(t, err)
+				d.AsOf, a.AsOf = now, now
 				require.Equal(t, []store.Listing{d, a}, tickets)
 			})
 
@@ -98,7 +115,7 @@ func TestTickets(t *testing.T) {
 				require.Equal(t, []int64{tk.ID}, bundle.forSaleIDs(t, now, "", 10, 0))
 				// Nothing recorded the end of the hold: the claim is still there,
 				// and only the time says it is over.
-				got := bundle.getTicket(t, tk.ID)
+				got := bundle.listingAt(t, tk.ID, now)
 				require.Equal(t, o.ID, bundle.claimOf(t, got.ID).OrderID)
 				require.Equal(t, o.ExpiresAt, bundle.claimOf(t, got.ID).ExpiresAt)
 				require.Equal(t, store.ForSale, got.State(now))
@@ -116,10 +133,10 @@ func TestTickets(t *testing.T) {
 
 				before := o.ExpiresAt.Add(-time.Millisecond)
 				require.Equal(t, []int64{}, bundle.forSaleIDs(t, before, "", 10, 0))
-				require.Equal(t, store.Held, bundle.getTicket(t, tk.ID).State(before))
+				require.Equal(t, store.Held, bundle.listingAt(t, tk.ID, before).State(before))
 
 				require.Equal(t, []int64{tk.ID}, bundle.forSaleIDs(t, o.ExpiresAt, "", 10, 0))
-				require.Equal(t, store.ForSale, bundle.getTicket(t, tk.ID).State(o.ExpiresAt))
+				require.Equal(t, store.ForSale, bundle.listingAt(t, tk.ID, o.ExpiresAt).State(o.ExpiresAt))
 			})
 
 			t.Run("NextHoldEndAndWrites", func(t *testing.T) {
@@ -149,8 +166,10 @@ func TestTickets(t *testing.T) {
 				bundle.forSaleIDs(t, base, "", 10, 0)
 				nextHoldEnd(base)
 				require.Equal(t, writes, bundle.store.Writes(), "reads")
-				_, err := bundle.store.UpdateListing(ctx, late.ListingID, seller.ID, "Later", 2000, base)
-				require.ErrorIs(t, err, store.ErrHeld)
+				// A new face value for a held ticket is refused.
+				_, err := bundle.store.UpdateListing(ctx, late.ListingID, seller.ID,
+					store.ListingEdit{Note: "Later", Price: 2000, FaceValue: 2000, Quantity: 1}, base)
+				require.ErrorIs(t, err, store.ErrTicketsClaimed)
 				require.Greater(t, bundle.store.Writes(), writes)
 			})
 
@@ -230,9 +249,9 @@ func TestTickets(t *testing.T) {
 				got, err := bundle.store.UpdateListing(t.Context(), tk.ID, seller.ID, editOf(tk, "Jazz Night (moved)", 1250), now)
 				require.NoError(t, err)
 				want := tk
-				want.Title, want.Price, want.UpdatedAt = "Jazz Night (moved)", 1250, now
+				want.Note, want.Price, want.UpdatedAt, want.AsOf = "Jazz Night (moved)", 1250, now, now
 				require.Equal(t, want, got)
-				require.Equal(t, want, bundle.getTicket(t, tk.ID))
+				require.Equal(t, want, bundle.listingAt(t, tk.ID, now))
 			})
 
 			t.Run("UpdateSomeoneElsesTicket", func(t *testing.T) {
@@ -244,7 +263,7 @@ func TestTickets(t *testing.T) {
 
 				_, err := bundle.store.UpdateListing(t.Context(), tk.ID, other.ID, editOf(tk, "Mine now", 1), base.Add(time.Hour))
 				require.ErrorIs(t, err, store.ErrNotFound)
-				require.Equal(t, tk, bundle.getTicket(t, tk.ID))
+				require.Equal(t, tk, bundle.listingAt(t, tk.ID, base))
 			})
 
 			t.Run("UpdateUnknownTicket", func(t *testing.T) {
@@ -253,10 +272,12 @@ func TestTickets(t *testing.T) {
 				seller := bundle.user(t, "seller@example.com")
 				tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
 
-				_, err := bundle.store.UpdateListing(t.Context(), tk.ID+1000, seller.ID, "Ghost", 1000, base)
+				_, err := bundle.store.UpdateListing(t.Context(), tk.ID+1000, seller.ID, editOf(tk, "Ghost", 1000), base)
 				require.ErrorIs(t, err, store.ErrNotFound)
 			})
 
+			// A held ticket's price and note may change; the hold keeps the
+			// price it was taken at, and its payment buys the ticket.
 			t.Run("UpdateHeldTicket", func(t *testing.T) {
 				t.Parallel()
 				bundle := setup(t, dialect)
@@ -264,13 +285,19 @@ func TestTickets(t *testing.T) {
 				buyer := bundle.user(t, "buyer@example.com")
 				tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
 				o := bundle.order(t, buyer.ID, tk.ID, base)
-				heldTicket := bundle.getTicket(t, tk.ID)
 
-				_, err := bundle.store.UpdateListing(t.Context(), tk.ID, seller.ID, editOf(tk, "Cheaper", 500), o.ExpiresAt.Add(-time.Millisecond))
-				require.ErrorIs(t, err, store.ErrHeld)
-				require.Equal(t, heldTicket, bundle.getTicket(t, tk.ID))
-				// The order keeps the price it was made at.
+				now := o.ExpiresAt.Add(-time.Millisecond)
+				got, err := bundle.store.UpdateListing(t.Context(), tk.ID, seller.ID, editOf(tk, "Cheaper", 500), now)
+				require.NoError(t, err)
+				require.Equal(t, int64(500), got.Price)
+				require.Equal(t, "Cheaper", got.Note)
+				require.Equal(t, store.Held, got.State(now))
+				require.Equal(t, o.ID, bundle.claimOf(t, tk.ID).OrderID)
 				require.Equal(t, int64(1000), bundle.getOrder(t, o.ID, buyer.ID).Amount)
+
+				bundle.pay(t, o, now)
+				require.Equal(t, store.Paid, bundle.getOrder(t, o.ID, buyer.ID).Status)
+				require.Equal(t, store.Sold, bundle.listingAt(t, tk.ID, now).State(now))
 			})
 
 			t.Run("UpdateAfterHoldEnded", func(t *testing.T) {
@@ -284,7 +311,7 @@ func TestTickets(t *testing.T) {
 				// The expiry job has not run; the hold is over all the same.
 				got, err := bundle.store.UpdateListing(t.Context(), tk.ID, seller.ID, editOf(tk, "Cheaper", 500), o.ExpiresAt)
 				require.NoError(t, err)
-				require.Equal(t, "Cheaper", got.Title)
+				require.Equal(t, "Cheaper", got.Note)
 				require.Equal(t, int64(500), got.Price)
 				require.Equal(t, o.ExpiresAt, got.UpdatedAt)
 				require.Equal(t, store.ForSale, got.State(o.ExpiresAt))
@@ -298,13 +325,13 @@ func TestTickets(t *testing.T) {
 				tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
 				o := bundle.order(t, buyer.ID, tk.ID, base)
 				bundle.pay(t, o, base.Add(time.Second))
-				soldTicket := bundle.getTicket(t, tk.ID)
+				soldTicket := bundle.listingAt(t, tk.ID, base.Add(2*time.Second))
 
 				for _, now := range []time.Time{base.Add(2 * time.Second), o.ExpiresAt.Add(time.Hour)} {
 					_, err := bundle.store.UpdateListing(t.Context(), tk.ID, seller.ID, editOf(tk, "Again", 2000), now)
 					require.ErrorIs(t, err, store.ErrSold)
 				}
-				require.Equal(t, soldTicket, bundle.getTicket(t, tk.ID))
+				require.Equal(t, soldTicket, bundle.listingAt(t, tk.ID, base.Add(2*time.Second)))
 			})
 
 			t.Run("BySeller", func(t *testing.T) {
@@ -318,13 +345,16 @@ func TestTickets(t *testing.T) {
 				second := bundle.ticket(t, seller.ID, "Second", 2000)
 				o := bundle.order(t, buyer.ID, second.ID, base)
 
-				tickets, err := bundle.store.ListingsBySeller(t.Context(), seller.ID, time.Now())
+				now := base.Add(time.Second)
+				tickets, err := bundle.store.ListingsBySeller(t.Context(), seller.ID, now)
 				require.NoError(t, err)
-				// Held tickets are listed too, with their claim.
-				second.ClaimOrderID, second.ClaimExpiresAt = o.ID, o.ExpiresAt
+				// Held tickets are listed too, counted as held until the hold ends.
+				second.Free, second.NextRelease, second.AsOf = 0, o.ExpiresAt, now
+				first.AsOf = now
 				require.Equal(t, []store.Listing{second, first}, tickets)
+				require.Equal(t, 1, tickets[0].Held())
 
-				tickets, err = bundle.store.ListingsBySeller(t.Context(), buyer.ID, time.Now())
+				tickets, err = bundle.store.ListingsBySeller(t.Context(), buyer.ID, now)
 				require.NoError(t, err)
 				require.Empty(t, tickets)
 			})
