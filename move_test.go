@@ -283,7 +283,7 @@ func TestMoveToPostgresCommand(t *testing.T) {
 		t.Logf("move-to-postgres said:\n%s", out.String())
 		require.Contains(t, out.String(), "in one transaction:")
 		for _, want := range []string{
-			`users +2\n`, `tickets +3\n`, `orders +2\n`, `payments +2\n`, `stripe events +1\n`,
+			`users +2\n`, `events +3\n`, `listings +3\n`, `tickets +3\n`, `orders +2\n`, `payments +2\n`, `stripe events +1\n`,
 			`sessions +[2-9]\n`, `jobs +1 \(1 order expiry, 0 stripe event, 0 refund\)\n`,
 		} {
 			require.Regexp(t, want, out.String())
