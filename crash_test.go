@@ -133,8 +133,12 @@ func TestKillDuringRush(t *testing.T) {
 					count(`SELECT count(*) FROM orders WHERE status = 'pending'`) == 0
 			}, 150*time.Second, 200*time.Millisecond, "every stored event is processed and every hold recorded as ended after the restart")
 
-			require.Zero(t, count(`SELECT count(*) FROM (SELECT ticket_id FROM orders WHERE status = 'paid'
-				GROUP BY ticket_id HAVING count(*) > 1) AS twice`), "no ticket is sold twice")
+			require.Zero(t, count(`SELECT count(*) FROM listings l WHERE l.quantity <
+				(SELECT coalesce(sum(o.quantity), 0) FROM orders o WHERE o.listing_id = l.id AND o.status = 'paid')`),
+				"no listing sells more tickets than it has")
+			require.Zero(t, count(`SELECT count(*) FROM orders o WHERE o.status = 'paid' AND o.quantity <>
+				(SELECT count(*) FROM tickets t WHERE t.claim_order_id = o.id AND t.claim_expires_at IS NULL)`),
+				"every paid order owns its tickets")
 			require.Zero(t, count(`SELECT count(*) FROM (SELECT order_id FROM payments
 				GROUP BY order_id HAVING count(*) > 1) AS twice`), "no order is paid twice")
 			require.Zero(t, count(`SELECT count(*) FROM tickets t WHERE t.claim_order_id IS NOT NULL

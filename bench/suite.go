@@ -345,12 +345,12 @@ func checkRound(ctx context.Context, st *store.Store, tickets []int64, wins map[
 }
 
 // liveOrders reads, straight from the database, the orders that claim each
-// ticket at now: paid, or pending and unexpired. A ticket with more than
-// one is oversold.
+// ticket (a listing of one) at now: paid, or pending and unexpired. A ticket
+// with more than one is oversold.
 func liveOrders(ctx context.Context, st *store.Store, tickets []int64, now time.Time) (map[int64][]int64, error) {
 	rows, err := st.DB().Read.QueryContext(ctx, `
-		SELECT ticket_id, id FROM orders
-		WHERE ticket_id >= $1 AND ticket_id <= $2 AND (status = 'paid' OR (status = 'pending' AND expires_at > $3))`,
+		SELECT listing_id, id FROM orders
+		WHERE listing_id >= $1 AND listing_id <= $2 AND (status = 'paid' OR (status = 'pending' AND expires_at > $3))`,
 		tickets[0], tickets[len(tickets)-1], now.UnixMilli())
 	if err != nil {
 		return nil, err

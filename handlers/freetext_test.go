@@ -74,7 +74,7 @@ func TestFreeTextRefusesInvisibleAndBidi(t *testing.T) {
 				tid := b.listTicket(t, seller, title, "5")
 				tk, err := b.store.Listing(t.Context(), tid, time.Now())
 				require.NoError(t, err)
-				require.Equal(t, title, tk.Title)
+				require.Equal(t, title, tk.Title())
 			}
 		})
 	})

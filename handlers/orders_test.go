@@ -66,9 +66,9 @@ func TestExpiry(t *testing.T) {
 			return err == nil && o.Status == store.Cancelled
 		}, 10*time.Second, 50*time.Millisecond, "the expiry job never recorded the cancellation")
 		require.Equal(t, "expired", orderState(t, b.get(t, first, orderPath).HTML))
-		tk, err := b.store.Listing(t.Context(), id, time.Now())
-		require.NoError(t, err)
-		require.Equal(t, secondOrder, tk.ClaimOrderID, "the expired order's job leaves the new claim alone")
+		held, err := b.store.HeldBy(t.Context(), id, b.userID(t, "second@example.com"), b.clock.Now())
+		require.NoError(t, err, "the expired order's job leaves the new claim alone")
+		require.Equal(t, secondOrder, held.ID)
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -52,8 +53,8 @@ func TestSecurity(t *testing.T) {
 					}
 
 					// Nothing changed.
-					requireTicket(t, b, id, "Opera", 3000)
-					tickets, err := b.store.ListingsBySeller(t.Context(), b.userID(t, "seller@example.com"))
+					requireTicket(t, b, id, "Opera", "", 3000)
+					tickets, err := b.store.ListingsBySeller(t.Context(), b.userID(t, "seller@example.com"), time.Now())
 					require.NoError(t, err)
 					require.Len(t, tickets, 2)
 					requireNoOrders(t, b, "seller@example.com")
