@@ -186,28 +186,16 @@ func (s *Store) setHidden(ctx context.Context, actorID, eventID int64, hide bool
 // the event it duplicates, and marks the duplicate merged into it; the events
 // merged into the duplicate before now point to the target too, so that a
 // merged event always names a listed one. It returns how many listings moved.
-// It refuses to merge an event into itself (ErrMergeIntoItself), an event
-// merged already (ErrMerged), and into an event that is merged
-// (ErrTargetMerged), hidden (ErrTargetHidden) or has started
-// (ErrEventStarted). Either event missing is ErrNotFound.
+// It refuses what mergeRefusal refuses; either event missing is ErrNotFound.
 func (s *Store) MergeEvents(ctx context.Context, actorID, duplicateID, intoID int64, now time.Time) (int, error) {
-	if duplicateID == intoID {
-		return 0, ErrMergeIntoItself
-	}
 	var moved int64
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		dup, into, err := s.lockPair(ctx, tx.Tx, duplicateID, intoID)
-		switch {
-		case err != nil:
+		if err != nil {
 			return err
-		case dup.MergedInto != 0:
-			return ErrMerged
-		case into.MergedInto != 0:
-			return ErrTargetMerged
-		case !into.HiddenAt.IsZero():
-			return ErrTargetHidden
-		case into.Started(now):
-			return ErrEventStarted
+		}
+		if err := mergeRefusal(dup, into, now); err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE listings SET event_id = $1, updated_at = $2 WHERE event_id = $3`,
 			intoID, ms(now), duplicateID)
@@ -226,6 +214,44 @@ func (s *Store) MergeEvents(ctx context.Context, actorID, duplicateID, intoID in
 		return recordAction(ctx, tx.Tx, actorID, ActionMerge, SubjectEvent, duplicateID, detail, now)
 	})
 	return int(moved), err
+}
+
+// mergeRefusal says why dup may not be merged into into at now: an event
+// into itself (ErrMergeIntoItself), an event merged already (ErrMerged), into
+// an event that is merged (ErrTargetMerged), hidden (ErrTargetHidden) or has
+// started (ErrEventStarted). It returns nil if it may.
+func mergeRefusal(dup, into Event, now time.Time) error {
+	switch {
+	case dup.ID == into.ID:
+		return ErrMergeIntoItself
+	case dup.MergedInto != 0:
+		return ErrMerged
+	case into.MergedInto != 0:
+		return ErrTargetMerged
+	case !into.HiddenAt.IsZero():
+		return ErrTargetHidden
+	case into.Started(now):
+		return ErrEventStarted
+	}
+	return nil
+}
+
+// MergeTarget finds the event a duplicate would be merged into, for the
+// operator to confirm: the error MergeEvents would refuse the merge with at
+// now, if any, or ErrNotFound if either event is missing.
+func (s *Store) MergeTarget(ctx context.Context, duplicateID, intoID int64, now time.Time) (Event, error) {
+	dup, err := s.Event(ctx, duplicateID)
+	if err != nil {
+		return Event{}, err
+	}
+	into, err := s.Event(ctx, intoID)
+	if err != nil {
+		return Event{}, err
+	}
+	if err := mergeRefusal(dup, into, now); err != nil {
+		return Event{}, err
+	}
+	return into, nil
 }
 
 // lockPair locks two events, the lower id first, so that two merges of the
@@ -252,29 +278,36 @@ func (s *Store) lockUser(ctx context.Context, tx *sql.Tx, id int64) (User, error
 	return scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`+lock, id))
 }
 
+// CanBeSuspendedBy says why the operator actorID may not suspend the account:
+// it is their own (ErrSuspendSelf) or another confirmed operator's
+// (ErrOperator). It returns nil if they may.
+func (u User) CanBeSuspendedBy(actorID int64) error {
+	switch {
+	case u.ID == actorID:
+		return ErrSuspendSelf
+	case !u.AdminConfirmedAt.IsZero():
+		return ErrOperator
+	}
+	return nil
+}
+
 // SuspendUser suspends an account, for reason, in one transaction: its
 // sessions end at once (a new session epoch), it cannot sign in (CanSignIn),
 // its listings leave sale (listingOpen), and every hold it has as a buyer is
 // released as CancelOrder would: the order cancelled, its tickets back on
 // sale, and its checkout session, if any, expired by a job. It returns how
 // many holds were released. Suspending a suspended account changes nothing.
-// It refuses the operator's own account (ErrSuspendSelf) and another
-// confirmed operator's (ErrOperator).
+// It refuses what CanBeSuspendedBy refuses.
 func (s *Store) SuspendUser(ctx context.Context, actorID, userID int64, reason string, now time.Time) (int, error) {
-	if actorID == userID {
-		return 0, ErrSuspendSelf
-	}
 	var released int
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		released = 0
 		u, err := s.lockUser(ctx, tx.Tx, userID)
-		switch {
-		case err != nil:
+		if err != nil {
 			return err
-		case !u.AdminConfirmedAt.IsZero():
-			return ErrOperator
-		case !u.SuspendedAt.IsZero():
-			return nil
+		}
+		if err := u.CanBeSuspendedBy(actorID); err != nil || !u.SuspendedAt.IsZero() {
+			return err // nil: suspended already
 		}
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE users SET suspended_at = $1, session_epoch = session_epoch + 1 WHERE id = $2`, ms(now), userID); err != nil {

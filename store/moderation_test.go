@@ -249,6 +249,9 @@ func TestMergeEvents(t *testing.T) {
 				moved := b.listing(t, dup.ID, 2, 4000)
 				held := b.order(t, b.buyer.ID, moved.ID, now)
 
+				target, err := b.store.MergeTarget(ctx, dup.ID, into.ID, now)
+				require.NoError(t, err)
+				require.Equal(t, into, target)
 				n, err := b.store.MergeEvents(ctx, b.operator.ID, dup.ID, into.ID, now)
 				require.NoError(t, err)
 				require.Equal(t, 1, n)
@@ -291,6 +294,8 @@ func TestMergeEvents(t *testing.T) {
 				// A merged event is merged already, and not a target.
 				_, err = b.store.MergeEvents(ctx, b.operator.ID, a.ID, c.ID, now)
 				require.ErrorIs(t, err, store.ErrMerged)
+				_, err = b.store.MergeTarget(ctx, a.ID, c.ID, now)
+				require.ErrorIs(t, err, store.ErrMerged)
 				_, err = b.store.MergeEvents(ctx, b.operator.ID, c.ID, a.ID, now)
 				require.ErrorIs(t, err, store.ErrTargetMerged)
 
@@ -328,7 +333,9 @@ func TestMergeEvents(t *testing.T) {
 					"Started": {started.ID, store.ErrEventStarted},
 					"Missing": {9999, store.ErrNotFound},
 				} {
-					_, err := b.store.MergeEvents(ctx, b.operator.ID, dup.ID, tt.into, now)
+					_, err := b.store.MergeTarget(ctx, dup.ID, tt.into, now)
+					require.ErrorIs(t, err, tt.want, name)
+					_, err = b.store.MergeEvents(ctx, b.operator.ID, dup.ID, tt.into, now)
 					require.ErrorIs(t, err, tt.want, name)
 				}
 				_, err := b.store.MergeEvents(ctx, b.operator.ID, 9999, dup.ID, now)
