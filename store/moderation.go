@@ -75,9 +75,9 @@ func recordAction(ctx context.Context, tx *sql.Tx, actorID int64, action Moderat
 }
 
 // lockEvent reads an event in a write transaction; on PostgreSQL it locks the
-// event's row until the transaction ends, so that operators' changes take
-// turns and a listing being added to it (whose foreign key shares the lock)
-// commits before a merge moves the event's listings, or after it.
+// event's row until the transaction ends, so that operators' changes to it
+// take turns, and a listing being added to it (whose foreign key check takes
+// a share of the lock) commits before a merge moves the event's listings.
 func (s *Store) lockEvent(ctx context.Context, tx *sql.Tx, id int64) (Event, error) {
 	lock := ""
 	if s.db.Dialect == Postgres {
