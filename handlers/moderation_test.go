@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -566,4 +567,24 @@ func TestModerationLogPage(t *testing.T) {
 		require.Equal(t, []string{"hide", "event #" + itoa(l.Event.ID) + " Tosca"}, texts(hide.Find("td"))[2:4])
 		requireElement(t, res.HTML, `#action-`+itoa(log[1].ID)+` a[href="/admin/events/`+itoa(l.Event.ID)+`"]`)
 	})
+}
+
+func TestModerationEventsPaged(t *testing.T) {
+	t.Parallel()
+	b := moderationSetup(t, store.SQLite)
+	for i := range 51 {
+		_, err := b.store.CreateEvent(t.Context(), b.adminID, store.NewEvent{Name: "Show " + strconv.Itoa(i), TimeZone: "UTC"},
+			b.clock.Now())
+		require.NoError(t, err)
+	}
+	res := b.get(t, b.admin, "/admin/events?q=show")
+	requireStatus(t, res, http.StatusOK)
+	require.Equal(t, 50, requireElement(t, res.HTML, "#admin-events tbody tr").Length())
+	requireElement(t, res.HTML, `a[rel="next"][href="/admin/events?page=2&q=show"]`)
+	requireNoElement(t, res.HTML, `a[rel="prev"]`)
+	res = b.get(t, b.admin, "/admin/events?q=show&page=2")
+	requireStatus(t, res, http.StatusOK)
+	requireElementText(t, res.HTML, "#admin-events tbody tr a", "#1 Show 0")
+	requireElement(t, res.HTML, `a[rel="prev"][href="/admin/events?q=show"]`)
+	requireNoElement(t, res.HTML, `a[rel="next"]`)
 }
