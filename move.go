@@ -86,6 +86,7 @@ func runMove(ctx context.Context, args []string, getenv func(string) string, std
 		{"orders", counts.Orders},
 		{"payments", counts.Payments},
 		{"stripe events", counts.StripeEvents},
+		{"moderation log", counts.ModerationActions},
 	} {
 		fmt.Fprintf(stdout, "  %-14s %d\n", line.name, line.n)
 	}

@@ -146,6 +146,14 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.signedIn(r, form, at)
+	// Only now, with the right password, does the page tell that the
+	// account is suspended.
+	if ref, refused := refusalFor(signingIn, facts{err: user.CanSignIn()}); refused {
+		form.Errors.Form = ref.message
+		form.Password = ""
+		h.render(w, r, ref.status, templates.SignInForm, h.accountData(r, "Sign in", form))
+		return
+	}
 	h.startSession(w, r, user, "")
 }
 

@@ -54,6 +54,7 @@ func (h *Handler) adminRoutes(r chi.Router) {
 	r.Use(h.requireAdmin)
 	r.Get("/", h.adminIndex)
 	r.Get("/payments", h.adminPayments)
+	h.moderationRoutes(r)
 	jobs := h.cfg.JobsUI
 	if jobs == nil {
 		jobs = http.HandlerFunc(h.jobsUIMissing)

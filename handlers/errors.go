@@ -21,6 +21,9 @@ const (
 	paying                     // starting to pay one's order
 	checkingOut                // paying at the built-in checkout
 	signingUp
+	signingIn  // with the right password
+	moderating // an operator changing an event or an account
+	merging    // an operator merging a duplicate event into another
 )
 
 // A refusal is the answer to a domain error: its status, the sentence shown
@@ -67,6 +70,8 @@ var refusals = map[attempt][]rule{
 			message: "The seller changed this ticket as you were buying it. Check the price and try again."}},
 		{err: store.ErrWithdrawn, refusal: refusal{status: http.StatusConflict,
 			message: "The seller has withdrawn this ticket."}},
+		{err: store.ErrOffSale, refusal: refusal{status: http.StatusConflict,
+			message: "This listing is no longer on sale."}},
 		{err: store.ErrTooManyHolds, refusal: refusal{status: http.StatusConflict},
 			describe: func(f facts) string { return holdLimitReason(f.maxHolds) }},
 		{err: store.ErrCoolingDown, refusal: refusal{status: http.StatusTooManyRequests}, describe: coolingDown},
@@ -110,6 +115,30 @@ var refusals = map[attempt][]rule{
 	signingUp: {
 		{err: store.ErrEmailTaken, refusal: refusal{status: http.StatusUnprocessableEntity,
 			message: "An account with this email already exists. Sign in instead?"}},
+	},
+	signingIn: {
+		{err: store.ErrSuspended, refusal: refusal{status: http.StatusForbidden,
+			message: "This account is suspended. Write to the operator of EventHive if you think this is a mistake."}},
+	},
+	moderating: {
+		{err: store.ErrMerged, refusal: refusal{status: http.StatusConflict,
+			message: "This event was merged into another: change that one instead."}},
+		{err: store.ErrSuspendSelf, refusal: refusal{status: http.StatusConflict,
+			message: "You cannot suspend your own account."}},
+		{err: store.ErrOperator, refusal: refusal{status: http.StatusConflict,
+			message: "This is a confirmed operator's account: it cannot be suspended from the console."}},
+	},
+	merging: {
+		{err: store.ErrNotFound, refusal: refusal{status: http.StatusUnprocessableEntity,
+			message: "There is no event with this number."}},
+		{err: store.ErrMergeIntoItself, refusal: refusal{status: http.StatusUnprocessableEntity,
+			message: "An event cannot be merged into itself: choose the event it duplicates."}},
+		{err: store.ErrTargetMerged, refusal: refusal{status: http.StatusUnprocessableEntity,
+			message: "That event was itself merged into another: choose that one."}},
+		{err: store.ErrTargetHidden, refusal: refusal{status: http.StatusUnprocessableEntity,
+			message: "That event is hidden: show it first, or choose another."}},
+		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusUnprocessableEntity,
+			message: "That event has started: its sales are closed, so listings cannot move into it."}},
 	},
 }
 

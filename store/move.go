@@ -24,6 +24,8 @@ var ErrTargetNotEmpty = errors.New("target database is not empty")
 // MoveCounts says what MoveToPostgres copied and which jobs it recreated.
 type MoveCounts struct {
 	Users, Sessions, Events, Listings, Tickets, Orders, Payments, StripeEvents int
+	// ModerationActions are the rows of the moderation log.
+	ModerationActions int
 
 	// The jobs recreated in the target: one per pending order (its hold's
 	// end), per unprocessed Stripe event, per payment awaiting its refund
@@ -114,10 +116,13 @@ var moveTables = []moveTable{
 		func(c *MoveCounts) *int { return &c.Payments }, nil},
 	{"stripe_events", []string{"id", "type", "payload", "received_at", "processed_at"}, false,
 		func(c *MoveCounts) *int { return &c.StripeEvents }, nil},
+	{"moderation_actions", []string{"id", "actor_id", "action", "subject", "subject_id", "detail", "created_at"}, true,
+		func(c *MoveCounts) *int { return &c.ModerationActions }, nil},
 }
 
 // moveTargetTables are the tables that must be empty in the target.
-var moveTargetTables = []string{"users", "events", "listings", "tickets", "orders", "payments", "stripe_events", "sessions"}
+var moveTargetTables = []string{"users", "events", "listings", "tickets", "orders", "payments", "stripe_events", "sessions",
+	"moderation_actions"}
 
 // MoveToPostgres copies every user, session, event, listing, ticket, order,
 // payment and Stripe event from a SQLite database into an empty PostgreSQL

@@ -24,6 +24,23 @@ type User struct {
 	// SessionEpoch is the account's session generation: a session begun in
 	// an earlier epoch has ended (EndSessions).
 	SessionEpoch int64
+	// SuspendedAt is when an operator suspended the account (SuspendUser);
+	// zero if it is not suspended.
+	SuspendedAt time.Time
+}
+
+// ErrSuspended means an operator has suspended the account: it cannot sign
+// in, and its listings are off sale.
+var ErrSuspended = errors.New("account is suspended")
+
+// CanSignIn says why the account may not sign in (ErrSuspended), or returns
+// nil. Check it only once the password matched, so that it tells nothing
+// to whoever does not know the password.
+func (u User) CanSignIn() error {
+	if !u.SuspendedAt.IsZero() {
+		return ErrSuspended
+	}
+	return nil
 }
 
 // Errors of NormalizeEmail.
@@ -124,18 +141,21 @@ func (s *Store) EndSessions(ctx context.Context, userID int64) error {
 }
 
 func (s *Store) user(ctx context.Context, db *sql.DB, where string, arg any) (User, error) {
+	return scanUser(db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users `+where, arg))
+}
+
+const userColumns = `id, email, password_hash, created_at, admin_confirmed_at, session_epoch, suspended_at`
+
+// scanUser reads userColumns, then extra, into a User.
+func scanUser(row rowScanner, extra ...any) (User, error) {
 	var u User
 	var created int64
-	var confirmed sql.NullInt64
-	err := db.QueryRowContext(ctx,
-		`SELECT id, email, password_hash, created_at, admin_confirmed_at, session_epoch FROM users `+where, arg).
-		Scan(&u.ID, &u.Email, &u.PasswordHash, &created, &confirmed, &u.SessionEpoch)
+	var confirmed, suspended sql.NullInt64
+	err := row.Scan(append([]any{&u.ID, &u.Email, &u.PasswordHash, &created, &confirmed, &u.SessionEpoch, &suspended},
+		extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
-	u.CreatedAt = fromMS(created)
-	if confirmed.Valid {
-		u.AdminConfirmedAt = fromMS(confirmed.Int64)
-	}
+	u.CreatedAt, u.AdminConfirmedAt, u.SuspendedAt = fromMS(created), fromNullMS(confirmed), fromNullMS(suspended)
 	return u, err
 }

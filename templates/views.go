@@ -39,9 +39,15 @@ func (v View) part(name string) View {
 
 // The pages, each followed by the fragments that HTMX requests swap.
 var (
-	Admin         = page("admin")
-	AdminPayments = page("admin_payments")
-	Error         = page("error")
+	Admin           = page("admin")
+	AdminPayments   = page("admin_payments")
+	AdminEvents     = page("admin_events")
+	AdminEvent      = page("admin_event")
+	AdminEventMerge = page("admin_event_merge")
+	AdminUsers      = page("admin_users")
+	AdminSuspend    = page("admin_suspend")
+	AdminLog        = page("admin_log")
+	Error           = page("error")
 
 	Checkout       = page("checkout")
 	CheckoutDetail = Checkout.part("checkout")
