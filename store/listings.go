@@ -221,7 +221,7 @@ func (s *Store) CreateListing(ctx context.Context, sellerID int64, n NewListing,
 			if eventID, err = insertEvent(ctx, tx, sellerID, n.Event, now); err != nil {
 				return fmt.Errorf("insert event: %w", err)
 			}
-		} else if err := openEvent(ctx, tx.Tx, eventID, now); err != nil {
+		} else if err := s.openEvent(ctx, tx.Tx, eventID, now); err != nil {
 			return err
 		}
 		err := tx.QueryRowContext(ctx, `
@@ -240,9 +240,16 @@ func (s *Store) CreateListing(ctx context.Context, sellerID int64, n NewListing,
 }
 
 // openEvent checks that an existing event can take new listings at now.
-func openEvent(ctx context.Context, tx *sql.Tx, eventID int64, now time.Time) error {
+// On PostgreSQL it share-locks the event's row until the transaction ends, so
+// that an operator's merge or hide waits for the new listing, and moves or
+// hides it too.
+func (s *Store) openEvent(ctx context.Context, tx *sql.Tx, eventID int64, now time.Time) error {
+	lock := ""
+	if s.db.Dialect == Postgres {
+		lock = " FOR SHARE"
+	}
 	var open bool
-	err := tx.QueryRowContext(ctx, `SELECT `+eventOpen("$2")+` FROM events e WHERE e.id = $1`, eventID, ms(now)).Scan(&open)
+	err := tx.QueryRowContext(ctx, `SELECT `+eventOpen("$2")+` FROM events e WHERE e.id = $1`+lock, eventID, ms(now)).Scan(&open)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return ErrNotFound

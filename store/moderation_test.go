@@ -421,6 +421,19 @@ func TestSuspendUser(t *testing.T) {
 				require.ErrorIs(t, err, store.ErrOffSale)
 				require.NotContains(t, b.forSaleIDs(t, at, "", 10, 0), theirs.ID)
 
+				// The payment of the checkout they had started arrives after
+				// the suspension: it buys nothing and is refunded.
+				b.pay(t, o2, at)
+				paid, err := b.store.PaymentsForOrder(ctx, o2.ID)
+				require.NoError(t, err)
+				require.Len(t, paid, 1)
+				require.Equal(t, store.RefundPending, paid[0].Status)
+				require.Equal(t, store.RefundBuyerSuspended, paid[0].RefundReason)
+				require.Equal(t, store.Cancelled, b.getOrder(t, o2.ID, b.buyer.ID).Status)
+				l, err = b.store.Listing(ctx, paying.ID, at)
+				require.NoError(t, err)
+				require.Equal(t, store.ForSale, l.State(at))
+
 				entry := b.lastAction(t)
 				require.Equal(t, store.ActionSuspend, entry.Action)
 				require.Equal(t, store.SubjectUser, entry.Subject)

@@ -40,8 +40,11 @@ const (
 	RefundWithdrawn   = "the hold ended before the payment arrived, and the seller has withdrawn the tickets since"
 	RefundSalesClosed = "the hold ended before the payment arrived, and sales closed when the event started"
 	RefundOffSale     = "the hold ended before the payment arrived, and the tickets are no longer on sale"
-	RefundNotSession  = "the payment was for a checkout session that the order did not start"
-	RefundInStripe    = "EventHive refunded the payment"
+	// A suspension ends the account's holds; a payment for one that
+	// arrives afterwards buys nothing.
+	RefundBuyerSuspended = "the hold ended before the payment arrived, when the account was suspended"
+	RefundNotSession     = "the payment was for a checkout session that the order did not start"
+	RefundInStripe       = "EventHive refunded the payment"
 )
 
 // Payment is a payment Stripe reported for a checkout session.
@@ -122,8 +125,8 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment, now time.Time) err
 		var expires int64
 		var session sql.NullString
 		err := tx.QueryRowContext(ctx, `
-			SELECT id, listing_id, quantity, status, amount, currency, expires_at, checkout_session_id FROM orders WHERE id = $1`, p.OrderID).
-			Scan(&orderID, &o.ListingID, &o.Quantity, &o.Status, &o.Amount, &o.Currency, &expires, &session)
+			SELECT id, buyer_id, listing_id, quantity, status, amount, currency, expires_at, checkout_session_id FROM orders WHERE id = $1`, p.OrderID).
+			Scan(&orderID, &o.BuyerID, &o.ListingID, &o.Quantity, &o.Status, &o.Amount, &o.Currency, &expires, &session)
 		o.ID, o.ExpiresAt = orderID.Int64, fromMS(expires)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -205,16 +208,20 @@ func (s *Store) sellTickets(ctx context.Context, tx *sql.Tx, o Order, now time.T
 // paid for: it locks as many free tickets of the listing (its own ended
 // claims first) and claims them, or returns why it cannot.
 func (s *Store) lateSale(ctx context.Context, tx *sql.Tx, o Order, now time.Time) (reason string, err error) {
-	var open, started, withdrawn bool
+	var open, started, withdrawn, buyerSuspended bool
 	var price int64
 	var currency string
 	err = tx.QueryRowContext(ctx, `
 		SELECT `+listingOpen+` AND e.hidden_at IS NULL AND e.merged_into IS NULL, e.starts_at IS NOT NULL AND e.starts_at <= $2,
-		       l.withdrawn_at IS NOT NULL, l.price, l.currency`+listingFrom+`WHERE l.id = $1`, o.ListingID, ms(now)).
-		Scan(&open, &started, &withdrawn, &price, &currency)
+		       l.withdrawn_at IS NOT NULL, l.price, l.currency,
+		       (SELECT u.suspended_at IS NOT NULL FROM users u WHERE u.id = $3)`+listingFrom+`WHERE l.id = $1`,
+		o.ListingID, ms(now), o.BuyerID).
+		Scan(&open, &started, &withdrawn, &price, &currency, &buyerSuspended)
 	switch {
 	case err != nil:
 		return "", fmt.Errorf("late sale: %w", err)
+	case buyerSuspended:
+		return RefundBuyerSuspended, nil
 	case started:
 		return RefundSalesClosed, nil
 	case withdrawn:
