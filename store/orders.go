@@ -115,7 +115,7 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 		}
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO orders (buyer_id, listing_id, quantity, status, amount, currency, expires_at, created_at, updated_at)
-			SELECT $1, l.id, $2, 'pending', l.price * $2, l.currency, $3, $4, $4`+listingFrom+`
+			SELECT $1, l.id, $2, 'pending', l.price * CAST($2 AS INTEGER), l.currency, $3, $4, $4`+listingFrom+`
 			WHERE l.id = $5 AND l.seller_id <> $1 AND `+listingOpen+` AND `+eventOpen("$4")+`
 			  AND (NOT l.together OR l.quantity = $2)
 			RETURNING id`, buyerID, quantity, ms(expires), ms(now), listingID).Scan(&orderID)
