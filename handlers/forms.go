@@ -346,9 +346,13 @@ const (
 	startInPast    = "Enter a start in the future: sales close when the event starts."
 )
 
-// capProblem names the highest price the resale cap allows.
+// capProblem names the highest price the resale cap allows, and the cap.
 func capProblem(most int64, rules listingRules) string {
-	return fmt.Sprintf("The highest price allowed is %s %s (%s).", money.Format(most), strings.ToUpper(rules.currency), rules.cap)
+	words := ""
+	if _, capped := rules.cap.Max(0); capped {
+		words = " (" + rules.cap.String() + ")"
+	}
+	return fmt.Sprintf("The highest price allowed is %s %s%s.", money.Format(most), strings.ToUpper(rules.currency), words)
 }
 
 // parseQuantity reads how many tickets: 1 when empty.
