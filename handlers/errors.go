@@ -80,8 +80,7 @@ var refusals = map[attempt][]rule{
 			n := f.listing.Quantity
 			return fmt.Sprintf("These %d tickets are sold together: buy all %d or none.", n, n)
 		}},
-		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict,
-			message: "Sales closed when the event started."}},
+		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict, message: salesClosed}},
 		{err: store.ErrChanged, refusal: refusal{status: http.StatusConflict,
 			message: "The seller changed this ticket as you were buying it. Check the price and try again."}},
 		{err: store.ErrWithdrawn, refusal: refusal{status: http.StatusConflict,
@@ -95,8 +94,7 @@ var refusals = map[attempt][]rule{
 	editing: {
 		{err: store.ErrSold, refusal: refusal{status: http.StatusConflict,
 			message: "This ticket is sold and can no longer be edited."}},
-		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict,
-			message: "The event has started, so its sales are closed: this listing can no longer be edited."}},
+		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict, message: salesClosed}},
 		{err: store.ErrTicketsClaimed, refusal: refusal{status: http.StatusConflict}, describe: func(f facts) string {
 			claimed := f.listing.Quantity - f.listing.Free
 			return fmt.Sprintf("Buyers hold or bought %s of this listing, so its face value and whether it is sold together "+
@@ -108,6 +106,7 @@ var refusals = map[attempt][]rule{
 			message: "This ticket cannot be withdrawn while a buyer holds it. If they do not pay in time, you can withdraw it then."}},
 		{err: store.ErrSold, refusal: refusal{status: http.StatusConflict,
 			message: "This ticket is sold and can no longer be withdrawn."}},
+		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict, message: salesClosed}},
 	},
 	cancelling: {
 		{err: store.ErrNotPending, refusal: refusal{status: http.StatusConflict},
@@ -135,6 +134,10 @@ var refusals = map[attempt][]rule{
 			message: "An account with this email already exists. Sign in instead?"}},
 	},
 }
+
+// salesClosed is the refusal of anything that would change what is on sale
+// for an event that has started.
+const salesClosed = "The event has started: sales closed then, and these tickets can no longer be bought or changed."
 
 // refusalFor looks f.err up among the rules of the attempt. It reports false
 // for an error they do not know: the handler then calls storeError.

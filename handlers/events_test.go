@@ -347,7 +347,8 @@ func TestEventPage(t *testing.T) {
 
 			page := b.get(t, buyer, "/tickets/"+itoa(l.ID))
 			requireStatus(t, page, http.StatusOK)
-			requireElementText(t, page.HTML, "#sales-closed", "Sales closed Sales closed when the event started. See the upcoming events")
+			require.Contains(t, textOf(requireElement(t, page.HTML, "#ended")), "Ended Sales closed when the event started: ")
+			requireElement(t, page.HTML, `main a[href="/"]`, "a way on")
 			requireNoElement(t, page.HTML, `form[action="/orders"]`)
 
 			event := b.get(t, buyer, "/events/"+itoa(l.Event.ID))
@@ -358,7 +359,7 @@ func TestEventPage(t *testing.T) {
 
 			res := b.postForm(t, buyer, "/orders", url.Values{"ticket_id": {itoa(l.ID)}, "quantity": {"1"}})
 			requireStatus(t, res, http.StatusConflict)
-			require.Equal(t, "Sales closed when the event started.", alertMessage(t, res.HTML))
+			require.Equal(t, "The event has started: sales closed then, and these tickets can no longer be bought or changed.", alertMessage(t, res.HTML))
 			require.Zero(t, b.rowCount(t, "orders"))
 
 			// Nor can tickets be listed for it, or its listing edited.
@@ -367,7 +368,7 @@ func TestEventPage(t *testing.T) {
 			require.Equal(t, "This event has started: its sales are closed. Pick another.", textOf(requireElement(t, res.HTML, "#event_id-error")))
 			res = b.get(t, seller, "/tickets/"+itoa(l.ID)+"/edit")
 			requireStatus(t, res, http.StatusConflict)
-			require.Equal(t, "The event has started, so its sales are closed: this listing can no longer be edited.", alertMessage(t, res.HTML))
+			require.Equal(t, "The event has started: sales closed then, and these tickets can no longer be bought or changed.", alertMessage(t, res.HTML))
 		})
 	})
 }
