@@ -243,20 +243,6 @@ func quantitiesOf(l store.Listing, now time.Time, maxHolds int) quantities {
 // pickerSize is how many events the sell form's picker offers at once.
 const pickerSize = 8
 
-// eventPicker answers the sell form's event search, as the user types: the
-// upcoming events that match, as choices of the form. Without HTMX it is the
-// whole form, showing them.
-func (h *Handler) eventPicker(w http.ResponseWriter, r *http.Request) {
-	rules := h.listingRules()
-	form := readTicketForm(r.URL.Query(), rules)
-	data, err := h.newTicketFormPage(r, form, searchText(r.URL.Query().Get("q")))
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	h.render(w, r, http.StatusOK, templates.TicketFormPicker, data)
-}
-
 // pickerEvents are the upcoming events matching find, soonest first, with
 // the event picked first if it is listed and not among them.
 func (h *Handler) pickerEvents(ctx context.Context, find string, picked int64, now time.Time) ([]store.Event, error) {

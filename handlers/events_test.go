@@ -11,6 +11,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/store"
 )
 
@@ -312,11 +313,15 @@ func TestEventPage(t *testing.T) {
 
 		t.Run("HiddenMergedUnknown", func(t *testing.T) {
 			t.Parallel()
-			b := setup(t, dialect)
+			b := setupWith(t, dialect, bundleOpts{configure: func(cfg *handlers.Config) { cfg.AdminEmails = []string{adminEmail} }})
 			seller := b.signUp(t, "seller@example.com")
+			buyer := b.signUp(t, "buyer@example.com")
+			operator := b.signUp(t, adminEmail)
+			b.confirmOperator(t, adminEmail)
 			kept := b.sellOK(t, seller, b.newEvent(t, "Kept", 24*time.Hour)).Event.ID
 			duplicate := b.sellOK(t, seller, b.newEvent(t, "Duplicate", 24*time.Hour)).Event.ID
-			hidden := b.sellOK(t, seller, b.newEvent(t, "Hidden", 24*time.Hour)).Event.ID
+			hiddenListing := b.sellOK(t, seller, b.newEvent(t, "Hidden", 24*time.Hour))
+			hidden := hiddenListing.Event.ID
 			b.exec(t, `UPDATE events SET merged_into = $1 WHERE id = $2`, kept, duplicate)
 			b.exec(t, `UPDATE events SET hidden_at = $1 WHERE id = $2`, b.clock.Now().UnixMilli(), hidden)
 
@@ -324,12 +329,50 @@ func TestEventPage(t *testing.T) {
 			requireStatus(t, res, http.StatusMovedPermanently)
 			require.Equal(t, "/events/"+itoa(kept), res.location())
 
-			requireNotFound(t, b.get(t, newClient(t), "/events/"+itoa(hidden)))
-			requireNotFound(t, b.get(t, seller, "/events/"+itoa(hidden))) // its own seller's too
+			// A hidden event, and its listing, are not found but by
+			// operators (and the listing by its seller, who sees it is off
+			// sale).
+			listingPath := "/tickets/" + itoa(hiddenListing.ID)
+			for name, c := range map[string]*http.Client{"signed out": newClient(t), "buyer": buyer, "seller": seller} {
+				requireNotFound(t, b.get(t, c, "/events/"+itoa(hidden)))
+				if name != "seller" {
+					requireNotFound(t, b.get(t, c, listingPath))
+				}
+			}
+			page := b.get(t, seller, listingPath)
+			requireStatus(t, page, http.StatusOK)
+			requireElement(t, page.HTML, "#off-sale")
+			page = b.get(t, operator, "/events/"+itoa(hidden))
+			requireStatus(t, page, http.StatusOK)
+			require.Contains(t, page.HTML, "An operator hid this event")
+			requireNoElement(t, page.HTML, `form[action="/orders"]`)
+			requireStatus(t, b.get(t, operator, listingPath), http.StatusOK)
+			requireNotFound(t, b.postForm(t, buyer, "/orders", url.Values{"ticket_id": {itoa(hiddenListing.ID)}}))
+			require.Zero(t, b.rowCount(t, "orders"))
+
 			require.Equal(t, []string{"Kept"}, homeNames(t, b.get(t, newClient(t), "/").HTML))
 			for _, id := range []string{"999999", "0", "-1", "abc", "99999999999999999999"} {
 				requireNotFound(t, b.get(t, newClient(t), "/events/"+id))
 			}
+		})
+
+		t.Run("SuspendedSellerOffSale", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			buyer := b.signUp(t, "buyer@example.com")
+			l := b.sellOK(t, seller, b.newEvent(t, "Gala", 24*time.Hour))
+			b.exec(t, `UPDATE users SET suspended_at = $1 WHERE id = $2`, b.clock.Now().UnixMilli(), l.SellerID)
+
+			page := b.get(t, buyer, "/tickets/"+itoa(l.ID))
+			requireStatus(t, page, http.StatusOK)
+			requireElementText(t, page.HTML, "#off-sale", "Off sale This listing is no longer on sale. See the other tickets for this event")
+			requireNoElement(t, page.HTML, `form[action="/orders"]`)
+			res := b.buy(t, buyer, l.ID)
+			requireStatus(t, res, http.StatusConflict)
+			require.Equal(t, "This listing is no longer on sale.", alertMessage(t, res.HTML))
+			require.Zero(t, b.rowCount(t, "orders"))
+			requireNoElement(t, b.get(t, buyer, "/events/"+itoa(l.Event.ID)).HTML, "#listing-"+itoa(l.ID), "the event no longer lists it")
 		})
 
 		t.Run("SalesCloseAtTheStart", func(t *testing.T) {

@@ -89,6 +89,11 @@ func (h *Handler) showTicket(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// An event an operator hid is not shown, but to them and its sellers.
+	if u := currentUser(r); !t.Event.HiddenAt.IsZero() && (u == nil || u.ID != t.SellerID) && !h.isAdmin(u) {
+		h.notFound(w, r)
+		return
+	}
 	data, err := h.ticketPage(r, t)
 	if err != nil {
 		h.serverError(w, r, err)
@@ -169,6 +174,19 @@ func ticketPath(id int64) string { return "/tickets/" + strconv.FormatInt(id, 10
 // newTicketPage shows the form that lists tickets: empty, with the event of
 // event_id picked, or as its Find button sent it, with the events found.
 func (h *Handler) newTicketPage(w http.ResponseWriter, r *http.Request) {
+	h.showNewTicketForm(w, r, templates.TicketFormFields)
+}
+
+// eventPicker answers the sell form's event search as the user types: the
+// upcoming events that match, as choices of the form. Without HTMX it is the
+// whole form, as newTicketPage shows it.
+func (h *Handler) eventPicker(w http.ResponseWriter, r *http.Request) {
+	h.showNewTicketForm(w, r, templates.TicketFormPicker)
+}
+
+// showNewTicketForm renders view of the form that lists tickets, filled in
+// from the URL's query.
+func (h *Handler) showNewTicketForm(w http.ResponseWriter, r *http.Request, view templates.View) {
 	rules := h.listingRules()
 	query := r.URL.Query()
 	form := readTicketForm(query, rules)
@@ -184,7 +202,7 @@ func (h *Handler) newTicketPage(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, templates.TicketFormFields, data)
+	h.render(w, r, http.StatusOK, view, data)
 }
 
 func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
