@@ -178,15 +178,16 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 }
 
 // resumePurchase continues, once the visitor has signed in or up, the
-// purchase of quantity tickets of the listing that sent them to sign in:
-// it holds them and goes to the order, or says on the listing's page why
-// not.
+// purchase of quantity tickets of a listing they began signed out: it holds
+// them and shows the order, or shows the listing's page saying why it cannot
+// (flash goes first). It runs only on the sign-in and sign-up POSTs, never
+// on a GET.
 func (h *Handler) resumePurchase(w http.ResponseWriter, r *http.Request, user store.User, listingID int64, quantity int, flash string) {
 	now := h.now()
 	order, err := h.hold(r, user.ID, listingID, quantity, now)
 	to := orderPath(order.ID)
 	if err != nil {
-		ref, refErr := h.buyingRefusal(r.Context(), err, user.ID, listingID, quantity, now)
+		ref, refErr := h.buyingRefusal(r.Context(), err, user.ID, listingID, now)
 		switch {
 		case errors.Is(refErr, store.ErrNotFound):
 			// No such ticket: go where the visitor was going.

@@ -39,7 +39,6 @@ type facts struct {
 	now      time.Time
 	order    store.Order   // the order acted on, if any
 	listing  store.Listing // the listing acted on, as it is now, if any
-	quantity int           // tickets the buyer asked for
 	held     int           // tickets the buyer holds
 	maxHolds int
 }
@@ -88,7 +87,7 @@ var refusals = map[attempt][]rule{
 		{err: store.ErrOffSale, refusal: refusal{status: http.StatusConflict,
 			message: "This listing is no longer on sale."}},
 		{err: store.ErrTooManyHolds, refusal: refusal{status: http.StatusConflict},
-			describe: func(f facts) string { return holdLimitReason(f.maxHolds, f.held, f.quantity) }},
+			describe: func(f facts) string { return holdLimitReason(f.maxHolds, f.held) }},
 		{err: store.ErrCoolingDown, refusal: refusal{status: http.StatusTooManyRequests}, describe: coolingDown},
 	},
 	editing: {

@@ -35,7 +35,7 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 			redirect(w, r, orderPath(order.ID))
 			return
 		}
-		if ref, err = h.buyingRefusal(r.Context(), err, buyerID, listingID, quantity, now); err != nil {
+		if ref, err = h.buyingRefusal(r.Context(), err, buyerID, listingID, now); err != nil {
 			h.storeError(w, r, err)
 			return
 		}
@@ -60,12 +60,11 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, ref.status, templates.TicketBuy, data)
 }
 
-// buyingRefusal is what to tell a buyer whose attempt to hold quantity
-// tickets of a listing the store refused with err, from what the listing
-// and their holds are now. An error the buying rules do not know is
-// returned as it is.
-func (h *Handler) buyingRefusal(ctx context.Context, err error, buyerID, listingID int64, quantity int, now time.Time) (refusal, error) {
-	f := facts{err: err, now: now, quantity: quantity, maxHolds: h.store.MaxHolds()}
+// buyingRefusal is what to tell a buyer whose attempt to hold tickets of a
+// listing the store refused with err, from what the listing and their holds
+// are now. An error the buying rules do not know is returned as it is.
+func (h *Handler) buyingRefusal(ctx context.Context, err error, buyerID, listingID int64, now time.Time) (refusal, error) {
+	f := facts{err: err, now: now, maxHolds: h.store.MaxHolds()}
 	if _, known := refusalFor(buying, f); !known {
 		return refusal{}, err
 	}
@@ -282,9 +281,9 @@ func (h *Handler) cancelOrder(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, orderPath(o.ID))
 }
 
-// holdLimitReason says why a buyer who holds held tickets cannot hold asked
-// more, when the limit is limit.
-func holdLimitReason(limit, held, asked int) string {
+// holdLimitReason says why a buyer who holds held tickets cannot hold as
+// many more as they asked for, when the limit is limit.
+func holdLimitReason(limit, held int) string {
 	switch {
 	case held < limit:
 		return fmt.Sprintf("You may hold at most %d tickets at once and you hold %d: choose %d or fewer, or pay for or cancel an order first.",
