@@ -511,6 +511,14 @@ func TestEventPicker(t *testing.T) {
 			requireFieldOK(t, res.HTML, "event_name")
 			requireFieldOK(t, res.HTML, "price")
 
+			// A form with errors comes back with the same search.
+			res = b.postForm(t, seller, "/tickets", url.Values{"q": {"jazz"}, "event_id": {itoa(jazz)}, "price": {"abc"}})
+			requireStatus(t, res, http.StatusUnprocessableEntity)
+			requireFieldValue(t, res.HTML, "event-search", "jazz")
+			offered, checked = choices(t, res.HTML)
+			require.Equal(t, []string{itoa(jazz), ""}, offered)
+			require.Equal(t, itoa(jazz), checked)
+
 			// The picker's own address answers a whole form too.
 			res = b.get(t, seller, "/events/picker?q=jazz")
 			requireStatus(t, res, http.StatusOK)

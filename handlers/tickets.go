@@ -229,7 +229,7 @@ func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	data, err := h.newTicketFormPage(r, form, "")
+	data, err := h.newTicketFormPage(r, form, searchText(r.PostFormValue("q")))
 	if err != nil {
 		h.serverError(w, r, err)
 		return
