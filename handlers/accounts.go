@@ -20,9 +20,11 @@ type accountPage struct {
 	Next string
 	// Buy is the ticket the visitor pressed Buy on before being sent to
 	// sign in, or 0: signing in or up holds it for them (resumePurchase).
-	// BuyTicket is that ticket, for the page to name.
+	// BuyTicket is that ticket, for the page to name; Quantity how many of
+	// its tickets, when more than one.
 	Buy       int64
 	BuyTicket *store.Listing
+	Quantity  int
 }
 
 // Query is the page's query string, "" or starting with "?": what the link
@@ -35,6 +37,9 @@ func (p accountPage) Query() string {
 	if p.Buy != 0 {
 		v.Set("buy", strconv.FormatInt(p.Buy, 10))
 	}
+	if p.Quantity > 1 {
+		v.Set("quantity", strconv.Itoa(p.Quantity))
+	}
 	if len(v) == 0 {
 		return ""
 	}
@@ -45,6 +50,9 @@ func (p accountPage) Query() string {
 // to the form's or the URL's next address.
 func (h *Handler) accountData(r *http.Request, title string, form AccountForm) accountPage {
 	p := accountPage{Page: h.page(r, title), Form: form, Buy: positiveID(r.FormValue("buy"))}
+	if p.Buy != 0 {
+		p.Quantity = purchaseQuantity(r.FormValue("quantity"))
+	}
 	if next := r.FormValue("next"); next != "" {
 		p.Next = localPath(next)
 	}
@@ -168,7 +176,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 	h.sessions.Put(r.Context(), sessionUserID, user.ID)
 	h.sessions.Put(r.Context(), sessionEpoch, user.SessionEpoch)
 	if buy := positiveID(r.FormValue("buy")); buy != 0 {
-		h.resumePurchase(w, r, user, buy, flash)
+		h.resumePurchase(w, r, user, buy, purchaseQuantity(r.FormValue("quantity")), flash)
 		return
 	}
 	if flash != "" {
@@ -178,23 +186,27 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stor
 }
 
 // resumePurchase continues, once the visitor has signed in or up, the
-// purchase they began signed out: it holds the ticket and shows the order,
-// or shows the ticket's page saying why it cannot (flash goes first). It
-// runs only on the sign-in and sign-up POSTs, never on a GET.
-func (h *Handler) resumePurchase(w http.ResponseWriter, r *http.Request, user store.User, ticketID int64, flash string) {
+// purchase of quantity tickets of a listing they began signed out: it holds
+// them and shows the order, or shows the listing's page saying why it cannot
+// (flash goes first). It runs only on the sign-in and sign-up POSTs, never
+// on a GET.
+func (h *Handler) resumePurchase(w http.ResponseWriter, r *http.Request, user store.User, listingID int64, quantity int, flash string) {
 	now := h.now()
-	order, err := h.hold(r, user.ID, ticketID, now)
+	order, err := h.hold(r, user.ID, listingID, quantity, now)
 	to := orderPath(order.ID)
-	switch ref, refused := refusalFor(buying, facts{err: err, now: now, maxHolds: h.store.MaxHolds()}); {
-	case errors.Is(err, store.ErrNotFound):
-		// No such ticket: go where the visitor was going.
-		to = localPath(r.FormValue("next"))
-	case refused:
-		flash = strings.TrimSpace(flash + " " + ref.message)
-		to = "/tickets/" + strconv.FormatInt(ticketID, 10)
-	case err != nil:
-		h.serverError(w, r, err)
-		return
+	if err != nil {
+		ref, refErr := h.buyingRefusal(r.Context(), err, user.ID, listingID, now)
+		switch {
+		case errors.Is(refErr, store.ErrNotFound):
+			// No such ticket: go where the visitor was going.
+			to = localPath(r.FormValue("next"))
+		case refErr != nil:
+			h.serverError(w, r, refErr)
+			return
+		default:
+			flash = strings.TrimSpace(flash + " " + ref.message)
+			to = ticketPath(listingID)
+		}
 	}
 	if flash != "" {
 		h.sessions.Put(r.Context(), sessionFlash, flash)

@@ -66,13 +66,14 @@ func (h *Handler) requireUser(next http.Handler) http.Handler {
 		}
 		returnTo := r.URL.RequestURI()
 		var buy int64
+		var quantity int
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			// A form posted while signed out (Buy): come back to the page
-			// it was on, and buy the ticket once signed in.
+			// it was on, and buy the tickets once signed in.
 			returnTo = refererPath(r.Referer(), r.Host)
 			if r.URL.Path == "/orders" {
 				var err error
-				if buy, err = h.intendedPurchase(r); err != nil {
+				if buy, quantity, err = h.intendedPurchase(r); err != nil {
 					h.serverError(w, r, err)
 					return
 				}
@@ -82,27 +83,39 @@ func (h *Handler) requireUser(next http.Handler) http.Handler {
 		if buy != 0 {
 			to += "&buy=" + strconv.FormatInt(buy, 10)
 		}
+		if quantity > 1 {
+			to += "&quantity=" + strconv.Itoa(quantity)
+		}
 		redirect(w, r, to)
 	})
 }
 
-// intendedPurchase is the ticket a Buy form posted while signed out was
-// for, if its ticket_id names a ticket; else 0.
-func (h *Handler) intendedPurchase(r *http.Request) (int64, error) {
+// intendedPurchase is the listing a Buy form posted while signed out was
+// for, if its ticket_id names one, and how many of its tickets; else 0.
+func (h *Handler) intendedPurchase(r *http.Request) (int64, int, error) {
 	// limitBodies bounds the body.
 	if r.ParseForm() != nil {
-		return 0, nil
+		return 0, 0, nil
 	}
 	id := positiveID(r.PostFormValue("ticket_id"))
 	if id == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
 	if _, err := h.store.Listing(r.Context(), id, h.now()); errors.Is(err, store.ErrNotFound) {
-		return 0, nil
+		return 0, 0, nil
 	} else if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return id, nil
+	return id, purchaseQuantity(r.PostFormValue("quantity")), nil
+}
+
+// purchaseQuantity reads how many tickets a purchase put off by signing in
+// is for: 1 unless a valid number says otherwise.
+func purchaseQuantity(s string) int {
+	if n, problem := parseQuantity(strings.TrimSpace(s)); problem == "" {
+		return n
+	}
+	return 1
 }
 
 // positiveID reads an id: a positive integer, else 0.

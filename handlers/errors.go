@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -39,7 +40,9 @@ type refusal struct {
 type facts struct {
 	err      error
 	now      time.Time
-	order    store.Order // the order acted on, if any
+	order    store.Order   // the order acted on, if any
+	listing  store.Listing // the listing acted on, as it is now, if any
+	held     int           // tickets the buyer holds
 	maxHolds int
 }
 
@@ -62,10 +65,24 @@ var refusals = map[attempt][]rule{
 	buying: {
 		{err: store.ErrOwnTicket, refusal: refusal{status: http.StatusConflict,
 			message: "This is your own ticket: you cannot buy it."}},
-		{err: store.ErrHeld, refusal: refusal{status: http.StatusConflict,
-			message: "Another buyer is holding this ticket right now. If they do not pay in time, it comes back on sale."}},
-		{err: store.ErrSold, refusal: refusal{status: http.StatusConflict,
-			message: "Sorry, this ticket has just been sold."}},
+		{err: store.ErrHeld, refusal: refusal{status: http.StatusConflict}, describe: func(f facts) string {
+			if f.listing.Quantity > 1 {
+				return "Other buyers are holding every ticket left right now. If they do not pay in time, they come back on sale."
+			}
+			return "Another buyer is holding this ticket right now. If they do not pay in time, it comes back on sale."
+		}},
+		{err: store.ErrSold, refusal: refusal{status: http.StatusConflict}, describe: func(f facts) string {
+			if f.listing.Quantity > 1 {
+				return "Sorry, these tickets have just sold out."
+			}
+			return "Sorry, this ticket has just been sold."
+		}},
+		{err: store.ErrNotEnoughLeft, refusal: refusal{status: http.StatusConflict}, describe: notEnoughLeft},
+		{err: store.ErrTogether, refusal: refusal{status: http.StatusConflict}, describe: func(f facts) string {
+			n := f.listing.Quantity
+			return fmt.Sprintf("These %d tickets are sold together: buy all %d or none.", n, n)
+		}},
+		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict, message: salesClosed}},
 		{err: store.ErrChanged, refusal: refusal{status: http.StatusConflict,
 			message: "The seller changed this ticket as you were buying it. Check the price and try again."}},
 		{err: store.ErrWithdrawn, refusal: refusal{status: http.StatusConflict,
@@ -73,16 +90,19 @@ var refusals = map[attempt][]rule{
 		{err: store.ErrOffSale, refusal: refusal{status: http.StatusConflict,
 			message: "This listing is no longer on sale."}},
 		{err: store.ErrTooManyHolds, refusal: refusal{status: http.StatusConflict},
-			describe: func(f facts) string { return holdLimitReason(f.maxHolds) }},
+			describe: func(f facts) string { return holdLimitReason(f.maxHolds, f.held) }},
 		{err: store.ErrCoolingDown, refusal: refusal{status: http.StatusTooManyRequests}, describe: coolingDown},
 		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict, message: salesClosed}},
 	},
 	editing: {
-		{err: store.ErrHeld, refusal: refusal{status: http.StatusConflict,
-			message: "This ticket cannot be edited while a buyer holds it."}},
 		{err: store.ErrSold, refusal: refusal{status: http.StatusConflict,
 			message: "This ticket is sold and can no longer be edited."}},
 		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict, message: salesClosed}},
+		{err: store.ErrTicketsClaimed, refusal: refusal{status: http.StatusConflict}, describe: func(f facts) string {
+			claimed := f.listing.Quantity - f.listing.Free
+			return fmt.Sprintf("Buyers hold or bought %s of this listing, so its face value and whether it is sold together "+
+				"stay as they are, and it keeps at least %d tickets. Check your changes and try again.", ticketCount(claimed), claimed)
+		}},
 	},
 	withdrawing: {
 		{err: store.ErrHeld, refusal: refusal{status: http.StatusConflict,
@@ -164,6 +184,16 @@ func refusalFor(a attempt, f facts) (refusal, bool) {
 		return ref, true
 	}
 	return refusal{}, false
+}
+
+// notEnoughLeft says how many tickets are left, fewer than the buyer asked
+// for.
+func notEnoughLeft(f facts) string {
+	left := f.listing.Free
+	if left == 0 {
+		return "Sorry, other buyers have just taken the last of these tickets."
+	}
+	return fmt.Sprintf("Only %d left: choose %d or fewer.", left, left)
 }
 
 // coolingDown says until when a buyer who let several holds end unpaid must

@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -12,27 +14,33 @@ import (
 	"github.com/eventhive/eventhive/templates"
 )
 
+// createOrder holds quantity tickets (1 unless the form says) of the
+// listing ticket_id for the buyer, or shows the listing's page saying why
+// not.
 func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
-	ticketID, err := strconv.ParseInt(r.PostFormValue("ticket_id"), 10, 64)
-	if err != nil || ticketID <= 0 {
+	listingID := positiveID(r.PostFormValue("ticket_id"))
+	if listingID == 0 {
 		h.notFound(w, r)
 		return
 	}
-	now := h.now()
-	order, err := h.hold(r, currentUser(r).ID, ticketID, now)
-	if err == nil {
-		redirect(w, r, orderPath(order.ID))
-		return
+	buyerID, now := currentUser(r).ID, h.now()
+	quantity, problem := parseQuantity(formText(r.PostForm, "quantity"))
+	ref := refusal{status: http.StatusUnprocessableEntity, message: problem}
+	if problem == "" {
+		order, err := h.hold(r, buyerID, listingID, quantity, now)
+		if err == nil {
+			redirect(w, r, orderPath(order.ID))
+			return
+		}
+		if ref, err = h.buyingRefusal(r.Context(), err, buyerID, listingID, now); err != nil {
+			h.storeError(w, r, err)
+			return
+		}
 	}
-	ref, ok := refusalFor(buying, facts{err: err, now: now, maxHolds: h.store.MaxHolds()})
-	if !ok {
-		h.storeError(w, r, err)
-		return
-	}
-	t, err := h.store.Listing(r.Context(), ticketID, h.now())
+	t, err := h.store.Listing(r.Context(), listingID, now)
 	if err != nil {
 		h.storeError(w, r, err)
 		return
@@ -43,26 +51,65 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.Error = ref.message
+	if slices.Contains(data.Quantities, quantity) {
+		data.Quantity = quantity
+	}
 	if ref.wait > 0 {
 		setRetryAfter(w, ref.wait)
 	}
 	h.render(w, r, ref.status, templates.TicketBuy, data)
 }
 
-// hold gives the buyer an order that holds the ticket: a new one, or the one
-// they already hold it with (pressing Buy again, say after going Back, leads
-// to it rather than to "another buyer is holding this"). Its errors are
-// CreateOrder's.
-func (h *Handler) hold(r *http.Request, buyerID, ticketID int64, now time.Time) (store.Order, error) {
-	order, err := h.store.CreateOrder(r.Context(), buyerID, ticketID, 1, now, h.cfg.OrderHold)
+// buyingRefusal is what to tell a buyer whose attempt to hold tickets of a
+// listing the store refused with err, from what the listing and their holds
+// are now. An error the buying rules do not know is returned as it is.
+func (h *Handler) buyingRefusal(ctx context.Context, err error, buyerID, listingID int64, now time.Time) (refusal, error) {
+	f := facts{err: err, now: now, maxHolds: h.store.MaxHolds()}
+	if _, known := refusalFor(buying, f); !known {
+		return refusal{}, err
+	}
+	var readErr error
+	if f.listing, readErr = h.store.Listing(ctx, listingID, now); readErr != nil {
+		return refusal{}, readErr
+	}
+	if errors.Is(err, store.ErrTooManyHolds) {
+		if f.held, readErr = h.heldTickets(ctx, buyerID, now); readErr != nil {
+			return refusal{}, readErr
+		}
+	}
+	ref, _ := refusalFor(buying, f)
+	return ref, nil
+}
+
+// heldTickets counts the tickets the buyer's running holds keep.
+func (h *Handler) heldTickets(ctx context.Context, buyerID int64, now time.Time) (int, error) {
+	orders, err := h.store.OrdersByBuyer(ctx, buyerID)
+	if err != nil {
+		return 0, err
+	}
+	held := 0
+	for _, o := range orders {
+		if o.State(now) == store.Pending {
+			held += o.Quantity
+		}
+	}
+	return held, nil
+}
+
+// hold gives the buyer an order that holds quantity tickets of the listing: a
+// new one, or, when every ticket left is held, the one they already hold
+// some with (pressing Buy again, say after going Back, leads to it rather
+// than to "another buyer is holding this"). Its errors are CreateOrder's.
+func (h *Handler) hold(r *http.Request, buyerID, listingID int64, quantity int, now time.Time) (store.Order, error) {
+	order, err := h.store.CreateOrder(r.Context(), buyerID, listingID, quantity, now, h.cfg.OrderHold)
 	if err == nil {
-		h.publish(r, live.Event{TicketID: ticketID, OrderID: order.ID})
+		h.publish(r, live.Event{TicketID: listingID, OrderID: order.ID})
 		return order, nil
 	}
 	if !errors.Is(err, store.ErrHeld) {
 		return store.Order{}, err
 	}
-	mine, mineErr := h.store.HeldBy(r.Context(), ticketID, buyerID, now)
+	mine, mineErr := h.store.HeldBy(r.Context(), listingID, buyerID, now)
 	switch {
 	case mineErr == nil:
 		return mine, nil
@@ -234,12 +281,17 @@ func (h *Handler) cancelOrder(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, orderPath(o.ID))
 }
 
-// holdLimitReason says why a buyer who holds n tickets cannot buy another.
-func holdLimitReason(n int) string {
-	if n == 1 {
+// holdLimitReason says why a buyer who holds held tickets cannot hold as
+// many more as they asked for, when the limit is limit.
+func holdLimitReason(limit, held int) string {
+	switch {
+	case held < limit:
+		return fmt.Sprintf("You may hold at most %d tickets at once and you hold %d: choose %d or fewer, or pay for or cancel an order first.",
+			limit, held, limit-held)
+	case limit == 1:
 		return "You already hold a ticket: pay or cancel it first."
 	}
-	return fmt.Sprintf("You already hold %d tickets: pay or cancel one first.", n)
+	return fmt.Sprintf("You already hold %d tickets: pay or cancel one first.", limit)
 }
 
 // formatClock writes a duration as mm:ss, rounding up so that a hold never

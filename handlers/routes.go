@@ -33,7 +33,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 		r.NotFound(h.notFound)
 		r.MethodNotAllowed(h.methodNotAllowed)
 
-		r.Get("/", h.listTickets)
+		r.Get("/", h.home)
 		r.Get("/live", h.liveListings)
 		r.Get("/signup", h.signupPage)
 		r.Post("/signup", h.signup)
@@ -41,12 +41,14 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 		r.Post("/signin", h.signin)
 		r.Post("/signout", h.signout)
 		r.Get("/tickets/{id}", h.showTicket)
+		r.Get("/events/{id}", h.showEvent)
 		r.Route("/admin", h.adminRoutes)
 
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireUser)
 			r.Post("/signout/everywhere", h.signoutEverywhere)
 			r.Get("/tickets/new", h.newTicketPage)
+			r.Get("/events/picker", h.eventPicker)
 			r.Get("/my/tickets", h.myTickets)
 			r.Post("/tickets", h.createTicket)
 			r.Get("/tickets/{id}/edit", h.editTicketPage)

@@ -3,96 +3,15 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/eventhive/eventhive/live"
-	"github.com/eventhive/eventhive/money"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/templates"
 )
-
-// ticketsPerPage is the length of a listing page.
-const ticketsPerPage = 20
-
-type listingPage struct {
-	Page
-	Tickets    []store.Listing
-	Query      string
-	PageNumber int
-	URL        string // this page's own address, which it re-fetches when tickets change
-	PrevURL    string
-	NextURL    string
-}
-
-func (h *Handler) listTickets(w http.ResponseWriter, r *http.Request) {
-	noStore(w)
-	query := searchText(r.URL.Query().Get("q"))
-	number, err := strconv.Atoi(r.URL.Query().Get("page"))
-	if err != nil || number < 1 || number > 1_000_000 {
-		number = 1
-	}
-	// Everyone signed out sees the same page, so it is kept (see
-	// listingCache) unless there is a message for them to see once.
-	key := listingKey{url: listingURL(query, number), fragment: isHTMX(r)}
-	now := h.now()
-	cached := currentUser(r) == nil && !h.sessions.Exists(r.Context(), sessionFlash)
-	var version store.ListingVersion
-	if cached {
-		if version, cached, err = h.store.ListingVersion(r.Context(), now); err != nil {
-			h.serverError(w, r, err)
-			return
-		}
-	}
-	if cached {
-		if page, ok := h.listing.get(key, version); ok {
-			page.write(w, r, http.StatusOK)
-			return
-		}
-	}
-	// One extra row tells whether there is a next page.
-	tickets, err := h.store.ListingsForSale(r.Context(), now, query, ticketsPerPage+1, (number-1)*ticketsPerPage)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	data := listingPage{Page: h.page(r, "Tickets for sale"), Tickets: tickets, Query: query, PageNumber: number, URL: key.url}
-	if len(tickets) > ticketsPerPage {
-		data.Tickets = tickets[:ticketsPerPage]
-		data.NextURL = listingURL(query, number+1)
-	}
-	if number > 1 {
-		data.PrevURL = listingURL(query, number-1)
-	}
-	body, ok := h.renderBody(w, r, templates.HomeListing, data)
-	if !ok {
-		return
-	}
-	if cached {
-		page := &keptPage{plain: body}
-		h.listing.put(key, version, page)
-		page.write(w, r, http.StatusOK)
-		return
-	}
-	writeHTML(w, r, http.StatusOK, body)
-}
-
-func listingURL(query string, page int) string {
-	v := url.Values{}
-	if query != "" {
-		v.Set("q", query)
-	}
-	if page > 1 {
-		v.Set("page", strconv.Itoa(page))
-	}
-	if len(v) == 0 {
-		return "/"
-	}
-	return "/?" + v.Encode()
-}
 
 // availability is what a page shows of a ticket's state: the state in words,
 // and one flag per state for the template to decide on.
@@ -118,13 +37,18 @@ type ticketPage struct {
 	IsSeller bool
 	Hold     string
 	Error    string
-	// Mine is the viewer's own order that holds the ticket, if they hold
-	// it, with the time its hold has left.
+	// Quantities are how many tickets the viewer may buy at once; Quantity
+	// is the one chosen.
+	Quantities quantities
+	Quantity   int
+	// Mine is the viewer's own order that holds tickets of the listing, if
+	// they hold some, with the time its hold has left.
 	Mine     *store.Order
 	MineLeft string
 }
 
-// ticketPage is the data of t's page for the viewer, who may be holding it.
+// ticketPage is the data of t's page for the viewer, who may be holding some
+// of its tickets.
 func (h *Handler) ticketPage(r *http.Request, t store.Listing) (ticketPage, error) {
 	p := h.page(r, t.Title())
 	data := ticketPage{
@@ -133,16 +57,21 @@ func (h *Handler) ticketPage(r *http.Request, t store.Listing) (ticketPage, erro
 		availability: availabilityOf(t.State(p.Now)),
 		IsSeller:     p.User != nil && p.User.ID == t.SellerID,
 		Hold:         formatHold(h.cfg.OrderHold),
+		Quantity:     1,
 	}
-	if data.Held && p.User != nil && !data.IsSeller {
-		// Held: by the viewer, among others?
-		o, err := h.store.HeldBy(r.Context(), t.ID, p.User.ID, p.Now)
-		switch {
-		case err == nil:
-			data.Mine, data.MineLeft = &o, formatClock(o.ExpiresAt.Sub(p.Now))
-		case !errors.Is(err, store.ErrNotFound):
-			return data, err
-		}
+	if !data.IsSeller {
+		data.Quantities = quantitiesOf(t, p.Now, h.store.MaxHolds())
+	}
+	if p.User == nil || data.IsSeller || t.Held() == 0 {
+		return data, nil
+	}
+	// Some tickets are held: by the viewer, among others?
+	o, err := h.store.HeldBy(r.Context(), t.ID, p.User.ID, p.Now)
+	switch {
+	case err == nil:
+		data.Mine, data.MineLeft = &o, formatClock(o.ExpiresAt.Sub(p.Now))
+	case !errors.Is(err, store.ErrNotFound):
+		return data, err
 	}
 	return data, nil
 }
@@ -158,6 +87,11 @@ func (h *Handler) showTicket(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	t, ok := h.ticket(w, r)
 	if !ok {
+		return
+	}
+	// An event an operator hid is not shown, but to them and its sellers.
+	if u := currentUser(r); !t.Event.HiddenAt.IsZero() && (u == nil || u.ID != t.SellerID) && !h.isAdmin(u) {
+		h.notFound(w, r)
 		return
 	}
 	data, err := h.ticketPage(r, t)
@@ -191,41 +125,124 @@ func pathID(r *http.Request) (int64, bool) {
 
 type ticketFormPage struct {
 	Page
-	Ticket   store.Listing // zero for a new ticket
-	Form     TicketForm
-	Action   string
-	Currency string
+	Ticket      store.Listing // the listing edited; zero for new tickets
+	Form        TicketForm
+	Action      string
+	Currency    string
+	Cap         string // the resale cap in words; "" for none
+	MaxQuantity int
+	// For new tickets: the event search, the upcoming events it found
+	// (Picked, the one picked, first), and the time zones to suggest.
+	Find    string
+	Matches []store.Event
+	Picked  int64
+	Zones   []string
+	// For an edit: how many tickets buyers hold or bought. Their face value
+	// and whether they are sold together then stay as they are, and there
+	// must be at least as many tickets.
+	Claimed int
 }
 
-func (h *Handler) ticketFormPage(r *http.Request, t store.Listing, form TicketForm) ticketFormPage {
-	title, action := "Sell a ticket", "/tickets"
-	if t.ID != 0 {
-		title, action = "Edit "+t.Title(), "/tickets/"+strconv.FormatInt(t.ID, 10)
+func (h *Handler) ticketFormPage(r *http.Request, title string, form TicketForm) ticketFormPage {
+	data := ticketFormPage{Page: h.page(r, title), Form: form, Action: "/tickets", Currency: strings.ToUpper(h.cfg.Currency),
+		MaxQuantity: store.MaxQuantity}
+	if _, capped := h.cfg.ResaleCap.Max(0); capped {
+		data.Cap = h.cfg.ResaleCap.String()
 	}
-	return ticketFormPage{Page: h.page(r, title), Ticket: t, Form: form, Action: action, Currency: strings.ToUpper(h.cfg.Currency)}
+	return data
 }
 
+// newTicketFormPage is the form that lists new tickets, offering the
+// upcoming events that match find.
+func (h *Handler) newTicketFormPage(r *http.Request, form TicketForm, find string) (ticketFormPage, error) {
+	data := h.ticketFormPage(r, "Sell tickets", form)
+	data.Find, data.Picked, data.Zones = find, positiveID(form.EventID), commonZones
+	var err error
+	data.Matches, err = h.pickerEvents(r.Context(), find, data.Picked, data.Now)
+	return data, err
+}
+
+// editTicketFormPage is the form that edits listing t.
+func (h *Handler) editTicketFormPage(r *http.Request, t store.Listing, form TicketForm) ticketFormPage {
+	data := h.ticketFormPage(r, "Edit "+t.Title(), form)
+	data.Ticket, data.Action, data.Claimed = t, ticketPath(t.ID), t.Quantity-t.Free
+	return data
+}
+
+func ticketPath(id int64) string { return "/tickets/" + strconv.FormatInt(id, 10) }
+
+// newTicketPage shows the form that lists tickets: empty, with the event of
+// event_id picked, or as its Find button sent it, with the events found.
 func (h *Handler) newTicketPage(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, templates.TicketForm, h.ticketFormPage(r, store.Listing{}, TicketForm{}))
+	h.showNewTicketForm(w, r, templates.TicketFormFields)
+}
+
+// eventPicker answers the sell form's event search as the user types: the
+// upcoming events that match, as choices of the form. Without HTMX it is the
+// whole form, as newTicketPage shows it.
+func (h *Handler) eventPicker(w http.ResponseWriter, r *http.Request) {
+	h.showNewTicketForm(w, r, templates.TicketFormPicker)
+}
+
+// showNewTicketForm renders view of the form that lists tickets, filled in
+// from the URL's query.
+func (h *Handler) showNewTicketForm(w http.ResponseWriter, r *http.Request, view templates.View) {
+	rules := h.listingRules()
+	query := r.URL.Query()
+	form := readTicketForm(query, rules)
+	if form.EventID != "" {
+		form.checkEvent(rules)
+		if err := h.checkPickedEvent(r.Context(), &form, rules.now); err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+	}
+	data, err := h.newTicketFormPage(r, form, searchText(query.Get("q")))
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, view, data)
 }
 
 func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
-	form := readTicketForm(r)
-	if form.Errors.Any() {
-		h.render(w, r, http.StatusUnprocessableEntity, templates.TicketFormFields, h.ticketFormPage(r, store.Listing{}, form))
+	rules := h.listingRules()
+	form := readTicketForm(r.PostForm, rules)
+	form.checkNew(rules)
+	if err := h.checkPickedEvent(r.Context(), &form, rules.now); err != nil {
+		h.serverError(w, r, err)
 		return
 	}
-	t, err := h.store.CreateListing(r.Context(), currentUser(r).ID, store.Single(form.Title, form.price, h.cfg.Currency), h.now())
+	if !form.Errors.Any() {
+		t, err := h.store.CreateListing(r.Context(), currentUser(r).ID, form.listing, rules.now)
+		if err == nil {
+			h.publish(r, live.Event{TicketID: t.ID})
+			h.sessions.Put(r.Context(), sessionFlash, onSale(t.Quantity))
+			redirect(w, r, ticketPath(t.ID))
+			return
+		}
+		if !form.storeRefused(err, rules) {
+			h.serverError(w, r, err)
+			return
+		}
+	}
+	data, err := h.newTicketFormPage(r, form, searchText(r.PostFormValue("q")))
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	h.publish(r, live.Event{TicketID: t.ID})
-	h.sessions.Put(r.Context(), sessionFlash, "Your ticket is on sale.")
-	redirect(w, r, "/tickets/"+strconv.FormatInt(t.ID, 10))
+	h.render(w, r, http.StatusUnprocessableEntity, templates.TicketFormFields, data)
+}
+
+// onSale is the message that new tickets are on sale.
+func onSale(quantity int) string {
+	if quantity == 1 {
+		return "Your ticket is on sale."
+	}
+	return "Your " + ticketCount(quantity) + " are on sale."
 }
 
 // ownTicket loads the signed-in seller's ticket named in the URL; anyone
@@ -242,40 +259,56 @@ func (h *Handler) ownTicket(w http.ResponseWriter, r *http.Request) (store.Listi
 	return t, true
 }
 
-func (h *Handler) editTicketPage(w http.ResponseWriter, r *http.Request) {
+// editable loads the signed-in seller's listing named in the URL if it can
+// still be edited: not sold out, and its event not started. Else it answers
+// why not.
+func (h *Handler) editable(w http.ResponseWriter, r *http.Request) (store.Listing, bool) {
 	t, ok := h.ownTicket(w, r)
+	if !ok {
+		return t, false
+	}
+	switch t.State(h.now()) {
+	case store.Sold:
+		h.refuseTicket(w, r, editing, store.ErrSold, t)
+		return t, false
+	case store.Ended:
+		h.refuseTicket(w, r, editing, store.ErrEventStarted, t)
+		return t, false
+	}
+	return t, true
+}
+
+func (h *Handler) editTicketPage(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.editable(w, r)
 	if !ok {
 		return
 	}
-	switch t.State(h.now()) {
-	case store.Held:
-		h.refuseTicket(w, r, editing, store.ErrHeld, t)
-		return
-	case store.Sold:
-		h.refuseTicket(w, r, editing, store.ErrSold, t)
-		return
-	}
-	form := TicketForm{Title: t.Note, Price: money.Format(t.Price)}
-	h.render(w, r, http.StatusOK, templates.TicketForm, h.ticketFormPage(r, t, form))
+	h.render(w, r, http.StatusOK, templates.TicketForm, h.editTicketFormPage(r, t, editForm(t)))
 }
 
 func (h *Handler) updateTicket(w http.ResponseWriter, r *http.Request) {
-	t, ok := h.ownTicket(w, r)
+	t, ok := h.editable(w, r)
 	if !ok || !h.parseForm(w, r) {
 		return
 	}
-	form := readTicketForm(r)
-	if form.Errors.Any() {
-		h.render(w, r, http.StatusUnprocessableEntity, templates.TicketFormFields, h.ticketFormPage(r, t, form))
-		return
+	rules := h.listingRules()
+	form := readListingEdit(r.PostForm, t)
+	form.checkOffer(rules)
+	form.checkClaimed(t)
+	if !form.Errors.Any() {
+		_, err := h.store.UpdateListing(r.Context(), t.ID, t.SellerID, form.edit(), rules.now)
+		if err == nil {
+			h.publish(r, live.Event{TicketID: t.ID})
+			h.sessions.Put(r.Context(), sessionFlash, "Your changes are saved.")
+			redirect(w, r, ticketPath(t.ID))
+			return
+		}
+		if !form.overCap(err, rules) {
+			h.refuseTicket(w, r, editing, err, t)
+			return
+		}
 	}
-	if _, err := h.store.UpdateListing(r.Context(), t.ID, t.SellerID, store.ListingEdit{Note: form.Title, Price: form.price, FaceValue: t.FaceValue, Quantity: t.Quantity, Together: t.Together}, h.now()); err != nil {
-		h.refuseTicket(w, r, editing, err, t)
-		return
-	}
-	h.publish(r, live.Event{TicketID: t.ID})
-	h.sessions.Put(r.Context(), sessionFlash, "Your changes are saved.")
-	redirect(w, r, "/tickets/"+strconv.FormatInt(t.ID, 10))
+	h.render(w, r, http.StatusUnprocessableEntity, templates.TicketFormFields, h.editTicketFormPage(r, t, form))
 }
 
 // withdrawTicket takes the seller's ticket off sale, if no buyer holds it
@@ -314,7 +347,14 @@ func (h *Handler) relistTicket(w http.ResponseWriter, r *http.Request) {
 // ticket t: the ticket page saying why when the table knows err for the
 // attempt, else storeError's answer.
 func (h *Handler) refuseTicket(w http.ResponseWriter, r *http.Request, a attempt, err error, t store.Listing) {
-	ref, ok := refusalFor(a, facts{err: err, now: h.now()})
+	now := h.now()
+	// What the listing is now tells why, better than what it was.
+	t, readErr := h.store.Listing(r.Context(), t.ID, now)
+	if readErr != nil {
+		h.storeError(w, r, readErr)
+		return
+	}
+	ref, ok := refusalFor(a, facts{err: err, now: now, listing: t})
 	if !ok {
 		h.storeError(w, r, err)
 		return

@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,28 @@ var funcs = template.FuncMap{
 	"localtime": localTime,
 	"eventtime": eventTime,
 	"add":       func(a, b int) int { return a + b },
+	"tickets":   ticketCount,
+	"place":     place,
+}
+
+// ticketCount writes a number of tickets: "1 ticket", "3 tickets".
+func ticketCount(n int) string {
+	if n == 1 {
+		return "1 ticket"
+	}
+	return strconv.Itoa(n) + " tickets"
+}
+
+// place joins where an event is, its venue and city, leaving out what is
+// not known: "Olympia · Paris", "Paris", "".
+func place(parts ...string) string {
+	var known []string
+	for _, p := range parts {
+		if p != "" {
+			known = append(known, p)
+		}
+	}
+	return strings.Join(known, " · ")
 }
 
 // localTime marks up an instant for its reader: in UTC, which static/app.js

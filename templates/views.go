@@ -52,6 +52,9 @@ var (
 	Checkout       = page("checkout")
 	CheckoutDetail = Checkout.part("checkout")
 
+	Event         = page("event")
+	EventListings = Event.part("listings")
+
 	Home        = page("home")
 	HomeListing = Home.part("listing")
 
@@ -74,4 +77,5 @@ var (
 
 	TicketForm       = page("ticket_form")
 	TicketFormFields = TicketForm.part("ticket-form")
+	TicketFormPicker = TicketForm.part("event-picker")
 )

@@ -1,0 +1,291 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/templates"
+)
+
+// eventsPerPage is the length of a page of the home page's events.
+const eventsPerPage = 20
+
+// dateLayout is a date input's value.
+const dateLayout = "2006-01-02"
+
+// eventFilter is what the home page lists: events whose name, venue or city
+// has the words of Query, starting from the day From to the day To, both
+// included, in the default time zone. The dates are kept as typed; a date
+// that cannot be read is left out of the search and explained beside its
+// field.
+type eventFilter struct {
+	Query, From, To    string
+	FromError, ToError string
+	query              store.EventQuery
+}
+
+func readEventFilter(v url.Values, zone *time.Location) eventFilter {
+	f := eventFilter{Query: searchText(v.Get("q")), From: formText(v, "from"), To: formText(v, "to")}
+	f.query.Search = f.Query
+	var from, to time.Time
+	from, f.FromError = parseDay(f.From, zone)
+	to, f.ToError = parseDay(f.To, zone)
+	if f.ToError == "" && f.FromError == "" && !from.IsZero() && !to.IsZero() && to.Before(from) {
+		f.ToError = "Enter a date on or after the first date."
+	}
+	if f.FromError == "" {
+		f.query.From = from
+	}
+	if f.ToError == "" && !to.IsZero() {
+		f.query.To = to.AddDate(0, 0, 1) // the store's range ends before To
+	}
+	return f
+}
+
+// parseDay reads a date as the start of that day in zone; "" is no date.
+func parseDay(s string, zone *time.Location) (time.Time, string) {
+	if s == "" {
+		return time.Time{}, ""
+	}
+	day, err := time.ParseInLocation(dateLayout, s, zone)
+	if err != nil {
+		return time.Time{}, "Enter a date like 2026-12-31."
+	}
+	return day, ""
+}
+
+// valid reports whether every date could be read.
+func (f eventFilter) valid() bool { return f.FromError == "" && f.ToError == "" }
+
+// Dated reports whether the filter names a date, valid or not: the page
+// then shows the date fields open.
+func (f eventFilter) Dated() bool { return f.From != "" || f.To != "" }
+
+// url is the home page showing the filter's events, at page number.
+func (f eventFilter) url(number int) string {
+	v := url.Values{}
+	if f.Query != "" {
+		v.Set("q", f.Query)
+	}
+	if f.From != "" && f.FromError == "" {
+		v.Set("from", f.From)
+	}
+	if f.To != "" && f.ToError == "" {
+		v.Set("to", f.To)
+	}
+	if number > 1 {
+		v.Set("page", strconv.Itoa(number))
+	}
+	if len(v) == 0 {
+		return "/"
+	}
+	return "/?" + v.Encode()
+}
+
+type homePage struct {
+	Page
+	Filter     eventFilter
+	Events     []store.EventSummary
+	PageNumber int
+	URL        string // this page's own address, which it re-fetches when tickets change
+	PrevURL    string
+	NextURL    string
+}
+
+// home lists the upcoming events, soonest first, with how many tickets are on
+// sale for each and from what price.
+func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	filter := readEventFilter(r.URL.Query(), h.cfg.DefaultTimeZone)
+	number, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || number < 1 || number > 1_000_000 {
+		number = 1
+	}
+	// Everyone signed out sees the same page, so it is kept (see
+	// listingCache) unless there is a message for them to see once, or a
+	// date they typed wrong.
+	key := listingKey{url: filter.url(number), fragment: isHTMX(r)}
+	now := h.now()
+	cached := currentUser(r) == nil && !h.sessions.Exists(r.Context(), sessionFlash) && filter.valid()
+	var version store.ListingVersion
+	if cached {
+		if version, cached, err = h.store.ListingVersion(r.Context(), now); err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+	}
+	if cached {
+		if page, ok := h.listing.get(key, version); ok {
+			page.write(w, r, http.StatusOK)
+			return
+		}
+	}
+	// One extra row tells whether there is a next page.
+	events, err := h.store.UpcomingEvents(r.Context(), now, filter.query, eventsPerPage+1, (number-1)*eventsPerPage)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	data := homePage{Page: h.page(r, "Upcoming events"), Filter: filter, Events: events, PageNumber: number, URL: key.url}
+	if len(events) > eventsPerPage {
+		data.Events = events[:eventsPerPage]
+		data.NextURL = filter.url(number + 1)
+	}
+	if number > 1 {
+		data.PrevURL = filter.url(number - 1)
+	}
+	body, ok := h.renderBody(w, r, templates.HomeListing, data)
+	if !ok {
+		return
+	}
+	if cached {
+		page := &keptPage{plain: body}
+		h.listing.put(key, version, page)
+		page.write(w, r, http.StatusOK)
+		return
+	}
+	writeHTML(w, r, http.StatusOK, body)
+}
+
+type eventPage struct {
+	Page
+	Event    store.Event
+	Listings []eventListing
+	Closed   bool // the event has started: sales are closed
+	Hold     string
+}
+
+// eventListing is one listing of an event's page.
+type eventListing struct {
+	store.Listing
+	Is         availability // named: Listing has methods Held and State too
+	Mine       bool         // the viewer's own listing
+	Quantities quantities   // how many tickets the viewer may buy at once
+}
+
+// showEvent shows an event and its listings, cheapest first. A hidden event
+// is 404, except to operators; a merged one leads to the event it was merged
+// into.
+func (h *Handler) showEvent(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	id, ok := pathID(r)
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
+	e, err := h.store.Event(r.Context(), id)
+	switch {
+	case err != nil:
+		h.storeError(w, r, err)
+		return
+	case e.MergedInto != 0:
+		http.Redirect(w, r, eventPath(e.MergedInto), http.StatusMovedPermanently)
+		return
+	case !e.HiddenAt.IsZero() && !h.isAdmin(currentUser(r)):
+		h.notFound(w, r)
+		return
+	}
+	p := h.page(r, e.Name)
+	listings, err := h.store.EventListings(r.Context(), e.ID, p.Now)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	data := eventPage{Page: p, Event: e, Closed: e.Started(p.Now), Hold: formatHold(h.cfg.OrderHold)}
+	for _, l := range listings {
+		mine := p.User != nil && p.User.ID == l.SellerID
+		el := eventListing{Listing: l, Is: availabilityOf(l.State(p.Now)), Mine: mine}
+		if !mine {
+			el.Quantities = quantitiesOf(l, p.Now, h.store.MaxHolds())
+		}
+		data.Listings = append(data.Listings, el)
+	}
+	h.render(w, r, http.StatusOK, templates.EventListings, data)
+}
+
+func eventPath(id int64) string { return "/events/" + strconv.FormatInt(id, 10) }
+
+// quantities are how many tickets a buyer may choose to buy at once.
+type quantities []int
+
+// Only is the one quantity there is to choose, or 0 when there are several
+// (or none).
+func (q quantities) Only() int {
+	if len(q) != 1 {
+		return 0
+	}
+	return q[0]
+}
+
+// quantitiesOf are the quantities a buyer may choose of l at now: all of its
+// free tickets if it is sold together, else 1 up to what is free and the
+// hold limit allows; none when it is not for sale.
+func quantitiesOf(l store.Listing, now time.Time, maxHolds int) quantities {
+	least, most := l.Buyable(now)
+	if most == 0 {
+		return nil
+	}
+	if maxHolds > 0 && !l.Together {
+		most = min(most, maxHolds)
+	}
+	choices := make(quantities, 0, most-least+1)
+	for n := least; n <= most; n++ {
+		choices = append(choices, n)
+	}
+	return choices
+}
+
+// pickerSize is how many events the sell form's picker offers at once.
+const pickerSize = 8
+
+// pickerEvents are the upcoming events matching find, soonest first, with
+// the event picked first if it is listed and not among them.
+func (h *Handler) pickerEvents(ctx context.Context, find string, picked int64, now time.Time) ([]store.Event, error) {
+	found, err := h.store.UpcomingEvents(ctx, now, store.EventQuery{Search: find}, pickerSize, 0)
+	if err != nil {
+		return nil, err
+	}
+	var events []store.Event
+	for _, es := range found {
+		if es.ID == picked {
+			picked = 0
+		}
+		events = append(events, es.Event)
+	}
+	if picked == 0 {
+		return events, nil
+	}
+	e, err := h.store.Event(ctx, picked)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return events, nil
+	case err != nil:
+		return nil, err
+	case !e.Listed() || e.Started(now):
+		return events, nil
+	}
+	return append([]store.Event{e}, events...), nil
+}
+
+// checkPickedEvent checks that the event picked for new tickets is listed and
+// has not started, saying why beside the picker when it is not.
+func (h *Handler) checkPickedEvent(ctx context.Context, form *TicketForm, now time.Time) error {
+	if form.listing.EventID == 0 {
+		return nil
+	}
+	e, err := h.store.Event(ctx, form.listing.EventID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && !e.Listed()):
+		form.Errors.EventID = eventNotListed
+	case err != nil:
+		return err
+	case e.Started(now):
+		form.Errors.EventID = eventStarted
+	}
+	return nil
+}
