@@ -26,22 +26,21 @@ const searchVersion = 8
 //	       listing at 40.00 noted "Day pass"
 type searchFixture struct {
 	*testBundle
-	seller                   store.User
-	rock, jazz, quiet, oya   store.Event
-	rockListing, jazzListing store.Listing
-	eventNames               map[int64]string
+	seller                 store.User
+	rock, jazz, quiet, oya store.Event
+	rockListing            store.Listing
 }
 
 func newSearchFixture(t *testing.T, dialect store.Dialect) *searchFixture {
 	t.Helper()
-	f := &searchFixture{testBundle: setup(t, dialect), eventNames: map[int64]string{}}
+	f := &searchFixture{testBundle: setup(t, dialect)}
 	f.seller = f.user(t, "seller@example.com")
 	f.rock = f.event(t, "Rock Show", "Madison Square Garden", "New York", base.Add(24*time.Hour))
 	f.jazz = f.event(t, "Jazz Night at the Blue Note", "Blue Note", "New York", base.Add(48*time.Hour))
 	f.quiet = f.event(t, "Quiet Evening", "", "Bergen", base.Add(72*time.Hour))
 	f.oya = f.event(t, "ØYA Festival", "Tøyenparken", "Oslo", time.Time{})
 	f.rockListing = f.listing(t, f.rock.ID, "Great for jazz fans", 3000)
-	f.jazzListing = f.listing(t, f.jazz.ID, "Front row, aisle seats", 5000)
+	f.listing(t, f.jazz.ID, "Front row, aisle seats", 5000)
 	f.listing(t, f.oya.ID, "Day pass", 4000)
 	return f
 }
@@ -51,7 +50,6 @@ func (f *searchFixture) event(t *testing.T, name, venue, city string, startsAt t
 	e, err := f.store.CreateEvent(t.Context(), f.seller.ID,
 		store.NewEvent{Name: name, Venue: venue, City: city, StartsAt: startsAt, TimeZone: "UTC"}, base)
 	require.NoError(t, err)
-	f.eventNames[e.ID] = name
 	return e
 }
 
