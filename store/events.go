@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/riverqueue/river"
 )
@@ -107,13 +108,36 @@ func (s *Store) Event(ctx context.Context, id int64) (Event, error) {
 	return scanEvent(s.db.Read.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events e WHERE e.id = $1`, id))
 }
 
-// EventQuery narrows the events people look for: words found in the name,
-// venue or city (case-insensitively), and a range of start times [From, To)
-// (zero: open-ended). Events to be announced match only without a range.
+// EventQuery narrows and orders the events people look for.
 type EventQuery struct {
-	Search   string
+	// Search is what a person typed. An event matches when each of its
+	// words is a word of the event's name, venue or city or of the note of
+	// one of its listings, in any order; the last word may also be the
+	// start of one, as people search while typing. Only letters and digits
+	// make words: anything else, search syntax included, separates them.
+	// Nothing but separators: no filter.
+	Search string
+	// From and To are a range of start times [From, To) (zero:
+	// open-ended). Events to be announced match only without a range.
 	From, To time.Time
+	Sort     EventSort
 }
+
+// EventSort is an order of events.
+type EventSort string
+
+// The orders of events. Any other value, the zero one included, means
+// SortRelevance when the search has words and SortDate when not.
+const (
+	// SortDate lists the soonest first, those to be announced last.
+	SortDate EventSort = "date"
+	// SortPrice lists the event of the cheapest ticket on sale first, those
+	// with nothing on sale last; then by date.
+	SortPrice EventSort = "price"
+	// SortRelevance lists the best matches first: words in the name count
+	// most, then in the venue or city, then in notes; then by date.
+	SortRelevance EventSort = "relevance"
+)
 
 // EventSummary is an event as the home page lists it: how many tickets are on
 // sale for it and from what price.
@@ -127,9 +151,14 @@ type EventSummary struct {
 }
 
 // UpcomingEvents lists the listed events that have not started at now and
-// match q, soonest first, those to be announced last.
+// match q, in q's order.
 func (s *Store) UpcomingEvents(ctx context.Context, now time.Time, q EventQuery, limit, offset int) ([]EventSummary, error) {
 	where, args := eventFilter(now, q)
+	search, relevance := "", ""
+	if words := searchWords(q.Search); len(words) > 0 {
+		args = append(args, searchQuery(s.db.Dialect, words))
+		search, relevance = searchJoin(s.db.Dialect, param(len(args)))
+	}
 	args = append(args, limit, offset)
 	n := len(args)
 	rows, err := s.db.Read.QueryContext(ctx, `
@@ -137,7 +166,7 @@ func (s *Store) UpcomingEvents(ctx context.Context, now time.Time, q EventQuery,
 		       coalesce((SELECT l.id FROM listings l WHERE l.event_id = e.id AND l.price = sale.lowest AND `+listingOpen+`
 		                 AND EXISTS (SELECT 1 FROM tickets k WHERE k.listing_id = l.id AND `+unclaimed("k", "$1")+`)
 		                 ORDER BY l.id LIMIT 1), 0)
-		FROM events e
+		FROM events e `+search+`
 		LEFT JOIN (
 			SELECT l.event_id, count(*) AS tickets, min(l.price) AS lowest, min(l.currency) AS currency
 			FROM listings l JOIN tickets k ON k.listing_id = l.id
@@ -145,7 +174,7 @@ func (s *Store) UpcomingEvents(ctx context.Context, now time.Time, q EventQuery,
 			GROUP BY l.event_id
 		) sale ON sale.event_id = e.id
 		WHERE `+where+`
-		ORDER BY e.starts_at IS NULL, e.starts_at, e.id
+		ORDER BY `+eventOrder(q.Sort, relevance)+`
 		LIMIT `+param(n-1)+` OFFSET `+param(n), args...)
 	if err != nil {
 		return nil, err
@@ -165,15 +194,10 @@ func (s *Store) UpcomingEvents(ctx context.Context, now time.Time, q EventQuery,
 }
 
 // eventFilter is the WHERE clause, with its arguments from $1 (now) on, for
-// the listed events that have not started at now and match q.
+// the listed events that have not started at now and start in q's range.
 func eventFilter(now time.Time, q EventQuery) (string, []any) {
 	where := `e.hidden_at IS NULL AND e.merged_into IS NULL AND (e.starts_at IS NULL OR e.starts_at > $1)`
 	args := []any{ms(now)}
-	for _, word := range strings.Fields(strings.ToLower(q.Search)) {
-		args = append(args, "%"+likeEscaper.Replace(word)+"%")
-		p := param(len(args))
-		where += ` AND (lower(e.name) LIKE ` + p + ` ESCAPE '\' OR lower(e.venue) LIKE ` + p + ` ESCAPE '\' OR lower(e.city) LIKE ` + p + ` ESCAPE '\')`
-	}
 	if !q.From.IsZero() {
 		args = append(args, ms(q.From))
 		where += ` AND e.starts_at >= ` + param(len(args))
@@ -183,6 +207,60 @@ func eventFilter(now time.Time, q EventQuery) (string, []any) {
 		where += ` AND e.starts_at < ` + param(len(args))
 	}
 	return where, args
+}
+
+// eventOrder is the ORDER BY clause for sort; relevance is the expression
+// of how well an event matches the search, higher better, or "" without one.
+func eventOrder(sort EventSort, relevance string) string {
+	const byDate = `e.starts_at IS NULL, e.starts_at, e.id`
+	switch {
+	case sort == SortPrice:
+		return `sale.lowest IS NULL, sale.lowest, ` + byDate
+	case sort != SortDate && relevance != "":
+		return relevance + ` DESC, ` + byDate
+	default:
+		return byDate
+	}
+}
+
+// searchWords splits what a person typed into the words to search for: runs
+// of letters and digits, as SQLite's unicode61 tokenizer cuts them and as
+// PostgreSQL's parser does once punctuation is space (migration 0008).
+func searchWords(typed string) []string {
+	return strings.FieldsFunc(typed, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+}
+
+// searchQuery is the dialect's full-text query for words: each word, the last
+// also as a prefix. Each word is quoted, so that words such as NEAR, OR or NOT
+// are words; as words hold only letters and digits, no quote needs escaping.
+func searchQuery(dialect Dialect, words []string) string {
+	quote, prefix, and := `"`, "*", " "
+	if dialect == Postgres {
+		quote, prefix, and = "'", ":*", " & "
+	}
+	terms := make([]string, len(words))
+	for i, w := range words {
+		terms[i] = quote + w + quote
+	}
+	terms[len(terms)-1] += prefix
+	return strings.Join(terms, and)
+}
+
+// searchJoin joins the events that match the full-text query in parameter p
+// and returns the expression of how well each matches, higher better. Words
+// in the name weigh most, then in the venue or city, then in notes.
+func searchJoin(dialect Dialect, p string) (join, relevance string) {
+	if dialect == Postgres {
+		return `JOIN (
+			SELECT event_id, ts_rank(document, query) AS relevance
+			FROM event_search, to_tsquery('simple', ` + p + `) query WHERE document @@ query
+		) s ON s.event_id = e.id`, `s.relevance`
+	}
+	// bm25 is lower for better matches.
+	return `JOIN (
+			SELECT rowid AS event_id, -bm25(event_search, 10, 4, 4, 1) AS relevance
+			FROM event_search WHERE event_search MATCH ` + p + `
+		) s ON s.event_id = e.id`, `s.relevance`
 }
 
 // CreateEvent creates an event on its own, for a seller who lists later, or
