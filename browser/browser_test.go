@@ -612,18 +612,27 @@ func (p *person) signUp(email string) {
 	require.Contains(p.t, p.text(".whoami"), email)
 }
 
-// sell lists a ticket through the form and returns its page's path.
+// sell lists one ticket at face value under a new event named title, date
+// to be announced, through the form, and returns the listing's path.
 func (p *person) sell(title, price string) string {
 	p.t.Helper()
 	p.open("/tickets/new")
 	p.do(
-		chromedp.SendKeys(chromedp.CSS("#title"), title),
+		chromedp.SendKeys(chromedp.CSS("#event_name"), title),
 		chromedp.SendKeys(chromedp.CSS("#price"), price),
-		chromedp.Click(chromedp.CSS(`#ticket-form button[type="submit"]`)),
+		chromedp.Click(chromedp.CSS(`#ticket-form button[type="submit"]:not([formmethod])`)),
 		chromedp.WaitVisible(chromedp.CSS("#buy")),
 	)
-	require.Contains(p.t, p.text("#buy"), "This is your ticket.")
+	require.Contains(p.t, p.text("#buy"), "This is your listing.")
 	return p.path()
+}
+
+// setValue sets a form field's value as a person would, firing input and
+// change (datetime-local and select fields take no keystrokes reliably).
+func (p *person) setValue(sel, value string) {
+	p.t.Helper()
+	p.do(chromedp.SetValue(chromedp.CSS(sel), value), chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+		`(el => { el.dispatchEvent(new Event('input', {bubbles: true})); el.dispatchEvent(new Event('change', {bubbles: true})) })(document.querySelector(%q))`, sel)))
 }
 
 // buy buys the ticket on the page open and waits for the order page.
@@ -639,6 +648,14 @@ func (p *person) buy() string {
 
 // orderStatus is the status the order page shows.
 func (p *person) orderStatus() string { p.t.Helper(); return p.text("#order .facts .badge") }
+
+// mustZone loads a time zone.
+func mustZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	require.NoError(t, err)
+	return loc
+}
 
 // listingHas reports whether the listing shows a link to the ticket.
 func listingHas(ticketPath string) string {
@@ -753,6 +770,89 @@ func TestBrowser(t *testing.T) {
 		ops.open("/admin/payments")
 		require.Contains(t, ops.text("#payments-all"), "Opera gala, 12 June")
 		ops.screenshot("admin-payments")
+	})
+
+	t.Run("EventsOnPhoneAndDesktop", func(t *testing.T) {
+		app := startApp(t, time.Minute)
+		seller := newPerson(t, browser, app, "seller", false)
+		buyer := newPerson(t, browser, app, "buyer", false)
+		seller.signUp("seller@example.com")
+
+		// A new event, four tickets, over the cap first: the form says the
+		// highest price allowed beside the price, and keeps what was typed.
+		starts := time.Now().Add(30 * 24 * time.Hour).In(mustZone(t, "Europe/Oslo")).Format("2006-01-02T15:04")
+		seller.open("/tickets/new")
+		seller.do(
+			chromedp.SendKeys(chromedp.CSS("#event_name"), "Aurora Jazz Festival"),
+			chromedp.SendKeys(chromedp.CSS("#venue"), "Sentrum Scene"),
+			chromedp.SendKeys(chromedp.CSS("#city"), "Oslo"),
+		)
+		seller.setValue("#starts_at", starts)
+		seller.setValue("#time_zone", "Europe/Oslo")
+		seller.do(
+			chromedp.SendKeys(chromedp.CSS("#price"), "80"),
+			chromedp.SendKeys(chromedp.CSS("#face_value"), "50"),
+		)
+		seller.setValue("#quantity", "4")
+		seller.do(chromedp.SendKeys(chromedp.CSS("#note"), "Balcony, row 3"))
+		seller.quiet(true) // the browser logs the 422
+		seller.click(`#ticket-form button[type="submit"]:not([formmethod])`)
+		seller.waitFor(`document.getElementById('price-error') !== null`, step)
+		seller.quiet(false)
+		require.Contains(t, seller.text("#price-error"), "60.00")
+		require.Equal(t, "Aurora Jazz Festival", run(seller, chromedp.Evaluate[string](`document.getElementById('event_name').value`)))
+		seller.screenshot("sell-over-cap")
+		seller.do(chromedp.Clear(chromedp.CSS("#price")), chromedp.SendKeys(chromedp.CSS("#price"), "55"))
+		seller.click(`#ticket-form button[type="submit"]:not([formmethod])`)
+		seller.do(chromedp.WaitVisible(chromedp.CSS("#buy")))
+		listing := seller.path()
+		require.Contains(t, seller.text("main"), "face value 50.00")
+		require.Contains(t, seller.text("main"), "Europe/Oslo")
+
+		// A second listing for the same event, picked as one types.
+		seller.open("/tickets/new")
+		seller.do(chromedp.SendKeys(chromedp.CSS("#event-search"), "auro"))
+		seller.waitFor(`document.querySelector('#event-picker input[name="event_id"]') !== null`, step)
+		seller.click(`#event-picker input[name="event_id"]`)
+		seller.do(chromedp.SendKeys(chromedp.CSS("#price"), "45"))
+		seller.click(`#ticket-form button[type="submit"]:not([formmethod])`)
+		seller.do(chromedp.WaitVisible(chromedp.CSS("#buy")))
+		cheaper := seller.path()
+
+		// On a phone the buyer finds the event first on the home page,
+		// without scrolling, and its cheapest listing.
+		buyer.signUp("buyer@example.com")
+		buyer.viewport(phone)
+		buyer.open("/")
+		buyer.do(chromedp.WaitVisible(chromedp.CSS("#listing .event-card")))
+		top := run(buyer, chromedp.Evaluate[float64](`document.querySelector('#listing .event-card').getBoundingClientRect().bottom`))
+		require.LessOrEqual(t, top, float64(phone[1]), "the first event shows without scrolling on a phone")
+		require.Contains(t, buyer.text("#listing"), "5 tickets from 45.00")
+		buyer.screenshot("home-events")
+		buyer.viewport(phone)
+		buyer.do(chromedp.Click(chromedp.CSS(`#listing .event-card h2 a`)), chromedp.WaitVisible(chromedp.CSS("#event-listings")))
+		require.Equal(t, []string{cheaper, listing}, run(buyer, chromedp.Evaluate[[]string](
+			`[...document.querySelectorAll('#event-listings li a[href^="/tickets/"]')].map(a => a.getAttribute("href"))`)),
+			"cheapest first")
+		buyer.screenshot("event")
+
+		// Two of the four at once, from the event page.
+		buyer.viewport(phone)
+		id := strings.TrimPrefix(listing, "/tickets/")
+		buyer.setValue(`#listing-`+id+` select[name="quantity"]`, "2")
+		buyer.do(
+			chromedp.Click(chromedp.CSS(`#listing-`+id+` form.buy button`)),
+			chromedp.WaitVisible(chromedp.CSS("#order")),
+		)
+		require.Equal(t, "pending", buyer.orderStatus())
+		require.Contains(t, buyer.text("#order"), "110.00")
+		buyer.screenshot("order-two-tickets")
+
+		// The seller's page shows what is left, live on the event page too.
+		seller.open(listing)
+		require.Contains(t, seller.text("#buy"), "2 of 4 left")
+		seller.open("/my/tickets")
+		seller.screenshot("my-listings")
 	})
 
 	t.Run("MenuOnPhones", func(t *testing.T) {
