@@ -185,45 +185,41 @@ func (m *contentionMemo) forget(listingID, orderID int64) {
 }
 
 // refused returns err, CreateOrder's refusal of buyerID for listingID at
-// now. When the tickets were held (ErrHeld, ErrNotEnoughLeft) it first notes
-// that another buyer tried for them on the orders holding them, which may
-// then not be extended. A buyer's own hold is not contended by their own
-// attempts. The note is written only when some holding order lacks it, and
-// once per order in this process: a rush of refused buyers costs one small
-// write per hold, not one per attempt. A note that fails is not the buyer's
-// concern: the refusal stands, and the hold stays extendable.
+// now. When the tickets were held (ErrHeld, ErrNotEnoughLeft) it first notes,
+// on the orders holding them, that another buyer tried for them, which
+// rules out extending those holds.
 func (s *Store) refused(ctx context.Context, buyerID, listingID int64, now time.Time, err error) error {
-	if !errors.Is(err, ErrHeld) && !errors.Is(err, ErrNotEnoughLeft) {
-		return err
+	if errors.Is(err, ErrHeld) || errors.Is(err, ErrNotEnoughLeft) {
+		s.noteContention(ctx, buyerID, listingID, now)
 	}
-	_ = s.noteContention(ctx, buyerID, listingID, now)
 	return err
 }
 
-// holdersOf selects the orders whose holds on listing $2 run at $3, other
-// than buyer $1's.
-const holdersOf = `
-	SELECT k.claim_order_id FROM tickets k WHERE k.listing_id = $2 AND k.claim_expires_at > $3`
+// uncontended is the SQL condition, on orders, for "holds tickets of listing
+// $2 at $3, is not buyer $1's, and has no note of contention yet": a
+// buyer's own attempts do not contend their hold.
+const uncontended = `contended_at IS NULL AND buyer_id <> $1 AND id IN (
+	SELECT k.claim_order_id FROM tickets k WHERE k.listing_id = $2 AND k.claim_expires_at > $3)`
 
-func (s *Store) noteContention(ctx context.Context, buyerID, listingID int64, now time.Time) error {
+// noteContention notes that buyerID was refused the tickets of listingID at
+// now on the orders holding them. It writes only when the read pool finds an
+// order without the note, and once per order in this process: a rush of
+// refused buyers costs one small write per hold, not one per attempt. A
+// note that fails is not the refused buyer's concern, and is not reported:
+// the hold merely stays extendable, and the next refusal tries again.
+func (s *Store) noteContention(ctx context.Context, buyerID, listingID int64, now time.Time) {
 	var latest sql.NullInt64
-	err := s.db.Read.QueryRowContext(ctx, `
-		SELECT max(o.id) FROM orders o
-		WHERE o.contended_at IS NULL AND o.buyer_id <> $1 AND o.id IN (`+holdersOf+`)`,
+	err := s.db.Read.QueryRowContext(ctx, `SELECT max(id) FROM orders WHERE `+uncontended,
 		buyerID, listingID, ms(now)).Scan(&latest)
 	if err != nil || !latest.Valid || !s.contention.claim(listingID, latest.Int64) {
-		return err
+		return
 	}
 	err = s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
-		_, err := tx.ExecContext(ctx, `
-			UPDATE orders SET contended_at = $3
-			WHERE contended_at IS NULL AND buyer_id <> $1 AND id IN (`+holdersOf+`)`,
+		_, err := tx.ExecContext(ctx, `UPDATE orders SET contended_at = $3 WHERE `+uncontended,
 			buyerID, listingID, ms(now))
 		return err
 	})
 	if err != nil {
 		s.contention.forget(listingID, latest.Int64)
-		return fmt.Errorf("note contention: %w", err)
 	}
-	return nil
 }
