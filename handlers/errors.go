@@ -21,6 +21,7 @@ const (
 	cancelling                 // cancelling one's order
 	paying                     // starting to pay one's order
 	checkingOut                // paying at the built-in checkout
+	extending                  // asking for more time on one's hold
 	signingUp
 	signingIn  // with the right password
 	moderating // an operator changing an event or an account
@@ -131,6 +132,21 @@ var refusals = map[attempt][]rule{
 	checkingOut: {
 		{err: store.ErrNotPending, refusal: refusal{status: http.StatusConflict,
 			message: "This checkout has expired: the hold ended before payment, so nothing was charged."}},
+	},
+	extending: {
+		{err: store.ErrNotPending, refusal: refusal{status: http.StatusConflict},
+			describe: func(f facts) string {
+				if state := f.order.State(f.now); state != store.Pending {
+					return "This hold can no longer be extended: the order is " + string(state) + "."
+				}
+				return "This hold can no longer be extended: it has ended."
+			}},
+		{err: store.ErrTooEarly, refusal: refusal{status: http.StatusConflict}, describe: tooEarly},
+		{err: store.ErrAlreadyExtended, refusal: refusal{status: http.StatusConflict,
+			message: "This hold has been extended once already: it cannot be extended again."}},
+		{err: store.ErrContended, refusal: refusal{status: http.StatusConflict,
+			message: "This hold cannot be extended: another buyer is waiting for these tickets."}},
+		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict, message: salesClosed}},
 	},
 	signingUp: {
 		{err: store.ErrEmailTaken, refusal: refusal{status: http.StatusUnprocessableEntity,

@@ -145,6 +145,8 @@ type orderPage struct {
 	Error    string
 	// Again is, for an order that ended unpaid, what became of its ticket.
 	Again *buyAgain
+	// Extend offers more time on a running hold, or is nil.
+	Extend *extendOffer
 }
 
 // buyAgain is what a buyer whose order ended unpaid may do about its ticket:
@@ -195,6 +197,9 @@ func (h *Handler) orderPage(r *http.Request, o store.Order) (orderPage, error) {
 		if data.Again, err = h.buyAgain(r, o, p.Now); err != nil {
 			return orderPage{}, err
 		}
+	}
+	if data.Extend, err = h.extendOffer(r, o, p.Now); err != nil {
+		return orderPage{}, err
 	}
 	return data, nil
 }

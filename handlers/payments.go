@@ -84,6 +84,8 @@ type checkoutPage struct {
 	TimeLeft  string
 	// Again is, for an order that ended unpaid, what became of its ticket.
 	Again *buyAgain
+	// Extend offers more time on a running hold, or is nil.
+	Extend *extendOffer
 }
 
 // checkoutOrder loads the signed-in buyer's order of the built-in checkout
@@ -116,12 +118,19 @@ func (h *Handler) checkoutPage(w http.ResponseWriter, r *http.Request) {
 		Order:      o,
 		TimeLeft:   formatClock(o.ExpiresAt.Sub(p.Now)),
 	}
+	var err error
 	if data.Expired || data.Cancelled {
-		var err error
 		if data.Again, err = h.buyAgain(r, o, p.Now); err != nil {
 			h.serverError(w, r, err)
 			return
 		}
+	}
+	if data.Extend, err = h.extendOffer(r, o, p.Now); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if data.Extend != nil {
+		data.Extend.FromCheckout = true
 	}
 	h.render(w, r, http.StatusOK, templates.CheckoutDetail, data)
 }

@@ -62,6 +62,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 			r.Get("/orders/{id}/cancellation", h.confirmCancel)
 			r.Post("/orders/{id}/cancel", h.cancelOrder)
 			r.Post("/orders/{id}/pay", h.payOrder)
+			r.Post("/orders/{id}/extend", h.extendOrder)
 			r.Get("/payments", h.listPayments)
 			if h.builtin != nil {
 				r.Get("/checkout/{session}", h.checkoutPage)

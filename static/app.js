@@ -15,6 +15,25 @@
 
   var started = new WeakSet();
 
+  // Offers that only make sense near the end, such as more time on a hold:
+  //
+  // <form data-reveal-at="20" data-reveal-message="Need more time? ..." hidden>
+  //
+  // Each one inside the countdown's live block (or page) is shown once the
+  // countdown has that many seconds left. Returns the messages of those
+  // shown, for the warning to read out.
+  function revealOffers(countdown, seconds) {
+    var scope = countdown.closest('[data-live]') || document;
+    var messages = [];
+    scope.querySelectorAll('[data-reveal-at]').forEach(function (offer) {
+      var at = parseInt(offer.getAttribute('data-reveal-at'), 10);
+      if (offer.hidden && seconds <= at) offer.hidden = false;
+      var message = offer.getAttribute('data-reveal-message');
+      if (!offer.hidden && message) messages.push(message);
+    });
+    return messages;
+  }
+
   // Parses an RFC 3339 time. Fractional seconds are cut to milliseconds,
   // because Date.parse only promises to understand up to three digits.
   function parseTime(s) {
@@ -58,12 +77,13 @@
       }
       var seconds = Math.ceil(left / 1000);
       el.textContent = format(seconds);
+      var offers = revealOffers(el, seconds);
       if (!warned && warnAt > 0 && seconds <= warnAt) {
         warned = true;
         var region = document.getElementById(el.getAttribute('data-announce') || '');
         if (region) {
-          region.textContent = 'Time is almost up: ' + seconds +
-            (seconds === 1 ? ' second' : ' seconds') + ' left.';
+          region.textContent = ['Time is almost up: ' + seconds +
+            (seconds === 1 ? ' second' : ' seconds') + ' left.'].concat(offers).join(' ');
         }
       }
       // Wake just after the next whole second boundary of the remaining time.

@@ -107,7 +107,7 @@ var moveTables = []moveTable{
 		"together", "withdrawn_at", "created_at", "updated_at"}, true,
 		func(c *MoveCounts) *int { return &c.Listings }, []string{"together"}},
 	{"orders", []string{"id", "buyer_id", "listing_id", "quantity", "status", "amount", "currency", "expires_at",
-		"checkout_session_id", "cancelled_at", "paid_at", "created_at", "updated_at"}, true,
+		"checkout_session_id", "cancelled_at", "paid_at", "created_at", "updated_at", "extended_at", "contended_at"}, true,
 		func(c *MoveCounts) *int { return &c.Orders }, nil},
 	{"tickets", []string{"id", "listing_id", "claim_order_id", "claim_expires_at"}, true,
 		func(c *MoveCounts) *int { return &c.Tickets }, nil},

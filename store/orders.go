@@ -105,7 +105,7 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 	if l, err := s.Listing(ctx, listingID, now); err != nil {
 		return Order{}, err
 	} else if err := notClaimable(l, buyerID, quantity, now); err != nil {
-		return Order{}, err
+		return Order{}, s.refused(ctx, buyerID, listingID, now, err)
 	}
 	expires := now.Add(hold)
 	var orderID int64
@@ -138,7 +138,7 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 		return nil
 	})
 	if errors.Is(err, errNotClaimable) {
-		return Order{}, s.whyNotClaimable(ctx, buyerID, listingID, quantity, now)
+		return Order{}, s.refused(ctx, buyerID, listingID, now, s.whyNotClaimable(ctx, buyerID, listingID, quantity, now))
 	}
 	if err != nil {
 		return Order{}, err
@@ -350,13 +350,13 @@ func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (endsA
 		}
 		res, err := tx.ExecContext(ctx, `
 			UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1
-			WHERE id = $2 AND status = 'pending'`, ms(now), id)
+			WHERE id = $2 AND status = 'pending' AND expires_at <= $1`, ms(now), id)
 		if err != nil {
 			return err
 		}
-		// On PostgreSQL a payment may have committed since the SELECT: then
-		// the order is paid and the ticket sold under the same order id, and
-		// must stay so.
+		// On PostgreSQL a payment or an extension may have committed since
+		// the SELECT: then the order is paid and the ticket sold under the
+		// same order id, or the hold runs on, and must stay so.
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return err
 		}

@@ -186,6 +186,8 @@ type Store struct {
 	batch *sqlitedb.GroupCommit
 	// listing is the listing's last version (see ListingVersion).
 	listing listingMemo
+	// contention spares repeated notes of contended holds (see refused).
+	contention contentionMemo
 	// priceCap is the resale cap (see WithPriceCap), or nil.
 	priceCap func(faceValue int64) (int64, bool)
 }
