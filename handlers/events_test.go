@@ -185,8 +185,11 @@ func TestHome(t *testing.T) {
 				{"BLUE note", []string{"Jazz night"}},
 				{"paris", []string{"Rock show"}},
 				{"lyon", []string{"100% Opera_gala"}},
-				{"%", []string{"100% Opera_gala"}},
-				{"_", []string{"100% Opera_gala"}},
+				{"opera", []string{"100% Opera_gala"}},
+				{"gala 100", []string{"100% Opera_gala"}},
+				{"ro", []string{"Rock show"}},
+				{"%", []string{"Jazz night", "Rock show", "100% Opera_gala", "Someday"}},
+				{"_", []string{"Jazz night", "Rock show", "100% Opera_gala", "Someday"}},
 				{"show olympia", []string{"Rock show"}},
 				{"", []string{"Jazz night", "Rock show", "100% Opera_gala", "Someday"}},
 			} {
