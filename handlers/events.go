@@ -291,6 +291,14 @@ func (q quantities) Only() int {
 	return q[0]
 }
 
+// Most is the largest quantity, or 0 when there is none.
+func (q quantities) Most() int {
+	if len(q) == 0 {
+		return 0
+	}
+	return q[len(q)-1]
+}
+
 // quantitiesOf are the quantities a buyer may choose of l at now: all of its
 // free tickets if it is sold together, else 1 up to what is free and the
 // hold limit allows; none when it is not for sale.
