@@ -336,7 +336,7 @@ func TestMoveToPostgresCommand(t *testing.T) {
 		}, hold+20*time.Second, 100*time.Millisecond, "the expiry job cancelled the order; app logs:\n%s", second.logs)
 		page = buyer.page(fmt.Sprintf("%s/orders/%d", second.url, pendingOrder))
 		require.True(t, moveHas(page, "span.badge-expired", "expired"), "expired in:\n%s", page)
-		require.True(t, moveHas(seller.page(second.url+"/"), fmt.Sprintf(`section#listing a[href="/tickets/%d"]`, pendingTicket), "Held Concert"), "the ticket is for sale again")
+		require.True(t, moveHas(seller.page(second.url+"/"), fmt.Sprintf(`section#listing article:has(.offer a[href="/tickets/%d"]) h2`, pendingTicket), "Held Concert"), "the ticket is for sale again")
 
 		// A second move into the now used database is refused.
 		out.Reset()

@@ -62,7 +62,7 @@ func TestCheckoutPageCountsDown(t *testing.T) {
 		requireNoElement(t, page.HTML, "#pay-button")
 		requireNoElement(t, page.HTML, "form#buy-again")
 		require.Contains(t, textOf(requireElement(t, page.HTML, `p#buy-again`)), "Another buyer is holding this ticket")
-		requireElement(t, page.HTML, `#buy-again a[href="/"]`)
+		requireElement(t, page.HTML, `#buy-again a[href="/events/`+itoa(b.listingNow(t, c.ticket).Event.ID)+`"]`, "the event's other listings")
 	})
 }
 

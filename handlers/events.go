@@ -3,9 +3,11 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/eventhive/eventhive/store"
@@ -18,20 +20,30 @@ const eventsPerPage = 20
 // dateLayout is a date input's value.
 const dateLayout = "2006-01-02"
 
-// eventFilter is what the home page lists: events whose name, venue or city
-// has the words of Query, starting from the day From to the day To, both
-// included, in the default time zone. The dates are kept as typed; a date
-// that cannot be read is left out of the search and explained beside its
-// field.
+// Bounds of the home page's search; the words past the last are left out.
+const (
+	maxSearchRunes = 200
+	maxSearchWords = 10
+)
+
+// eventFilter is what the home page lists: events whose name, venue, city or
+// listing notes have the words of Query, starting from the day From to the
+// day To, both included, in the default time zone, in the order Sort. The
+// search and the dates are kept as typed; a search too long, or a date that
+// cannot be read, is explained beside its field, and the date left out of
+// the search.
 type eventFilter struct {
-	Query, From, To    string
-	FromError, ToError string
-	query              store.EventQuery
+	Query, From, To                string
+	Sort                           store.EventSort // "" for the default order
+	QueryError, FromError, ToError string
+	query                          store.EventQuery
 }
 
 func readEventFilter(v url.Values, zone *time.Location) eventFilter {
-	f := eventFilter{Query: searchText(v.Get("q")), From: formText(v, "from"), To: formText(v, "to")}
-	f.query.Search = f.Query
+	f := eventFilter{From: formText(v, "from"), To: formText(v, "to")}
+	f.Query, f.query.Search, f.QueryError = readSearch(v.Get("q"))
+	f.Sort = readSort(v.Get("sort"), f.Searching())
+	f.query.Sort = f.Sort
 	var from, to time.Time
 	from, f.FromError = parseDay(f.From, zone)
 	to, f.ToError = parseDay(f.To, zone)
@@ -47,6 +59,36 @@ func readEventFilter(v url.Values, zone *time.Location) eventFilter {
 	return f
 }
 
+// readSearch reads the search box: the query as typed, cut to
+// maxSearchRunes, and the words searched for, the first maxSearchWords of
+// it; with a message when either bound left something out.
+func readSearch(typed string) (query, search, problem string) {
+	query, cut := cutRunes(cleanSearch(typed), maxSearchRunes)
+	words := store.SearchWords(query)
+	if len(words) > maxSearchWords {
+		words, cut = words[:maxSearchWords], true
+	}
+	search = strings.Join(words, " ")
+	if cut {
+		problem = fmt.Sprintf("Only the first %d words (and %d characters) are searched for.", maxSearchWords, maxSearchRunes)
+	}
+	return query, search, problem
+}
+
+// readSort reads the order chosen, keeping "" for the default one: by
+// relevance when searching, else by date.
+func readSort(s string, searching bool) store.EventSort {
+	switch sort := store.EventSort(s); sort {
+	case store.SortPrice:
+		return sort
+	case store.SortDate:
+		if searching {
+			return sort
+		}
+	}
+	return ""
+}
+
 // parseDay reads a date as the start of that day in zone; "" is no date.
 func parseDay(s string, zone *time.Location) (time.Time, string) {
 	if s == "" {
@@ -57,6 +99,30 @@ func parseDay(s string, zone *time.Location) (time.Time, string) {
 		return time.Time{}, "Enter a date like 2026-12-31."
 	}
 	return day, ""
+}
+
+// Searching reports whether the search has words to look for.
+func (f eventFilter) Searching() bool { return f.query.Search != "" }
+
+// sortChoice is an order the home page offers.
+type sortChoice struct {
+	Value    store.EventSort
+	Label    string
+	Selected bool
+}
+
+// Sorts are the orders to choose from, the default first: relevance when
+// searching, else date.
+func (f eventFilter) Sorts() []sortChoice {
+	choices := []sortChoice{{Label: "Date"}}
+	if f.Searching() {
+		choices = []sortChoice{{Label: "Relevance"}, {Value: store.SortDate, Label: "Date"}}
+	}
+	choices = append(choices, sortChoice{Value: store.SortPrice, Label: "Price"})
+	for i := range choices {
+		choices[i].Selected = choices[i].Value == f.Sort
+	}
+	return choices
 }
 
 // valid reports whether every date could be read.
@@ -77,6 +143,9 @@ func (f eventFilter) url(number int) string {
 	}
 	if f.To != "" && f.ToError == "" {
 		v.Set("to", f.To)
+	}
+	if f.Sort != "" {
+		v.Set("sort", string(f.Sort))
 	}
 	if number > 1 {
 		v.Set("page", strconv.Itoa(number))
@@ -220,6 +289,14 @@ func (q quantities) Only() int {
 		return 0
 	}
 	return q[0]
+}
+
+// Most is the largest quantity, or 0 when there is none.
+func (q quantities) Most() int {
+	if len(q) == 0 {
+		return 0
+	}
+	return q[len(q)-1]
 }
 
 // quantitiesOf are the quantities a buyer may choose of l at now: all of its

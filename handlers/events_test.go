@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 	_ "time/tzdata" // the events' zones, wherever the tests run
@@ -185,8 +186,11 @@ func TestHome(t *testing.T) {
 				{"BLUE note", []string{"Jazz night"}},
 				{"paris", []string{"Rock show"}},
 				{"lyon", []string{"100% Opera_gala"}},
-				{"%", []string{"100% Opera_gala"}},
-				{"_", []string{"100% Opera_gala"}},
+				{"opera", []string{"100% Opera_gala"}},
+				{"gala 100", []string{"100% Opera_gala"}},
+				{"ro", []string{"Rock show"}},
+				{"%", []string{"Jazz night", "Rock show", "100% Opera_gala", "Someday"}},
+				{"_", []string{"Jazz night", "Rock show", "100% Opera_gala", "Someday"}},
 				{"show olympia", []string{"Rock show"}},
 				{"", []string{"Jazz night", "Rock show", "100% Opera_gala", "Someday"}},
 			} {
@@ -218,6 +222,98 @@ func TestHome(t *testing.T) {
 			require.Equal(t, []string{"100% Opera_gala"}, homeNames(t, page))
 		})
 
+		t.Run("WordsAndOrders", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			seller := b.signUp(t, "seller@example.com")
+			day := 24 * time.Hour
+			sell := func(name, venue string, in time.Duration, price string) {
+				t.Helper()
+				b.sellOK(t, seller, with(b.newEvent(t, name, in), "venue", venue, "price", price, "face_value", price))
+			}
+			sell("Jazz Night at the Blue Note", "Blue Note", 3*day, "40")
+			sell("Blue Note Records fair", "Hall 5", day, "25")
+			sell("Piano trio", "Blue Note", 2*day, "10")
+			b.sellOK(t, seller, url.Values{"event_name": {"Jazz brunch"}, "price": {"15"}, "face_value": {"15"}})
+			held := b.sellOK(t, seller, b.newEvent(t, "Sold out gala", 4*day))
+			b.buyOK(t, b.signUp(t, "buyer@example.com"), held.ID)
+
+			home := func(query string) string {
+				t.Helper()
+				res := b.get(t, newClient(t), "/?"+query)
+				requireStatus(t, res, http.StatusOK)
+				return res.HTML
+			}
+			// sorts are the orders a page or fragment offers, the chosen one
+			// marked.
+			sorts := func(page string) []string {
+				t.Helper()
+				var offered []string
+				requireElement(t, page, `#search-options select#sort[name="sort"] option`).Each(func(_ int, o *goquery.Selection) {
+					choice := o.AttrOr("value", "(none)") + "=" + textOf(o)
+					if _, selected := o.Attr("selected"); selected {
+						choice += " (selected)"
+					}
+					offered = append(offered, choice)
+				})
+				return offered
+			}
+
+			// Words in any order, the last one as typed so far.
+			page := home("q=" + url.QueryEscape("blue note jaz"))
+			require.Equal(t, []string{"Jazz Night at the Blue Note"}, homeNames(t, page))
+			require.Equal(t, []string{"=Relevance (selected)", "date=Date", "price=Price"}, sorts(page))
+			requireElement(t, page, `form[role="search"][method="get"][action="/"] select#sort`, "a plain form sends the order")
+
+			page = home("q=blue+note")
+			names := homeNames(t, page)
+			require.ElementsMatch(t, []string{"Jazz Night at the Blue Note", "Blue Note Records fair", "Piano trio"}, names)
+			require.Equal(t, "Piano trio", names[2], "words in the name count more than in the venue")
+			page = home("q=blue+note&sort=date")
+			require.Equal(t, []string{"Blue Note Records fair", "Piano trio", "Jazz Night at the Blue Note"}, homeNames(t, page))
+			require.Equal(t, []string{"=Relevance", "date=Date (selected)", "price=Price"}, sorts(page))
+			require.Equal(t, []string{"Piano trio", "Blue Note Records fair", "Jazz Night at the Blue Note"}, homeNames(t, home("q=blue+note&sort=price")))
+
+			// Without words: by date (the default) or by the cheapest
+			// ticket on sale, events with none last.
+			page = home("sort=price")
+			require.Equal(t, []string{"Piano trio", "Jazz brunch", "Blue Note Records fair", "Jazz Night at the Blue Note", "Sold out gala"}, homeNames(t, page))
+			require.Equal(t, []string{"=Date", "price=Price (selected)"}, sorts(page))
+			for _, query := range []string{"", "sort=date", "sort=relevance", "sort=%27"} {
+				page = home(query)
+				require.Equal(t, []string{"Blue Note Records fair", "Piano trio", "Jazz Night at the Blue Note", "Sold out gala", "Jazz brunch"}, homeNames(t, page), query)
+				require.Equal(t, []string{"=Date (selected)", "price=Price"}, sorts(page), query)
+			}
+
+			// Ten words at most: more are left out, and the page says so
+			// beside the search box.
+			ten := "blue note jazz night at the blue note blue note"
+			page = home("q=" + url.QueryEscape(ten))
+			require.Equal(t, []string{"Jazz Night at the Blue Note"}, homeNames(t, page))
+			requireFieldOK(t, page, "q")
+			const bounded = "Only the first 10 words (and 200 characters) are searched for."
+			page = home("q=" + url.QueryEscape(ten+" zzz"))
+			require.Equal(t, []string{"Jazz Night at the Blue Note"}, homeNames(t, page), "the 11th word is left out")
+			requireFieldError(t, page, "q", bounded)
+			requireFieldValue(t, page, "q", ten+" zzz")
+			// And 200 characters: the search box keeps those.
+			page = home("q=" + url.QueryEscape("brunch"+strings.Repeat(" ", 200)+"zzz"))
+			require.Equal(t, []string{"Jazz brunch"}, homeNames(t, page))
+			requireFieldError(t, page, "q", bounded)
+			requireFieldValue(t, page, "q", "brunch")
+			require.Equal(t, "200", requireElement(t, page, "input#q").AttrOr("maxlength", ""))
+
+			// Typing re-fetches the list, and the options that depend on
+			// the words, which the fragment carries after the list.
+			requireElement(t, page, `input#q[hx-get="/"][hx-include="closest form"][hx-target="#listing"][hx-select="#listing"][hx-select-oob="#search-options"][hx-push-url="true"]`)
+			requireElement(t, page, `select#sort[hx-get="/"][hx-trigger="change"][hx-target="#listing"][hx-select-oob="#search-options"]`)
+			fragment := b.get(t, newClient(t), "/?q="+url.QueryEscape(ten+" zzz")+"&sort=date", htmx)
+			requireFragment(t, fragment, `<section id="listing"`)
+			require.Equal(t, []string{"Jazz Night at the Blue Note"}, homeNames(t, fragment.HTML))
+			requireElementText(t, fragment.HTML, "#search-options #q-error", bounded)
+			require.Equal(t, []string{"=Relevance", "date=Date (selected)", "price=Price"}, sorts(fragment.HTML))
+		})
+
 		t.Run("Pagination", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, dialect)
@@ -245,6 +341,30 @@ func TestHome(t *testing.T) {
 			next = pageLink(searched.HTML, "next")
 			require.Equal(t, "/?from="+from+"&page=2&q=show", next)
 			require.Equal(t, names[20:], homeNames(t, b.get(t, c, next).HTML))
+
+			// So is the order: every ticket costs the same, so by price
+			// is by date here.
+			for query, want := range map[string]string{
+				"/?sort=price":              "/?page=2&sort=price",
+				"/?q=show&sort=date":        "/?page=2&q=show&sort=date",
+				"/?q=show&sort=relevance":   "/?page=2&q=show", // the default when searching
+				"/?sort=date":               "/?page=2",        // the default otherwise
+				"/?sort=relevance":          "/?page=2",        // nothing to be relevant to
+				"/?sort=cheapest&q=show":    "/?page=2&q=show",
+				"/?sort=price&from=" + from: "/?from=" + from + "&page=2&sort=price",
+			} {
+				page1 := b.get(t, c, query)
+				require.Equal(t, names[:20], homeNames(t, page1.HTML), query)
+				next := pageLink(page1.HTML, "next")
+				require.Equal(t, want, next, query)
+				nextURL, err := url.Parse(next)
+				require.NoError(t, err)
+				page2 := b.get(t, c, next)
+				require.Equal(t, names[20:], homeNames(t, page2.HTML), next)
+				back := nextURL.Query()
+				back.Del("page")
+				require.Equal(t, strings.TrimSuffix("/?"+back.Encode(), "?"), pageLink(page2.HTML, "prev"), next)
+			}
 
 			fragment := b.get(t, c, "/?page=2", htmx)
 			requireFragment(t, fragment, `<section id="listing"`)

@@ -467,6 +467,13 @@ func isVisible(r rune) bool {
 // searchText cleans a search query: valid UTF-8 without control characters,
 // at most 100 characters.
 func searchText(q string) string {
+	q, _ = cutRunes(cleanSearch(q), 100)
+	return q
+}
+
+// cleanSearch is a search query as valid UTF-8 without control characters
+// nor surrounding space.
+func cleanSearch(q string) string {
 	q = strings.ToValidUTF8(q, "")
 	q = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
@@ -474,10 +481,16 @@ func searchText(q string) string {
 		}
 		return r
 	}, q)
-	if runes := []rune(strings.TrimSpace(q)); len(runes) > 100 {
-		return string(runes[:100])
-	}
 	return strings.TrimSpace(q)
+}
+
+// cutRunes keeps the first n characters of s, without trailing space, and
+// reports whether it cut any.
+func cutRunes(s string, n int) (string, bool) {
+	if runes := []rune(s); len(runes) > n {
+		return strings.TrimSpace(string(runes[:n])), true
+	}
+	return s, false
 }
 
 // sentence capitalises a lowercase error message and ends it with a period.

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -11,14 +12,16 @@ import (
 	"github.com/eventhive/eventhive/store"
 )
 
-// TestFreeTextRefusesInvisibleAndBidi lists and edits tickets whose titles
-// are blank to the eye or reorder themselves: each is refused with the form
-// shown again and its message, and nothing is stored.
+// TestFreeTextRefusesInvisibleAndBidi lists and edits tickets whose event
+// name, venue, city or note (wave 1's title, which names a new event or
+// edits a note) is blank to the eye or reorders itself: each is refused with
+// the form shown again and the message beside the field, and nothing is
+// stored.
 func TestFreeTextRefusesInvisibleAndBidi(t *testing.T) {
 	t.Parallel()
 	const (
-		bidi      = "The title contains invisible characters that change the direction of text. Please remove them."
-		invisible = "The title has no visible characters."
+		bidi      = "The %s contains invisible characters that change the direction of text. Please remove them."
+		invisible = "The %s has no visible characters."
 	)
 	attacks := []struct{ name, title, message string }{
 		{"RightToLeftOverride", "Opera \u202Eweiv tneS", bidi},
@@ -50,21 +53,35 @@ func TestFreeTextRefusesInvisibleAndBidi(t *testing.T) {
 		b := setup(t, dialect)
 		seller := b.signUp(t, "seller@example.com")
 		id := b.listTicket(t, seller, "Opera", "30")
+		newEvent := url.Values{"event_name": {"Opera"}, "venue": {"Olympia"}, "city": {"Paris"}, "note": {"Row 3"}}
+		fields := []struct {
+			action, name string
+			form         url.Values // the other fields, valid
+			id, word     string     // of the field the message is beside, and what it calls it
+		}{
+			{"/tickets", "title", url.Values{}, "event_name", "name"},
+			{"/tickets", "event_name", newEvent, "event_name", "name"},
+			{"/tickets", "venue", newEvent, "venue", "venue"},
+			{"/tickets", "city", newEvent, "city", "city"},
+			{"/tickets", "note", newEvent, "note", "note"},
+			{"/tickets/" + itoa(id), "title", url.Values{}, "note", "note"},
+			{"/tickets/" + itoa(id), "note", url.Values{"note": {"Row 3"}}, "note", "note"},
+		}
 		before := snapshot(t, b.db)
 
 		for _, tt := range attacks {
 			t.Run(tt.name, func(t *testing.T) {
-				for _, action := range []string{"/tickets", "/tickets/" + itoa(id)} {
-					res := b.postForm(t, seller, action, url.Values{"title": {tt.title}, "price": {"12.50"}})
+				for _, f := range fields {
+					res := b.postForm(t, seller, f.action, with(f.form, f.name, tt.title, "price", "12.50"))
 					requireStatus(t, res, http.StatusUnprocessableEntity)
 					requireFullPage(t, res)
-					requireFieldError(t, res.HTML, "title", tt.message)
+					requireFieldError(t, res.HTML, f.id, fmt.Sprintf(tt.message, f.word))
 					requireFieldOK(t, res.HTML, "price")
 					requireFieldValue(t, res.HTML, "price", "12.50")
 				}
 			})
 		}
-		require.Equal(t, before, snapshot(t, b.db), "a refused title changed the database")
+		require.Equal(t, before, snapshot(t, b.db), "a refused text changed the database")
 
 		t.Run("VisibleTextWithInvisiblesAccepted", func(t *testing.T) {
 			// Joiners and marks inside real text are part of it: emoji

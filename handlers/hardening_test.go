@@ -414,7 +414,7 @@ func TestBadInput(t *testing.T) {
 				requireTicket(t, b, id, p, p, 1000)
 				res := b.get(t, seller, "/tickets/"+itoa(id)+"/edit")
 				requireStatus(t, res, http.StatusOK)
-				requireFieldValue(t, res.HTML, "title", p)
+				requireFieldValue(t, res.HTML, "note", p)
 			}
 			// The DROP TABLE title did nothing but be a title.
 			tickets, err := b.store.ListingsBySeller(t.Context(), b.userID(t, "seller@example.com"), time.Now())
@@ -429,15 +429,23 @@ func TestBadInput(t *testing.T) {
 			seller := b.signUp(t, "seller@example.com")
 			id := b.listTicket(t, seller, "Opera", "30")
 			before := snapshot(t, b.db)
-			for _, p := range append(payloads, "%", "_", `\`, "' OR 1=1 --") {
-				res := b.get(t, newClient(t), "/?q="+url.QueryEscape(p))
+			search := func(q string) []int64 {
+				t.Helper()
+				res := b.get(t, newClient(t), "/?q="+url.QueryEscape(q))
 				requireStatus(t, res, http.StatusOK)
-				require.Empty(t, listingIDs(t, res.HTML), "q=%q matches nothing", p)
 				for _, d := range dangerous {
 					require.NotContains(t, res.HTML, d)
 				}
+				return listingIDs(t, res.HTML)
 			}
-			require.Equal(t, []int64{id}, b.listing(t, "/?q=oper"))
+			for _, p := range append(payloads, "' OR 1=1 --", "opera OR ballet", "opera NOT opera") {
+				require.Empty(t, search(p), "q=%q matches nothing", p)
+			}
+			// Search syntax is only text: what holds no word filters nothing,
+			// and words match as words.
+			for _, p := range []string{"%", "_", `\`, `"*`, `"opera"*`, "(OPERA)", "oper*"} {
+				require.Equal(t, []int64{id}, search(p), "q=%q", p)
+			}
 			require.Equal(t, before, snapshot(t, b.db))
 		})
 
@@ -592,9 +600,10 @@ func TestBadInput(t *testing.T) {
 				require.Equal(t, "That email and password do not match an account.", alertMessage(t, res.HTML))
 			}
 			for _, title := range []string{"\xff", "Opera\x00", "Op\x1bera", "Op\u0085era"} {
+				// An edit's title is the listing's note.
 				res := b.postForm(t, seller, "/tickets/"+itoa(id), url.Values{"title": {title}, "price": {"10"}})
 				requireStatus(t, res, http.StatusUnprocessableEntity)
-				requireFieldError(t, res.HTML, "title", "The title contains characters that are not valid text.")
+				requireFieldError(t, res.HTML, "note", "The note contains characters that are not valid text.")
 			}
 			for _, price := range []string{"\xff", "1\x00", "１０"} {
 				res := b.postForm(t, seller, "/tickets", url.Values{"title": {"Jazz"}, "price": {price}})

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventhive/eventhive/store"
@@ -178,6 +179,8 @@ func TestResumePurchase(t *testing.T) {
 			require.Nil(t, sessionCookie(page))
 			require.Equal(t, sessions, b.sessionRows(t), "nothing kept for the signed-out visitor")
 			requireElementText(t, page.HTML, "#resume-purchase a[href=\""+path+"\"]", "Free")
+			requireElementText(t, page.HTML, "#resume-purchase",
+				"Sign in to buy 1 ticket for Free (30.00 USD): we hold it for you straight away if it is still for sale.")
 			requireFieldValue(t, page.HTML, "buy", itoa(id))
 			require.Zero(t, b.ordersOf(t, "ann@example.com"), "showing the sign-in page buys nothing")
 
@@ -331,8 +334,28 @@ func idFromPath(t *testing.T, path string) int64 {
 	return id
 }
 
-// TestBuyAgain: an order that ended unpaid offers its ticket again while it
-// is for sale, and otherwise says what became of it.
+// submit posts the form of a page that the selector names as a browser
+// would: its named inputs and the chosen option of each select.
+func (b *testBundle) submit(t *testing.T, c *http.Client, page, selector string) *response {
+	t.Helper()
+	form := requireElement(t, page, selector).First()
+	values := url.Values{}
+	form.Find("input[name]").Each(func(_ int, in *goquery.Selection) {
+		values.Add(in.AttrOr("name", ""), in.AttrOr("value", ""))
+	})
+	form.Find("select[name]").Each(func(_ int, sel *goquery.Selection) {
+		chosen := sel.Find("option[selected]")
+		if chosen.Length() == 0 {
+			chosen = sel.Find("option")
+		}
+		values.Add(sel.AttrOr("name", ""), chosen.First().AttrOr("value", ""))
+	})
+	return b.postForm(t, c, form.AttrOr("action", ""), values)
+}
+
+// TestBuyAgain: an order that ended unpaid offers as many of its tickets
+// again while they are for sale, else up to what is left, and otherwise says
+// what became of them.
 func TestBuyAgain(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
@@ -342,6 +365,16 @@ func TestBuyAgain(t *testing.T) {
 		bob := b.signUp(t, "bob@example.com")
 		buyAgainForm := func(ticketID int64) string {
 			return `form#buy-again[method="post"][action="/orders"] input[name="ticket_id"][value="` + itoa(ticketID) + `"]`
+		}
+		// eventOf is the path of a listing's event.
+		eventOf := func(listingID int64) string { return "/events/" + itoa(b.listingNow(t, listingID).Event.ID) }
+		// cancelled is the page of ann's order of quantity tickets of a
+		// listing, which she cancelled.
+		cancelled := func(t *testing.T, listingID int64, quantity int) string {
+			t.Helper()
+			orderPath := "/orders/" + itoa(b.buyN(t, ann, listingID, quantity))
+			requireRedirect(t, b.postForm(t, ann, orderPath+"/cancel", nil), orderPath)
+			return orderPath
 		}
 
 		t.Run("Cancelled", func(t *testing.T) {
@@ -370,7 +403,8 @@ func TestBuyAgain(t *testing.T) {
 			requireRedirect(t, b.postForm(t, seller, "/tickets/"+itoa(id)+"/withdraw", nil), "/my/tickets")
 			page := b.get(t, ann, orderPath)
 			requireNoElement(t, page.HTML, "form#buy-again")
-			requireElementText(t, page.HTML, "#buy-again", "The seller has withdrawn this ticket. See the tickets for sale")
+			requireElementText(t, page.HTML, "#buy-again", "The seller has withdrawn this ticket. See the other tickets for this event")
+			requireElement(t, page.HTML, `#buy-again a[href="`+eventOf(id)+`"]`)
 		})
 
 		t.Run("Expired", func(t *testing.T) {
@@ -381,21 +415,82 @@ func TestBuyAgain(t *testing.T) {
 			require.Equal(t, "expired", orderState(t, page.HTML))
 			requireElement(t, page.HTML, buyAgainForm(id))
 
-			// Bob takes it: ann's page says so and leads to the listing.
+			// Bob takes it: ann's page says so and leads to the event's
+			// other listings.
 			bobs := b.buyOK(t, bob, id)
 			page = b.get(t, ann, orderPath)
 			requireNoElement(t, page.HTML, "form#buy-again")
-			requireElementText(t, page.HTML, "#buy-again", "Another buyer is holding this ticket now. See the tickets for sale")
-			requireElement(t, page.HTML, `#buy-again a[href="/"]`)
+			requireElementText(t, page.HTML, "#buy-again", "Another buyer is holding this ticket now. See the other tickets for this event")
+			requireElement(t, page.HTML, `#buy-again a[href="`+eventOf(id)+`"]`)
 			require.NotContains(t, page.HTML, "/orders/"+itoa(bobs))
 
 			// He pays: sold.
 			sell(t, b, bobs, 3000)
 			page = b.get(t, ann, orderPath)
-			requireElementText(t, page.HTML, "#buy-again", "This ticket has since been sold. See the tickets for sale")
-			requireElement(t, page.HTML, `#buy-again a[href="/"]`)
+			requireElementText(t, page.HTML, "#buy-again", "This ticket has since been sold. See the other tickets for this event")
+			requireElement(t, page.HTML, `#buy-again a[href="`+eventOf(id)+`"]`)
 			// Bob's own page is his paid order: nothing to buy again.
 			requireNoElement(t, b.get(t, bob, "/orders/"+itoa(bobs)).HTML, "#buy-again")
+		})
+
+		t.Run("AsManyAgain", func(t *testing.T) {
+			l := b.sellOK(t, seller, with(b.newEvent(t, "As many", 24*time.Hour), "quantity", "5"))
+			orderPath := cancelled(t, l.ID, 3)
+			page := b.get(t, ann, orderPath)
+			requireElement(t, page.HTML, buyAgainForm(l.ID))
+			requireElement(t, page.HTML, `form#buy-again input[type="hidden"][name="quantity"][value="3"]`)
+			requireElementText(t, page.HTML, "#buy-again button", "Buy 3 tickets again — 90.00 USD, we hold them for you for 1 minute")
+
+			// Pressing it holds 3 again; the old order then leads to the
+			// new one.
+			res := b.submit(t, ann, page.HTML, "form#buy-again")
+			again := idFromLocation(t, res, "/orders/")
+			o, err := b.store.Order(t.Context(), again, b.userID(t, "ann@example.com"))
+			require.NoError(t, err)
+			require.Equal(t, []any{l.ID, 3}, []any{o.ListingID, o.Quantity})
+			page = b.get(t, ann, orderPath)
+			requireNoElement(t, page.HTML, "form#buy-again")
+			require.Contains(t, textOf(requireElement(t, page.HTML, "#buy-again")), "You have tickets of this listing again: see order #"+itoa(again))
+			requireElementText(t, page.HTML, `#buy-again a[href="/orders/`+itoa(again)+`"]`, "order #"+itoa(again))
+			requireRedirect(t, b.postForm(t, ann, "/orders/"+itoa(again)+"/cancel", nil), "/orders/"+itoa(again))
+		})
+
+		t.Run("UpToWhatIsLeft", func(t *testing.T) {
+			l := b.sellOK(t, seller, with(b.newEvent(t, "Fewer left", 24*time.Hour), "quantity", "4"))
+			orderPath := cancelled(t, l.ID, 3)
+			b.buyN(t, bob, l.ID, 2)
+			page := b.get(t, ann, orderPath)
+			requireElementText(t, page.HTML, "form#buy-again p", "Only 2 of the 3 tickets you ordered are left.")
+			options := requireElement(t, page.HTML, `form#buy-again select[name="quantity"] option`)
+			require.Equal(t, []string{"1", "2"}, texts(options))
+			require.Equal(t, "2", options.Filter("[selected]").AttrOr("value", ""), "as many as are left")
+			requireElementText(t, page.HTML, "#buy-again button", "Buy again — 30.00 USD each")
+
+			res := b.submit(t, ann, page.HTML, "form#buy-again")
+			o, err := b.store.Order(t.Context(), idFromLocation(t, res, "/orders/"), b.userID(t, "ann@example.com"))
+			require.NoError(t, err)
+			require.Equal(t, 2, o.Quantity)
+			require.Zero(t, b.listingNow(t, l.ID).Free)
+
+			// Now none is left: the way on is the event's other listings.
+			requireRedirect(t, b.postForm(t, ann, "/orders/"+itoa(o.ID)+"/cancel", nil), "/orders/"+itoa(o.ID))
+			b.buyN(t, bob, l.ID, 2)
+			page = b.get(t, ann, orderPath)
+			requireNoElement(t, page.HTML, "form#buy-again")
+			requireElementText(t, page.HTML, "#buy-again", "Other buyers are holding every ticket left now. See the other tickets for this event")
+			requireElement(t, page.HTML, `#buy-again a[href="/events/`+itoa(l.Event.ID)+`"]`)
+		})
+
+		t.Run("SoldTogether", func(t *testing.T) {
+			l := b.sellOK(t, seller, with(b.newEvent(t, "Together", 24*time.Hour), "quantity", "3", "together", "1"))
+			orderPath := cancelled(t, l.ID, 3)
+			requireElement(t, b.get(t, ann, orderPath).HTML, `form#buy-again input[type="hidden"][name="quantity"][value="3"]`)
+			// The seller keeps 2 of them: a buyer takes those 2 or none.
+			requireRedirect(t, b.postForm(t, seller, "/tickets/"+itoa(l.ID), url.Values{"price": {"30"}, "quantity": {"2"}}), "/tickets/"+itoa(l.ID))
+			page := b.get(t, ann, orderPath)
+			requireElementText(t, page.HTML, "form#buy-again p", "These tickets are now sold together: all 2 or none.")
+			requireElement(t, page.HTML, `form#buy-again input[type="hidden"][name="quantity"][value="2"]`)
+			requireNoElement(t, page.HTML, "form#buy-again select")
 		})
 
 		t.Run("EndedWithTime", func(t *testing.T) {
@@ -407,6 +502,16 @@ func TestBuyAgain(t *testing.T) {
 			b.clock.Advance(b.hold + time.Millisecond)
 			page := b.get(t, ann, orderPath, htmx)
 			requireElement(t, page.HTML, buyAgainForm(id))
+		})
+
+		t.Run("EventStarted", func(t *testing.T) {
+			l := b.sellOK(t, seller, b.newEvent(t, "Started", time.Hour))
+			orderPath := cancelled(t, l.ID, 1)
+			b.clock.Advance(time.Hour)
+			page := b.get(t, ann, orderPath)
+			requireNoElement(t, page.HTML, "form#buy-again")
+			requireElementText(t, page.HTML, "#buy-again", "Sales closed when the event started. See the upcoming events")
+			requireElement(t, page.HTML, `#buy-again a[href="/"]`)
 		})
 	})
 }

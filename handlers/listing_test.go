@@ -448,6 +448,12 @@ func TestBuyTickets(t *testing.T) {
 			requireRedirect(t, res, signInTo(path)+"&buy="+itoa(l.ID)+"&quantity=3")
 
 			signin := b.get(t, c, res.location())
+			requireElementText(t, signin.HTML, "#resume-purchase",
+				"Sign in to buy 3 tickets for Gala (30.00 USD each): we hold them for you straight away if they are still for sale.")
+			requireElement(t, signin.HTML, `#resume-purchase a[href="`+path+`"]`)
+			signup := b.get(t, c, "/signup?buy="+itoa(l.ID)+"&next="+url.QueryEscape(path)+"&quantity=3")
+			requireElementText(t, signup.HTML, "#resume-purchase",
+				"Create your account to buy 3 tickets for Gala (30.00 USD each): we hold them for you straight away if they are still for sale.")
 			form := url.Values{"email": {"buyer@example.com"}, "password": {password}}
 			for _, name := range []string{"next", "buy", "quantity"} {
 				form.Set(name, requireElement(t, signin.HTML, `form#signin-form input[type="hidden"][name="`+name+`"]`).AttrOr("value", ""))

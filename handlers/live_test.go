@@ -379,7 +379,7 @@ func TestLivePages(t *testing.T) {
 			}
 			res := b.get(t, newClient(t), "/?q=opera&page=2")
 			requireElement(t, res.HTML, `div[hx-ext="sse"][sse-connect="/live"]`)
-			requireElement(t, res.HTML, `section#listing[aria-label="Tickets"][hx-get="/?page=2&q=opera"][hx-trigger="sse:tickets, sse-reconnected"]`)
+			requireElement(t, res.HTML, `section#listing[aria-label="Events"][hx-get="/?page=2&q=opera"][hx-trigger="sse:tickets, sse-reconnected"]`)
 			fragment := b.get(t, newClient(t), "/?q=opera&page=2", htmx)
 			requireFragment(t, fragment, `<section id="listing"`)
 			requireElement(t, fragment.HTML, `section#listing[hx-get="/?page=2&q=opera"]`, "the re-fetched listing keeps its address")

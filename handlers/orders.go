@@ -149,17 +149,28 @@ type orderPage struct {
 	Extend *extendOffer
 }
 
-// buyAgain is what a buyer whose order ended unpaid may do about its ticket:
-// buy it again while it is for sale, else see that someone holds it or it is
-// sold, or follow the order they since took it with.
+// buyAgain is what a buyer whose order ended unpaid may do about its
+// tickets: buy as many again, or up to what is left, while the listing is
+// for sale; else see that someone holds them or they are sold, or follow the
+// order they since took some with.
 type buyAgain struct {
 	availability
 	Ticket store.Listing
 	Hold   string
-	// Mine is the buyer's own later order that holds or bought the ticket,
-	// or 0.
+	// Mine is the buyer's own later order that holds tickets of the
+	// listing, or 0.
 	Mine int64
+	// Ordered is how many tickets the order was for; Quantities how many
+	// the buyer may buy at once now.
+	Ordered    int
+	Quantities quantities
 }
+
+// Same reports whether the buyer may buy as many tickets as they ordered.
+func (a buyAgain) Same() bool { return slices.Contains(a.Quantities, a.Ordered) }
+
+// Total is what as many tickets as were ordered cost now.
+func (a buyAgain) Total() int64 { return a.Ticket.Price * int64(a.Ordered) }
 
 // orderState is what a page shows of an order's state: the state in words,
 // and one flag per state for the template to decide on.
@@ -204,21 +215,21 @@ func (h *Handler) orderPage(r *http.Request, o store.Order) (orderPage, error) {
 	return data, nil
 }
 
-// buyAgain says what became of the ticket of o, which ended unpaid.
+// buyAgain says what became of the tickets of o, which ended unpaid.
 func (h *Handler) buyAgain(r *http.Request, o store.Order, now time.Time) (*buyAgain, error) {
-	t, err := h.store.Listing(r.Context(), o.ListingID, h.now())
+	t, err := h.store.Listing(r.Context(), o.ListingID, now)
 	if err != nil {
 		return nil, err
 	}
-	again := &buyAgain{availability: availabilityOf(t.State(now)), Ticket: t, Hold: formatHold(h.cfg.OrderHold)}
-	if again.ForSale {
-		return again, nil
-	}
-	// Held: by the buyer themselves, in a later order?
+	again := &buyAgain{availability: availabilityOf(t.State(now)), Ticket: t, Hold: formatHold(h.cfg.OrderHold),
+		Ordered: o.Quantity}
+	// Does the buyer hold some of them again, in a later order?
 	switch mine, err := h.store.HeldBy(r.Context(), t.ID, o.BuyerID, now); {
 	case err == nil:
 		again.Mine = mine.ID
-	case !errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
+		again.Quantities = quantitiesOf(t, now, h.store.MaxHolds())
+	default:
 		return nil, err
 	}
 	return again, nil

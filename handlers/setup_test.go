@@ -386,7 +386,8 @@ func (b *testBundle) buyOK(t *testing.T, c *http.Client, ticketID int64) int64 {
 	return idFromLocation(t, res, "/orders/")
 }
 
-// listing returns the ids of the tickets on a listing page, in order.
+// listing returns the ids of the listings a home page offers, in order: for
+// each event with tickets on sale, its cheapest listing.
 func (b *testBundle) listing(t *testing.T, path string) []int64 {
 	t.Helper()
 	res := b.get(t, newClient(t), path)
@@ -394,36 +395,31 @@ func (b *testBundle) listing(t *testing.T, path string) []int64 {
 	return listingIDs(t, res.HTML)
 }
 
-// listedTicket is one ticket as a listing page shows it.
+// listedTicket is an offer of the home page: the cheapest listing of an
+// event with tickets on sale.
 type listedTicket struct {
-	ID    int64
-	Title string
+	ID    int64  // the listing's
+	Title string // the event's name
 	Price string // as shown, e.g. "30.00 USD"
 }
 
 // shownPrice is a price as pages show it, e.g. "30.00 USD".
 var shownPrice = regexp.MustCompile(`\d+\.\d\d [A-Z]{3}`)
 
-// listingTickets reads the tickets listed in a page's #listing section, in
-// order. Pager links are not tickets.
+// listingTickets reads the offers of a home page (or its #listing fragment),
+// in order. An event with nothing on sale offers nothing.
 func listingTickets(t *testing.T, page string) []listedTicket {
 	t.Helper()
-	section := doc(page).Find("section#listing").First()
-	require.NotZero(t, section.Length(), "no listing in:\n%s", page)
 	tickets := []listedTicket{}
-	section.Find("li").Each(func(_ int, item *goquery.Selection) {
-		item.Find("a[href]").EachWithBreak(func(_ int, a *goquery.Selection) bool {
-			id, ok := pathID(a.AttrOr("href", ""), "/tickets/")
-			if ok {
-				tickets = append(tickets, listedTicket{ID: id, Title: textOf(a), Price: shownPrice.FindString(textOf(item))})
-			}
-			return !ok
-		})
-	})
+	for _, e := range homeEvents(t, page) {
+		if e.Listing != 0 {
+			tickets = append(tickets, listedTicket{ID: e.Listing, Title: e.Name, Price: shownPrice.FindString(e.Offer)})
+		}
+	}
 	return tickets
 }
 
-// listingIDs returns the ids of the tickets listed in a page, in order.
+// listingIDs returns the ids of the listings a home page offers, in order.
 func listingIDs(t *testing.T, page string) []int64 {
 	t.Helper()
 	ids := []int64{}

@@ -27,7 +27,7 @@ func TestWithdraw(t *testing.T) {
 			require.Equal(t, "tickets", events.next(t))
 			path := "/tickets/" + itoa(id)
 			// Kept for everyone signed out: the withdrawal must reach it.
-			require.Equal(t, []int64{other, id}, b.listing(t, "/"))
+			require.Equal(t, []int64{id, other}, b.listing(t, "/"))
 			require.Equal(t, []int64{id}, b.listing(t, "/?q=opera"))
 
 			mine := b.get(t, seller, "/my/tickets")
@@ -65,8 +65,8 @@ func TestWithdraw(t *testing.T) {
 			for _, c := range []*http.Client{buyer, newClient(t)} {
 				page := b.get(t, c, path)
 				requireStatus(t, page, http.StatusOK)
-				requireElementText(t, page.HTML, "#withdrawn", "Withdrawn Withdrawn by the seller: this ticket is not on sale. See the tickets for sale")
-				requireElement(t, page.HTML, `#withdrawn a[href="/"]`)
+				requireElementText(t, page.HTML, "#withdrawn", "Withdrawn Withdrawn by the seller: this ticket is not on sale. See the other tickets for this event")
+				requireElement(t, page.HTML, `#withdrawn a[href="/events/`+itoa(tk.Event.ID)+`"]`)
 				requireNoElement(t, page.HTML, `form[action="/orders"]`)
 			}
 
@@ -80,7 +80,7 @@ func TestWithdraw(t *testing.T) {
 			requireRedirect(t, res, "/my/tickets")
 			require.Equal(t, "tickets", events.next(t), "relisted")
 			require.Contains(t, b.get(t, seller, "/my/tickets").HTML, "“Opera” is back on sale.")
-			require.Equal(t, []int64{other, id}, b.listing(t, "/"))
+			require.Equal(t, []int64{id, other}, b.listing(t, "/"))
 			page := b.get(t, newClient(t), path)
 			requireNoElement(t, page.HTML, "#withdrawn")
 			requireElement(t, page.HTML, `form[action="/orders"]`)

@@ -155,7 +155,7 @@ type EventSummary struct {
 func (s *Store) UpcomingEvents(ctx context.Context, now time.Time, q EventQuery, limit, offset int) ([]EventSummary, error) {
 	where, args := eventFilter(now, q)
 	search, relevance := "", ""
-	if words := searchWords(q.Search); len(words) > 0 {
+	if words := SearchWords(q.Search); len(words) > 0 {
 		args = append(args, searchQuery(s.db.Dialect, words))
 		search, relevance = searchJoin(s.db.Dialect, param(len(args)))
 	}
@@ -223,10 +223,11 @@ func eventOrder(sort EventSort, relevance string) string {
 	}
 }
 
-// searchWords splits what a person typed into the words to search for: runs
-// of letters and digits, as SQLite's unicode61 tokenizer cuts them and as
-// PostgreSQL's parser does once punctuation is space (migration 0008).
-func searchWords(typed string) []string {
+// SearchWords splits what a person typed into the words EventQuery.Search
+// looks for: runs of letters and digits, as SQLite's unicode61 tokenizer cuts
+// them and as PostgreSQL's parser does once punctuation is space (migration
+// 0008).
+func SearchWords(typed string) []string {
 	return strings.FieldsFunc(typed, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
 }
 
