@@ -60,6 +60,8 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 			r.Post("/tickets/{id}/withdraw", h.withdrawTicket)
 			r.Post("/tickets/{id}/relist", h.relistTicket)
 			r.Post("/tickets/{id}/files/{n}", h.attachFile)
+			r.Get("/my/tickets/{ticketID}/sell", h.resaleForm)
+			r.Post("/my/tickets/{ticketID}/sell", h.resell)
 			r.Post("/orders", h.createOrder)
 			r.Get("/orders", h.listOrders)
 			r.Get("/orders/{id}", h.showOrder)
