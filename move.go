@@ -87,6 +87,7 @@ func runMove(ctx context.Context, args []string, getenv func(string) string, std
 		{"payments", counts.Payments},
 		{"stripe events", counts.StripeEvents},
 		{"moderation log", counts.ModerationActions},
+		{"ticket files", counts.TicketFiles},
 	} {
 		fmt.Fprintf(stdout, "  %-14s %d\n", line.name, line.n)
 	}

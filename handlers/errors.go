@@ -26,6 +26,8 @@ const (
 	signingIn  // with the right password
 	moderating // an operator changing an event or an account
 	merging    // an operator merging a duplicate event into another
+	attaching  // attaching an e-ticket file to a ticket one sells
+	reselling  // listing a ticket one holds for sale again
 )
 
 // A refusal is the answer to a domain error: its status, the sentence shown
@@ -61,7 +63,9 @@ type rule struct {
 var refusals = map[attempt][]rule{
 	anyAttempt: {
 		{err: store.ErrNotFound, refusal: refusal{status: http.StatusNotFound, title: "Not found",
-			message: "There is nothing here. It may have been removed, or it belongs to someone else."}},
+			message: nothingHere}},
+		{err: store.ErrNotOwner, refusal: refusal{status: http.StatusNotFound, title: "Not found",
+			message: nothingHere}},
 	},
 	buying: {
 		{err: store.ErrOwnTicket, refusal: refusal{status: http.StatusConflict,
@@ -176,7 +180,25 @@ var refusals = map[attempt][]rule{
 		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusUnprocessableEntity,
 			message: "That event has started: its sales are closed, so listings cannot move into it."}},
 	},
+	attaching: {
+		{err: store.ErrDuplicateFile, refusal: refusal{status: http.StatusUnprocessableEntity,
+			message: "This file is already attached to another ticket: each e-ticket can be sold once."}},
+		{err: store.ErrSold, refusal: refusal{status: http.StatusConflict,
+			message: "This ticket is sold: its buyer has this file, so it can no longer be replaced."}},
+		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict,
+			message: "The event has started: files can no longer be attached."}},
+		{err: store.ErrPassesEvent, refusal: refusal{status: http.StatusConflict, message: passesNoFiles}},
+	},
+	reselling: {
+		{err: store.ErrAlreadyListed, refusal: refusal{status: http.StatusConflict,
+			message: "You have listed this ticket for sale already: change or withdraw that listing instead."}},
+		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict,
+			message: "The event has started: sales closed then, and this ticket can no longer be sold."}},
+	},
 }
+
+// nothingHere is the message of a 404.
+const nothingHere = "There is nothing here. It may have been removed, or it belongs to someone else."
 
 // salesClosed is the refusal of anything that would change what is on sale
 // for an event that has started.

@@ -147,6 +147,8 @@ type orderPage struct {
 	Again *buyAgain
 	// Extend offers more time on a running hold, or is nil.
 	Extend *extendOffer
+	// Files are a paid order's tickets with their e-ticket files.
+	Files []store.FileSlot
 }
 
 // buyAgain is what a buyer whose order ended unpaid may do about its
@@ -211,6 +213,11 @@ func (h *Handler) orderPage(r *http.Request, o store.Order) (orderPage, error) {
 	}
 	if data.Extend, err = h.extendOffer(r, o, p.Now); err != nil {
 		return orderPage{}, err
+	}
+	if data.Paid {
+		if data.Files, err = h.store.OrderFiles(r.Context(), o.ID); err != nil {
+			return orderPage{}, err
+		}
 	}
 	return data, nil
 }

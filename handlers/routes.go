@@ -42,6 +42,10 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 		r.Post("/signout", h.signout)
 		r.Get("/tickets/{id}", h.showTicket)
 		r.Get("/events/{id}", h.showEvent)
+		// E-ticket downloads answer 404 to anyone but their reader, signed
+		// out included.
+		r.Get("/tickets/{id}/files/{n}", h.listingFile)
+		r.Get("/orders/{id}/tickets/{n}/file", h.orderFile)
 		r.Route("/admin", h.adminRoutes)
 
 		r.Group(func(r chi.Router) {
@@ -55,6 +59,9 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 			r.Post("/tickets/{id}", h.updateTicket)
 			r.Post("/tickets/{id}/withdraw", h.withdrawTicket)
 			r.Post("/tickets/{id}/relist", h.relistTicket)
+			r.Post("/tickets/{id}/files/{n}", h.attachFile)
+			r.Get("/my/tickets/{ticketID}/sell", h.resaleForm)
+			r.Post("/my/tickets/{ticketID}/sell", h.resell)
 			r.Post("/orders", h.createOrder)
 			r.Get("/orders", h.listOrders)
 			r.Get("/orders/{id}", h.showOrder)
@@ -83,7 +90,8 @@ const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; object-
 	"frame-ancestors 'none'; form-action 'self' https://checkout.stripe.com"
 
 // maxBodyBytes bounds the body of every request, except the webhook's
-// (maxWebhookBytes). The form handlers set their own limit too.
+// (maxWebhookBytes) and e-ticket uploads' (maxUploadBytes). The form
+// handlers set their own limit too.
 const maxBodyBytes = maxFormBytes
 
 // limitBodies makes reading more than the route's limit of a request body
@@ -91,8 +99,11 @@ const maxBodyBytes = maxFormBytes
 func limitBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := int64(maxBodyBytes)
-		if r.URL.Path == "/webhooks/stripe" {
+		switch {
+		case r.URL.Path == "/webhooks/stripe":
 			limit = maxWebhookBytes
+		case isUpload(r):
+			limit = maxUploadBytes
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)

@@ -45,6 +45,9 @@ type ticketPage struct {
 	// they hold some, with the time its hold has left.
 	Mine     *store.Order
 	MineLeft string
+	// Files are the seller's e-ticket files of the listing's tickets; nil
+	// for anyone else, and for an event with EventHive passes.
+	Files *fileUploads
 }
 
 // ticketPage is the data of t's page for the viewer, who may be holding some
@@ -59,7 +62,12 @@ func (h *Handler) ticketPage(r *http.Request, t store.Listing) (ticketPage, erro
 		Hold:         formatHold(h.cfg.OrderHold),
 		Quantity:     1,
 	}
-	if !data.IsSeller {
+	if data.IsSeller {
+		var err error
+		if data.Files, err = h.fileUploads(r.Context(), t, p.Now); err != nil {
+			return data, err
+		}
+	} else {
 		data.Quantities = quantitiesOf(t, p.Now, h.store.MaxHolds())
 	}
 	if p.User == nil || data.IsSeller || t.Held() == 0 {

@@ -26,6 +26,8 @@ type MoveCounts struct {
 	Users, Sessions, Events, Listings, Tickets, Orders, Payments, StripeEvents int
 	// ModerationActions are the rows of the moderation log.
 	ModerationActions int
+	// TicketFiles are the e-ticket files sellers attached.
+	TicketFiles int
 
 	// The jobs recreated in the target: one per pending order (its hold's
 	// end), per unprocessed Stripe event, per payment awaiting its refund
@@ -123,10 +125,10 @@ var moveTables = []moveTable{
 
 // moveTargetTables are the tables that must be empty in the target.
 var moveTargetTables = []string{"users", "events", "listings", "tickets", "orders", "payments", "stripe_events", "sessions",
-	"moderation_actions"}
+	"moderation_actions", "ticket_files"}
 
-// MoveToPostgres copies every user, session, event, listing, ticket, order,
-// payment and Stripe event from a SQLite database into an empty PostgreSQL
+// MoveToPostgres copies every user, session, event, listing, ticket, e-ticket
+// file, order, payment and Stripe event from a SQLite database into an empty PostgreSQL
 // database, keeping every id, and recreates the jobs the data still needs:
 // the end of each pending order's hold (due at once if the hold has already
 // ended), the processing of each unprocessed Stripe event, the refund of each
@@ -192,6 +194,9 @@ func MoveToPostgres(ctx context.Context, from, to *DB) (MoveCounts, error) {
 	}
 	if counts.Sessions, err = moveSessions(ctx, src, dst); err != nil {
 		return counts, fmt.Errorf("copy sessions: %w", err)
+	}
+	if counts.TicketFiles, err = moveTicketFiles(ctx, src, dst); err != nil {
+		return counts, fmt.Errorf("copy ticket files: %w", err)
 	}
 	if err := recreateJobs(ctx, dst, inserter, &counts); err != nil {
 		return counts, err
@@ -368,6 +373,34 @@ func moveSessions(ctx context.Context, src, dst *sql.Tx) (int, error) {
 			row[2] = fromJulianDay(day)
 			return nil
 		})
+}
+
+// moveTicketFiles copies the e-ticket files one at a time: each may be
+// megabytes, too big to batch as copyRows does. SQLite's BLOB and
+// PostgreSQL's BYTEA both read and write as []byte.
+func moveTicketFiles(ctx context.Context, src, dst *sql.Tx) (int, error) {
+	const columns = `ticket_id, content, content_type, size, sha256, uploaded_by, uploaded_at, replaced_at`
+	rows, err := src.QueryContext(ctx, `SELECT `+columns+` FROM ticket_files ORDER BY ticket_id`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var ticketID, size, uploadedBy, uploadedAt int64
+		var content []byte
+		var contentType, sum string
+		var replacedAt sql.NullInt64
+		if err := rows.Scan(&ticketID, &content, &contentType, &size, &sum, &uploadedBy, &uploadedAt, &replacedAt); err != nil {
+			return n, err
+		}
+		if _, err := dst.ExecContext(ctx, `INSERT INTO ticket_files (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			ticketID, content, contentType, size, sum, uploadedBy, uploadedAt, replacedAt); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, rows.Err()
 }
 
 // unixEpochJulianDay is the Julian day number of 1970-01-01T00:00:00Z.

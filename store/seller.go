@@ -15,6 +15,10 @@ type SellerListing struct {
 	// SoldAmount is what buyers paid in all, in minor units of the
 	// listing's currency.
 	SoldAmount int64
+	// AwaitingFiles counts the tickets sold whose e-ticket file the seller
+	// has yet to attach; always 0 for a resale, whose tickets keep their
+	// seat's file, and for an event with EventHive passes.
+	AwaitingFiles int
 }
 
 // SellerListings lists every listing a seller made, newest first, its
@@ -23,7 +27,10 @@ func (s *Store) SellerListings(ctx context.Context, sellerID int64, now time.Tim
 	rows, err := s.db.Read.QueryContext(ctx, `
 		SELECT `+listingColumns("$2")+`,
 		       (SELECT max(o.paid_at) FROM orders o WHERE o.listing_id = l.id AND o.status = 'paid'),
-		       (SELECT coalesce(sum(o.amount), 0) FROM orders o WHERE o.listing_id = l.id AND o.status = 'paid')
+		       (SELECT coalesce(sum(o.amount), 0) FROM orders o WHERE o.listing_id = l.id AND o.status = 'paid'),
+		       (SELECT count(*) FROM tickets k WHERE k.listing_id = l.id AND k.resale_of IS NULL
+		          AND k.claim_order_id IS NOT NULL AND k.claim_expires_at IS NULL AND NOT e.checkin_with_eventhive
+		          AND NOT EXISTS (SELECT 1 FROM ticket_files f WHERE f.ticket_id = k.id))
 		`+listingFrom+`WHERE l.seller_id = $1 ORDER BY l.id DESC`, sellerID, ms(now))
 	if err != nil {
 		return nil, err
@@ -33,11 +40,13 @@ func (s *Store) SellerListings(ctx context.Context, sellerID int64, now time.Tim
 	for rows.Next() {
 		var paidAt sql.NullInt64
 		var amount int64
-		l, err := scanListing(rows, now, &paidAt, &amount)
+		var awaiting int
+		l, err := scanListing(rows, now, &paidAt, &amount, &awaiting)
 		if err != nil {
 			return nil, err
 		}
-		list = append(list, SellerListing{Listing: l, LastSoldAt: fromNullMS(paidAt), SoldAmount: amount})
+		list = append(list, SellerListing{Listing: l, LastSoldAt: fromNullMS(paidAt), SoldAmount: amount,
+			AwaitingFiles: awaiting})
 	}
 	return list, rows.Err()
 }

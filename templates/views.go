@@ -67,6 +67,8 @@ var (
 	Orders      = page("orders")
 	Payments    = page("payments")
 
+	ResaleForm = page("resale_form")
+
 	SignIn     = page("signin")
 	SignInForm = SignIn.part("signin-form")
 	SignUp     = page("signup")
