@@ -87,6 +87,10 @@ func runMove(ctx context.Context, args []string, getenv func(string) string, std
 		{"payments", counts.Payments},
 		{"stripe events", counts.StripeEvents},
 		{"moderation log", counts.ModerationActions},
+		{"pass key", counts.PassKeys},
+		{"check-ins", counts.CheckIns},
+		{"door scans", counts.CheckinScans},
+		{"door helpers", counts.CheckinHelpers},
 	} {
 		fmt.Fprintf(stdout, "  %-14s %d\n", line.name, line.n)
 	}
