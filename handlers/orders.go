@@ -147,6 +147,8 @@ type orderPage struct {
 	Again *buyAgain
 	// Extend offers more time on a running hold, or is nil.
 	Extend *extendOffer
+	// Passes are a paid order's EventHive passes, if its event has them.
+	Passes []store.OrderPass
 }
 
 // buyAgain is what a buyer whose order ended unpaid may do about its ticket:
@@ -200,6 +202,11 @@ func (h *Handler) orderPage(r *http.Request, o store.Order) (orderPage, error) {
 	}
 	if data.Extend, err = h.extendOffer(r, o, p.Now); err != nil {
 		return orderPage{}, err
+	}
+	if data.Paid {
+		if data.Passes, err = h.store.OrderPasses(r.Context(), o.ID); err != nil {
+			return orderPage{}, err
+		}
 	}
 	return data, nil
 }

@@ -49,6 +49,10 @@ var (
 	AdminLog        = page("admin_log")
 	Error           = page("error")
 
+	Checkin        = page("checkin")
+	CheckinCounts  = Checkin.part("checkin-counts")
+	CheckinScanned = Checkin.part("checkin-scanned")
+
 	Checkout       = page("checkout")
 	CheckoutDetail = Checkout.part("checkout")
 
@@ -66,6 +70,8 @@ var (
 	OrderCancel = page("order_cancel")
 	Orders      = page("orders")
 	Payments    = page("payments")
+
+	Pass = page("pass")
 
 	SignIn     = page("signin")
 	SignInForm = SignIn.part("signin-form")
