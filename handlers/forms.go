@@ -159,12 +159,12 @@ func readTicketForm(v url.Values, rules listingRules) TicketForm {
 		StartsAt:  formText(v, "starts_at"),
 		TimeZone:  formText(v, "time_zone"),
 		Price:     formText(v, "price"),
+		FaceValue: formText(v, "face_value"),
+		Quantity:  formText(v, "quantity"),
+		Note:      noteOf(v),
+		Together:  checked(v, "together"),
 
 		CheckinWithEventHive: checked(v, "checkin_with_eventhive"),
-		FaceValue:            formText(v, "face_value"),
-		Quantity:             formText(v, "quantity"),
-		Note:                 noteOf(v),
-		Together:             checked(v, "together"),
 	}
 	if f.TimeZone == "" {
 		f.TimeZone = rules.zone.String()

@@ -51,9 +51,7 @@ func (e Event) ConcernsCheckins(eventID int64) bool { return e.CheckinEventID ==
 
 // ConcernsTickets reports whether the event may change what tickets are on
 // sale: all but a check-in at a door may.
-func (e Event) ConcernsTickets() bool {
-	return e.CheckinEventID == 0 || e.TicketID != 0 || e.OrderID != 0
-}
+func (e Event) ConcernsTickets() bool { return e.CheckinEventID == 0 }
 
 // Channel is the PostgreSQL notification channel of an app whose tables live
 // in the public schema; an app in another schema uses Channel+"_"+schema, so

@@ -86,6 +86,9 @@ type CheckinResult struct {
 // many doors scan it at once. The answer is kept under the scan's nonce.
 // The caller makes sure the scanner may run the door (DoorFor).
 func (s *Store) CheckIn(ctx context.Context, scan Scan, now time.Time) (CheckinResult, error) {
+	if scan.Nonce == "" {
+		return CheckinResult{}, errors.New("check in: a scan needs a nonce")
+	}
 	key, err := s.PassPublicKey(ctx)
 	if err != nil {
 		return CheckinResult{}, err
