@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -33,6 +36,10 @@ type config struct {
 
 	ResaleCap       money.Cap      // how far over face value a ticket may be listed
 	DefaultTimeZone *time.Location // the zone a new event is in unless its creator picks another
+
+	// PassSigningKey signs EventHive passes; nil: the key the database
+	// keeps, made at first start.
+	PassSigningKey ed25519.PrivateKey
 }
 
 // loadConfig reads the configuration. A bad value is an error naming it.
@@ -137,7 +144,39 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.DefaultTimeZone = loc
 	}
+	if v := getenv("PASS_SIGNING_KEY"); v != "" {
+		key, err := parsePassKey(v)
+		if err != nil {
+			// The value is a secret: not repeated in the message.
+			return cfg, fmt.Errorf("PASS_SIGNING_KEY: %w; want the base64 of an Ed25519 key: its 32-byte seed, or the 64-byte private key", err)
+		}
+		cfg.PassSigningKey = key
+	}
 	return cfg, nil
+}
+
+// parsePassKey reads an Ed25519 private key from base64 (standard or URL
+// alphabet, padded or not): a 32-byte seed, or a 64-byte private key (seed,
+// then public key) whose halves agree.
+func parsePassKey(v string) (ed25519.PrivateKey, error) {
+	v = strings.TrimRight(strings.TrimSpace(v), "=")
+	raw, err := base64.RawStdEncoding.DecodeString(v)
+	if err != nil {
+		if raw, err = base64.RawURLEncoding.DecodeString(v); err != nil {
+			return nil, errors.New("not base64")
+		}
+	}
+	switch len(raw) {
+	case ed25519.SeedSize:
+		return ed25519.NewKeyFromSeed(raw), nil
+	case ed25519.PrivateKeySize:
+		key := ed25519.NewKeyFromSeed(raw[:ed25519.SeedSize])
+		if !key.Equal(ed25519.PrivateKey(raw)) {
+			return nil, errors.New("its public half is not the seed's")
+		}
+		return key, nil
+	}
+	return nil, fmt.Errorf("%d bytes", len(raw))
 }
 
 // isCurrencyCode reports whether s looks like an ISO 4217 code: three ASCII

@@ -74,6 +74,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	if err := st.LoadPassKey(ctx, cfg.PassSigningKey); err != nil {
+		return fmt.Errorf("pass signing key: %w", err)
+	}
 	hub, err := newHub(ctx, db, cfg.DatabaseURL, log.With("component", "live"))
 	if err != nil {
 		return err

@@ -88,6 +88,10 @@ func runMove(ctx context.Context, args []string, getenv func(string) string, std
 		{"stripe events", counts.StripeEvents},
 		{"moderation log", counts.ModerationActions},
 		{"ticket files", counts.TicketFiles},
+		{"pass key", counts.PassKeys},
+		{"check-ins", counts.CheckIns},
+		{"door scans", counts.CheckinScans},
+		{"door helpers", counts.CheckinHelpers},
 	} {
 		fmt.Fprintf(stdout, "  %-14s %d\n", line.name, line.n)
 	}

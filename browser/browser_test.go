@@ -8,13 +8,18 @@
 package browser_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"fmt"
+	"image/color"
+	"image/png"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -236,9 +241,10 @@ func (g *streamGate) openedCount() int {
 	return g.opened
 }
 
-// newBrowser starts a headless Chromium with a fresh profile, closed at
-// cleanup. Without Chromium the test skips, or fails in CI.
-func newBrowser(t *testing.T) context.Context {
+// newBrowser starts a headless Chromium with a fresh profile, and the extra
+// options if any, closed at cleanup. Without Chromium the test skips, or
+// fails in CI.
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
 		if os.Getenv("CI") != "" {
@@ -257,6 +263,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(int(desktop[0]), int(desktop[1])),
 	)
+	opts = append(opts, extra...)
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	browser, cancel := chromedp.NewContext(alloc)
@@ -1072,4 +1079,120 @@ func TestBrowser(t *testing.T) {
 		seller.open("/my/tickets")
 		require.Contains(t, seller.text("#my-tickets"), "Sold on")
 	})
+
+	t.Run("PassCheckedInThroughTheCamera", func(t *testing.T) {
+		app := startApp(t, time.Minute)
+		ctx := t.Context()
+		organizerID, buyerID := signUpByHTTP(t, app, "organizer@example.com"), signUpByHTTP(t, app, "buyer@example.com")
+		now := time.Now().UTC()
+		l, err := app.store.CreateListing(ctx, organizerID, store.NewListing{
+			Event: store.NewEvent{Name: "Door Night", Venue: "Olympia", City: "Paris", StartsAt: now.Add(48 * time.Hour),
+				TimeZone: "Europe/Paris", CheckinWithEventHive: true},
+			Price: 3000, FaceValue: 3000, Currency: "usd", Quantity: 1,
+		}, now)
+		require.NoError(t, err)
+		order, err := app.store.CreateOrder(ctx, buyerID, l.ID, 1, now, time.Minute)
+		require.NoError(t, err)
+		require.NoError(t, app.store.SetCheckoutSession(ctx, order.ID, buyerID, "cs_door", now))
+		require.NoError(t, app.store.RecordPayment(ctx, store.Payment{OrderID: order.ID, SessionID: "cs_door",
+			PaymentIntentID: "pi_door", Amount: order.Amount, Currency: order.Currency}, now))
+
+		// The buyer opens their pass from the order page, as they would at
+		// the door.
+		buyer := newPerson(t, browser, app, "buyer", false)
+		buyer.signIn("buyer@example.com")
+		buyer.open(fmt.Sprintf("/orders/%d", order.ID))
+		buyer.click(`#order-passes a[href^="/passes/"]`)
+		buyer.waitFor(`document.querySelector("img.pass-qr") !== null`, step)
+		buyer.screenshot("pass")
+		qr := run(buyer, chromedp.Evaluate[string](`document.querySelector("img.pass-qr").src`))
+		code := buyer.text("#pass-code")
+		require.Equal(t, "/passes/"+code, buyer.path())
+
+		// Chromium's fake camera films the pass's QR code.
+		video := filepath.Join(t.TempDir(), "pass.y4m")
+		writePassVideo(t, qr, video)
+		camera := newBrowser(t,
+			chromedp.Flag("use-fake-device-for-media-stream", true),
+			chromedp.Flag("use-fake-ui-for-media-stream", true),
+			chromedp.Flag("use-file-for-fake-video-capture", video))
+		organizer := newPerson(t, camera, app, "organizer", false)
+		organizer.signIn("organizer@example.com")
+		organizer.open(fmt.Sprintf("/events/%d", l.Event.ID))
+		organizer.click("#door-link")
+		organizer.waitFor(`document.querySelector("#scanner") && !document.querySelector("#scanner").hidden`, step)
+		require.Equal(t, "0 checked in of 1 sold", organizer.text("#checkin-counts"))
+		organizer.screenshot("door")
+
+		organizer.click("#camera-start")
+		organizer.waitFor(`document.querySelector("#checkin-answer [data-answer]") !== null`, step)
+		require.Equal(t, "valid", run(organizer, chromedp.Evaluate[string](
+			`document.querySelector("#checkin-answer [data-answer]").dataset.answer`)))
+		require.Contains(t, organizer.text("#checkin-answer"), "Checked in now")
+		organizer.waitFor(`document.querySelector("#checkin-counts").textContent.replace(/\s+/g, " ").trim() === "1 checked in of 1 sold"`, step)
+		organizer.screenshot("door-valid")
+	})
+}
+
+// signUpByHTTP creates an account through the sign-up form, without a
+// browser, and returns its id.
+func signUpByHTTP(t *testing.T, app *testApp, email string) int64 {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.PostForm(app.url+"/signup", url.Values{"email": {email}, "password": {password}})
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	u, err := app.store.UserByEmail(t.Context(), email)
+	require.NoError(t, err)
+	return u.ID
+}
+
+// signIn signs in through the sign-in form.
+func (p *person) signIn(email string) {
+	p.t.Helper()
+	p.open("/signin")
+	p.do(
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".whoami")),
+	)
+	require.Contains(p.t, p.text(".whoami"), email)
+}
+
+// writePassVideo writes a video for Chromium's fake camera: a pass's QR code
+// (a PNG data: URI) in the middle of a white 640×480 frame, as YUV4MPEG2
+// with 4:2:0 chroma. Chromium plays it in a loop.
+func writePassVideo(t *testing.T, dataURI, path string) {
+	t.Helper()
+	const width, height = 640, 480
+	encoded, ok := strings.CutPrefix(dataURI, "data:image/png;base64,")
+	require.True(t, ok, "a PNG data: URI: %.40s", dataURI)
+	raw, err := base64.StdEncoding.DecodeString(encoded)
+	require.NoError(t, err)
+	qr, err := png.Decode(bytes.NewReader(raw))
+	require.NoError(t, err)
+	b := qr.Bounds()
+	require.LessOrEqual(t, b.Dy(), height, "the QR code fits the frame")
+
+	// Luma in the video range, 16 (black) to 235 (white); no colour.
+	luma := bytes.Repeat([]byte{235}, width*height)
+	left, top := (width-b.Dx())/2, (height-b.Dy())/2
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			gray := color.GrayModel.Convert(qr.At(x, y)).(color.Gray).Y
+			luma[(top+y-b.Min.Y)*width+left+x-b.Min.X] = byte(16 + int(gray)*219/255)
+		}
+	}
+	chroma := bytes.Repeat([]byte{128}, width*height/4)
+	var video bytes.Buffer
+	fmt.Fprintf(&video, "YUV4MPEG2 W%d H%d F10:1 Ip A1:1 C420\n", width, height)
+	for range 2 {
+		video.WriteString("FRAME\n")
+		video.Write(luma)
+		video.Write(chroma) // U
+		video.Write(chroma) // V
+	}
+	require.NoError(t, os.WriteFile(path, video.Bytes(), 0o644))
 }

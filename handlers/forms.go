@@ -109,6 +109,9 @@ type TicketForm struct {
 	City      string
 	StartsAt  string // YYYY-MM-DDTHH:MM, local to TimeZone; "" for a date to be announced
 	TimeZone  string // an IANA name
+	// CheckinWithEventHive: the new event's tickets are EventHive passes,
+	// checked in at the door by their seller, its organizer.
+	CheckinWithEventHive bool
 
 	Price     string
 	FaceValue string // "" for a new listing: at face value
@@ -160,6 +163,8 @@ func readTicketForm(v url.Values, rules listingRules) TicketForm {
 		Quantity:  formText(v, "quantity"),
 		Note:      noteOf(v),
 		Together:  checked(v, "together"),
+
+		CheckinWithEventHive: checked(v, "checkin_with_eventhive"),
 	}
 	if f.TimeZone == "" {
 		f.TimeZone = rules.zone.String()
@@ -239,7 +244,7 @@ func (f *TicketForm) checkEvent(rules listingRules) {
 		}
 		return
 	}
-	e := store.NewEvent{Name: f.EventName, Venue: f.Venue, City: f.City}
+	e := store.NewEvent{Name: f.EventName, Venue: f.Venue, City: f.City, CheckinWithEventHive: f.CheckinWithEventHive}
 	if f.EventName == "" {
 		f.Errors.EventName = "Enter the event’s name, or pick an event above."
 	} else {

@@ -39,7 +39,7 @@ func (h *Handler) publish(r *http.Request, e live.Event) {
 // edited, held, released or sold anywhere. Listing pages re-fetch themselves
 // on it. The stream tells nothing private: only that something changed.
 func (h *Handler) liveListings(w http.ResponseWriter, r *http.Request) {
-	h.stream(w, r, "tickets", func(live.Event) bool { return true })
+	h.stream(w, r, "tickets", live.Event.ConcernsTickets)
 }
 
 // orderLive streams an "order" event whenever the signed-in buyer's order

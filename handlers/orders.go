@@ -149,6 +149,8 @@ type orderPage struct {
 	Extend *extendOffer
 	// Files are a paid order's tickets with their e-ticket files.
 	Files []store.FileSlot
+	// Passes are a paid order's EventHive passes, if its event has them.
+	Passes []store.OrderPass
 }
 
 // buyAgain is what a buyer whose order ended unpaid may do about its
@@ -216,6 +218,9 @@ func (h *Handler) orderPage(r *http.Request, o store.Order) (orderPage, error) {
 	}
 	if data.Paid {
 		if data.Files, err = h.store.OrderFiles(r.Context(), o.ID); err != nil {
+			return orderPage{}, err
+		}
+		if data.Passes, err = h.store.OrderPasses(r.Context(), o.ID); err != nil {
 			return orderPage{}, err
 		}
 	}

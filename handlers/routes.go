@@ -24,6 +24,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 	r.Get("/healthz", h.healthz)
 	r.Handle("/static/*", static.Handler())
 	r.Post("/webhooks/stripe", h.stripeWebhook)
+	r.Get("/.well-known/eventhive-pass-key", h.passKey)
 
 	// Everything people use in a browser: sessions, the signed-in user, and
 	// protection against cross-site request forgery for every state-changing
@@ -46,6 +47,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 		// out included.
 		r.Get("/tickets/{id}/files/{n}", h.listingFile)
 		r.Get("/orders/{id}/tickets/{n}/file", h.orderFile)
+		r.Get("/passes/{code}", h.showPass)
 		r.Route("/admin", h.adminRoutes)
 
 		r.Group(func(r chi.Router) {
@@ -71,6 +73,11 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 			r.Post("/orders/{id}/pay", h.payOrder)
 			r.Post("/orders/{id}/extend", h.extendOrder)
 			r.Get("/payments", h.listPayments)
+			r.Get("/events/{id}/checkin", h.showDoor)
+			r.Post("/events/{id}/checkin", h.checkIn)
+			r.Get("/events/{id}/checkin/live", h.checkinLive)
+			r.Post("/events/{id}/checkin/helpers", h.addCheckinHelper)
+			r.Post("/events/{id}/checkin/helpers/remove", h.removeCheckinHelper)
 			if h.builtin != nil {
 				r.Get("/checkout/{session}", h.checkoutPage)
 				r.Post("/checkout/{session}/pay", h.checkoutPay)

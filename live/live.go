@@ -33,6 +33,8 @@ type Event struct {
 	TicketID int64 `json:"ticket_id,omitempty"`
 	// OrderID is an order whose state changed, or 0.
 	OrderID int64 `json:"order_id,omitempty"`
+	// CheckinEventID is an event whose door checked a pass in, or 0.
+	CheckinEventID int64 `json:"checkin_event_id,omitempty"`
 }
 
 // Any is the event a subscriber gets in place of events it may have missed,
@@ -42,6 +44,14 @@ var Any = Event{}
 
 // ConcernsOrder reports whether the event may change the order with the id.
 func (e Event) ConcernsOrder(id int64) bool { return e.OrderID == id || e == Any }
+
+// ConcernsCheckins reports whether the event may change the check-in counts
+// of the event with the id.
+func (e Event) ConcernsCheckins(eventID int64) bool { return e.CheckinEventID == eventID || e == Any }
+
+// ConcernsTickets reports whether the event may change what tickets are on
+// sale: all but a check-in at a door may.
+func (e Event) ConcernsTickets() bool { return e.CheckinEventID == 0 }
 
 // Channel is the PostgreSQL notification channel of an app whose tables live
 // in the public schema; an app in another schema uses Channel+"_"+schema, so

@@ -39,7 +39,7 @@ const hashLen = 10
 // cacheControl is sent with every asset; hashed names never change content.
 const cacheControl = "public, max-age=31536000, immutable"
 
-//go:embed app.css app.js vendor/htmx.min.js vendor/sse.min.js vendor/pico.min.css
+//go:embed app.css app.js checkin.js vendor/htmx.min.js vendor/sse.min.js vendor/pico.min.css vendor/jsQR.js
 var files embed.FS
 
 // asset is one embedded file and its precomputed metadata.

@@ -28,9 +28,11 @@ var assets = []struct {
 }{
 	{"app.css", `^/static/app\.([0-9a-f]{10})\.css$`, "text/css; charset=utf-8"},
 	{"app.js", `^/static/app\.([0-9a-f]{10})\.js$`, "text/javascript; charset=utf-8"},
+	{"checkin.js", `^/static/checkin\.([0-9a-f]{10})\.js$`, "text/javascript; charset=utf-8"},
 	{"vendor/htmx.min.js", `^/static/vendor/htmx\.min\.([0-9a-f]{10})\.js$`, "text/javascript; charset=utf-8"},
 	{"vendor/sse.min.js", `^/static/vendor/sse\.min\.([0-9a-f]{10})\.js$`, "text/javascript; charset=utf-8"},
 	{"vendor/pico.min.css", `^/static/vendor/pico\.min\.([0-9a-f]{10})\.css$`, "text/css; charset=utf-8"},
+	{"vendor/jsQR.js", `^/static/vendor/jsQR\.([0-9a-f]{10})\.js$`, "text/javascript; charset=utf-8"},
 }
 
 // get sends a request through Handler and returns the recorded response.

@@ -28,6 +28,10 @@ type Event struct {
 	MergedInto int64
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// CheckinWithEventHive: its creator chose EventHive passes, checked in
+	// at the door, and so is its organizer. Otherwise its tickets are
+	// e-tickets from the organizer's own ticketing system.
+	CheckinWithEventHive bool
 }
 
 // NewEvent is what a person tells of an event they list tickets for.
@@ -35,6 +39,9 @@ type NewEvent struct {
 	Name, Venue, City string
 	StartsAt          time.Time // zero: date to be announced
 	TimeZone          string
+	// CheckinWithEventHive makes its creator the organizer, who checks
+	// EventHive passes in at the door.
+	CheckinWithEventHive bool
 }
 
 // Started reports whether the event has started at now: its sales are closed.
@@ -47,6 +54,10 @@ func (e Event) Started(now time.Time) bool {
 // an operator has neither hidden it nor merged it into another.
 func (e Event) Listed() bool { return e.HiddenAt.IsZero() && e.MergedInto == 0 }
 
+// OrganizedBy reports whether the user organizes the event: they created it
+// choosing EventHive passes, and check them in at the door.
+func (e Event) OrganizedBy(userID int64) bool { return e.CheckinWithEventHive && e.CreatedBy == userID }
+
 // Location is the event's time zone, or UTC if its name is unknown here.
 func (e Event) Location() *time.Location {
 	if loc, err := time.LoadLocation(e.TimeZone); err == nil {
@@ -56,11 +67,12 @@ func (e Event) Location() *time.Location {
 }
 
 const eventColumns = `e.id, e.name, e.venue, e.city, e.starts_at, e.time_zone, e.created_by, e.hidden_at,
-	e.merged_into, e.created_at, e.updated_at`
+	e.merged_into, e.created_at, e.updated_at, e.checkin_with_eventhive`
 
-// scanEvent reads eventColumns into e.
+// eventDest is where a scan reads eventColumns into e.
 func eventDest(e *Event, starts, hidden, merged *sql.NullInt64, created, updated *int64) []any {
-	return []any{&e.ID, &e.Name, &e.Venue, &e.City, starts, &e.TimeZone, &e.CreatedBy, hidden, merged, created, updated}
+	return []any{&e.ID, &e.Name, &e.Venue, &e.City, starts, &e.TimeZone, &e.CreatedBy, hidden, merged, created, updated,
+		&e.CheckinWithEventHive}
 }
 
 func scanEvent(row rowScanner, extra ...any) (Event, error) {
@@ -84,9 +96,9 @@ var ErrEventStarted = errors.New("the event has started")
 func insertEvent(ctx context.Context, tx *writeTx, by int64, e NewEvent, now time.Time) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `
-		INSERT INTO events (name, venue, city, starts_at, time_zone, created_by, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id`,
-		e.Name, e.Venue, e.City, nullMS(e.StartsAt), e.TimeZone, by, ms(now)).Scan(&id)
+		INSERT INTO events (name, venue, city, starts_at, time_zone, created_by, created_at, updated_at, checkin_with_eventhive)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id`,
+		e.Name, e.Venue, e.City, nullMS(e.StartsAt), e.TimeZone, by, ms(now), e.CheckinWithEventHive).Scan(&id)
 	if err != nil {
 		return 0, err
 	}

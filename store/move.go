@@ -28,6 +28,10 @@ type MoveCounts struct {
 	ModerationActions int
 	// TicketFiles are the e-ticket files sellers attached.
 	TicketFiles int
+	// PassKeys is 1 when the source kept a pass signing key (pass_keys);
+	// CheckIns, CheckinScans and CheckinHelpers are the rows of checkins,
+	// checkin_scans and event_checkers.
+	PassKeys, CheckIns, CheckinScans, CheckinHelpers int
 
 	// The jobs recreated in the target: one per pending order (its hold's
 	// end), per unprocessed Stripe event, per payment awaiting its refund
@@ -121,11 +125,19 @@ var moveTables = []moveTable{
 		func(c *MoveCounts) *int { return &c.StripeEvents }, nil},
 	{"moderation_actions", []string{"id", "actor_id", "action", "subject", "subject_id", "detail", "created_at"}, true,
 		func(c *MoveCounts) *int { return &c.ModerationActions }, nil},
+	{"pass_keys", []string{"id", "public_key", "private_key", "created_at"}, false,
+		func(c *MoveCounts) *int { return &c.PassKeys }, nil},
+	{"checkins", []string{"id", "root_id", "generation", "event_id", "at", "by_user", "nonce"}, true,
+		func(c *MoveCounts) *int { return &c.CheckIns }, nil},
+	{"checkin_scans", []string{"id", "nonce", "event_id", "by_user", "answer", "root_id", "generation", "at"}, true,
+		func(c *MoveCounts) *int { return &c.CheckinScans }, nil},
+	{"event_checkers", []string{"id", "event_id", "email", "created_at"}, true,
+		func(c *MoveCounts) *int { return &c.CheckinHelpers }, nil},
 }
 
 // moveTargetTables are the tables that must be empty in the target.
 var moveTargetTables = []string{"users", "events", "listings", "tickets", "orders", "payments", "stripe_events", "sessions",
-	"moderation_actions", "ticket_files"}
+	"moderation_actions", "ticket_files", "checkins", "checkin_scans", "event_checkers"}
 
 // MoveToPostgres copies every user, session, event, listing, ticket, e-ticket
 // file, order, payment and Stripe event from a SQLite database into an empty PostgreSQL
@@ -179,6 +191,9 @@ func MoveToPostgres(ctx context.Context, from, to *DB) (MoveCounts, error) {
 		return counts, fmt.Errorf("lock the target's tables: %w", err)
 	}
 	if err := checkTargetEmpty(ctx, dst); err != nil {
+		return counts, err
+	}
+	if err := dropUnusedPassKey(ctx, dst); err != nil {
 		return counts, err
 	}
 
@@ -282,6 +297,20 @@ func checkTargetEmpty(ctx context.Context, dst *sql.Tx) error {
 	}
 	if len(full) > 0 {
 		return fmt.Errorf("%w: it already has rows in %s", ErrTargetNotEmpty, strings.Join(full, ", "))
+	}
+	return nil
+}
+
+// dropUnusedPassKey deletes the pass signing key that an app started on the
+// empty target made: with no ticket there, no pass was signed with it, and
+// the source's key, with which passes in people's hands were signed, takes
+// its place.
+func dropUnusedPassKey(ctx context.Context, dst *sql.Tx) error {
+	if _, err := dst.ExecContext(ctx, `LOCK TABLE pass_keys IN EXCLUSIVE MODE`); err != nil {
+		return fmt.Errorf("lock the target's pass key: %w", err)
+	}
+	if _, err := dst.ExecContext(ctx, `DELETE FROM pass_keys`); err != nil {
+		return fmt.Errorf("drop the target's unused pass key: %w", err)
 	}
 	return nil
 }

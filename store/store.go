@@ -190,6 +190,8 @@ type Store struct {
 	contention contentionMemo
 	// priceCap is the resale cap (see WithPriceCap), or nil.
 	priceCap func(faceValue int64) (int64, bool)
+	// passKey signs EventHive passes (see LoadPassKey).
+	passKey passKey
 }
 
 // Option changes how a Store behaves.

@@ -49,6 +49,10 @@ var (
 	AdminLog        = page("admin_log")
 	Error           = page("error")
 
+	Checkin        = page("checkin")
+	CheckinCounts  = Checkin.part("checkin-counts")
+	CheckinScanned = Checkin.part("checkin-scanned")
+
 	Checkout       = page("checkout")
 	CheckoutDetail = Checkout.part("checkout")
 
@@ -68,6 +72,7 @@ var (
 	Payments    = page("payments")
 
 	ResaleForm = page("resale_form")
+	Pass       = page("pass")
 
 	SignIn     = page("signin")
 	SignInForm = SignIn.part("signin-form")
