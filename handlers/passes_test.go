@@ -203,6 +203,26 @@ func TestPasses(t *testing.T) {
 			require.False(t, verify(base64.RawURLEncoding.EncodeToString(append(payload, ed25519.Sign(forger, payload)...))), "forged")
 		})
 
+		t.Run("MyTicketsLinksTheHoldersPass", func(t *testing.T) {
+			t.Parallel()
+			b := setupDoor(t, dialect)
+			code := b.passCode(t, b.buyer, b.orderID)
+			page := b.get(t, b.buyer, "/my/tickets").HTML
+			link := requireElement(t, page, `#tickets-held a[href^="/passes/"]`)
+			require.Equal(t, "/passes/"+code, link.AttrOr("href", ""))
+			requireStatus(t, b.get(t, b.buyer, "/passes/"+code), http.StatusOK)
+
+			// Resold and paid for: the pass leaves the old holder's list,
+			// and the new holder's list links a new one.
+			next := b.signUp(t, "next@example.com")
+			b.resell(t, "buyer@example.com", b.orderID, next)
+			requireNoElement(t, b.get(t, b.buyer, "/my/tickets").HTML, `#tickets-held a[href^="/passes/"]`)
+			link = requireElement(t, b.get(t, next, "/my/tickets").HTML, `#tickets-held a[href^="/passes/"]`)
+			require.NotEqual(t, "/passes/"+code, link.AttrOr("href", ""))
+			requireStatus(t, b.get(t, next, link.AttrOr("href", "")), http.StatusOK)
+			requireNotFound(t, b.get(t, b.buyer, "/passes/"+code))
+		})
+
 		t.Run("OrderPageLinksThemOncePaid", func(t *testing.T) {
 			t.Parallel()
 			b := setupDoor(t, dialect)

@@ -24,6 +24,9 @@ type heldTicket struct {
 	// File is the ticket within its order, with its file if the seller
 	// attached it; nil for an event with EventHive passes.
 	File *store.FileSlot
+	// PassCode is the ticket's EventHive pass, for an event that checks
+	// tickets in with them; empty otherwise.
+	PassCode string
 	// Sellable: the event has not started, so the holder may sell it on.
 	Sellable bool
 }
@@ -64,7 +67,7 @@ func (h *Handler) myTickets(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, templates.MyTicketsList, data)
 }
 
-// ticketsHeldBy lists the tickets a person holds, with their files.
+// ticketsHeldBy lists the tickets a person holds, with their files or passes.
 func (h *Handler) ticketsHeldBy(ctx context.Context, ownerID int64, now time.Time) ([]heldTicket, error) {
 	owned, err := h.store.OwnedTickets(ctx, ownerID)
 	if err != nil {
@@ -84,7 +87,15 @@ func (h *Handler) ticketsHeldBy(ctx context.Context, ownerID int64, now time.Tim
 				files[slots[i].TicketID] = &slots[i]
 			}
 		}
-		held = append(held, heldTicket{OwnedTicket: t, File: files[t.TicketID], Sellable: !t.Event.Started(now)})
+		ticket := heldTicket{OwnedTicket: t, File: files[t.TicketID], Sellable: !t.Event.Started(now)}
+		if t.Event.CheckinWithEventHive {
+			pass, err := h.store.SignPass(ctx, store.Pass{EventID: t.Event.ID, RootID: t.RootID, Generation: t.Generation, OrderID: t.OrderID})
+			if err != nil {
+				return nil, err
+			}
+			ticket.PassCode = pass.Code()
+		}
+		held = append(held, ticket)
 	}
 	return held, nil
 }
