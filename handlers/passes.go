@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/skip2/go-qrcode"
@@ -50,6 +51,9 @@ type passPage struct {
 	// data: images), QRSize its width and height in pixels.
 	QR     template.URL
 	QRSize int
+	// SellPath leads to the form that sells the ticket on, until the event
+	// starts.
+	SellPath string
 }
 
 // qrModulePixels is the size of one module of a pass's QR code: large
@@ -85,6 +89,14 @@ func (h *Handler) showPass(w http.ResponseWriter, r *http.Request) {
 		Pass:   held,
 		QR:     template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
 		QRSize: len(qr.Bitmap()) * qrModulePixels,
+	}
+	if !held.Event.Started(data.Now) {
+		holding, err := h.store.Holding(r.Context(), held.RootID)
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		data.SellPath = "/my/tickets/" + strconv.FormatInt(holding.TicketID, 10) + "/sell"
 	}
 	h.render(w, r, http.StatusOK, templates.Pass, data)
 }

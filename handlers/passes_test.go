@@ -210,7 +210,11 @@ func TestPasses(t *testing.T) {
 			page := b.get(t, b.buyer, "/my/tickets").HTML
 			link := requireElement(t, page, `#tickets-held a[href^="/passes/"]`)
 			require.Equal(t, "/passes/"+code, link.AttrOr("href", ""))
-			requireStatus(t, b.get(t, b.buyer, "/passes/"+code), http.StatusOK)
+			pass := b.get(t, b.buyer, "/passes/"+code)
+			requireStatus(t, pass, http.StatusOK)
+			sell := requireElement(t, pass.HTML, "a#sell-pass").AttrOr("href", "")
+			requireStatus(t, b.get(t, b.buyer, sell), http.StatusOK)
+			requireElement(t, b.get(t, b.buyer, sell).HTML, `input[name="price"]`, "the pass page leads to the resale form")
 
 			// Resold and paid for: the pass leaves the old holder's list,
 			// and the new holder's list links a new one.
