@@ -3,11 +3,12 @@ package handlers
 import (
 	"sync"
 
+	"github.com/eventhive/eventhive/money"
 	"github.com/eventhive/eventhive/store"
 )
 
 // listingCache keeps the listing pages as rendered for people who are signed
-// out, who all see the same page. In an on-sale rush the listing is what most
+// out, who all see the same page in the same locale. In an on-sale rush the listing is what most
 // visitors load, every change makes each open listing re-fetch itself (see
 // live.go), and rendering the page is most of what a listing request costs.
 //
@@ -21,8 +22,9 @@ type listingCache struct {
 }
 
 type listingKey struct {
-	url      string // the page's own address: search and page number
-	fragment bool   // the HTMX fragment rather than the whole page
+	url      string        // the page's own address: search and page number
+	fragment bool          // the HTMX fragment rather than the whole page
+	locale   *money.Locale // the one its prices are written in
 }
 
 // maxListingEntries bounds the cache: past it, pages are rendered but not
