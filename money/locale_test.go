@@ -1,6 +1,7 @@
 package money
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -42,8 +43,16 @@ func TestMatch(t *testing.T) {
 		t.Run(tc.acceptLanguage, func(t *testing.T) {
 			t.Parallel()
 			require.Equal(t, tc.want, Match(tc.acceptLanguage).String())
+			require.Equal(t, tc.want, Match(tc.acceptLanguage).String(), "kept")
 		})
 	}
+
+	t.Run("PastTheKeptHeaders", func(t *testing.T) {
+		t.Parallel()
+		for i := range maxMatched + 10 {
+			require.Equal(t, "nl", Match(fmt.Sprintf("nl-x-%d", i)).String())
+		}
+	})
 }
 
 func TestLocalePrice(t *testing.T) {
