@@ -808,7 +808,7 @@ func TestBrowser(t *testing.T) {
 		seller.click(`#ticket-form button[type="submit"]:not([formmethod])`)
 		seller.do(chromedp.WaitVisible(chromedp.CSS("#buy")))
 		listing := seller.path()
-		require.Contains(t, seller.text("main"), "face value 50.00")
+		require.Contains(t, seller.text("main"), "face value $50.00")
 		require.Contains(t, seller.text("main"), "Europe/Oslo")
 
 		// A second listing for the same event, picked as one types.
@@ -829,7 +829,7 @@ func TestBrowser(t *testing.T) {
 		buyer.do(chromedp.WaitVisible(chromedp.CSS("#listing .event-card")))
 		top := run(buyer, chromedp.Evaluate[float64](`document.querySelector('#listing .event-card').getBoundingClientRect().bottom`))
 		require.LessOrEqual(t, top, float64(phone[1]), "the first event shows without scrolling on a phone")
-		require.Contains(t, buyer.text("#listing"), "5 tickets from 45.00")
+		require.Contains(t, buyer.text("#listing"), "5 tickets from $45.00")
 		buyer.screenshot("home-events")
 		buyer.viewport(phone)
 		buyer.do(chromedp.Click(chromedp.CSS(`#listing .event-card h2 a`)), chromedp.WaitVisible(chromedp.CSS("#event-listings")))
