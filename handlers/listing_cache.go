@@ -8,9 +8,10 @@ import (
 )
 
 // listingCache keeps the listing pages as rendered for people who are signed
-// out, who all see the same page in the same locale. In an on-sale rush the listing is what most
-// visitors load, every change makes each open listing re-fetch itself (see
-// live.go), and rendering the page is most of what a listing request costs.
+// out, who all see the same page in the same locale. In an on-sale rush the
+// listing is what most visitors load, every change makes each open listing
+// re-fetch itself (see live.go), and rendering the page is most of what a
+// listing request costs.
 //
 // An entry holds while the store's listing version (store.ListingVersion)
 // stays the one it was rendered at. Where the store cannot tell the version

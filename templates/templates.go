@@ -43,7 +43,7 @@ type family struct {
 
 var funcs = template.FuncMap{
 	"static":    static.Path,
-	"price":     isoPrice, // each locale's set has its own, but the operator console (see cloneFor)
+	"price":     isoPrice, // the operator console's; cloneFor binds each locale's
 	"amount":    money.Format,
 	"rfc3339":   func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
 	"localtime": localTime,
