@@ -175,10 +175,10 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	if err != nil || number < 1 || number > 1_000_000 {
 		number = 1
 	}
-	// Everyone signed out sees the same page, so it is kept (see
-	// listingCache) unless there is a message for them to see once, or a
+	// Everyone signed out sees the same page in their locale, so it is kept
+	// (see listingCache) unless there is a message for them to see once, or a
 	// date they typed wrong.
-	key := listingKey{url: filter.url(number), fragment: isHTMX(r)}
+	key := listingKey{url: filter.url(number), fragment: isHTMX(r), locale: readerLocale(r)}
 	now := h.now()
 	cached := currentUser(r) == nil && !h.sessions.Exists(r.Context(), sessionFlash) && filter.valid()
 	var version store.ListingVersion

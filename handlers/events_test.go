@@ -90,7 +90,7 @@ func (b *testBundle) rowCount(t *testing.T, table string) int {
 type homeEvent struct {
 	ID      int64
 	Name    string
-	Offer   string // "2 tickets from 25.00 USD", or that there is none
+	Offer   string // "2 tickets from $25.00", or that there is none
 	Listing int64  // the cheapest listing the offer links to, or 0
 }
 
@@ -148,10 +148,10 @@ func TestHome(t *testing.T) {
 			require.Equal(t, "no-store", res.Header.Get("Cache-Control"))
 			requireElement(t, res.HTML, `[hx-ext="sse"][sse-connect="/live"] section#listing`, "the list updates live")
 			require.Equal(t, []homeEvent{
-				{soon.Event.ID, "Soon show", "1 ticket from 30.00 USD", soon.ID},
+				{soon.Event.ID, "Soon show", "1 ticket from $30.00", soon.ID},
 				{held.Event.ID, "Held show", "No tickets for sale right now.", 0},
-				{later.Event.ID, "Later show", "6 tickets from 20.50 USD", cheaper.ID},
-				{tba.Event.ID, "Someday", "1 ticket from 30.00 USD", tba.ID},
+				{later.Event.ID, "Later show", "6 tickets from $20.50", cheaper.ID},
+				{tba.Event.ID, "Someday", "1 ticket from $30.00", tba.ID},
 			}, homeEvents(t, res.HTML))
 			soonItem := requireElement(t, res.HTML, "#event-"+itoa(soon.Event.ID))
 			require.Contains(t, textOf(soonItem), "Olympia · Paris")
@@ -409,7 +409,7 @@ func TestEventPage(t *testing.T) {
 			require.Equal(t, []string{"listing-" + itoa(together.ID), "listing-" + itoa(soldOut.ID), "listing-" + itoa(first.ID)}, ids)
 
 			gala := textOf(requireElement(t, res.HTML, "#listing-"+itoa(first.ID)))
-			require.Contains(t, gala, "face value 30.00 USD · asking 36.00 USD")
+			require.Contains(t, gala, "face value $30.00 · asking $36.00")
 			require.Contains(t, gala, "5 of 5 left")
 			require.Contains(t, gala, "Row 3, seats 1–5")
 			options := requireElement(t, res.HTML, `#listing-`+itoa(first.ID)+` form[action="/orders"] select[name="quantity"] option`)

@@ -180,7 +180,7 @@ func TestResumePurchase(t *testing.T) {
 			require.Equal(t, sessions, b.sessionRows(t), "nothing kept for the signed-out visitor")
 			requireElementText(t, page.HTML, "#resume-purchase a[href=\""+path+"\"]", "Free")
 			requireElementText(t, page.HTML, "#resume-purchase",
-				"Sign in to buy 1 ticket for Free (30.00 USD): we hold it for you straight away if it is still for sale.")
+				"Sign in to buy 1 ticket for Free ($30.00): we hold it for you straight away if it is still for sale.")
 			requireFieldValue(t, page.HTML, "buy", itoa(id))
 			require.Zero(t, b.ordersOf(t, "ann@example.com"), "showing the sign-in page buys nothing")
 
@@ -384,7 +384,7 @@ func TestBuyAgain(t *testing.T) {
 			requireRedirect(t, b.postForm(t, ann, orderPath+"/cancel", nil), orderPath)
 			page := b.get(t, ann, orderPath)
 			requireElement(t, page.HTML, buyAgainForm(id))
-			requireElementText(t, page.HTML, "#buy-again button", "Buy again — 30.00 USD, we hold it for you for 1 minute")
+			requireElementText(t, page.HTML, "#buy-again button", "Buy again — $30.00, we hold it for you for 1 minute")
 
 			// Pressing it: a new order.
 			res := b.buy(t, ann, id)
@@ -439,7 +439,7 @@ func TestBuyAgain(t *testing.T) {
 			page := b.get(t, ann, orderPath)
 			requireElement(t, page.HTML, buyAgainForm(l.ID))
 			requireElement(t, page.HTML, `form#buy-again input[type="hidden"][name="quantity"][value="3"]`)
-			requireElementText(t, page.HTML, "#buy-again button", "Buy 3 tickets again — 90.00 USD, we hold them for you for 1 minute")
+			requireElementText(t, page.HTML, "#buy-again button", "Buy 3 tickets again — $90.00, we hold them for you for 1 minute")
 
 			// Pressing it holds 3 again; the old order then leads to the
 			// new one.
@@ -464,7 +464,7 @@ func TestBuyAgain(t *testing.T) {
 			options := requireElement(t, page.HTML, `form#buy-again select[name="quantity"] option`)
 			require.Equal(t, []string{"1", "2"}, texts(options))
 			require.Equal(t, "2", options.Filter("[selected]").AttrOr("value", ""), "as many as are left")
-			requireElementText(t, page.HTML, "#buy-again button", "Buy again — 30.00 USD each")
+			requireElementText(t, page.HTML, "#buy-again button", "Buy again — $30.00 each")
 
 			res := b.submit(t, ann, page.HTML, "form#buy-again")
 			o, err := b.store.Order(t.Context(), idFromLocation(t, res, "/orders/"), b.userID(t, "ann@example.com"))

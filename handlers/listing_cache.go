@@ -3,13 +3,15 @@ package handlers
 import (
 	"sync"
 
+	"github.com/eventhive/eventhive/money"
 	"github.com/eventhive/eventhive/store"
 )
 
 // listingCache keeps the listing pages as rendered for people who are signed
-// out, who all see the same page. In an on-sale rush the listing is what most
-// visitors load, every change makes each open listing re-fetch itself (see
-// live.go), and rendering the page is most of what a listing request costs.
+// out, who all see the same page in the same locale. In an on-sale rush the
+// listing is what most visitors load, every change makes each open listing
+// re-fetch itself (see live.go), and rendering the page is most of what a
+// listing request costs.
 //
 // An entry holds while the store's listing version (store.ListingVersion)
 // stays the one it was rendered at. Where the store cannot tell the version
@@ -21,8 +23,9 @@ type listingCache struct {
 }
 
 type listingKey struct {
-	url      string // the page's own address: search and page number
-	fragment bool   // the HTMX fragment rather than the whole page
+	url      string        // the page's own address: search and page number
+	fragment bool          // the HTMX fragment rather than the whole page
+	locale   *money.Locale // the one its prices are written in
 }
 
 // maxListingEntries bounds the cache: past it, pages are rendered but not

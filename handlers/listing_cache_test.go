@@ -46,15 +46,15 @@ func TestListingSeesEveryChange(t *testing.T) {
 		listed(t)
 
 		opera := b.listTicket(t, seller, "Opera", "30")
-		operaListed := listedTicket{ID: opera, Title: "Opera", Price: "30.00 USD"}
+		operaListed := listedTicket{ID: opera, Title: "Opera", Price: "$30.00"}
 		listed(t, operaListed)
 		ballet := b.listTicket(t, seller, "Ballet", "20")
-		listed(t, operaListed, listedTicket{ID: ballet, Title: "Ballet", Price: "20.00 USD"})
+		listed(t, operaListed, listedTicket{ID: ballet, Title: "Ballet", Price: "$20.00"})
 
 		// An edit: the title field edits the note, the price shows.
 		res := b.postForm(t, seller, "/tickets/"+itoa(ballet), url.Values{"title": {"Stalls"}, "price": {"24"}})
 		requireStatus(t, res, http.StatusSeeOther)
-		balletListed := listedTicket{ID: ballet, Title: "Ballet", Price: "24.00 USD"}
+		balletListed := listedTicket{ID: ballet, Title: "Ballet", Price: "$24.00"}
 		listed(t, operaListed, balletListed)
 
 		order := b.buyOK(t, buyer, opera)

@@ -70,7 +70,7 @@ func TestSell(t *testing.T) {
 			require.Contains(t, listing, "Olympia · Paris")
 			require.Contains(t, listing, "Europe/Paris")
 			require.Contains(t, listing, "Row 3")
-			require.Contains(t, listing, "face value 30.00 USD · asking 36.00 USD")
+			require.Contains(t, listing, "face value $30.00 · asking $36.00")
 			require.Contains(t, listing, "4 of 4 left")
 			require.Equal(t, "no-store", page.Header.Get("Cache-Control"))
 		})
@@ -330,7 +330,7 @@ func TestSell(t *testing.T) {
 			require.Equal(t, []any{int64(2500), 2, 0, "Row 1"}, []any{edited.Price, edited.Quantity, edited.Free, edited.Note})
 			page := b.get(t, seller, path)
 			require.Contains(t, page.HTML, "Your changes are saved.")
-			require.Contains(t, textOf(requireElement(t, page.HTML, "article.listing")), "face value 28.00 USD · asking 25.00 USD")
+			require.Contains(t, textOf(requireElement(t, page.HTML, "article.listing")), "face value $28.00 · asking $25.00")
 		})
 	})
 }
@@ -449,11 +449,11 @@ func TestBuyTickets(t *testing.T) {
 
 			signin := b.get(t, c, res.location())
 			requireElementText(t, signin.HTML, "#resume-purchase",
-				"Sign in to buy 3 tickets for Gala (30.00 USD each): we hold them for you straight away if they are still for sale.")
+				"Sign in to buy 3 tickets for Gala ($30.00 each): we hold them for you straight away if they are still for sale.")
 			requireElement(t, signin.HTML, `#resume-purchase a[href="`+path+`"]`)
 			signup := b.get(t, c, "/signup?buy="+itoa(l.ID)+"&next="+url.QueryEscape(path)+"&quantity=3")
 			requireElementText(t, signup.HTML, "#resume-purchase",
-				"Create your account to buy 3 tickets for Gala (30.00 USD each): we hold them for you straight away if they are still for sale.")
+				"Create your account to buy 3 tickets for Gala ($30.00 each): we hold them for you straight away if they are still for sale.")
 			form := url.Values{"email": {"buyer@example.com"}, "password": {password}}
 			for _, name := range []string{"next", "buy", "quantity"} {
 				form.Set(name, requireElement(t, signin.HTML, `form#signin-form input[type="hidden"][name="`+name+`"]`).AttrOr("value", ""))

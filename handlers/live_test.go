@@ -428,7 +428,7 @@ func TestMyTickets(t *testing.T) {
 			require.Equal(t, []int64{sold, held, forSale}, ids(items), "newest first")
 
 			require.Equal(t, "for sale", items[2].state)
-			require.Contains(t, items[2].text, "Jazz night 12.50 USD")
+			require.Contains(t, items[2].text, "Jazz night $12.50")
 			require.Equal(t, []string{"/tickets/" + itoa(forSale) + "/edit"}, items[2].editLinks)
 
 			require.Equal(t, "held", items[1].state)
@@ -436,7 +436,7 @@ func TestMyTickets(t *testing.T) {
 			require.Empty(t, items[1].editLinks, "no editing while held")
 
 			require.Equal(t, "sold", items[0].state)
-			require.Regexp(t, `Sold on \d+ \w+ \d{4} \d\d:\d\d UTC for 30\.00 USD`, items[0].text)
+			require.Regexp(t, `Sold on \d+ \w+ \d{4} \d\d:\d\d UTC for \$30\.00`, items[0].text)
 			require.Empty(t, items[0].editLinks, "no editing once sold")
 
 			fragment := b.get(t, seller, "/my/tickets", htmx)

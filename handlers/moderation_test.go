@@ -28,7 +28,7 @@ func moderationSetup(t *testing.T, dialect store.Dialect) *moderationBundle {
 	return &moderationBundle{testBundle: b, admin: admin, adminID: b.userID(t, adminEmail)}
 }
 
-// listUnderNewEvent lists quantity tickets at 20.00 USD under a new event named name,
+// listUnderNewEvent lists quantity tickets at $20.00 under a new event named name,
 // starting in a week, for the seller with the email, through the store.
 func (b *testBundle) listUnderNewEvent(t *testing.T, sellerEmail, name string, quantity int) store.Listing {
 	t.Helper()

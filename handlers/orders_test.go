@@ -182,7 +182,7 @@ func TestOrders(t *testing.T) {
 			requireStatus(t, page, http.StatusOK)
 			requireFullPage(t, page)
 			require.Equal(t, "pending", orderState(t, page.HTML))
-			require.Equal(t, "30.00 USD", fact(t, page.HTML, "Amount"))
+			require.Equal(t, "$30.00", fact(t, page.HTML, "Amount"))
 			require.Equal(t, "Opera", fact(t, page.HTML, "Ticket"))
 			requireElementText(t, page.HTML, `a[href="/tickets/`+itoa(id)+`"]`, "Opera")
 			expires := countdownExpiresAt(t, page.HTML)
@@ -267,9 +267,9 @@ func TestOrders(t *testing.T) {
 			res := b.get(t, buyer, "/orders")
 			requireStatus(t, res, http.StatusOK)
 			require.Equal(t, []orderRow{
-				{third, "Third", "30.00 USD", "pending"},
-				{second, "Second", "20.00 USD", "cancelled"},
-				{first, "First", "10.00 USD", "pending"},
+				{third, "Third", "$30.00", "pending"},
+				{second, "Second", "$20.00", "cancelled"},
+				{first, "First", "$10.00", "pending"},
 			}, orderRows(t, res.HTML))
 
 			// Nobody else sees them.

@@ -213,7 +213,7 @@ func TestPayments(t *testing.T) {
 			session := b.startCheckout(t, buyer, orderID)
 			page := b.get(t, buyer, "/checkout/"+session)
 			requireStatus(t, page, http.StatusOK)
-			require.Contains(t, page.HTML, "30.50 USD")
+			require.Contains(t, page.HTML, "$30.50")
 			requireStatus(t, b.get(t, seller, "/checkout/"+session), http.StatusNotFound)
 
 			res := b.postForm(t, buyer, "/checkout/"+session+"/pay", nil)

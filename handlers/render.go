@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/eventhive/eventhive/money"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/templates"
 )
@@ -59,7 +60,7 @@ func (h *Handler) renderBody(w http.ResponseWriter, r *http.Request, view templa
 		view = view.Page()
 	}
 	var buf bytes.Buffer
-	if err := h.views.Render(&buf, view, data); err != nil {
+	if err := h.views.In(readerLocale(r)).Render(&buf, view, data); err != nil {
 		h.log.ErrorContext(r.Context(), "render", "err", err, "view", view.String())
 		http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
 		return nil, false
@@ -67,9 +68,14 @@ func (h *Handler) renderBody(w http.ResponseWriter, r *http.Request, view templa
 	return buf.Bytes(), true
 }
 
+// readerLocale is the locale prices are written in for r's reader.
+func readerLocale(r *http.Request) *money.Locale {
+	return money.Match(r.Header.Get("Accept-Language"))
+}
+
 // writeHTML writes a rendered page or fragment, gzipped when r accepts it
 // and it is big enough (see gzipBody). Whatever the answer, it varies by
-// HX-Request and Accept-Encoding.
+// HX-Request, Accept-Encoding and Accept-Language.
 func writeHTML(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	body, z := gzipBody(r, body)
 	defer releaseGzip(z)
@@ -81,6 +87,7 @@ func writeBody(w http.ResponseWriter, status int, body []byte, gzipped bool) {
 	h := w.Header()
 	h.Add("Vary", "HX-Request")
 	h.Add("Vary", "Accept-Encoding")
+	h.Add("Vary", "Accept-Language") // prices are written in the reader's locale
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	if gzipped {
 		h.Set("Content-Encoding", "gzip")

@@ -74,8 +74,8 @@ func TestResale(t *testing.T) {
 
 			form := b.get(t, first, sellPath(ticket))
 			requireStatus(t, form, http.StatusOK)
-			requireElementText(t, form.HTML, "#face-value", "30.00 USD")
-			requireElementText(t, form.HTML, "#max-price", "36.00 USD (20% over face value)")
+			requireElementText(t, form.HTML, "#face-value", "$30.00")
+			requireElementText(t, form.HTML, "#max-price", "$36.00 (20% over face value)")
 			requireFieldValue(t, form.HTML, "price", "30.00")
 
 			res := b.resell(t, first, ticket, "36.01", "")

@@ -73,7 +73,7 @@ func TestSalesCloseAtStart(t *testing.T) {
 			mine = b.get(t, seller, "/my/tickets").HTML
 			items = myTicketItems(t, mine)
 			require.Equal(t, []string{"for sale", "ended", "ended"}, []string{items[0].state, items[1].state, items[2].state})
-			require.Contains(t, items[2].text, "Ended — sales closed at "+closedAt(t, start)+" · 1 of 3 sold for 40.00 USD")
+			require.Contains(t, items[2].text, "Ended — sales closed at "+closedAt(t, start)+" · 1 of 3 sold for $40.00")
 			require.Contains(t, items[1].text, "Ended — sales closed at "+closedAt(t, start))
 			require.NotContains(t, items[2].text, "For sale")
 			for _, l := range []store.Listing{gig, withdrawn} {

@@ -400,11 +400,12 @@ func (b *testBundle) listing(t *testing.T, path string) []int64 {
 type listedTicket struct {
 	ID    int64  // the listing's
 	Title string // the event's name
-	Price string // as shown, e.g. "30.00 USD"
+	Price string // as shown, e.g. "$30.00"
 }
 
-// shownPrice is a price as pages show it, e.g. "30.00 USD".
-var shownPrice = regexp.MustCompile(`\d+\.\d\d [A-Z]{3}`)
+// shownPrice is a price as pages show it in the default locale, to a client
+// that sends no Accept-Language: "$1,250.00".
+var shownPrice = regexp.MustCompile(`\$[\d,]+\.\d\d`)
 
 // listingTickets reads the offers of a home page (or its #listing fragment),
 // in order. An event with nothing on sale offers nothing.

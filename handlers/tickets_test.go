@@ -26,7 +26,7 @@ func TestTickets(t *testing.T) {
 			requireStatus(t, res, http.StatusOK)
 			requireFullPage(t, res)
 			require.Contains(t, res.HTML, `<h1><a href="/events/`+itoa(eventID)+`">Jazz &lt;night&gt; &amp; more</a></h1>`, "title shown, escaped")
-			require.Contains(t, res.HTML, "30.00 USD")
+			require.Contains(t, res.HTML, "$30.00")
 			require.Contains(t, res.HTML, "For sale")
 			requireElement(t, res.HTML, `form[method="post"][action="/orders"] input[type="hidden"][name="ticket_id"][value="`+itoa(id)+`"]`, "the Buy form")
 			requireElement(t, res.HTML, `form[action="/orders"] input[type="hidden"][name="quantity"][value="1"]`, "one ticket to buy")
@@ -153,14 +153,14 @@ func TestTickets(t *testing.T) {
 				units int64
 				shown string
 			}{
-				{"30", 3000, "30.00 USD"},
-				{"30.5", 3050, "30.50 USD"},
-				{"0.01", 1, "0.01 USD"},
-				{" 12.34 ", 1234, "12.34 USD"},
-				{"100000", 100000_00, "100000.00 USD"},
-				{"100000.00", 100000_00, "100000.00 USD"},
-				{"20,5", 2050, "20.50 USD"},
-				{"$1,250.00", 125000, "1250.00 USD"},
+				{"30", 3000, "$30.00"},
+				{"30.5", 3050, "$30.50"},
+				{"0.01", 1, "$0.01"},
+				{" 12.34 ", 1234, "$12.34"},
+				{"100000", 100000_00, "$100,000.00"},
+				{"100000.00", 100000_00, "$100,000.00"},
+				{"20,5", 2050, "$20.50"},
+				{"$1,250.00", 125000, "$1,250.00"},
 			} {
 				id := b.listTicket(t, seller, "Price "+tt.price, tt.price)
 				tk := b.listingNow(t, id)
@@ -194,9 +194,9 @@ func TestTickets(t *testing.T) {
 			page := b.get(t, seller, path)
 			requireElementText(t, page.HTML, "h1", "Opera")
 			requireElementText(t, page.HTML, ".note", "Stalls, row 2")
-			require.Contains(t, textOf(requireElement(t, page.HTML, ".prices")), "face value 30.00 USD · asking 35.50 USD")
+			require.Contains(t, textOf(requireElement(t, page.HTML, ".prices")), "face value $30.00 · asking $35.50")
 			require.Contains(t, page.HTML, "Your changes are saved.")
-			require.Equal(t, []homeEvent{{b.listingNow(t, id).Event.ID, "Opera", "1 ticket from 35.50 USD", id}},
+			require.Equal(t, []homeEvent{{b.listingNow(t, id).Event.ID, "Opera", "1 ticket from $35.50", id}},
 				homeEvents(t, b.get(t, newClient(t), "/").HTML))
 		})
 

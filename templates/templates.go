@@ -22,16 +22,28 @@ import (
 //go:embed *.html
 var files embed.FS
 
-// Set is the parsed templates, one template tree per page.
+// Set is the parsed templates, one template tree per page, writing prices
+// as the readers of one locale do; In gives the set of another locale.
 type Set struct {
-	pages map[string]*template.Template
+	pages  map[string]*template.Template
+	family *family
+}
+
+// family is the sets of the locales readers have come with so far. A
+// locale's set is made the first time one of its readers comes: each takes
+// about 1 MB, and a site sees few of the supported locales.
+type family struct {
+	// pristine is the pages as parsed, cloned for each locale. Clone works
+	// only on templates that have not executed, so these pages never do,
+	// but for the operator console's, which every set shares (see cloneFor).
+	pristine *Set
+	mu       sync.Mutex // held while a set is made
+	sets     sync.Map   // *money.Locale -> *Set
 }
 
 var funcs = template.FuncMap{
-	"static": static.Path,
-	"price": func(amount int64, currency string) string {
-		return money.Format(amount) + " " + strings.ToUpper(currency)
-	},
+	"static":    static.Path,
+	"price":     isoPrice, // the operator console's; cloneFor binds each locale's
 	"amount":    money.Format,
 	"rfc3339":   func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
 	"localtime": localTime,
@@ -114,9 +126,36 @@ func eventZone(name string) (*time.Location, bool) {
 	return loc, true
 }
 
-// Load parses every page with the layout. A template error, or a reference to
-// a static file that does not exist, fails here rather than in a request.
+// isoPrice writes a price as the operator console shows it, with the
+// currency's ISO code: "45.00 USD". An operator compares amounts with the
+// payment provider's, where a symbol such as "$" could be several currencies.
+func isoPrice(amount int64, currency string) string {
+	return money.Format(amount) + " " + strings.ToUpper(currency)
+}
+
+// Load parses every page with the layout. A template error, or a reference
+// to a static file that does not exist, fails here rather than in a request.
+// The set returned writes prices in the default locale.
 func Load() (*Set, error) {
+	pristine, err := parse()
+	if err != nil {
+		return nil, err
+	}
+	if err := pristine.check(views); err != nil {
+		return nil, err
+	}
+	f := &family{pristine: pristine}
+	set, err := f.cloneFor(money.Default())
+	if err != nil {
+		return nil, err
+	}
+	f.sets.Store(money.Default(), set)
+	return set, nil
+}
+
+// parse parses every page with the layout, writing prices with ISO codes,
+// as the operator console's pages (admin*.html) do.
+func parse() (*Set, error) {
 	names, err := fs.Glob(files, "*.html")
 	if err != nil {
 		return nil, err
@@ -136,10 +175,52 @@ func Load() (*Set, error) {
 		}
 		set.pages[strings.TrimSuffix(name, ".html")] = page
 	}
-	if err := set.check(views); err != nil {
-		return nil, err
+	return set, nil
+}
+
+// isConsole reports whether a page is the operator console's.
+func isConsole(page string) bool { return strings.HasPrefix(page, "admin") }
+
+// cloneFor copies the pristine pages to write prices as loc's readers do.
+// It shares the operator console's pages, which write prices alike in every
+// locale.
+func (f *family) cloneFor(loc *money.Locale) (*Set, error) {
+	fns := template.FuncMap{"price": loc.Price}
+	set := &Set{pages: map[string]*template.Template{}, family: f}
+	for name, page := range f.pristine.pages {
+		if isConsole(name) {
+			set.pages[name] = page
+			continue
+		}
+		copied, err := page.Clone()
+		if err != nil {
+			return nil, err
+		}
+		set.pages[name] = copied.Funcs(fns)
 	}
 	return set, nil
+}
+
+// In returns the set that writes prices as loc's readers do, making it the
+// first time.
+func (s *Set) In(loc *money.Locale) *Set {
+	f := s.family
+	if set, ok := f.sets.Load(loc); ok {
+		return set.(*Set)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if set, ok := f.sets.Load(loc); ok {
+		return set.(*Set)
+	}
+	set, err := f.cloneFor(loc)
+	if err != nil {
+		// Load made a set the same way, and the pristine pages it
+		// cloned never execute.
+		panic(err)
+	}
+	f.sets.Store(loc, set)
+	return set
 }
 
 // check reports a declared view whose page or fragment does not exist, a

@@ -11,6 +11,8 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
+
+	"github.com/eventhive/eventhive/money"
 )
 
 func TestLoadChecksEveryView(t *testing.T) {
@@ -132,4 +134,78 @@ func TestEventTime(t *testing.T) {
 		_, local := tm.Attr("data-local-time")
 		require.False(t, local, "static/app.js must not show an event's start in the reader's zone")
 	})
+}
+
+// TestPricesInTheReadersLocale checks that each locale's set writes prices
+// as its readers do, and that the operator console's pages write ISO codes
+// in every locale.
+func TestPricesInTheReadersLocale(t *testing.T) {
+	t.Parallel()
+	set, err := Load()
+	require.NoError(t, err)
+
+	price := func(t *testing.T, s *Set, page string) string {
+		t.Helper()
+		probe, err := s.pages[page].New("probe").Parse(`{{price 123456 "eur"}}`)
+		require.NoError(t, err)
+		var buf bytes.Buffer
+		require.NoError(t, probe.Execute(&buf, nil))
+		return buf.String()
+	}
+	for _, loc := range money.Locales() {
+		require.Same(t, set.In(loc), set.In(loc), "%s: made once", loc)
+		require.Equal(t, loc.Price(123456, "eur"), price(t, set.In(loc), "ticket"), "%s", loc)
+		require.Same(t, set.pages["admin_payments"], set.In(loc).pages["admin_payments"], "%s", loc)
+	}
+	require.Equal(t, "1234.56 EUR", price(t, set, "admin_payments"))
+	require.Same(t, set, set.In(money.Default()))
+	require.Equal(t, "€1,234.56", price(t, set, "home"), "the default set")
+	require.Equal(t, "1.234,56\u00a0€", price(t, set.In(money.Match("de")), "event"))
+}
+
+// errorPage is the data the error page uses, for the benchmarks.
+type errorPage struct {
+	Title, Flash, Path, Message string
+	User                        *struct{ Email string }
+}
+
+var benchError = errorPage{Title: "Not found", Path: "/tickets/9", Message: "No such ticket."}
+
+// BenchmarkRenderInLocale renders a page from the set of the reader's locale,
+// matched to their Accept-Language, as the handlers do.
+func BenchmarkRenderInLocale(b *testing.B) {
+	set, err := Load()
+	require.NoError(b, err)
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		de := set.In(money.Match("de-DE,de;q=0.9,en;q=0.8"))
+		require.NoError(b, de.Render(&buf, Error, benchError))
+	}
+}
+
+// BenchmarkCloneRender renders the same page from a clone made for the
+// request, the other way to give a request its own price function: the
+// clone is escaped again on each execution.
+func BenchmarkCloneRender(b *testing.B) {
+	set, err := parse() // never executed, so it can be cloned
+	require.NoError(b, err)
+	de := money.Match("de")
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		page, err := set.pages["error"].Clone()
+		require.NoError(b, err)
+		page.Funcs(template.FuncMap{"price": de.Price})
+		require.NoError(b, page.ExecuteTemplate(&buf, "layout", benchError))
+	}
+}
+
+// BenchmarkLoad parses every page for every supported locale, as start-up
+// does.
+func BenchmarkLoad(b *testing.B) {
+	for b.Loop() {
+		_, err := Load()
+		require.NoError(b, err)
+	}
 }
