@@ -387,16 +387,9 @@ func (s *Store) UpdateListing(ctx context.Context, id, sellerID int64, edit List
 		return Listing{}, err
 	}
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
-		l, err := s.lockListing(ctx, tx.Tx, id, now)
-		switch {
-		case err != nil:
+		l, err := s.lockChangeable(ctx, tx.Tx, id, sellerID, now)
+		if err != nil {
 			return err
-		case l.SellerID != sellerID:
-			return ErrNotFound
-		case l.Sold == l.Quantity:
-			return ErrSold
-		case l.Event.Started(now):
-			return ErrEventStarted
 		}
 		claimed := l.Quantity - l.Free
 		if claimed > 0 && (edit.FaceValue != l.FaceValue || edit.Together != l.Together || edit.Quantity < claimed) {
@@ -433,6 +426,24 @@ func (s *Store) lockListing(ctx context.Context, tx *sql.Tx, id int64, now time.
 		`SELECT `+listingColumns("$2")+listingFrom+`WHERE l.id = $1`+lock, id, ms(now)), now)
 }
 
+// lockChangeable reads, as lockListing does, a listing its seller may still
+// change: ErrNotFound for someone else's, ErrSold once every ticket is sold,
+// ErrEventStarted once sales are closed.
+func (s *Store) lockChangeable(ctx context.Context, tx *sql.Tx, id, sellerID int64, now time.Time) (Listing, error) {
+	l, err := s.lockListing(ctx, tx, id, now)
+	switch {
+	case err != nil:
+		return Listing{}, err
+	case l.SellerID != sellerID:
+		return Listing{}, ErrNotFound
+	case l.Sold == l.Quantity:
+		return Listing{}, ErrSold
+	case l.Event.Started(now):
+		return Listing{}, ErrEventStarted
+	}
+	return l, nil
+}
+
 // removeFreeTickets deletes n tickets that nobody holds or bought; a buyer
 // who claims one meanwhile makes it fail with ErrTicketsClaimed.
 func removeFreeTickets(ctx context.Context, tx *sql.Tx, listingID int64, n int, now time.Time) error {
@@ -457,16 +468,10 @@ func removeFreeTickets(ctx context.Context, tx *sql.Tx, listingID int64, n int, 
 // changes nothing.
 func (s *Store) WithdrawListing(ctx context.Context, id, sellerID int64, now time.Time) (Listing, error) {
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
-		l, err := s.lockListing(ctx, tx.Tx, id, now)
+		l, err := s.lockChangeable(ctx, tx.Tx, id, sellerID, now)
 		switch {
 		case err != nil:
 			return err
-		case l.SellerID != sellerID:
-			return ErrNotFound
-		case l.Sold == l.Quantity:
-			return ErrSold
-		case l.Event.Started(now):
-			return ErrEventStarted
 		case l.Held() > 0:
 			return ErrHeld
 		}
