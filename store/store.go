@@ -190,6 +190,8 @@ type Store struct {
 	contention contentionMemo
 	// priceCap is the resale cap (see WithPriceCap), or nil.
 	priceCap func(faceValue int64) (int64, bool)
+	// mailHost ends the outbox's Message-IDs (see WithMailHost).
+	mailHost string
 }
 
 // Option changes how a Store behaves.
