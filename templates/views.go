@@ -47,7 +47,12 @@ var (
 	AdminUsers      = page("admin_users")
 	AdminSuspend    = page("admin_suspend")
 	AdminLog        = page("admin_log")
+	AdminMail       = page("admin_mail")
 	Error           = page("error")
+
+	AccountPassword = page("account_password")
+	PasswordForgot  = page("password_forgot")
+	PasswordReset   = page("password_reset")
 
 	Checkout       = page("checkout")
 	CheckoutDetail = Checkout.part("checkout")
