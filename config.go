@@ -5,11 +5,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	netmail "net/mail"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/eventhive/eventhive/mail"
 	"github.com/eventhive/eventhive/money"
 	"github.com/eventhive/eventhive/store"
 )
@@ -40,6 +42,10 @@ type config struct {
 	// PassSigningKey signs EventHive passes; nil: the key the database
 	// keeps, made at first start.
 	PassSigningKey ed25519.PrivateKey
+	// SMTP is where mail goes (SMTP_URL), from MailFrom (MAIL_FROM); with
+	// neither, messages are written to the log.
+	SMTP     *mail.SMTP
+	MailFrom string
 }
 
 // loadConfig reads the configuration. A bad value is an error naming it.
@@ -152,7 +158,30 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.PassSigningKey = key
 	}
-	return cfg, nil
+	return cfg, loadMailConfig(getenv, &cfg)
+}
+
+// loadMailConfig reads SMTP_URL and MAIL_FROM: both, or neither.
+func loadMailConfig(getenv func(string) string, cfg *config) error {
+	rawURL, from := getenv("SMTP_URL"), getenv("MAIL_FROM")
+	switch {
+	case rawURL == "" && from == "":
+		return nil
+	case rawURL == "":
+		return fmt.Errorf("MAIL_FROM is set but SMTP_URL is not: set both to send mail, or neither to write it to the log")
+	case from == "":
+		return fmt.Errorf("SMTP_URL is set but MAIL_FROM is not: want the address mail comes from, like EventHive <tickets@eventhive.example>")
+	}
+	server, err := mail.ParseSMTPURL(rawURL)
+	if err != nil {
+		// The URL may hold a password: name the variable, not its value.
+		return fmt.Errorf("SMTP_URL: %w", err)
+	}
+	if _, err := netmail.ParseAddress(from); err != nil {
+		return fmt.Errorf("MAIL_FROM=%q: want an address like tickets@eventhive.example or EventHive <tickets@eventhive.example>", from)
+	}
+	cfg.SMTP, cfg.MailFrom = &server, from
+	return nil
 }
 
 // parsePassKey reads an Ed25519 private key from base64 (standard or URL

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -29,6 +30,7 @@ import (
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/mail"
 	"github.com/eventhive/eventhive/metrics"
 	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
@@ -70,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer db.Close()
 	m := metrics.New()
 	st, err := store.New(db, store.WithMaxHolds(cfg.MaxHoldsPerBuyer), store.WithHoldCooldown(store.DefaultCooldown),
-		store.WithPriceCap(cfg.ResaleCap.Max), store.WithObserver(m))
+		store.WithPriceCap(cfg.ResaleCap.Max), store.WithObserver(m), store.WithMailHost(urlHost(cfg.BaseURL)))
 	if err != nil {
 		return err
 	}
@@ -85,7 +87,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	now := func() time.Time { return time.Now().UTC() }
 	checkout, webhookSecret := newCheckout(cfg, now)
-	workers, err := jobs.NewClient(db.RiverDriver(), jobs.Deps{Store: st, Stripe: checkout, Now: now, Live: hub}, log.With("component", "river"))
+	sender, err := newSender(cfg, log.With("component", "mail"))
+	if err != nil {
+		return err
+	}
+	workers, err := jobs.NewClient(db.RiverDriver(), jobs.Deps{Store: st, Stripe: checkout, Now: now, Live: hub, Mail: sender},
+		log.With("component", "river"))
 	if err != nil {
 		return fmt.Errorf("river: %w", err)
 	}
@@ -101,6 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		StripeWebhookSecret: webhookSecret,
 		AdminEmails:         cfg.AdminEmails,
 		JobsUI:              jobsUI,
+		MailToLog:           cfg.SMTP == nil,
 		TrustProxyHeaders:   cfg.TrustProxyHeaders,
 		ResaleCap:           cfg.ResaleCap,
 		DefaultTimeZone:     cfg.DefaultTimeZone,
@@ -129,7 +137,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("start jobs: %w", err)
 	}
 	log.Info("eventhive started", "url", cfg.BaseURL, "addr", ln.Addr().String(),
-		"database", string(db.Dialect), "order_hold", cfg.OrderHold.String(), "stripe", cfg.StripeSecretKey != "")
+		"database", string(db.Dialect), "order_hold", cfg.OrderHold.String(), "stripe", cfg.StripeSecretKey != "",
+		"smtp", cfg.SMTP != nil)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -200,6 +209,24 @@ func newCheckout(cfg config, now func() time.Time) (checkout, string) {
 		secret = rand.Text()
 	}
 	return payments.NewBuiltin(cfg.BaseURL, secret), secret
+}
+
+// newSender sends mail through the SMTP server configured, or else writes
+// it to the log.
+func newSender(cfg config, log *slog.Logger) (mail.Sender, error) {
+	if cfg.SMTP == nil {
+		return mail.LogSender{Log: log}, nil
+	}
+	return mail.NewSMTPSender(*cfg.SMTP, cfg.MailFrom)
+}
+
+// urlHost is the host of an absolute URL, without its port.
+func urlHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 // newLogger logs text to a terminal and JSON anywhere else.

@@ -92,11 +92,13 @@ func runMove(ctx context.Context, args []string, getenv func(string) string, std
 		{"check-ins", counts.CheckIns},
 		{"door scans", counts.CheckinScans},
 		{"door helpers", counts.CheckinHelpers},
+		{"mail", counts.Mail},
+		{"reset tokens", counts.PasswordResets},
 	} {
 		fmt.Fprintf(stdout, "  %-14s %d\n", line.name, line.n)
 	}
-	fmt.Fprintf(stdout, "  %-14s %d (%d order expiry, %d stripe event, %d refund, %d sales close)\n", "jobs",
-		counts.Jobs(), counts.ExpiryJobs, counts.EventJobs, counts.RefundJobs, counts.SalesCloseJobs)
+	fmt.Fprintf(stdout, "  %-14s %d (%d order expiry, %d stripe event, %d refund, %d sales close, %d mail)\n", "jobs",
+		counts.Jobs(), counts.ExpiryJobs, counts.EventJobs, counts.RefundJobs, counts.SalesCloseJobs, counts.MailJobs)
 	fmt.Fprintln(stdout, "Start eventhive with DATABASE_URL set to the PostgreSQL URL.")
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"riverqueue.com/riverui"
 
+	"github.com/eventhive/eventhive/mail"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/templates"
 )
@@ -54,6 +55,7 @@ func (h *Handler) adminRoutes(r chi.Router) {
 	r.Use(h.requireAdmin)
 	r.Get("/", h.adminIndex)
 	r.Get("/payments", h.adminPayments)
+	r.Get("/mail", h.adminMail)
 	h.moderationRoutes(r)
 	jobs := h.cfg.JobsUI
 	if jobs == nil {
@@ -203,5 +205,45 @@ func (h *Handler) adminPayments(w http.ResponseWriter, r *http.Request) {
 		Filter:   links[i],
 		Filters:  links,
 		Payments: shown,
+	})
+}
+
+// adminMailShown is how many messages the mail page shows.
+const adminMailShown = 100
+
+// adminMailRow is a message of the outbox as the mail page shows it.
+type adminMailRow struct {
+	store.OutboxMail
+	Subject, Text string
+	// Problem says why the message cannot be rendered, if it cannot.
+	Problem string
+}
+
+type adminMailPage struct {
+	Page
+	Mail   []adminMailRow
+	Logged bool // no SMTP server: messages go to the log
+}
+
+// adminMail shows the outbox's latest messages as they are sent: subject,
+// recipient, text and whether they went.
+func (h *Handler) adminMail(w http.ResponseWriter, r *http.Request) {
+	queued, err := h.store.RecentMail(r.Context(), adminMailShown)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	rows := make([]adminMailRow, len(queued))
+	for i, m := range queued {
+		rows[i].OutboxMail = m
+		content, err := mail.Render(m.Kind, m.Data)
+		if err != nil {
+			rows[i].Problem = "This message cannot be rendered: " + err.Error()
+			continue
+		}
+		rows[i].Subject, rows[i].Text = content.Subject, content.Text
+	}
+	h.render(w, r, http.StatusOK, templates.AdminMail, adminMailPage{
+		Page: h.page(r, "Mail"), Mail: rows, Logged: h.cfg.MailToLog,
 	})
 }

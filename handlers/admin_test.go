@@ -46,7 +46,7 @@ func (b *testBundle) confirmOperator(t *testing.T, email string) {
 // adminPaths are URLs under /admin: the console's pages, River's UI and its
 // JSON API, and a page that does not exist.
 var adminPaths = []string{
-	"/admin", "/admin/", "/admin/payments", "/admin/payments?show=late", "/admin/nothing",
+	"/admin", "/admin/", "/admin/payments", "/admin/payments?show=late", "/admin/mail", "/admin/nothing",
 	"/admin/jobs", "/admin/jobs/", "/admin/jobs/jobs", "/admin/jobs/api/jobs?state=scheduled",
 	"/admin/jobs/api/states", "/admin/jobs/api/queues",
 }

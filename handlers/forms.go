@@ -68,12 +68,18 @@ func readAccountForm(r *http.Request) AccountForm {
 // validateSignup checks a new account's email and password.
 func (f *AccountForm) validateSignup() {
 	f.Errors.Email = emailProblem(f.Email)
+	f.Errors.Password = passwordProblem(f.Password)
+}
+
+// passwordProblem says what is wrong with a new password, or returns "".
+func passwordProblem(password string) string {
 	switch {
-	case utf8.RuneCountInString(f.Password) < 8:
-		f.Errors.Password = "Use at least 8 characters."
-	case len(f.Password) > 72:
-		f.Errors.Password = "Use at most 72 bytes (bcrypt's limit)."
+	case utf8.RuneCountInString(password) < 8:
+		return "Use at least 8 characters."
+	case len(password) > 72:
+		return "Use at most 72 bytes (bcrypt's limit)."
 	}
+	return ""
 }
 
 // emailProblem says what is wrong with an email address, or returns "" when

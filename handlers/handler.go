@@ -38,6 +38,9 @@ type Config struct {
 	// them to store.NormalizeEmail's form; they are then compared exactly.
 	// Everyone else gets 404 there.
 	AdminEmails []string
+	// MailToLog says that no SMTP server is configured: the jobs write
+	// messages to the log (the mail page under /admin says so).
+	MailToLog bool
 	// JobsUI is River's UI (see NewJobsUI), served to admins at /admin/jobs.
 	// Nil leaves it out.
 	JobsUI http.Handler
@@ -61,6 +64,10 @@ type Config struct {
 	// or not, as the failure limits above do.
 	SignInsPerIP    Limit
 	SignInsPerEmail Limit
+	// PasswordResetsPerIP and PasswordResetsPerEmail limit requests for a
+	// password reset link, in the same way.
+	PasswordResetsPerIP    Limit
+	PasswordResetsPerEmail Limit
 	// PasswordChecks is how many sign-ins' passwords are checked at once
 	// (bcrypt, one core each); 0 means half the CPUs, at least one. More
 	// wait briefly, then get 429.
@@ -177,6 +184,8 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	cfg.SignUpsPerIP = cfg.SignUpsPerIP.orDefault(DefaultSignUpsPerIP)
 	cfg.SignInsPerIP = cfg.SignInsPerIP.orDefault(DefaultSignInsPerIP)
 	cfg.SignInsPerEmail = cfg.SignInsPerEmail.orDefault(DefaultSignInsPerEmail)
+	cfg.PasswordResetsPerIP = cfg.PasswordResetsPerIP.orDefault(DefaultPasswordResetsPerIP)
+	cfg.PasswordResetsPerEmail = cfg.PasswordResetsPerEmail.orDefault(DefaultPasswordResetsPerEmail)
 	if cfg.PasswordChecks <= 0 {
 		cfg.PasswordChecks = max(1, runtime.GOMAXPROCS(0)/2)
 	}

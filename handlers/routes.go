@@ -41,6 +41,10 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 		r.Get("/signin", h.signinPage)
 		r.Post("/signin", h.signin)
 		r.Post("/signout", h.signout)
+		r.Get("/password/forgot", h.forgotPasswordPage)
+		r.Post("/password/forgot", h.forgotPassword)
+		r.Get("/password/reset/{token}", h.resetPasswordPage)
+		r.Post("/password/reset/{token}", h.resetPassword)
 		r.Get("/tickets/{id}", h.showTicket)
 		r.Get("/events/{id}", h.showEvent)
 		// E-ticket downloads answer 404 to anyone but their reader, signed
@@ -53,6 +57,8 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireUser)
 			r.Post("/signout/everywhere", h.signoutEverywhere)
+			r.Get("/account/password", h.accountPasswordPage)
+			r.Post("/account/password", h.changePassword)
 			r.Get("/tickets/new", h.newTicketPage)
 			r.Get("/events/picker", h.eventPicker)
 			r.Get("/my/tickets", h.myTickets)

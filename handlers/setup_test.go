@@ -27,6 +27,7 @@ import (
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/jobs"
 	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/mail"
 	"github.com/eventhive/eventhive/metrics"
 	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
@@ -53,6 +54,7 @@ type testBundle struct {
 	stripe  jobs.Stripe            // what the jobs call for Stripe; nil when no test needs it
 	live    *live.Hub              // the jobs' and handlers' publisher of page events; nil for none
 	metrics *metrics.Metrics       // the handlers' metrics; nil for their own
+	mail    mail.Sender            // what the jobs send mail through; nil for the log
 
 	configure func(*handlers.Config) // applied to every handler the bundle serves
 }
@@ -70,6 +72,8 @@ type bundleOpts struct {
 	live *live.Hub
 	// metrics are the handlers' metrics.
 	metrics *metrics.Metrics
+	// mail is what the jobs send mail through; nil writes it to the log.
+	mail mail.Sender
 	// storeOptions configure the store, as main does (hold limit, metrics).
 	storeOptions []store.Option
 }
@@ -86,7 +90,7 @@ func setupWith(t *testing.T, dialect store.Dialect, opts bundleOpts) *testBundle
 	st, err := store.New(db, opts.storeOptions...)
 	require.NoError(t, err)
 	b := &testBundle{dialect: dialect, db: db, store: st, clock: &testClock{}, hold: opts.hold,
-		configure: opts.configure, stripe: opts.stripe, live: opts.live, metrics: opts.metrics}
+		configure: opts.configure, stripe: opts.stripe, live: opts.live, metrics: opts.metrics, mail: opts.mail}
 	if b.hold == 0 {
 		b.hold = defaultHold
 	}
@@ -145,7 +149,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // workers, and the job runs at once.
 func (b *testBundle) startWorkers(t *testing.T) {
 	t.Helper()
-	deps := jobs.Deps{Store: b.store, Stripe: b.stripe, Now: b.clock.Now}
+	deps := jobs.Deps{Store: b.store, Stripe: b.stripe, Now: b.clock.Now, Mail: b.mail}
 	if b.live != nil {
 		deps.Live = b.live
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/mail"
 	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 )
@@ -52,6 +53,11 @@ type Store interface {
 	// EventListingIDs lists every listing of an event, whose pages change
 	// when its sales close.
 	EventListingIDs(ctx context.Context, eventID int64) ([]int64, error)
+
+	// MailToSend returns a message of the outbox and counts an attempt to
+	// send it; MarkMailSent records that it went.
+	MailToSend(ctx context.Context, id int64) (store.OutboxMail, error)
+	MarkMailSent(ctx context.Context, id int64, now time.Time) error
 }
 
 // Stripe is what the workers need from the payment provider.
@@ -78,6 +84,9 @@ type Deps struct {
 	// every listing whose sales close at its event's start; nil tells
 	// nobody.
 	Live Publisher
+	// Mail sends the outbox's messages; nil writes them to NewClient's log
+	// (mail.LogSender).
+	Mail mail.Sender
 }
 
 // publish tells open pages about e, if anyone listens.
@@ -110,11 +119,15 @@ const maxWorkers = 100
 // rescuer then retries it, and since every job's effect is idempotent, the
 // retry finishes the work without doing any of it twice.
 func NewClient(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger, opts ...Option) (*river.Client[*sql.Tx], error) {
+	if deps.Mail == nil {
+		deps.Mail = mail.LogSender{Log: log}
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &ExpireOrderWorker{deps: deps})
 	river.AddWorker(workers, &ProcessStripeEventWorker{deps: deps})
 	river.AddWorker(workers, &RefundPaymentWorker{deps: deps})
 	river.AddWorker(workers, &CloseSalesWorker{deps: deps})
+	river.AddWorker(workers, &SendMailWorker{deps: deps})
 	config := &river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
 		Workers: workers,

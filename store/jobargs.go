@@ -39,3 +39,12 @@ type CloseSalesArgs struct {
 
 // Kind names the job in River's tables.
 func (CloseSalesArgs) Kind() string { return "close_sales" }
+
+// SendMailArgs sends a message of the outbox, queued in the same
+// transaction as this job.
+type SendMailArgs struct {
+	MailID int64 `json:"mail_id"`
+}
+
+// Kind names the job in River's tables.
+func (SendMailArgs) Kind() string { return "send_mail" }

@@ -32,15 +32,20 @@ type MoveCounts struct {
 	// CheckIns, CheckinScans and CheckinHelpers are the rows of checkins,
 	// checkin_scans and event_checkers.
 	PassKeys, CheckIns, CheckinScans, CheckinHelpers int
+	// Mail are the outbox's messages; PasswordResets the reset tokens.
+	Mail, PasswordResets int
 
 	// The jobs recreated in the target: one per pending order (its hold's
 	// end), per unprocessed Stripe event, per payment awaiting its refund
-	// and per event still to start (the close of its sales).
-	ExpiryJobs, EventJobs, RefundJobs, SalesCloseJobs int
+	// and per event still to start (the close of its sales), and per
+	// message not sent yet.
+	ExpiryJobs, EventJobs, RefundJobs, SalesCloseJobs, MailJobs int
 }
 
 // Jobs is the number of jobs recreated.
-func (c MoveCounts) Jobs() int { return c.ExpiryJobs + c.EventJobs + c.RefundJobs + c.SalesCloseJobs }
+func (c MoveCounts) Jobs() int {
+	return c.ExpiryJobs + c.EventJobs + c.RefundJobs + c.SalesCloseJobs + c.MailJobs
+}
 
 // OpenSQLiteReadOnly opens an existing SQLite database for reading only: the
 // file is opened read-only and every statement that would write fails. Write
@@ -133,11 +138,15 @@ var moveTables = []moveTable{
 		func(c *MoveCounts) *int { return &c.CheckinScans }, nil},
 	{"event_checkers", []string{"id", "event_id", "email", "created_at"}, true,
 		func(c *MoveCounts) *int { return &c.CheckinHelpers }, nil},
+	{"outbox", []string{"id", "key", "to_address", "kind", "data", "message_id", "created_at", "sent_at", "attempts"}, true,
+		func(c *MoveCounts) *int { return &c.Mail }, nil},
+	{"password_resets", []string{"id", "user_id", "token_hash", "expires_at", "used_at", "created_at"}, true,
+		func(c *MoveCounts) *int { return &c.PasswordResets }, nil},
 }
 
 // moveTargetTables are the tables that must be empty in the target.
 var moveTargetTables = []string{"users", "events", "listings", "tickets", "orders", "payments", "stripe_events", "sessions",
-	"moderation_actions", "ticket_files", "checkins", "checkin_scans", "event_checkers"}
+	"moderation_actions", "ticket_files", "checkins", "checkin_scans", "event_checkers", "outbox", "password_resets"}
 
 // MoveToPostgres copies every user, session, event, listing, ticket, e-ticket
 // file, order, payment and Stripe event from a SQLite database into an empty PostgreSQL
@@ -572,6 +581,19 @@ func recreateJobs(ctx context.Context, dst *sql.Tx, inserter *river.Client[*sql.
 		}, ms(now))
 	if err != nil {
 		return fmt.Errorf("events still to start: %w", err)
+	}
+	err = queryEach(ctx, dst, `SELECT id FROM outbox WHERE sent_at IS NULL ORDER BY id`,
+		func(rows *sql.Rows) error {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			params = append(params, river.InsertManyParams{Args: SendMailArgs{MailID: id}})
+			counts.MailJobs++
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("mail not sent yet: %w", err)
 	}
 
 	for chunk := range slices.Chunk(params, 1000) {

@@ -192,6 +192,8 @@ type Store struct {
 	priceCap func(faceValue int64) (int64, bool)
 	// passKey signs EventHive passes (see LoadPassKey).
 	passKey passKey
+	// mailHost ends the outbox's Message-IDs (see WithMailHost).
+	mailHost string
 }
 
 // Option changes how a Store behaves.

@@ -47,11 +47,15 @@ var (
 	AdminUsers      = page("admin_users")
 	AdminSuspend    = page("admin_suspend")
 	AdminLog        = page("admin_log")
+	AdminMail       = page("admin_mail")
 	Error           = page("error")
 
-	Checkin        = page("checkin")
-	CheckinCounts  = Checkin.part("checkin-counts")
-	CheckinScanned = Checkin.part("checkin-scanned")
+	Checkin         = page("checkin")
+	CheckinCounts   = Checkin.part("checkin-counts")
+	CheckinScanned  = Checkin.part("checkin-scanned")
+	AccountPassword = page("account_password")
+	PasswordForgot  = page("password_forgot")
+	PasswordReset   = page("password_reset")
 
 	Checkout       = page("checkout")
 	CheckoutDetail = Checkout.part("checkout")
