@@ -376,7 +376,7 @@ func TestMoveToPostgres(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, store.MoveCounts{
 			Users: 5, Sessions: 2, Events: 12, Listings: 13, Tickets: 22, Orders: 6, Payments: 5, StripeEvents: 2,
-			Mail: 6, // the payments' receipts, sold and refund notices, unsent
+			Mail:       6, // the payments' receipts, sold and refund notices, unsent
 			ExpiryJobs: 2, EventJobs: 1, RefundJobs: 1, SalesCloseJobs: 1, MailJobs: 6,
 		}, counts)
 
