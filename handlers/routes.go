@@ -47,6 +47,10 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 		r.Get("/tickets/{id}/files/{n}", h.listingFile)
 		r.Get("/orders/{id}/tickets/{n}/file", h.orderFile)
 		r.Route("/admin", h.adminRoutes)
+		// The links in alert messages work signed out; a mail client's
+		// one-click POST has no session.
+		r.Get("/alerts/unsubscribe/{token}", h.confirmUnsubscribe)
+		r.Post("/alerts/unsubscribe/{token}", h.unsubscribe)
 
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireUser)
@@ -71,6 +75,9 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 			r.Post("/orders/{id}/pay", h.payOrder)
 			r.Post("/orders/{id}/extend", h.extendOrder)
 			r.Get("/payments", h.listPayments)
+			r.Post("/events/{id}/alerts", h.createAlert)
+			r.Get("/alerts", h.listAlerts)
+			r.Post("/alerts/{id}/delete", h.deleteAlert)
 			if h.builtin != nil {
 				r.Get("/checkout/{session}", h.checkoutPage)
 				r.Post("/checkout/{session}/pay", h.checkoutPay)

@@ -47,6 +47,8 @@ var (
 	AdminUsers      = page("admin_users")
 	AdminSuspend    = page("admin_suspend")
 	AdminLog        = page("admin_log")
+	Alerts          = page("alerts")
+	Unsubscribe     = page("unsubscribe")
 	Error           = page("error")
 
 	Checkout       = page("checkout")
