@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	workers, err := jobs.NewClient(db.RiverDriver(), jobs.Deps{Store: st, Stripe: checkout, Now: now, Live: hub, Mail: sender},
+	workers, err := jobs.NewClient(db.RiverDriver(), jobs.Deps{Store: st, Stripe: checkout, Now: now, Live: hub, Mail: sender, BaseURL: cfg.BaseURL},
 		log.With("component", "river"))
 	if err != nil {
 		return fmt.Errorf("river: %w", err)

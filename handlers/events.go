@@ -227,6 +227,13 @@ type eventPage struct {
 	Listings []eventListing
 	Closed   bool // the event has started: sales are closed
 	Hold     string
+	Alert    alertForm
+}
+
+// alertForm is the "tell me when tickets are listed" form as sent back.
+type alertForm struct {
+	MaxPrice string
+	Error    string
 }
 
 // eventListing is one listing of an event's page.
@@ -259,13 +266,18 @@ func (h *Handler) showEvent(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
+	h.renderEvent(w, r, e, http.StatusOK, alertForm{})
+}
+
+// renderEvent renders an event's page with its alert form as given.
+func (h *Handler) renderEvent(w http.ResponseWriter, r *http.Request, e store.Event, status int, alert alertForm) {
 	p := h.page(r, e.Name)
 	listings, err := h.store.EventListings(r.Context(), e.ID, p.Now)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	data := eventPage{Page: p, Event: e, Closed: e.Started(p.Now), Hold: formatHold(h.cfg.OrderHold)}
+	data := eventPage{Page: p, Event: e, Closed: e.Started(p.Now), Hold: formatHold(h.cfg.OrderHold), Alert: alert}
 	for _, l := range listings {
 		mine := p.User != nil && p.User.ID == l.SellerID
 		el := eventListing{Listing: l, Is: availabilityOf(l.State(p.Now)), Mine: mine}
@@ -274,7 +286,7 @@ func (h *Handler) showEvent(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Listings = append(data.Listings, el)
 	}
-	h.render(w, r, http.StatusOK, templates.EventListings, data)
+	h.render(w, r, status, templates.EventListings, data)
 }
 
 func eventPath(id int64) string { return "/events/" + strconv.FormatInt(id, 10) }

@@ -53,6 +53,10 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 		r.Get("/orders/{id}/tickets/{n}/file", h.orderFile)
 		r.Get("/passes/{code}", h.showPass)
 		r.Route("/admin", h.adminRoutes)
+		// The links in alert messages work signed out; a mail client's
+		// one-click POST has no session.
+		r.Get("/alerts/unsubscribe/{token}", h.confirmUnsubscribe)
+		r.Post("/alerts/unsubscribe/{token}", h.unsubscribe)
 
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireUser)
@@ -84,6 +88,9 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 			r.Get("/events/{id}/checkin/live", h.checkinLive)
 			r.Post("/events/{id}/checkin/helpers", h.addCheckinHelper)
 			r.Post("/events/{id}/checkin/helpers/remove", h.removeCheckinHelper)
+			r.Post("/events/{id}/alerts", h.createAlert)
+			r.Get("/alerts", h.listAlerts)
+			r.Post("/alerts/{id}/delete", h.deleteAlert)
 			if h.builtin != nil {
 				r.Get("/checkout/{session}", h.checkoutPage)
 				r.Post("/checkout/{session}/pay", h.checkoutPay)

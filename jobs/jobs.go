@@ -87,6 +87,9 @@ type Deps struct {
 	// Mail sends the outbox's messages; nil writes them to NewClient's log
 	// (mail.LogSender).
 	Mail mail.Sender
+	// BaseURL is the app's absolute URL (BASE_URL), which prefixes the
+	// links of the messages sent.
+	BaseURL string
 }
 
 // publish tells open pages about e, if anyone listens.

@@ -33,7 +33,7 @@ func (w *SendMailWorker) Work(ctx context.Context, job *river.Job[store.SendMail
 	if m.Sent() {
 		return nil
 	}
-	content, err := mail.Render(m.Kind, m.Data)
+	content, err := mail.RenderAt(w.deps.BaseURL, m.Kind, m.Data)
 	if err != nil {
 		// Retrying renders the same templates with the same data.
 		return river.JobCancel(fmt.Errorf("render mail %d: %w", m.ID, err))

@@ -56,10 +56,21 @@ type Content struct {
 	Subject string
 	Text    string
 	HTML    string
+	// Headers are extra header fields, such as List-Unsubscribe.
+	Headers map[string]string
 }
 
 // Render renders a message of a kind with its data.
 func Render(kindName string, data map[string]any) (Content, error) {
+	return RenderAt("", kindName, data)
+}
+
+// RenderAt renders a message of a kind with its data for the app at
+// baseURL (BASE_URL, such as https://tickets.example): the store keeps
+// links as paths, and the templates write {{.BaseURL}}{{.Path}}. Data with
+// an "Unsubscribe" path gets RFC 8058 one-click unsubscribe headers.
+func RenderAt(baseURL, kindName string, data map[string]any) (Content, error) {
+	data = withBaseURL(baseURL, data)
 	k, ok := kinds[kindName]
 	if !ok {
 		return Content{}, fmt.Errorf("no mail templates for %q", kindName)
@@ -78,7 +89,31 @@ func Render(kindName string, data map[string]any) (Content, error) {
 		Subject: strings.Join(strings.Fields(subject.String()), " "),
 		Text:    strings.TrimSpace(text.String()) + "\n",
 		HTML:    html.String(),
+		Headers: unsubscribeHeaders(baseURL, data),
 	}, nil
+}
+
+// withBaseURL is a copy of data with "BaseURL" set.
+func withBaseURL(baseURL string, data map[string]any) map[string]any {
+	all := make(map[string]any, len(data)+1)
+	for k, v := range data {
+		all[k] = v
+	}
+	all["BaseURL"] = strings.TrimRight(baseURL, "/")
+	return all
+}
+
+// unsubscribeHeaders are the List-Unsubscribe headers (RFC 8058) of a
+// message whose data has an "Unsubscribe" path, else none.
+func unsubscribeHeaders(baseURL string, data map[string]any) map[string]string {
+	path, ok := data["Unsubscribe"].(string)
+	if !ok || path == "" {
+		return nil
+	}
+	return map[string]string{
+		"List-Unsubscribe":      "<" + strings.TrimRight(baseURL, "/") + path + ">",
+		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+	}
 }
 
 // Message is a message ready to send.

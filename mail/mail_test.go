@@ -71,3 +71,20 @@ func TestSMTPSenderThroughMailpit(t *testing.T) {
 	headers := pit.Headers(t, got[0].ID)
 	require.Equal(t, []string{"<" + msg.ID + ">"}, headers["Message-Id"])
 }
+
+func TestRenderAtPrefixesLinksAndAddsUnsubscribeHeaders(t *testing.T) {
+	c, err := mail.RenderAt("https://tickets.example/", "refunded", map[string]any{
+		"Event": "Night Show", "Amount": "5.00 USD", "Reason": "the order was already paid", "Path": "/orders/7"})
+	require.NoError(t, err)
+	require.Contains(t, c.Text, "https://tickets.example/orders/7\n")
+	require.Contains(t, c.Text, "Why: the order was already paid.")
+	require.Empty(t, c.Headers, "no list, no unsubscribe headers")
+
+	c, err = mail.RenderAt("https://tickets.example", "refunded", map[string]any{
+		"Event": "x", "Amount": "x", "Reason": "x", "Path": "/orders/7", "Unsubscribe": "/alerts/unsubscribe/tok"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{
+		"List-Unsubscribe":      "<https://tickets.example/alerts/unsubscribe/tok>",
+		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+	}, c.Headers)
+}

@@ -92,6 +92,9 @@ func (s *SMTPSender) Send(ctx context.Context, m Message) error {
 	msg.SetMessageIDWithValue(m.ID)
 	msg.SetDate()
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	for name, value := range m.Headers {
+		msg.SetGenHeader(gomail.Header(name), value)
+	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 

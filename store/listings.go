@@ -231,7 +231,10 @@ func (s *Store) CreateListing(ctx context.Context, sellerID int64, n NewListing,
 		if err != nil {
 			return fmt.Errorf("insert listing: %w", err)
 		}
-		return addTickets(ctx, tx.Tx, id, n.Quantity)
+		if err := addTickets(ctx, tx.Tx, id, n.Quantity); err != nil {
+			return err
+		}
+		return s.queueAlerts(ctx, tx, id, now)
 	})
 	if err != nil {
 		return Listing{}, err
@@ -501,7 +504,10 @@ func (s *Store) RelistListing(ctx context.Context, id, sellerID int64, now time.
 		}
 		n, err := res.RowsAffected()
 		found = n == 1
-		return err
+		if err != nil || !found {
+			return err
+		}
+		return s.queueAlerts(ctx, tx, id, now)
 	})
 	if err != nil {
 		return Listing{}, err

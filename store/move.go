@@ -34,6 +34,8 @@ type MoveCounts struct {
 	PassKeys, CheckIns, CheckinScans, CheckinHelpers int
 	// Mail are the outbox's messages; PasswordResets the reset tokens.
 	Mail, PasswordResets int
+	// Alerts are the alerts people set; AlertSends the messages they sent.
+	Alerts, AlertSends int
 
 	// The jobs recreated in the target: one per pending order (its hold's
 	// end), per unprocessed Stripe event, per payment awaiting its refund
@@ -142,11 +144,16 @@ var moveTables = []moveTable{
 		func(c *MoveCounts) *int { return &c.Mail }, nil},
 	{"password_resets", []string{"id", "user_id", "token_hash", "expires_at", "used_at", "created_at"}, true,
 		func(c *MoveCounts) *int { return &c.PasswordResets }, nil},
+	{"alerts", []string{"id", "user_id", "event_id", "max_price", "created_at", "last_sent_at"}, true,
+		func(c *MoveCounts) *int { return &c.Alerts }, nil},
+	{"alert_sends", []string{"alert_id", "listing_id", "token_hash", "sent_at"}, false,
+		func(c *MoveCounts) *int { return &c.AlertSends }, nil},
 }
 
 // moveTargetTables are the tables that must be empty in the target.
 var moveTargetTables = []string{"users", "events", "listings", "tickets", "orders", "payments", "stripe_events", "sessions",
-	"moderation_actions", "ticket_files", "checkins", "checkin_scans", "event_checkers", "outbox", "password_resets"}
+	"moderation_actions", "ticket_files", "checkins", "checkin_scans", "event_checkers", "outbox", "password_resets",
+	"alerts", "alert_sends"}
 
 // MoveToPostgres copies every user, session, event, listing, ticket, e-ticket
 // file, order, payment and Stripe event from a SQLite database into an empty PostgreSQL
@@ -340,7 +347,7 @@ func moveTableRows(ctx context.Context, src, dst *sql.Tx, t moveTable) (int, err
 		convert = convertBooleans(t.columns, t.booleans)
 	}
 	return copyRows(ctx, src, dst,
-		`SELECT `+columns+` FROM `+t.name+` ORDER BY id`, insert, len(t.columns), convert)
+		`SELECT `+columns+` FROM `+t.name+` ORDER BY `+t.columns[0], insert, len(t.columns), convert)
 }
 
 // convertBooleans converts the named columns of a row of columns from

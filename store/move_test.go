@@ -376,7 +376,8 @@ func TestMoveToPostgres(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, store.MoveCounts{
 			Users: 5, Sessions: 2, Events: 12, Listings: 13, Tickets: 22, Orders: 6, Payments: 5, StripeEvents: 2,
-			ExpiryJobs: 2, EventJobs: 1, RefundJobs: 1, SalesCloseJobs: 1,
+			Mail:       6, // the payments' receipts, sold and refund notices, unsent
+			ExpiryJobs: 2, EventJobs: 1, RefundJobs: 1, SalesCloseJobs: 1, MailJobs: 6,
 		}, counts)
 
 		dstStore, err := store.New(b.dst)
@@ -445,7 +446,7 @@ func TestMoveToPostgres(t *testing.T) {
 		require.Equal(t, rivertype.JobStateScheduled, closes[0].State)
 		require.True(t, f.upcoming.StartsAt.Equal(closes[0].ScheduledAt),
 			"scheduled at %s, the event starts at %s", closes[0].ScheduledAt, f.upcoming.StartsAt)
-		require.Equal(t, 5, countMoved(t, b.dst, `SELECT count(*) FROM river_job`))
+		require.Equal(t, 5+6, countMoved(t, b.dst, `SELECT count(*) FROM river_job`)) // and the six send_mail jobs
 
 		// New rows get ids above the moved ones.
 		u, err := dstStore.CreateUser(t.Context(), "new@example.com", "hash", time.Now())

@@ -293,7 +293,10 @@ func (s *Store) CancelOrder(ctx context.Context, id, buyerID int64, now time.Tim
 		if session.Valid {
 			tx.insertJob(ExpireOrderArgs{OrderID: id}, nil)
 		}
-		return releaseClaim(ctx, tx.Tx, id)
+		if err := releaseClaim(ctx, tx.Tx, id); err != nil {
+			return err
+		}
+		return s.queueAlertsForOrder(ctx, tx, id, now)
 	})
 	if errors.Is(err, errNotPending) {
 		if _, err := s.Order(ctx, id, buyerID); err != nil {
@@ -361,6 +364,9 @@ func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (endsA
 			return err
 		}
 		if err := releaseClaim(ctx, tx.Tx, id); err != nil {
+			return err
+		}
+		if err := s.queueAlertsForOrder(ctx, tx, id, now); err != nil {
 			return err
 		}
 		return s.sweepExpired(ctx, tx.Tx, now)

@@ -163,7 +163,7 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment, now time.Time) err
 		}
 		if reason == "" {
 			recorded = PaymentSucceeded
-			return nil
+			return s.queueSaleNotices(ctx, tx, o.ID, now)
 		}
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE payments SET status = 'refund_pending', refund_reason = $1, updated_at = $2 WHERE id = $3`,
@@ -172,7 +172,7 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment, now time.Time) err
 		}
 		tx.insertJob(RefundPaymentArgs{SessionID: p.SessionID, PaymentIntentID: p.PaymentIntentID}, nil)
 		recorded = RefundPending
-		return nil
+		return s.queueRefundNotice(ctx, tx, paymentID, now)
 	})
 	if err == nil && recorded != "" {
 		s.observer.PaymentRecorded(recorded)
@@ -272,19 +272,42 @@ func (s *Store) lateSale(ctx context.Context, tx *sql.Tx, o Order, now time.Time
 	return "", err
 }
 
-// MarkPaymentRefunded records that a payment's refund went through.
+// MarkPaymentRefunded records that a payment's refund went through, and
+// tells its buyer (unless they were told when the refund was decided).
 func (s *Store) MarkPaymentRefunded(ctx context.Context, paymentIntentID string, now time.Time) error {
-	defer s.wrote()
-	res, err := s.db.Write.ExecContext(ctx, `
-		UPDATE payments SET status = 'refunded', amount_refunded = amount, updated_at = $1
-		WHERE payment_intent_id = $2 AND status <> 'refunded'`, ms(now), paymentIntentID)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err == nil && n > 0 {
+	var refunded bool
+	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
+		refunded = false
+		rows, err := tx.QueryContext(ctx, `
+			UPDATE payments SET status = 'refunded', amount_refunded = amount, updated_at = $1
+			WHERE payment_intent_id = $2 AND status <> 'refunded' RETURNING id`, ms(now), paymentIntentID)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := s.queueRefundNotice(ctx, tx, id, now); err != nil {
+				return err
+			}
+		}
+		refunded = len(ids) > 0
+		return nil
+	})
+	if err == nil && refunded {
 		s.observer.PaymentRefunded()
 	}
-	return nil
+	return err
 }
 
 // SetCheckoutSession ties a checkout session to a buyer's pending order whose
@@ -396,6 +419,9 @@ func (s *Store) RecordRefund(ctx context.Context, paymentIntentID string, refund
 				return err
 			}
 			refundedNow, changedOrderID = true, orderID.Int64
+			if err := s.queueRefundNotice(ctx, tx, id, now); err != nil {
+				return err
+			}
 			if status != PaymentSucceeded || !orderID.Valid {
 				return nil // it paid for nothing: no ticket to put back
 			}

@@ -48,6 +48,8 @@ var (
 	AdminSuspend    = page("admin_suspend")
 	AdminLog        = page("admin_log")
 	AdminMail       = page("admin_mail")
+	Alerts          = page("alerts")
+	Unsubscribe     = page("unsubscribe")
 	Error           = page("error")
 
 	Checkin         = page("checkin")
