@@ -18,6 +18,9 @@ func TestMoveToPostgresMail(t *testing.T) {
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	email := b.fixture.seller.Email
+	// The fixture's payments queued receipts and sold notices, not sent.
+	fixture, err := b.srcStore.RecentMail(ctx, 100)
+	require.NoError(t, err)
 	var tokens []string
 	for range 2 {
 		require.NoError(t, b.srcStore.RequestPasswordReset(ctx, email, func(token string) string {
@@ -25,27 +28,32 @@ func TestMoveToPostgresMail(t *testing.T) {
 			return "http://eventhive.test/password/reset/" + token
 		}, now))
 	}
-	queued, err := b.srcStore.RecentMail(ctx, 10)
+	queued, err := b.srcStore.RecentMail(ctx, 2)
 	require.NoError(t, err)
 	require.Len(t, queued, 2)
 	require.NoError(t, b.srcStore.MarkMailSent(ctx, queued[1].ID, now))
-	before, err := b.srcStore.RecentMail(ctx, 10)
+	before, err := b.srcStore.RecentMail(ctx, 100)
 	require.NoError(t, err)
 
 	counts, err := b.move(t)
 	require.NoError(t, err)
-	require.Equal(t, 2, counts.Mail)
+	require.Equal(t, len(fixture)+2, counts.Mail)
 	require.Equal(t, 2, counts.PasswordResets)
-	require.Equal(t, 1, counts.MailJobs, "only the message not sent yet")
+	require.Equal(t, len(fixture)+1, counts.MailJobs, "only the messages not sent yet")
 
 	dstStore, err := store.New(b.dst)
 	require.NoError(t, err)
-	after, err := dstStore.RecentMail(ctx, 10)
+	after, err := dstStore.RecentMail(ctx, 100)
 	require.NoError(t, err)
 	require.Equal(t, before, after)
 	jobs := movedJobs(t, b.dst, store.SendMailArgs{}.Kind())
-	require.Len(t, jobs, 1)
-	require.JSONEq(t, `{"mail_id": `+itoa(queued[0].ID)+`}`, string(jobs[0].EncodedArgs))
+	require.Len(t, jobs, len(fixture)+1)
+	var args []string
+	for _, j := range jobs {
+		args = append(args, string(j.EncodedArgs))
+	}
+	require.Contains(t, args, `{"mail_id": `+itoa(queued[0].ID)+`}`)
+	require.NotContains(t, args, `{"mail_id": `+itoa(queued[1].ID)+`}`, "a message sent is not sent again")
 	for _, token := range tokens {
 		require.NoError(t, dstStore.CheckPasswordReset(ctx, token, now))
 	}
