@@ -416,7 +416,8 @@ func (p *person) click(sel string) {
 		if err == nil {
 			return
 		}
-		if attempt < 5 && strings.Contains(err.Error(), "No node with given id") {
+		if attempt < 5 && (strings.Contains(err.Error(), "No node with given id") ||
+			strings.Contains(err.Error(), "Could not find node with given id")) {
 			continue
 		}
 		require.NoError(p.t, err, "%s: click %s", p.name, sel)
