@@ -71,3 +71,27 @@ func TestAlertsOverHTTP(t *testing.T) {
 		requireStatus(t, b.postForm(t, stranger, "/alerts/unsubscribe/"+token+"x", nil), http.StatusNotFound)
 	})
 }
+
+// TestListingOffersAnAlert: a listing a buyer cannot buy (held by someone
+// else, sold out) offers the alert for its event; one for sale does not.
+func TestListingOffersAnAlert(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := setup(t, dialect)
+		seller := b.signUp(t, "seller@example.com")
+		id := b.listTicket(t, seller, "Night Show", "90")
+		l, err := b.store.Listing(t.Context(), id, b.clock.Now())
+		require.NoError(t, err)
+		path := "/tickets/" + itoa(id)
+		fan := b.signUp(t, "fan@example.com")
+		requireNoElement(t, b.get(t, fan, path).HTML, "form#listing-alert", "for sale: nothing to wait for")
+
+		b.buyOK(t, b.signUp(t, "buyer@example.com"), id)
+		form := requireElement(t, b.get(t, fan, path).HTML, "form#listing-alert", "held by another buyer")
+		require.Equal(t, "/events/"+itoa(l.Event.ID)+"/alerts", form.AttrOr("action", ""))
+		requireRedirect(t, b.postForm(t, fan, form.AttrOr("action", ""), nil), "/events/"+itoa(l.Event.ID))
+		alerts, err := b.store.Alerts(t.Context(), b.userID(t, "fan@example.com"), b.clock.Now())
+		require.NoError(t, err)
+		require.Len(t, alerts, 1)
+		requireNoElement(t, b.get(t, seller, path).HTML, "form#listing-alert", "not to its seller")
+	})
+}
