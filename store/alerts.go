@@ -129,6 +129,25 @@ func (s *Store) queueAlertsForOrder(ctx context.Context, tx *writeTx, orderID in
 	return s.queueAlerts(ctx, tx, listingID, now)
 }
 
+// queueAlertsForListings queues the alerts for listings whose tickets just
+// came back on sale. With no alert at all, as in most rushes, it costs one
+// query.
+func (s *Store) queueAlertsForListings(ctx context.Context, tx *writeTx, listings map[int64]bool, now time.Time) error {
+	if len(listings) == 0 {
+		return nil
+	}
+	var some bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM alerts)`).Scan(&some); err != nil || !some {
+		return err
+	}
+	for id := range listings {
+		if err := s.queueAlerts(ctx, tx, id, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // queueAlerts queues, in tx, a message for each alert that the listing's
 // tickets meet, if the listing has tickets on sale at now: an alert of its
 // event whose highest price, if any, is at least the listing's price, that

@@ -123,6 +123,40 @@ func TestAlerts(t *testing.T) {
 				require.Len(t, b.alertsTo(t, "fan@example.com"), 1)
 			})
 
+			t.Run("HoldsEndingTogetherAnnounceEachListing", func(t *testing.T) {
+				t.Parallel()
+				b := setup(t, dialect)
+				ctx := t.Context()
+				seller := b.user(t, "seller@example.com")
+				fan := b.user(t, "fan@example.com")
+				event := b.alertEvent(t, seller.ID)
+				require.NoError(t, b.store.SetAlert(ctx, fan.ID, event, 0, base))
+				var listings, orders []int64
+				for i, buyer := range b.users(t, "buyer", 2) {
+					l, err := b.store.CreateListing(ctx, seller.ID, store.NewListing{EventID: event, Price: 3000 + int64(i),
+						FaceValue: 3100, Currency: "eur", Quantity: 1}, base)
+					require.NoError(t, err)
+					listings = append(listings, l.ID)
+					orders = append(orders, b.order(t, buyer.ID, l.ID, base.Add(time.Minute)).ID)
+				}
+				// Both listings were announced when listed; the alert may
+				// speak again an hour later, when both holds have ended.
+				later := base.Add(time.Minute + store.AlertInterval)
+				before := len(b.alertsTo(t, "fan@example.com"))
+				_, _, err := b.store.ExpireOrder(ctx, orders[0], later)
+				require.NoError(t, err)
+				if dialect == store.SQLite {
+					// The first expiry records the second hold's end too
+					// (the sweep), and announces its listing.
+					require.Len(t, b.alertsTo(t, "fan@example.com"), before+1)
+				}
+				_, _, err = b.store.ExpireOrder(ctx, orders[1], later.Add(time.Second))
+				require.NoError(t, err)
+				sent := b.alertsTo(t, "fan@example.com")[before:]
+				require.Len(t, sent, 1, "at most one message an hour")
+				require.Contains(t, []any{"/tickets/" + itoa(listings[0]), "/tickets/" + itoa(listings[1])}, sent[0].Data["Path"])
+			})
+
 			t.Run("NeverAfterUnsubscribing", func(t *testing.T) {
 				t.Parallel()
 				b := setup(t, dialect)

@@ -369,7 +369,7 @@ func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (endsA
 		if err := s.queueAlertsForOrder(ctx, tx, id, now); err != nil {
 			return err
 		}
-		return s.sweepExpired(ctx, tx.Tx, now)
+		return s.sweepExpired(ctx, tx, now)
 	})
 	return endsAt, sessionID, err
 }
@@ -381,21 +381,36 @@ const sweepMax = 1000
 // hold that has ended by now (up to sweepMax): holds taken in the same
 // second of a rush end in the same second, and on SQLite, where every
 // write takes its turn on one connection, one transaction for them all is
-// far quicker than one each. Their own jobs still run, find
-// the order cancelled, and do the rest (the checkout session, live pages).
+// far quicker than one each. The alerts for their listings are queued here
+// too; their own jobs still run, find the order cancelled, and do the rest
+// (the checkout session, live pages).
 // A ticket whose hold has ended still names its order in claim_order_id
 // until the hold's end is recorded, so the ended holds are found through
 // tickets_claim_idx. On PostgreSQL expiries run in parallel, and a sweep
 // would only widen the rows each one locks.
-func (s *Store) sweepExpired(ctx context.Context, tx *sql.Tx, now time.Time) error {
+func (s *Store) sweepExpired(ctx context.Context, tx *writeTx, now time.Time) error {
 	if s.db.Dialect != SQLite {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `
+	rows, err := tx.QueryContext(ctx, `
 		UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1
 		WHERE status = 'pending' AND expires_at <= $1 AND id IN (
-			SELECT claim_order_id FROM tickets WHERE claim_expires_at <= $1 ORDER BY claim_expires_at LIMIT $2)`,
-		ms(now), sweepMax); err != nil {
+			SELECT claim_order_id FROM tickets WHERE claim_expires_at <= $1 ORDER BY claim_expires_at LIMIT $2)
+		RETURNING listing_id`,
+		ms(now), sweepMax)
+	if err != nil {
+		return fmt.Errorf("sweep orders: %w", err)
+	}
+	listings := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		listings[id] = true
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return fmt.Errorf("sweep orders: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `
@@ -405,5 +420,5 @@ func (s *Store) sweepExpired(ctx context.Context, tx *sql.Tx, now time.Time) err
 		ms(now)); err != nil {
 		return fmt.Errorf("sweep claims: %w", err)
 	}
-	return nil
+	return s.queueAlertsForListings(ctx, tx, listings, now)
 }
