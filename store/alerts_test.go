@@ -157,6 +157,29 @@ func TestAlerts(t *testing.T) {
 				require.Contains(t, []any{"/tickets/" + itoa(listings[0]), "/tickets/" + itoa(listings[1])}, sent[0].Data["Path"])
 			})
 
+			t.Run("FullRefundAnnouncesTheListing", func(t *testing.T) {
+				t.Parallel()
+				b := setup(t, dialect)
+				ctx := t.Context()
+				seller := b.user(t, "seller@example.com")
+				buyer := b.user(t, "buyer@example.com")
+				fan := b.user(t, "fan@example.com")
+				event := b.alertEvent(t, seller.ID)
+				l, err := b.store.CreateListing(ctx, seller.ID, store.NewListing{EventID: event, Price: 3000, FaceValue: 3000,
+					Currency: "eur", Quantity: 1}, base)
+				require.NoError(t, err)
+				o := b.order(t, buyer.ID, l.ID, base)
+				b.pay(t, o, base.Add(time.Second))
+				require.NoError(t, b.store.SetAlert(ctx, fan.ID, event, 0, base.Add(2*time.Second)))
+
+				_, got, err := b.store.RecordRefund(ctx, "pi_test_"+itoa(o.ID), o.Amount, true, base.Add(3*time.Second))
+				require.NoError(t, err)
+				require.Equal(t, l.ID, got)
+				sent := b.alertsTo(t, "fan@example.com")
+				require.Len(t, sent, 1, "the ticket is back on sale")
+				require.Equal(t, "/tickets/"+itoa(l.ID), sent[0].Data["Path"])
+			})
+
 			t.Run("NeverAfterUnsubscribing", func(t *testing.T) {
 				t.Parallel()
 				b := setup(t, dialect)

@@ -380,10 +380,11 @@ func (s *Store) payments(ctx context.Context, query string, args ...any) ([]Paym
 // refunded is the charge's total refunded so far, so a repeated or older
 // event changes nothing. A full refund (full, or refunded reaching the
 // amount) marks the payment refunded, which makes its order refunded, and
-// puts the order's ticket back on sale unless it has been sold anew; a
-// partial one records the amount. It returns the order whose page changed
-// (0 if none) and the ticket put back on sale (0 if none). A payment intent
-// with no payment recorded yet is ErrNotFound.
+// puts the order's tickets back on sale (telling the alerts of its event)
+// unless they have been sold anew; a partial one records the amount. It
+// returns the order whose page changed (0 if none) and the listing whose
+// tickets went back on sale (0 if none). A payment intent with no payment
+// recorded yet is ErrNotFound.
 func (s *Store) RecordRefund(ctx context.Context, paymentIntentID string, refunded int64, full bool, now time.Time) (changedOrderID, listingID int64, err error) {
 	var refundedNow bool
 	err = s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
@@ -434,10 +435,13 @@ func (s *Store) RecordRefund(ctx context.Context, paymentIntentID string, refund
 			if err != nil {
 				return err
 			}
-			if n, err := res.RowsAffected(); err == nil && n > 0 {
-				err = tx.QueryRowContext(ctx, `SELECT listing_id FROM orders WHERE id = $1`, orderID.Int64).Scan(&listingID)
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return err
 			}
-			return err
+			if err := tx.QueryRowContext(ctx, `SELECT listing_id FROM orders WHERE id = $1`, orderID.Int64).Scan(&listingID); err != nil {
+				return err
+			}
+			return s.queueAlerts(ctx, tx, listingID, now)
 		}
 		if refunded <= before {
 			return nil
