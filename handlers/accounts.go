@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/eventhive/eventhive/store"
@@ -104,7 +105,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	user, err := h.store.CreateUser(r.Context(), form.Email, string(hash), h.now())
+	user, err := h.store.SignUp(r.Context(), form.Email, string(hash), h.now())
 	if ref, ok := refusalFor(signingUp, facts{err: err}); ok {
 		form.Errors.Email = ref.message
 		h.render(w, r, ref.status, templates.SignUpForm, h.accountData(r, "Sign up", form))
@@ -115,6 +116,60 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.startSession(w, r, user, "Welcome to EventHive! Your account is ready.")
+}
+
+type verifyPage struct {
+	Page
+	// Gone says why the link does not work; "" once the address is
+	// verified.
+	Gone string
+}
+
+// verifyEmail marks the address a verification link was sent to as
+// verified, signed in or out, or says why the link does not work.
+func (h *Handler) verifyEmail(w http.ResponseWriter, r *http.Request) {
+	verified, err := h.store.VerifyEmail(r.Context(), chi.URLParam(r, "token"), h.now())
+	p := verifyPage{Page: h.page(r, "Email address confirmed")}
+	status := http.StatusGone
+	switch {
+	case err == nil:
+		status = http.StatusOK
+		if p.User != nil && p.User.ID == verified.ID {
+			p.User = &verified // no banner on this page
+		}
+	case errors.Is(err, store.ErrNotFound):
+		status = http.StatusNotFound
+		p.Gone = "This confirmation link is not one of ours. Check that you copied all of it."
+	case errors.Is(err, store.ErrTokenUsed):
+		p.Gone = "This confirmation link has been used already: each link works once."
+	case errors.Is(err, store.ErrTokenExpired):
+		p.Gone = "This confirmation link has expired: each link works for 48 hours."
+	default:
+		h.serverError(w, r, err)
+		return
+	}
+	if p.Gone != "" {
+		p.Title = "This link no longer works"
+	}
+	h.render(w, r, status, templates.VerifyEmail, p)
+}
+
+// resendVerification mails the signed-in person a new verification link,
+// at most store.VerificationsPerHour an hour, and says how it went.
+func (h *Handler) resendVerification(w http.ResponseWriter, r *http.Request) {
+	flash := "We sent a new link to " + currentUser(r).Email + "."
+	switch err := h.store.ResendVerification(r.Context(), currentUser(r).ID, h.now()); {
+	case errors.Is(err, store.ErrAlreadyVerified):
+		flash = "Your email address is already confirmed."
+	case errors.Is(err, store.ErrTooManyVerifications):
+		flash = "We have sent you " + strconv.Itoa(store.VerificationsPerHour) +
+			" links in the last hour. Please look for them, or try again later."
+	case err != nil:
+		h.serverError(w, r, err)
+		return
+	}
+	h.sessions.Put(r.Context(), sessionFlash, flash)
+	redirect(w, r, localPath(r.FormValue("next")))
 }
 
 func (h *Handler) signinPage(w http.ResponseWriter, r *http.Request) {

@@ -94,10 +94,13 @@ func (h *Handler) requireAdmin(next http.Handler) http.Handler {
 
 // isAdmin reports whether u is an operator: signed in with an email that
 // AdminEmails lists exactly (both are in store.NormalizeEmail's form), on an
-// account the operator has confirmed on the server (eventhive admin confirm).
-// Being first to sign up with a listed address is not enough.
+// account whose owner opened the link mailed to the address, or that the
+// operator confirmed on the server (eventhive admin confirm) for a first
+// operator with no mail set up. Being first to sign up with a listed address
+// is not enough.
 func (h *Handler) isAdmin(u *store.User) bool {
-	return u != nil && !u.AdminConfirmedAt.IsZero() && slices.Contains(h.cfg.AdminEmails, u.Email)
+	return u != nil && (!u.EmailVerifiedAt.IsZero() || !u.AdminConfirmedAt.IsZero()) &&
+		slices.Contains(h.cfg.AdminEmails, u.Email)
 }
 
 func (h *Handler) jobsUIMissing(w http.ResponseWriter, r *http.Request) {

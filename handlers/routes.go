@@ -45,6 +45,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 		r.Post("/password/forgot", h.forgotPassword)
 		r.Get("/password/reset/{token}", h.resetPasswordPage)
 		r.Post("/password/reset/{token}", h.resetPassword)
+		r.Get("/account/verify/{token}", h.verifyEmail)
 		r.Get("/tickets/{id}", h.showTicket)
 		r.Get("/events/{id}", h.showEvent)
 		// E-ticket downloads answer 404 to anyone but their reader, signed
@@ -63,6 +64,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 			r.Post("/signout/everywhere", h.signoutEverywhere)
 			r.Get("/account/password", h.accountPasswordPage)
 			r.Post("/account/password", h.changePassword)
+			r.Post("/account/verify/resend", h.resendVerification)
 			r.Get("/tickets/new", h.newTicketPage)
 			r.Get("/events/picker", h.eventPicker)
 			r.Get("/my/tickets", h.myTickets)

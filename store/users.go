@@ -27,6 +27,9 @@ type User struct {
 	// SuspendedAt is when an operator suspended the account (SuspendUser);
 	// zero if it is not suspended.
 	SuspendedAt time.Time
+	// EmailVerifiedAt is when the owner opened the link sign-up mailed them
+	// (VerifyEmail); zero until then.
+	EmailVerifiedAt time.Time
 }
 
 // ErrSuspended means an operator has suspended the account: it cannot sign
@@ -144,18 +147,19 @@ func (s *Store) user(ctx context.Context, db *sql.DB, where string, arg any) (Us
 	return scanUser(db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users `+where, arg))
 }
 
-const userColumns = `id, email, password_hash, created_at, admin_confirmed_at, session_epoch, suspended_at`
+const userColumns = `id, email, password_hash, created_at, admin_confirmed_at, session_epoch, suspended_at, email_verified_at`
 
 // scanUser reads userColumns, then extra, into a User.
 func scanUser(row rowScanner, extra ...any) (User, error) {
 	var u User
 	var created int64
-	var confirmed, suspended sql.NullInt64
-	err := row.Scan(append([]any{&u.ID, &u.Email, &u.PasswordHash, &created, &confirmed, &u.SessionEpoch, &suspended},
+	var confirmed, suspended, verified sql.NullInt64
+	err := row.Scan(append([]any{&u.ID, &u.Email, &u.PasswordHash, &created, &confirmed, &u.SessionEpoch, &suspended, &verified},
 		extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
 	u.CreatedAt, u.AdminConfirmedAt, u.SuspendedAt = fromMS(created), fromNullMS(confirmed), fromNullMS(suspended)
+	u.EmailVerifiedAt = fromNullMS(verified)
 	return u, err
 }

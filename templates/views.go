@@ -58,6 +58,7 @@ var (
 	AccountPassword = page("account_password")
 	PasswordForgot  = page("password_forgot")
 	PasswordReset   = page("password_reset")
+	VerifyEmail     = page("verify_email")
 
 	Checkout       = page("checkout")
 	CheckoutDetail = Checkout.part("checkout")
