@@ -378,21 +378,36 @@ func parseQuantity(s string) (int, string) {
 	return n, ""
 }
 
-// startLayouts are the forms of an event's start: a datetime-local input's,
-// with or without seconds.
-var startLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
+// localMinute is how a datetime-local input writes an event's local start;
+// some browsers add seconds.
+const localMinute = "2006-01-02T15:04"
 
-// parseStart reads an event's start, local to loc; it must be after now.
-func parseStart(s string, loc *time.Location, now time.Time) (time.Time, string) {
-	for _, layout := range startLayouts {
-		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			if !t.After(now) {
-				return time.Time{}, startInPast
-			}
-			return t, ""
+// localStart reads a start typed as local time in loc; empty is "to be
+// announced", the zero time. A time that the zone skips (clocks go forward)
+// is refused rather than moved.
+func localStart(s string, loc *time.Location) (time.Time, string) {
+	if s == "" {
+		return time.Time{}, ""
+	}
+	t, err := time.ParseInLocation(localMinute, s, loc)
+	if err != nil {
+		if t, err = time.ParseInLocation(localMinute+":05", s, loc); err != nil {
+			return time.Time{}, "Enter the start as date and time, like 2030-06-21T20:00, or leave it empty if the date is to be announced."
 		}
 	}
-	return time.Time{}, "Enter the date and time like 2026-12-31T20:00."
+	if !strings.HasPrefix(s, t.Format(localMinute)) {
+		return time.Time{}, "This time does not exist in " + loc.String() + ": the clocks skip it."
+	}
+	return t, ""
+}
+
+// parseStart reads a new event's start, local to loc; it must be after now.
+func parseStart(s string, loc *time.Location, now time.Time) (time.Time, string) {
+	t, problem := localStart(s, loc)
+	if problem == "" && !t.IsZero() && !t.After(now) {
+		return time.Time{}, startInPast
+	}
+	return t, problem
 }
 
 // loadZone loads an event's time zone by its IANA name. It refuses "Local"

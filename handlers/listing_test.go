@@ -148,7 +148,10 @@ func TestSell(t *testing.T) {
 				{"InvisibleName", "event_name", "The name has no visible characters.", with(valid, "event_name", "\u200b")},
 				{"Venue", "venue", "The venue " + badText, with(valid, "venue", "Olympia\x01")},
 				{"City", "city", "The city contains invisible characters that change the direction of text. Please remove them.", with(valid, "city", "Paris\u202e")},
-				{"StartFormat", "starts_at", "Enter the date and time like 2026-12-31T20:00.", with(valid, "starts_at", "tomorrow at 8")},
+				{"StartFormat", "starts_at", "Enter the start as date and time, like 2030-06-21T20:00, or leave it empty if the date is to be announced.", with(valid, "starts_at", "tomorrow at 8")},
+				// Clocks in Paris go from 02:00 to 03:00 on 31 March 2030.
+				{"StartSkipped", "starts_at", "This time does not exist in Europe/Paris: the clocks skip it.",
+					with(with(valid, "time_zone", "Europe/Paris"), "starts_at", "2030-03-31T02:30")},
 				{"StartPast", "starts_at", "Enter a start in the future: sales close when the event starts.", with(valid, "starts_at", past)},
 				{"Zone", "time_zone", badZone, with(valid, "time_zone", "Mars/Olympus")},
 				{"ZoneLocal", "time_zone", badZone, with(valid, "time_zone", "Local")},

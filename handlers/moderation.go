@@ -131,10 +131,6 @@ type AdminEventErrors struct {
 // Any reports whether there is a message to show.
 func (e AdminEventErrors) Any() bool { return e != AdminEventErrors{} }
 
-// localMinute is how the form writes an event's local start: what an
-// <input type="datetime-local"> sends.
-const localMinute = "2006-01-02T15:04"
-
 // adminEventFormOf is the form filled in with the event as it is.
 func adminEventFormOf(e store.Event) AdminEventForm {
 	f := AdminEventForm{Name: e.Name, Venue: e.Venue, City: e.City, TimeZone: e.TimeZone}
@@ -153,54 +149,16 @@ func readAdminEventForm(r *http.Request) AdminEventForm {
 		TimeZone: strings.TrimSpace(r.PostFormValue("time_zone")),
 	}
 	f.Errors.Name = textProblem("name", f.Name, 120)
-	f.Errors.Venue = optionalTextProblem("venue", f.Venue, 120)
-	f.Errors.City = optionalTextProblem("city", f.City, 120)
-	loc, problem := eventZone(f.TimeZone)
-	f.Errors.TimeZone = problem
+	f.Errors.Venue = optionalText("venue", f.Venue, 120)
+	f.Errors.City = optionalText("city", f.City, 120)
+	loc, ok := loadZone(f.TimeZone)
+	if !ok {
+		f.Errors.TimeZone = "Enter an IANA time zone, like Europe/Paris or America/New_York."
+	}
 	var starts time.Time
 	starts, f.Errors.StartsAt = localStart(f.StartsAt, loc)
 	f.event = store.NewEvent{Name: f.Name, Venue: f.Venue, City: f.City, StartsAt: starts, TimeZone: f.TimeZone}
 	return f
-}
-
-// optionalTextProblem is textProblem for a field that may be left empty.
-func optionalTextProblem(field, s string, maxRunes int) string {
-	if s == "" {
-		return ""
-	}
-	return textProblem(field, s, maxRunes)
-}
-
-// eventZone loads an event's IANA time zone, or says what is wrong with it.
-// "Local", the server's zone, is no event's.
-func eventZone(name string) (*time.Location, string) {
-	if name == "" {
-		return time.UTC, "Enter the event's time zone, like Europe/Paris."
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil || name == "Local" || len(name) > 64 {
-		return time.UTC, "Enter an IANA time zone, like Europe/Paris or America/New_York."
-	}
-	return loc, ""
-}
-
-// localStart reads a start typed as local time in loc; empty is "to be
-// announced", the zero time. A time that the zone skips (clocks go forward)
-// is refused rather than moved.
-func localStart(s string, loc *time.Location) (time.Time, string) {
-	if s == "" {
-		return time.Time{}, ""
-	}
-	t, err := time.ParseInLocation(localMinute, s, loc)
-	if err != nil {
-		if t, err = time.ParseInLocation(localMinute+":05", s, loc); err != nil {
-			return time.Time{}, "Enter the start as date and time, like 2030-06-21T20:00, or leave it empty if the date is to be announced."
-		}
-	}
-	if !strings.HasPrefix(s, t.Format(localMinute)) {
-		return time.Time{}, "This time does not exist in " + loc.String() + ": the clocks skip it."
-	}
-	return t, ""
 }
 
 type adminEventPage struct {
