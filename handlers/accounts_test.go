@@ -305,7 +305,7 @@ func TestSignedOut(t *testing.T) {
 			o, err := b.store.Order(t.Context(), orderID, b.userID(t, "buyer@example.com"))
 			require.NoError(t, err)
 			require.Equal(t, store.Pending, o.Status)
-			tickets, err := b.store.ListingsBySeller(t.Context(), b.userID(t, "seller@example.com"), time.Now())
+			tickets, err := b.store.SellerListings(t.Context(), b.userID(t, "seller@example.com"), time.Now())
 			require.NoError(t, err)
 			require.Len(t, tickets, 2)
 		})

@@ -417,7 +417,7 @@ func TestBadInput(t *testing.T) {
 				requireFieldValue(t, res.HTML, "note", p)
 			}
 			// The DROP TABLE title did nothing but be a title.
-			tickets, err := b.store.ListingsBySeller(t.Context(), b.userID(t, "seller@example.com"), time.Now())
+			tickets, err := b.store.SellerListings(t.Context(), b.userID(t, "seller@example.com"), time.Now())
 			require.NoError(t, err)
 			require.Len(t, tickets, len(payloads))
 			require.Len(t, b.listing(t, "/"), len(payloads))

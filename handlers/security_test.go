@@ -54,7 +54,7 @@ func TestSecurity(t *testing.T) {
 
 					// Nothing changed.
 					requireTicket(t, b, id, "Opera", "", 3000)
-					tickets, err := b.store.ListingsBySeller(t.Context(), b.userID(t, "seller@example.com"), time.Now())
+					tickets, err := b.store.SellerListings(t.Context(), b.userID(t, "seller@example.com"), time.Now())
 					require.NoError(t, err)
 					require.Len(t, tickets, 2)
 					requireNoOrders(t, b, "seller@example.com")

@@ -447,7 +447,7 @@ func requireTicket(t *testing.T, b *testBundle, id int64, title, note string, pr
 // requireNoTickets checks that a seller has listed nothing.
 func requireNoTickets(t *testing.T, b *testBundle, email string) {
 	t.Helper()
-	tickets, err := b.store.ListingsBySeller(t.Context(), b.userID(t, email), time.Now())
+	tickets, err := b.store.SellerListings(t.Context(), b.userID(t, email), time.Now())
 	require.NoError(t, err)
 	require.Empty(t, tickets)
 }

@@ -318,15 +318,6 @@ func (s *Store) EventListings(ctx context.Context, eventID int64, now time.Time)
 		ORDER BY l.price, l.id`, eventID, ms(now))
 }
 
-// NextHoldEnd is when the first hold still running at now ends, or the zero
-// time when no ticket is held.
-func (s *Store) NextHoldEnd(ctx context.Context, now time.Time) (time.Time, error) {
-	var end sql.NullInt64
-	err := s.db.Read.QueryRowContext(ctx,
-		`SELECT MIN(claim_expires_at) FROM tickets WHERE claim_expires_at > $1`, ms(now)).Scan(&end)
-	return fromNullMS(end), err
-}
-
 // NextChange is when what is on sale next changes without a write: the first
 // hold running at now ends, or the next event starts. Zero: neither.
 func (s *Store) NextChange(ctx context.Context, now time.Time) (time.Time, error) {
@@ -342,12 +333,6 @@ func (s *Store) NextChange(ctx context.Context, now time.Time) (time.Time, error
 	default:
 		return fromNullMS(start), nil
 	}
-}
-
-// ListingsBySeller lists every listing a seller made, newest first.
-func (s *Store) ListingsBySeller(ctx context.Context, sellerID int64, now time.Time) ([]Listing, error) {
-	return s.listings(ctx, now, `SELECT `+listingColumns("$2")+listingFrom+`WHERE l.seller_id = $1 ORDER BY l.id DESC`,
-		sellerID, ms(now))
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)

@@ -249,7 +249,7 @@ func (b *moveBundle) srcPath(t *testing.T) string {
 // moment.
 type moveSnapshot struct {
 	Users    []store.User
-	Tickets  [][]store.Listing
+	Tickets  [][]store.SellerListing
 	Claims   [][]store.Claim // of each listing, oldest first
 	Orders   [][]store.Order
 	Payments []store.PaymentRecord
@@ -269,7 +269,7 @@ func snapshotForMove(t *testing.T, st *store.Store, f moveFixture, now time.Time
 		require.NoError(t, err)
 		require.Equal(t, u, byID)
 		s.Users = append(s.Users, u)
-		tickets, err := st.ListingsBySeller(ctx, u.ID, now)
+		tickets, err := st.SellerListings(ctx, u.ID, now)
 		require.NoError(t, err)
 		s.Tickets = append(s.Tickets, tickets)
 		orders, err := st.OrdersByBuyer(ctx, u.ID)
@@ -303,7 +303,7 @@ func requireMoveFixtureStates(t *testing.T, s moveSnapshot, f moveFixture, now t
 	byNote := map[string]store.Listing{}
 	for _, list := range s.Tickets {
 		for _, l := range list {
-			byNote[l.Title()+"|"+l.Note] = l
+			byNote[l.Title()+"|"+l.Note] = l.Listing
 		}
 	}
 	partly := byNote["Arena Tour|Block B"]
@@ -391,7 +391,7 @@ func TestMoveToPostgres(t *testing.T) {
 		require.Equal(t, f.pending, o)
 		require.Equal(t, store.Pending, o.State(time.Now()))
 		require.Equal(t, store.Held, after.Tickets[0][0].State(f.pending.CreatedAt), "the pending order's ticket is held")
-		var trio store.Listing
+		var trio store.SellerListing
 		for _, l := range after.Tickets[0] {
 			if l.Title() == "Trio" {
 				trio = l

@@ -139,7 +139,7 @@ func TestTickets(t *testing.T) {
 				require.Equal(t, store.ForSale, bundle.listingAt(t, tk.ID, o.ExpiresAt).State(o.ExpiresAt))
 			})
 
-			t.Run("NextHoldEndAndWrites", func(t *testing.T) {
+			t.Run("NextChangeAndWrites", func(t *testing.T) {
 				t.Parallel()
 				bundle := setup(t, dialect)
 				ctx := t.Context()
@@ -147,7 +147,7 @@ func TestTickets(t *testing.T) {
 				buyer := bundle.user(t, "buyer@example.com")
 				nextHoldEnd := func(now time.Time) time.Time {
 					t.Helper()
-					end, err := bundle.store.NextHoldEnd(ctx, now)
+					end, err := bundle.store.NextChange(ctx, now)
 					require.NoError(t, err)
 					return end
 				}
@@ -346,15 +346,15 @@ func TestTickets(t *testing.T) {
 				o := bundle.order(t, buyer.ID, second.ID, base)
 
 				now := base.Add(time.Second)
-				tickets, err := bundle.store.ListingsBySeller(t.Context(), seller.ID, now)
+				tickets, err := bundle.store.SellerListings(t.Context(), seller.ID, now)
 				require.NoError(t, err)
 				// Held tickets are listed too, counted as held until the hold ends.
 				second.Free, second.NextRelease, second.AsOf = 0, o.ExpiresAt, now
 				first.AsOf = now
-				require.Equal(t, []store.Listing{second, first}, tickets)
+				require.Equal(t, []store.SellerListing{{Listing: second}, {Listing: first}}, tickets)
 				require.Equal(t, 1, tickets[0].Held())
 
-				tickets, err = bundle.store.ListingsBySeller(t.Context(), buyer.ID, now)
+				tickets, err = bundle.store.SellerListings(t.Context(), buyer.ID, now)
 				require.NoError(t, err)
 				require.Empty(t, tickets)
 			})
