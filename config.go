@@ -25,10 +25,14 @@ type config struct {
 	OrderHold   time.Duration
 	Currency    string
 
-	// Stripe. Without a secret key the app uses its built-in checkout.
+	// Stripe. Without a secret key the app uses its built-in checkout and
+	// payouts.
 	StripeSecretKey     string
 	StripeWebhookSecret string
-	StripeAPIURL        string // where stripe-go sends API calls; empty for Stripe itself
+	// StripeConnectWebhookSecret verifies the Connect endpoint's events
+	// (account.updated), which Stripe signs with that endpoint's own secret.
+	StripeConnectWebhookSecret string
+	StripeAPIURL               string // where stripe-go sends API calls; empty for Stripe itself
 
 	AdminEmails []string // accounts that may open /admin once confirmed, in store.NormalizeEmail's form
 
@@ -46,6 +50,10 @@ type config struct {
 	// neither, messages are written to the log.
 	SMTP     *mail.SMTP
 	MailFrom string
+
+	// Payouts is the platform's fee (PLATFORM_FEE_PERCENT) and how long
+	// after an event its sellers are paid (PAYOUT_DELAY).
+	Payouts store.PayoutTerms
 }
 
 // loadConfig reads the configuration. A bad value is an error naming it.
@@ -58,6 +66,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 
 		MaxHoldsPerBuyer: 4,
 		DefaultTimeZone:  time.UTC,
+		Payouts:          store.DefaultPayoutTerms,
 	}
 	if v := getenv("PORT"); v != "" {
 		port, err := strconv.Atoi(v)
@@ -95,6 +104,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 	cfg.StripeWebhookSecret = getenv("STRIPE_WEBHOOK_SECRET")
 	if cfg.StripeSecretKey != "" && cfg.StripeWebhookSecret == "" {
 		return cfg, fmt.Errorf("STRIPE_WEBHOOK_SECRET is empty: with STRIPE_SECRET_KEY set it must be the signing secret (whsec_...) of the webhook endpoint")
+	}
+	cfg.StripeConnectWebhookSecret = getenv("STRIPE_CONNECT_WEBHOOK_SECRET")
+	if cfg.StripeSecretKey != "" && cfg.StripeConnectWebhookSecret == "" {
+		return cfg, fmt.Errorf("STRIPE_CONNECT_WEBHOOK_SECRET is empty: with STRIPE_SECRET_KEY set it must be the signing secret (whsec_...) of the Connect webhook endpoint, /webhooks/stripe/connect")
 	}
 	if v := getenv("STRIPE_API_URL"); v != "" {
 		u, err := url.Parse(v)
@@ -158,7 +171,35 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.PassSigningKey = key
 	}
+	if v := getenv("PLATFORM_FEE_PERCENT"); v != "" {
+		bp, err := parseBasisPoints(v)
+		if err != nil {
+			return cfg, fmt.Errorf("PLATFORM_FEE_PERCENT=%q: want a percentage from 0 to 100 with at most two decimals, like 5 or 2.5", v)
+		}
+		cfg.Payouts.FeeBasisPoints = bp
+	}
+	if v := getenv("PAYOUT_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 90*24*time.Hour {
+			return cfg, fmt.Errorf("PAYOUT_DELAY=%q: want a Go duration from 0s to 2160h (90 days), like 48h", v)
+		}
+		cfg.Payouts.Delay = d
+	}
 	return cfg, loadMailConfig(getenv, &cfg)
+}
+
+// parseBasisPoints reads a percentage from 0 to 100 with at most two
+// decimals ("5", "2.5", "12.25") in hundredths of a percent.
+func parseBasisPoints(v string) (int64, error) {
+	whole, frac, _ := strings.Cut(strings.TrimSpace(v), ".")
+	if whole == "" || len(frac) > 2 {
+		return 0, errors.New("not a percentage")
+	}
+	n, err := strconv.ParseUint(whole+(frac + "00")[:2], 10, 32)
+	if err != nil || strings.ContainsAny(whole+frac, "+-") || n > 10000 {
+		return 0, errors.New("not a percentage")
+	}
+	return int64(n), nil
 }
 
 // loadMailConfig reads SMTP_URL and MAIL_FROM: both, or neither.

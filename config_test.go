@@ -4,7 +4,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/eventhive/eventhive/store"
 )
 
 // mapEnv returns a getenv func that reads from env; unset names give "".
@@ -221,4 +224,26 @@ func TestLoadConfig(t *testing.T) {
 			require.ErrorContains(t, err, "BASE_URL=", "BASE_URL=%q", v)
 		}
 	})
+}
+
+func TestPayoutConfig(t *testing.T) {
+	cfg, err := loadConfig(mapEnv(nil))
+	require.NoError(t, err)
+	assert.Equal(t, store.DefaultPayoutTerms, cfg.Payouts)
+
+	cfg, err = loadConfig(mapEnv(map[string]string{"PLATFORM_FEE_PERCENT": "2.5", "PAYOUT_DELAY": "90s"}))
+	require.NoError(t, err)
+	assert.Equal(t, int64(250), cfg.Payouts.FeeBasisPoints)
+	assert.Equal(t, 90*time.Second, cfg.Payouts.Delay)
+
+	for _, bad := range []string{"-1", "101", "2.555", "five", ".5", "+5", "1e2"} {
+		_, err := loadConfig(mapEnv(map[string]string{"PLATFORM_FEE_PERCENT": bad}))
+		assert.ErrorContains(t, err, "PLATFORM_FEE_PERCENT", bad)
+	}
+	for _, bad := range []string{"-1s", "2d", "91d", "forever"} {
+		_, err := loadConfig(mapEnv(map[string]string{"PAYOUT_DELAY": bad}))
+		assert.ErrorContains(t, err, "PAYOUT_DELAY", bad)
+	}
+	_, err = loadConfig(mapEnv(map[string]string{"STRIPE_SECRET_KEY": "sk_test_1", "STRIPE_WEBHOOK_SECRET": "whsec_1"}))
+	assert.ErrorContains(t, err, "STRIPE_CONNECT_WEBHOOK_SECRET")
 }

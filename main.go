@@ -72,7 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer db.Close()
 	m := metrics.New()
 	st, err := store.New(db, store.WithMaxHolds(cfg.MaxHoldsPerBuyer), store.WithHoldCooldown(store.DefaultCooldown),
-		store.WithPriceCap(cfg.ResaleCap.Max), store.WithObserver(m), store.WithMailHost(urlHost(cfg.BaseURL)))
+		store.WithPriceCap(cfg.ResaleCap.Max), store.WithObserver(m), store.WithMailHost(urlHost(cfg.BaseURL)),
+		store.WithPayoutTerms(cfg.Payouts))
 	if err != nil {
 		return err
 	}

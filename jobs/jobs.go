@@ -58,6 +58,20 @@ type Store interface {
 	// send it; MarkMailSent records that it went.
 	MailToSend(ctx context.Context, id int64) (store.OutboxMail, error)
 	MarkMailSent(ctx context.Context, id int64, now time.Time) error
+
+	// ReleaseSales releases an order's due sales and returns when its next
+	// sale is due (zero if none).
+	ReleaseSales(ctx context.Context, orderID int64, now time.Time) (time.Time, error)
+	// TransferToMake, ReversalToMake and RefundToMake return a sale's next
+	// movement of money, or store.ErrNoPayoutStep once it is made or no
+	// longer wanted; RecordTransfer, RecordReversal and RecordSaleRefund
+	// record it once made.
+	TransferToMake(ctx context.Context, saleID int64) (store.PayoutTransfer, error)
+	RecordTransfer(ctx context.Context, saleID int64, transferID string, now time.Time) error
+	ReversalToMake(ctx context.Context, saleID int64) (store.PayoutReversal, error)
+	RecordReversal(ctx context.Context, saleID int64, reversalID string, now time.Time) error
+	RefundToMake(ctx context.Context, saleID int64) (store.SaleRefund, error)
+	RecordSaleRefund(ctx context.Context, saleID int64, reference string, now time.Time) (orderID, listingID int64, err error)
 }
 
 // Stripe is what the workers need from the payment provider.
@@ -67,6 +81,12 @@ type Stripe interface {
 	ExpireCheckout(ctx context.Context, sessionID string) (*payments.Payment, error)
 	// Refund refunds a payment in full; the key makes repeats harmless.
 	Refund(ctx context.Context, paymentIntentID, idempotencyKey string) error
+	// RefundPart refunds part of a payment; the key makes repeats harmless.
+	RefundPart(ctx context.Context, paymentIntentID string, amount int64, idempotencyKey string) (string, error)
+	// Transfer sends money to a seller's connected account, and
+	// ReverseTransfer takes it back; their keys make repeats harmless.
+	Transfer(ctx context.Context, t payments.Transfer) (string, error)
+	ReverseTransfer(ctx context.Context, r payments.Reversal) (string, error)
 }
 
 // Publisher tells open pages that tickets or orders changed (see package
@@ -131,6 +151,10 @@ func NewClient(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger, 
 	river.AddWorker(workers, &RefundPaymentWorker{deps: deps})
 	river.AddWorker(workers, &CloseSalesWorker{deps: deps})
 	river.AddWorker(workers, &SendMailWorker{deps: deps})
+	river.AddWorker(workers, &ReleaseSalesWorker{deps: deps})
+	river.AddWorker(workers, &TransferSaleWorker{deps: deps})
+	river.AddWorker(workers, &ReverseTransferWorker{deps: deps})
+	river.AddWorker(workers, &RefundSaleWorker{deps: deps})
 	config := &river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
 		Workers: workers,

@@ -9,15 +9,25 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/account"
+	"github.com/stripe/stripe-go/v76/accountlink"
 	"github.com/stripe/stripe-go/v76/checkout/session"
+	"github.com/stripe/stripe-go/v76/paymentintent"
 	"github.com/stripe/stripe-go/v76/refund"
+	"github.com/stripe/stripe-go/v76/transfer"
+	"github.com/stripe/stripe-go/v76/transferreversal"
 )
 
 // Stripe talks to Stripe's API.
 type Stripe struct {
-	sessions *session.Client
-	refunds  *refund.Client
-	now      func() time.Time
+	sessions       *session.Client
+	refunds        *refund.Client
+	paymentIntents *paymentintent.Client
+	transfers      *transfer.Client
+	reversals      *transferreversal.Client
+	accounts       *account.Client
+	accountLinks   *accountlink.Client
+	now            func() time.Time
 }
 
 // NewStripe returns a Stripe client for a secret key. apiURL, when not empty,
@@ -34,9 +44,14 @@ func NewStripe(secretKey, apiURL string, now func() time.Time) *Stripe {
 	}
 	backend := stripe.GetBackendWithConfig(stripe.APIBackend, config)
 	return &Stripe{
-		sessions: &session.Client{B: backend, Key: secretKey},
-		refunds:  &refund.Client{B: backend, Key: secretKey},
-		now:      now,
+		sessions:       &session.Client{B: backend, Key: secretKey},
+		refunds:        &refund.Client{B: backend, Key: secretKey},
+		paymentIntents: &paymentintent.Client{B: backend, Key: secretKey},
+		transfers:      &transfer.Client{B: backend, Key: secretKey},
+		reversals:      &transferreversal.Client{B: backend, Key: secretKey},
+		accounts:       &account.Client{B: backend, Key: secretKey},
+		accountLinks:   &accountlink.Client{B: backend, Key: secretKey},
+		now:            now,
 	}
 }
 

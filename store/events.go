@@ -297,18 +297,5 @@ func (s *Store) CreateEvent(ctx context.Context, by int64, e NewEvent, now time.
 // EventListingIDs lists the ids of every listing of an event, whatever its
 // state, oldest first: the pages to tell when the event changes.
 func (s *Store) EventListingIDs(ctx context.Context, eventID int64) ([]int64, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT id FROM listings WHERE event_id = $1 ORDER BY id`, eventID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryIDs(ctx, s.db.Read, `SELECT id FROM listings WHERE event_id = $1 ORDER BY id`, eventID)
 }

@@ -48,3 +48,36 @@ type SendMailArgs struct {
 
 // Kind names the job in River's tables.
 func (SendMailArgs) Kind() string { return "send_mail" }
+
+// ReleaseSalesArgs releases an order's sales when they are due: the
+// event's start plus the payout delay.
+type ReleaseSalesArgs struct {
+	OrderID int64 `json:"order_id"`
+}
+
+// Kind names the job in River's tables.
+func (ReleaseSalesArgs) Kind() string { return "release_sales" }
+
+// TransferSaleArgs transfers a released sale's net to its seller.
+type TransferSaleArgs struct {
+	SaleID int64 `json:"sale_id"`
+}
+
+// Kind names the job in River's tables.
+func (TransferSaleArgs) Kind() string { return "transfer_sale" }
+
+// ReverseTransferArgs takes back the transfer of a sale refunded after it.
+type ReverseTransferArgs struct {
+	SaleID int64 `json:"sale_id"`
+}
+
+// Kind names the job in River's tables.
+func (ReverseTransferArgs) Kind() string { return "reverse_transfer" }
+
+// RefundSaleArgs refunds a sale's price to its buyer.
+type RefundSaleArgs struct {
+	SaleID int64 `json:"sale_id"`
+}
+
+// Kind names the job in River's tables.
+func (RefundSaleArgs) Kind() string { return "refund_sale" }

@@ -20,6 +20,10 @@ const (
 	ActionMerge     ModerationAction = "merge"
 	ActionSuspend   ModerationAction = "suspend"
 	ActionReinstate ModerationAction = "reinstate"
+	// An order refunded, and a reported problem decided either way.
+	ActionRefund         ModerationAction = "refund"
+	ActionProblemRefund  ModerationAction = "problem_refund"
+	ActionProblemRelease ModerationAction = "problem_release"
 )
 
 // ModerationSubject is what an action was done to.
@@ -29,6 +33,7 @@ type ModerationSubject string
 const (
 	SubjectEvent ModerationSubject = "event"
 	SubjectUser  ModerationSubject = "user"
+	SubjectOrder ModerationSubject = "order"
 )
 
 // Refusals of moderation.
@@ -111,6 +116,9 @@ func (s *Store) UpdateEvent(ctx context.Context, actorID, eventID int64, e NewEv
 		}
 		if nullMS(old.StartsAt) != nullMS(e.StartsAt) {
 			scheduleSalesClose(tx, eventID, e.StartsAt)
+			if err := s.rescheduleReleases(ctx, tx, eventID, e.StartsAt); err != nil {
+				return err
+			}
 		}
 		return recordAction(ctx, tx.Tx, actorID, ActionEdit, SubjectEvent, eventID, strings.Join(changes, "; "), now)
 	})
@@ -209,6 +217,10 @@ func (s *Store) MergeEvents(ctx context.Context, actorID, duplicateID, intoID in
 			UPDATE events SET merged_into = $1, updated_at = $2 WHERE id = $3 OR merged_into = $3`,
 			intoID, ms(now), duplicateID); err != nil {
 			return fmt.Errorf("merge event: %w", err)
+		}
+		// The moved sales are released after the event they now belong to.
+		if err := s.rescheduleReleases(ctx, tx, intoID, into.StartsAt); err != nil {
+			return err
 		}
 		detail := fmt.Sprintf("into event #%d “%s”; %d listings moved", intoID, into.Name, moved)
 		return recordAction(ctx, tx.Tx, actorID, ActionMerge, SubjectEvent, duplicateID, detail, now)
@@ -391,6 +403,8 @@ func (s *Store) ModerationLog(ctx context.Context, limit int) ([]ModerationEntry
 		SELECT m.id, m.actor_id, a.email, m.action, m.subject, m.subject_id, m.detail, m.created_at,
 		       coalesce(CASE m.subject
 		                WHEN 'event' THEN (SELECT e.name FROM events e WHERE e.id = m.subject_id)
+		                WHEN 'order' THEN (SELECT e.name FROM orders o JOIN listings l ON l.id = o.listing_id
+		                                   JOIN events e ON e.id = l.event_id WHERE o.id = m.subject_id)
 		                ELSE (SELECT u.email FROM users u WHERE u.id = m.subject_id) END, '')
 		FROM moderation_actions m JOIN users a ON a.id = m.actor_id
 		ORDER BY m.id DESC LIMIT $1`, limit)

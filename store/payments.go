@@ -163,6 +163,9 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment, now time.Time) err
 		}
 		if reason == "" {
 			recorded = PaymentSucceeded
+			if err := s.recordSales(ctx, tx, o, paymentID, now); err != nil {
+				return err
+			}
 			return s.queueSaleNotices(ctx, tx, o.ID, now)
 		}
 		if _, err := tx.ExecContext(ctx, `
@@ -406,42 +409,13 @@ func (s *Store) RecordRefund(ctx context.Context, paymentIntentID string, refund
 			if status == PaymentRefunded {
 				return nil
 			}
-			// Conditional, as the partial update below: on PostgreSQL
-			// another event's transaction may have committed since the
-			// SELECT, and the update then re-reads the row.
-			res, err := tx.ExecContext(ctx, `
-				UPDATE payments SET status = 'refunded', amount_refunded = amount, updated_at = $1,
-					refund_reason = CASE WHEN refund_reason = '' THEN $2 ELSE refund_reason END
-				WHERE id = $3 AND status <> 'refunded'`, ms(now), RefundInStripe, id)
+			listingID, err = s.refundedInFull(ctx, tx, id, now)
 			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil || n != 1 {
 				return err
 			}
 			refundedNow, changedOrderID = true, orderID.Int64
-			if err := s.queueRefundNotice(ctx, tx, id, now); err != nil {
-				return err
-			}
-			if status != PaymentSucceeded || !orderID.Valid {
-				return nil // it paid for nothing: no ticket to put back
-			}
-			// The payment paid its order: its tickets go back on sale, if
-			// they are still this order's.
-			res, err = tx.ExecContext(ctx, `
-				UPDATE tickets SET claim_order_id = NULL, claim_expires_at = NULL
-				WHERE claim_order_id = $1 AND claim_expires_at IS NULL
-				  AND EXISTS (SELECT 1 FROM orders WHERE id = $1 AND status = 'paid')`, orderID.Int64)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil || n == 0 {
-				return err
-			}
-			if err := tx.QueryRowContext(ctx, `SELECT listing_id FROM orders WHERE id = $1`, orderID.Int64).Scan(&listingID); err != nil {
-				return err
-			}
-			return s.queueAlerts(ctx, tx, listingID, now)
+			// Nothing of it goes to the seller now; what did comes back.
+			return s.refundSales(ctx, tx, id, now)
 		}
 		if refunded <= before {
 			return nil

@@ -194,6 +194,9 @@ type Store struct {
 	passKey passKey
 	// mailHost ends the outbox's Message-IDs (see WithMailHost).
 	mailHost string
+	// payout is the platform's fee and when sales are released (see
+	// WithPayoutTerms).
+	payout PayoutTerms
 }
 
 // Option changes how a Store behaves.
@@ -225,7 +228,7 @@ func newStore(db *DB, config *river.Config, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("river insert client: %w", err)
 	}
-	s := &Store{db: db, jobs: jobs, observer: nopObserver{}}
+	s := &Store{db: db, jobs: jobs, observer: nopObserver{}, payout: DefaultPayoutTerms}
 	if db.Dialect == SQLite {
 		s.batch = sqlitedb.NewGroupCommit(db.Write, jobs)
 	}
@@ -328,6 +331,29 @@ func (s *Store) insertJobs(ctx context.Context, tx *sql.Tx, jobs []river.InsertM
 		return fmt.Errorf("insert jobs: %w", err)
 	}
 	return nil
+}
+
+// queryer runs queries: a pool or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryIDs returns the ids a query selects, in its order.
+func queryIDs(ctx context.Context, q queryer, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // ms converts a time to the stored form: Unix milliseconds.

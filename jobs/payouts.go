@@ -1,0 +1,109 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/payments"
+	"github.com/eventhive/eventhive/store"
+)
+
+// ReleaseSalesWorker releases an order's sales when they are due. An event
+// moved later since the job was scheduled makes it wait again.
+type ReleaseSalesWorker struct {
+	river.WorkerDefaults[store.ReleaseSalesArgs]
+	deps Deps
+}
+
+// Work releases the order's due sales.
+func (w *ReleaseSalesWorker) Work(ctx context.Context, job *river.Job[store.ReleaseSalesArgs]) error {
+	next, err := w.deps.Store.ReleaseSales(ctx, job.Args.OrderID, w.deps.Now())
+	if err != nil || next.IsZero() {
+		return err
+	}
+	return river.JobSnooze(max(next.Sub(w.deps.Now()), time.Second))
+}
+
+// TransferSaleWorker sends a released sale's net to its seller. The
+// idempotency key per sale makes a retry return the transfer already made.
+type TransferSaleWorker struct {
+	river.WorkerDefaults[store.TransferSaleArgs]
+	deps Deps
+}
+
+// Work makes the transfer and records it.
+func (w *TransferSaleWorker) Work(ctx context.Context, job *river.Job[store.TransferSaleArgs]) error {
+	t, err := w.deps.Store.TransferToMake(ctx, job.Args.SaleID)
+	if errors.Is(err, store.ErrNoPayoutStep) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	id, err := w.deps.Stripe.Transfer(ctx, payments.Transfer{
+		Destination: t.Destination, PaymentIntentID: t.PaymentIntentID, Amount: t.Amount, Currency: t.Currency,
+		Group: t.TransferGroup(), IdempotencyKey: t.IdempotencyKey(),
+	})
+	if err != nil {
+		return fmt.Errorf("sale %d: %w", t.SaleID, err)
+	}
+	return w.deps.Store.RecordTransfer(ctx, t.SaleID, id, w.deps.Now())
+}
+
+// ReverseTransferWorker takes back the transfer of a sale refunded after it;
+// recording the reversal queues the buyer's refund.
+type ReverseTransferWorker struct {
+	river.WorkerDefaults[store.ReverseTransferArgs]
+	deps Deps
+}
+
+// Work reverses the transfer and records it.
+func (w *ReverseTransferWorker) Work(ctx context.Context, job *river.Job[store.ReverseTransferArgs]) error {
+	r, err := w.deps.Store.ReversalToMake(ctx, job.Args.SaleID)
+	if errors.Is(err, store.ErrNoPayoutStep) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	id, err := w.deps.Stripe.ReverseTransfer(ctx, payments.Reversal{
+		TransferID: r.TransferID, Amount: r.Amount, IdempotencyKey: r.IdempotencyKey(),
+	})
+	if err != nil {
+		return fmt.Errorf("sale %d: %w", r.SaleID, err)
+	}
+	return w.deps.Store.RecordReversal(ctx, r.SaleID, id, w.deps.Now())
+}
+
+// RefundSaleWorker gives a sale's price back to its buyer, as a partial
+// refund of the order's payment.
+type RefundSaleWorker struct {
+	river.WorkerDefaults[store.RefundSaleArgs]
+	deps Deps
+}
+
+// Work refunds the sale and records it.
+func (w *RefundSaleWorker) Work(ctx context.Context, job *river.Job[store.RefundSaleArgs]) error {
+	r, err := w.deps.Store.RefundToMake(ctx, job.Args.SaleID)
+	if errors.Is(err, store.ErrNoPayoutStep) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	id, err := w.deps.Stripe.RefundPart(ctx, r.PaymentIntentID, r.Amount, r.IdempotencyKey())
+	if err != nil {
+		return fmt.Errorf("refund sale %d: %w", r.SaleID, err)
+	}
+	orderID, listingID, err := w.deps.Store.RecordSaleRefund(ctx, r.SaleID, id, w.deps.Now())
+	if err != nil {
+		return err
+	}
+	w.deps.publish(ctx, live.Event{OrderID: orderID, TicketID: listingID})
+	return nil
+}

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// PayoutAccount is where a seller is paid: a Stripe Connect account, or the
+// built-in stand-in's.
+type PayoutAccount struct {
+	UserID         int64
+	AccountID      string
+	PayoutsEnabled bool
+	// Details is what the seller sees of the account, such as "bank
+	// account ending 6789"; empty until known.
+	Details   string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// PayoutAccount returns a seller's payout account, or ErrNotFound if they
+// have not started onboarding.
+func (s *Store) PayoutAccount(ctx context.Context, userID int64) (PayoutAccount, error) {
+	a := PayoutAccount{UserID: userID}
+	var created, updated int64
+	err := s.db.Read.QueryRowContext(ctx, `
+		SELECT account_id, payouts_enabled, details, created_at, updated_at FROM payout_accounts WHERE user_id = $1`, userID).
+		Scan(&a.AccountID, &a.PayoutsEnabled, &a.Details, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
+	return a, err
+}
+
+// CreatePayoutAccount records the payout account made for a seller. A seller
+// has one account: if one is recorded already, that one is returned and
+// accountID is not recorded.
+func (s *Store) CreatePayoutAccount(ctx context.Context, userID int64, accountID string, now time.Time) (PayoutAccount, error) {
+	defer s.wrote()
+	if _, err := s.db.Write.ExecContext(ctx, `
+		INSERT INTO payout_accounts (user_id, account_id, created_at, updated_at) VALUES ($1, $2, $3, $3)
+		ON CONFLICT (user_id) DO NOTHING`, userID, accountID, ms(now)); err != nil {
+		return PayoutAccount{}, err
+	}
+	return s.payoutAccountFromWriter(ctx, userID)
+}
+
+// payoutAccountFromWriter reads an account on the write pool, which has
+// just written it (the read pool may lag on SQLite).
+func (s *Store) payoutAccountFromWriter(ctx context.Context, userID int64) (PayoutAccount, error) {
+	a := PayoutAccount{UserID: userID}
+	var created, updated int64
+	err := s.db.Write.QueryRowContext(ctx, `
+		SELECT account_id, payouts_enabled, details, created_at, updated_at FROM payout_accounts WHERE user_id = $1`, userID).
+		Scan(&a.AccountID, &a.PayoutsEnabled, &a.Details, &created, &updated)
+	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
+	return a, err
+}
+
+// UpdatePayoutAccount records what the payment provider says of an account:
+// whether payouts to it are enabled, and its details (left as they are when
+// empty). Once payouts are enabled, the seller's sales waiting for the
+// account (releasable) are transferred. ErrNotFound: no seller has the
+// account.
+func (s *Store) UpdatePayoutAccount(ctx context.Context, accountID string, enabled bool, details string, now time.Time) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
+		var userID int64
+		err := tx.QueryRowContext(ctx, `
+			UPDATE payout_accounts SET payouts_enabled = $1, updated_at = $2,
+				details = CASE WHEN $3 = '' THEN details ELSE $3 END
+			WHERE account_id = $4 RETURNING user_id`, enabled, ms(now), details, accountID).Scan(&userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil || !enabled {
+			return err
+		}
+		ids, err := queryIDs(ctx, tx.Tx, `
+			UPDATE sales SET state = 'transferring', updated_at = $1
+			WHERE seller_id = $2 AND state = 'releasable' RETURNING id`, ms(now), userID)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			tx.insertJob(TransferSaleArgs{SaleID: id}, nil)
+		}
+		return nil
+	})
+}
