@@ -23,7 +23,8 @@ const webhookSecret = "whsec_test_payments"
 
 // fakeStripe stands in for Stripe's API in the jobs (payments/ checks the
 // real client against stripe-mock): it records refunds by idempotency key,
-// and reports a session as paid when a test says the buyer paid it.
+// reports a session as paid when a test says the buyer paid it, and makes
+// every transfer and reversal asked for.
 type fakeStripe struct {
 	mu      sync.Mutex
 	refunds map[string]int               // idempotency key -> refunds asked
@@ -53,6 +54,21 @@ func (f *fakeStripe) Refund(_ context.Context, _, key string) error {
 	defer f.mu.Unlock()
 	f.refunds[key]++
 	return nil
+}
+
+func (f *fakeStripe) RefundPart(_ context.Context, _ string, _ int64, key string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refunds[key]++
+	return "re_" + key, nil
+}
+
+func (f *fakeStripe) Transfer(_ context.Context, t payments.Transfer) (string, error) {
+	return "tr_" + t.IdempotencyKey, nil
+}
+
+func (f *fakeStripe) ReverseTransfer(_ context.Context, r payments.Reversal) (string, error) {
+	return "trr_" + r.IdempotencyKey, nil
 }
 
 func (f *fakeStripe) refundsAsked() map[string]int {

@@ -36,17 +36,21 @@ type MoveCounts struct {
 	Mail, PasswordResets int
 	// Alerts are the alerts people set; AlertSends the messages they sent.
 	Alerts, AlertSends int
+	// PayoutAccounts, Sales and LedgerEntries are the sellers' payout
+	// accounts, the tickets paid for and the movements of their money.
+	PayoutAccounts, Sales, LedgerEntries int
 
 	// The jobs recreated in the target: one per pending order (its hold's
 	// end), per unprocessed Stripe event, per payment awaiting its refund
 	// and per event still to start (the close of its sales), and per
-	// message not sent yet.
-	ExpiryJobs, EventJobs, RefundJobs, SalesCloseJobs, MailJobs int
+	// message not sent yet; PayoutJobs: per order with sales to release and
+	// per sale with money on its way (a transfer, reversal or refund).
+	ExpiryJobs, EventJobs, RefundJobs, SalesCloseJobs, MailJobs, PayoutJobs int
 }
 
 // Jobs is the number of jobs recreated.
 func (c MoveCounts) Jobs() int {
-	return c.ExpiryJobs + c.EventJobs + c.RefundJobs + c.SalesCloseJobs + c.MailJobs
+	return c.ExpiryJobs + c.EventJobs + c.RefundJobs + c.SalesCloseJobs + c.MailJobs + c.PayoutJobs
 }
 
 // OpenSQLiteReadOnly opens an existing SQLite database for reading only: the
@@ -148,12 +152,20 @@ var moveTables = []moveTable{
 		func(c *MoveCounts) *int { return &c.Alerts }, nil},
 	{"alert_sends", []string{"alert_id", "listing_id", "token_hash", "sent_at"}, false,
 		func(c *MoveCounts) *int { return &c.AlertSends }, nil},
+	{"payout_accounts", []string{"user_id", "account_id", "payouts_enabled", "details", "created_at", "updated_at"}, false,
+		func(c *MoveCounts) *int { return &c.PayoutAccounts }, []string{"payouts_enabled"}},
+	{"sales", []string{"id", "order_id", "ticket_id", "payment_id", "seller_id", "currency", "gross", "fee", "net",
+		"release_at", "state", "problem_note", "problem_reported_at", "problem_decision", "problem_decided_at",
+		"refund_requested_at", "transfer_id", "reversal_id", "created_at", "updated_at"}, true,
+		func(c *MoveCounts) *int { return &c.Sales }, nil},
+	{"ledger_entries", []string{"id", "sale_id", "kind", "amount", "reference", "created_at"}, true,
+		func(c *MoveCounts) *int { return &c.LedgerEntries }, nil},
 }
 
 // moveTargetTables are the tables that must be empty in the target.
 var moveTargetTables = []string{"users", "events", "listings", "tickets", "orders", "payments", "stripe_events", "sessions",
 	"moderation_actions", "ticket_files", "checkins", "checkin_scans", "event_checkers", "outbox", "password_resets",
-	"alerts", "alert_sends"}
+	"alerts", "alert_sends", "payout_accounts", "sales", "ledger_entries"}
 
 // MoveToPostgres copies every user, session, event, listing, ticket, e-ticket
 // file, order, payment and Stripe event from a SQLite database into an empty PostgreSQL
@@ -601,6 +613,45 @@ func recreateJobs(ctx context.Context, dst *sql.Tx, inserter *river.Client[*sql.
 		})
 	if err != nil {
 		return fmt.Errorf("mail not sent yet: %w", err)
+	}
+	err = queryEach(ctx, dst, `SELECT order_id, min(release_at) FROM sales WHERE state = 'held' GROUP BY order_id ORDER BY order_id`,
+		func(rows *sql.Rows) error {
+			var id, release int64
+			if err := rows.Scan(&id, &release); err != nil {
+				return err
+			}
+			params = append(params, river.InsertManyParams{Args: ReleaseSalesArgs{OrderID: id},
+				InsertOpts: &river.InsertOpts{ScheduledAt: fromMS(release)}})
+			counts.PayoutJobs++
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("sales to release: %w", err)
+	}
+	err = queryEach(ctx, dst, `
+		SELECT a.id, a.state FROM sales a WHERE a.state IN ('transferring', 'reversing')
+		   OR (a.state IN ('refunded', 'reversed') AND NOT EXISTS (
+		       SELECT 1 FROM ledger_entries le WHERE le.sale_id = a.id AND le.kind = 'refund'))
+		ORDER BY a.id`,
+		func(rows *sql.Rows) error {
+			var id int64
+			var state SaleState
+			if err := rows.Scan(&id, &state); err != nil {
+				return err
+			}
+			var args river.JobArgs = RefundSaleArgs{SaleID: id}
+			switch state {
+			case SaleTransferring:
+				args = TransferSaleArgs{SaleID: id}
+			case SaleReversing:
+				args = ReverseTransferArgs{SaleID: id}
+			}
+			params = append(params, river.InsertManyParams{Args: args})
+			counts.PayoutJobs++
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("money on its way: %w", err)
 	}
 
 	for chunk := range slices.Chunk(params, 1000) {
