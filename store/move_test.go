@@ -376,12 +376,20 @@ func TestMoveToPostgres(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, store.MoveCounts{
 			Users: 5, Sessions: 2, Events: 12, Listings: 13, Tickets: 22, Orders: 6, Payments: 5, StripeEvents: 2,
-			Mail:       6, // the payments' receipts, sold and refund notices, unsent
+			Mail:  6,                   // the payments' receipts, sold and refund notices, unsent
+			Sales: 4, LedgerEntries: 4, // the tickets of the three orders paid, each entered once
 			ExpiryJobs: 2, EventJobs: 1, RefundJobs: 1, SalesCloseJobs: 1, MailJobs: 6,
+			PayoutJobs: 3, // the release of each paid order's sales
 		}, counts)
 
 		dstStore, err := store.New(b.dst)
 		require.NoError(t, err)
+		srcLedger, err := b.srcStore.LedgerBalances(t.Context())
+		require.NoError(t, err)
+		dstLedger, err := dstStore.LedgerBalances(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, srcLedger, dstLedger, "the ledger adds up the same")
+		require.Len(t, movedJobs(t, b.dst, store.ReleaseSalesArgs{}.Kind()), 3)
 		after := snapshotForMove(t, dstStore, f, now)
 		require.Equal(t, before, after, "the store reads the same ids, states, amounts and times")
 		requireMoveFixtureStates(t, after, f, now)
@@ -446,7 +454,8 @@ func TestMoveToPostgres(t *testing.T) {
 		require.Equal(t, rivertype.JobStateScheduled, closes[0].State)
 		require.True(t, f.upcoming.StartsAt.Equal(closes[0].ScheduledAt),
 			"scheduled at %s, the event starts at %s", closes[0].ScheduledAt, f.upcoming.StartsAt)
-		require.Equal(t, 5+6, countMoved(t, b.dst, `SELECT count(*) FROM river_job`)) // and the six send_mail jobs
+		// and the six send_mail jobs and three release_sales jobs
+		require.Equal(t, 5+6+3, countMoved(t, b.dst, `SELECT count(*) FROM river_job`))
 
 		// New rows get ids above the moved ones.
 		u, err := dstStore.CreateUser(t.Context(), "new@example.com", "hash", time.Now())
