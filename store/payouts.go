@@ -243,7 +243,11 @@ func (s *Store) setSaleState(ctx context.Context, tx *writeTx, saleID int64, fro
 func (s *Store) refundSale(ctx context.Context, tx *writeTx, saleID int64, reason string, now time.Time) error {
 	var state SaleState
 	var paymentID int64
-	if err := tx.QueryRowContext(ctx, `SELECT state, payment_id FROM sales WHERE id = $1`, saleID).Scan(&state, &paymentID); err != nil {
+	lock := ""
+	if s.db.Dialect == Postgres {
+		lock = " FOR UPDATE" // a transfer being recorded waits, or is waited for
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT state, payment_id FROM sales WHERE id = $1`+lock, saleID).Scan(&state, &paymentID); err != nil {
 		return err
 	}
 	switch state {
