@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,17 +23,53 @@ import (
 const webhookSecret = "whsec_test_payments"
 
 // fakeStripe stands in for Stripe's API in the jobs (payments/ checks the
-// real client against stripe-mock): it records refunds by idempotency key,
-// and reports a session as paid when a test says the buyer paid it.
+// real client against stripe-mock): it records refunds, transfers and
+// reversals by idempotency key, and reports a session as paid when a test
+// says the buyer paid it.
 type fakeStripe struct {
-	mu      sync.Mutex
-	refunds map[string]int               // idempotency key -> refunds asked
-	paid    map[string]*payments.Payment // session id -> payment found when expiring
-	expired map[string]int               // session id -> expiries asked
+	mu        sync.Mutex
+	refunds   map[string]int               // idempotency key -> refunds asked
+	paid      map[string]*payments.Payment // session id -> payment found when expiring
+	expired   map[string]int               // session id -> expiries asked
+	transfers map[string][]payments.Transfer
+	reversals map[string]int // idempotency key -> reversals asked
 }
 
 func newFakeStripe() *fakeStripe {
-	return &fakeStripe{refunds: map[string]int{}, paid: map[string]*payments.Payment{}, expired: map[string]int{}}
+	return &fakeStripe{refunds: map[string]int{}, paid: map[string]*payments.Payment{}, expired: map[string]int{},
+		transfers: map[string][]payments.Transfer{}, reversals: map[string]int{}}
+}
+
+func (f *fakeStripe) RefundPart(_ context.Context, _ string, _ int64, key string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refunds[key]++
+	return "re_" + key, nil
+}
+
+func (f *fakeStripe) Transfer(_ context.Context, tr payments.Transfer) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.transfers[tr.IdempotencyKey] = append(f.transfers[tr.IdempotencyKey], tr)
+	return "tr_" + tr.IdempotencyKey, nil
+}
+
+// transfersAsked returns the transfers asked, by idempotency key.
+func (f *fakeStripe) transfersAsked() map[string][]payments.Transfer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string][]payments.Transfer{}
+	for k, v := range f.transfers {
+		out[k] = slices.Clone(v)
+	}
+	return out
+}
+
+func (f *fakeStripe) ReverseTransfer(_ context.Context, r payments.Reversal) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reversals[r.IdempotencyKey]++
+	return "trr_" + r.IdempotencyKey, nil
 }
 
 func (f *fakeStripe) ExpireCheckout(_ context.Context, sessionID string) (*payments.Payment, error) {
