@@ -22,6 +22,9 @@ import (
 
 const webhookSecret = "whsec_test_payments"
 
+// connectWebhookSecret signs the events of the Connect endpoint in the tests.
+const connectWebhookSecret = "whsec_test_connect"
+
 // fakeStripe stands in for Stripe's API in the jobs (payments/ checks the
 // real client against stripe-mock): it records refunds, transfers and
 // reversals by idempotency key, and reports a session as paid when a test
@@ -114,7 +117,9 @@ func paymentBundleWith(t *testing.T, dialect store.Dialect, opts bundleOpts) (*t
 	t.Helper()
 	stripeAPI := newFakeStripe()
 	opts.stripe = stripeAPI
-	opts.configure = func(cfg *handlers.Config) { cfg.StripeWebhookSecret = webhookSecret }
+	opts.configure = func(cfg *handlers.Config) {
+		cfg.StripeWebhookSecret, cfg.StripeConnectWebhookSecret = webhookSecret, connectWebhookSecret
+	}
 	return setupWith(t, dialect, opts), stripeAPI
 }
 
