@@ -18,6 +18,7 @@ import (
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/store/storetest"
 )
 
 // accountUpdated is an account.updated event of the Connect endpoint.
@@ -486,4 +487,30 @@ func TestPayoutAfterOnboarding(t *testing.T) {
 		}, 10*time.Second, 20*time.Millisecond)
 		require.Len(t, stripeAPI.transfersAsked()[key], 1)
 	})
+}
+
+func TestConnectSetup(t *testing.T) {
+	t.Parallel()
+	st, err := store.New(storetest.Open(t, store.SQLite))
+	require.NoError(t, err)
+	cfg := handlers.Config{BaseURL: "http://eventhive.test", Currency: "usd", StripeWebhookSecret: webhookSecret}
+
+	// Stripe signs the Connect endpoint's events with a secret of its own,
+	// which only the operator can give.
+	_, err = handlers.New(cfg, testDeps(t, &cfg, handlers.Deps{Store: st, Checkout: &fakeConnect{}}))
+	require.ErrorContains(t, err, "no Connect webhook secret")
+	withSecret := cfg
+	withSecret.StripeConnectWebhookSecret = connectWebhookSecret
+	_, err = handlers.New(withSecret, testDeps(t, &withSecret, handlers.Deps{Store: st, Checkout: &fakeConnect{}}))
+	require.NoError(t, err)
+
+	_, err = handlers.New(withSecret, testDeps(t, &withSecret, handlers.Deps{Store: st, Checkout: checkoutOnly{}}))
+	require.ErrorContains(t, err, "cannot onboard sellers")
+}
+
+// checkoutOnly is a payment provider that cannot onboard sellers.
+type checkoutOnly struct{}
+
+func (checkoutOnly) CreateSession(context.Context, payments.CheckoutRequest) (payments.Session, error) {
+	return payments.Session{}, nil
 }
