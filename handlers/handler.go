@@ -144,13 +144,14 @@ type Handler struct {
 	live     Live
 	metrics  *metrics.Metrics
 	builtin  *payments.Builtin // nil with Stripe
+	throttle *throttle         // counts sign-in and sign-up attempts
+	listing  *listingCache     // the signed-out listing, where the store can tell it is stale
+	// passwords bounds how many sign-in passwords are checked at once.
+	passwords *passwordGate
+
 	// platformEvents and connectEvents are the webhook endpoints: the
 	// platform account's, and the connected accounts'.
 	platformEvents, connectEvents webhookEndpoint
-	throttle                      *throttle     // counts sign-in and sign-up attempts
-	listing                       *listingCache // the signed-out listing, where the store can tell it is stale
-	// passwords bounds how many sign-in passwords are checked at once.
-	passwords *passwordGate
 
 	// dummyHash is compared against when a sign-in names an unknown email,
 	// so that it takes as long to refuse as a wrong password.
@@ -218,25 +219,25 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		cfg.StripeConnectWebhookSecret = rand.Text()
 	}
 	h := &Handler{
-		cfg:            cfg,
-		store:          deps.Store,
-		sessions:       newSessionManager(deps.Store, strings.HasPrefix(cfg.BaseURL, "https://")),
-		views:          views,
-		log:            deps.Log,
-		now:            deps.Now,
-		checkout:       deps.Checkout,
-		connect:        connect,
-		accounts:       accounts,
-		live:           deps.Live,
-		metrics:        deps.Metrics,
-		builtin:        builtin,
-		platformEvents: webhookEndpoint{secret: cfg.StripeWebhookSecret, handled: payments.HandledEventTypes},
-		connectEvents:  webhookEndpoint{secret: cfg.StripeConnectWebhookSecret, handled: payments.HandledConnectEventTypes},
-		throttle:       newThrottle(),
-		listing:        newListingCache(),
-		passwords:      newPasswordGate(cfg.PasswordChecks, passwordQueue),
-		dummyHash:      dummyHash,
+		cfg:       cfg,
+		store:     deps.Store,
+		sessions:  newSessionManager(deps.Store, strings.HasPrefix(cfg.BaseURL, "https://")),
+		views:     views,
+		log:       deps.Log,
+		now:       deps.Now,
+		checkout:  deps.Checkout,
+		connect:   connect,
+		accounts:  accounts,
+		live:      deps.Live,
+		metrics:   deps.Metrics,
+		builtin:   builtin,
+		throttle:  newThrottle(),
+		listing:   newListingCache(),
+		passwords: newPasswordGate(cfg.PasswordChecks, passwordQueue),
+		dummyHash: dummyHash,
 	}
+	h.platformEvents = webhookEndpoint{secret: cfg.StripeWebhookSecret, handled: payments.HandledEventTypes}
+	h.connectEvents = webhookEndpoint{secret: cfg.StripeConnectWebhookSecret, handled: payments.HandledConnectEventTypes}
 	// A session that cannot be loaded or saved (the database is down) gets
 	// the app's own answer, not scs's bare 500.
 	h.sessions.ErrorFunc = h.serverError
