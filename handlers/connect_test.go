@@ -412,6 +412,10 @@ func TestConnectWebhook(t *testing.T) {
 				require.Equal(t, http.StatusBadRequest, b.deliverConnect(t, p, signature).StatusCode, name)
 			}
 			require.Equal(t, http.StatusBadRequest, b.deliverConnect(t, payload, "").StatusCode, "Missing")
+			// Bodies are bounded as the platform endpoint's are: 64 KiB is
+			// read (and refused unsigned), more is too large.
+			requireStatus(t, b.deliverConnect(t, make([]byte, 64<<10), ""), http.StatusBadRequest)
+			requireStatus(t, b.deliverConnect(t, make([]byte, 64<<10+1), ""), http.StatusRequestEntityTooLarge)
 			require.Zero(t, b.count(t, `SELECT count(*) FROM stripe_events`))
 			require.False(t, b.payoutAccount(t, "seller@example.com").PayoutsEnabled)
 
