@@ -31,6 +31,7 @@ func TestLoadConfig(t *testing.T) {
 
 			MaxHoldsPerBuyer: 4,
 			DefaultTimeZone:  time.UTC,
+			Payouts:          store.DefaultPayoutTerms,
 		}, cfg)
 		require.Equal(t, "20% over face value", cfg.ResaleCap.String())
 	})
@@ -227,11 +228,7 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestPayoutConfig(t *testing.T) {
-	cfg, err := loadConfig(mapEnv(nil))
-	require.NoError(t, err)
-	assert.Equal(t, store.DefaultPayoutTerms, cfg.Payouts)
-
-	cfg, err = loadConfig(mapEnv(map[string]string{"PLATFORM_FEE_PERCENT": "2.5", "PAYOUT_DELAY": "90s"}))
+	cfg, err := loadConfig(mapEnv(map[string]string{"PLATFORM_FEE_PERCENT": "2.5", "PAYOUT_DELAY": "90s"}))
 	require.NoError(t, err)
 	assert.Equal(t, int64(250), cfg.Payouts.FeeBasisPoints)
 	assert.Equal(t, 90*time.Second, cfg.Payouts.Delay)

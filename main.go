@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer hub.Close()
 
 	now := func() time.Time { return time.Now().UTC() }
-	checkout, webhookSecret := newCheckout(cfg, now)
+	checkout, webhookSecret, connectSecret := newCheckout(cfg, now)
 	sender, err := newSender(cfg, log.With("component", "mail"))
 	if err != nil {
 		return err
@@ -103,17 +103,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	h, err := handlers.New(handlers.Config{
-		BaseURL:             cfg.BaseURL,
-		OrderHold:           cfg.OrderHold,
-		Currency:            cfg.Currency,
-		StripeWebhookSecret: webhookSecret,
-		AdminEmails:         cfg.AdminEmails,
-		JobsUI:              jobsUI,
-		MailToLog:           cfg.SMTP == nil,
-		TrustProxyHeaders:   cfg.TrustProxyHeaders,
-		ResaleCap:           cfg.ResaleCap,
-		DefaultTimeZone:     cfg.DefaultTimeZone,
-		Done:                ctx.Done(), // ends the event streams, which Shutdown would wait for
+		BaseURL:                    cfg.BaseURL,
+		OrderHold:                  cfg.OrderHold,
+		Currency:                   cfg.Currency,
+		StripeWebhookSecret:        webhookSecret,
+		StripeConnectWebhookSecret: connectSecret,
+		AdminEmails:                cfg.AdminEmails,
+		JobsUI:                     jobsUI,
+		MailToLog:                  cfg.SMTP == nil,
+		TrustProxyHeaders:          cfg.TrustProxyHeaders,
+		ResaleCap:                  cfg.ResaleCap,
+		DefaultTimeZone:            cfg.DefaultTimeZone,
+		Done:                       ctx.Done(), // ends the event streams, which Shutdown would wait for
 	}, handlers.Deps{Store: st, Checkout: checkout, Live: hub, Metrics: m, Log: log, Now: now})
 	if err != nil {
 		return err
@@ -193,23 +194,30 @@ func newHub(ctx context.Context, db *store.DB, url string, log *slog.Logger) (*l
 	return live.New(log), nil
 }
 
-// checkout is a payment provider: Stripe, or the built-in checkout.
+// checkout is a payment provider: Stripe, or the built-in checkout and
+// payouts.
 type checkout interface {
 	handlers.Checkout
+	handlers.Connect
 	jobs.Stripe
 }
 
 // newCheckout returns Stripe when a secret key is configured, and otherwise
-// the built-in checkout, with a random webhook secret unless one is set.
-func newCheckout(cfg config, now func() time.Time) (checkout, string) {
+// the built-in checkout and payouts, with random webhook secrets for the
+// platform's and the Connect endpoint unless they are set. It returns those
+// secrets.
+func newCheckout(cfg config, now func() time.Time) (c checkout, webhookSecret, connectSecret string) {
 	if cfg.StripeSecretKey != "" {
-		return payments.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIURL, now), cfg.StripeWebhookSecret
+		return payments.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIURL, now), cfg.StripeWebhookSecret, cfg.StripeConnectWebhookSecret
 	}
-	secret := cfg.StripeWebhookSecret
-	if secret == "" {
-		secret = rand.Text()
+	webhookSecret, connectSecret = cfg.StripeWebhookSecret, cfg.StripeConnectWebhookSecret
+	if webhookSecret == "" {
+		webhookSecret = rand.Text()
 	}
-	return payments.NewBuiltin(cfg.BaseURL, secret), secret
+	if connectSecret == "" {
+		connectSecret = rand.Text()
+	}
+	return payments.NewBuiltin(cfg.BaseURL, webhookSecret), webhookSecret, connectSecret
 }
 
 // newSender sends mail through the SMTP server configured, or else writes

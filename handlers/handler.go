@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +33,11 @@ type Config struct {
 	// StripeWebhookSecret verifies webhook signatures: Stripe's, or the
 	// built-in checkout's. Required.
 	StripeWebhookSecret string
+	// StripeConnectWebhookSecret verifies the events of the Connect webhook
+	// endpoint (/webhooks/stripe/connect), which Stripe signs with a secret
+	// of its own. Required with Stripe; with the built-in stand-in, which
+	// signs its own events, empty takes a random secret.
+	StripeConnectWebhookSecret string
 
 	// AdminEmails are the accounts that may open the operator console under
 	// /admin once confirmed on the server (store.ConfirmAdmin). New brings
@@ -89,6 +95,7 @@ type Deps struct {
 	Store *store.Store
 	// Checkout creates checkout sessions: Stripe's, or the built-in
 	// checkout's (*payments.Builtin), whose pages this package then serves.
+	// It onboards sellers too: it must implement Connect.
 	Checkout Checkout
 	// Live carries "tickets changed" and "order changed" events to open
 	// pages through the event streams (see live.go).
@@ -132,6 +139,8 @@ type Handler struct {
 	now      func() time.Time
 
 	checkout Checkout
+	connect  Connect
+	accounts AccountReader // nil with the built-in stand-in
 	live     Live
 	metrics  *metrics.Metrics
 	builtin  *payments.Builtin // nil with Stripe
@@ -139,6 +148,10 @@ type Handler struct {
 	listing  *listingCache     // the signed-out listing, where the store can tell it is stale
 	// passwords bounds how many sign-in passwords are checked at once.
 	passwords *passwordGate
+
+	// platformEvents and connectEvents are the webhook endpoints: the
+	// platform account's, and the connected accounts'.
+	platformEvents, connectEvents webhookEndpoint
 
 	// dummyHash is compared against when a sign-in names an unknown email,
 	// so that it takes as long to refuse as a wrong password.
@@ -194,6 +207,17 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		return nil, err
 	}
 	builtin, _ := deps.Checkout.(*payments.Builtin)
+	connect, ok := deps.Checkout.(Connect)
+	if !ok {
+		return nil, fmt.Errorf("handlers: checkout %T cannot onboard sellers (Connect)", deps.Checkout)
+	}
+	accounts, _ := deps.Checkout.(AccountReader)
+	if cfg.StripeConnectWebhookSecret == "" {
+		if builtin == nil {
+			return nil, errors.New("handlers: no Connect webhook secret")
+		}
+		cfg.StripeConnectWebhookSecret = rand.Text()
+	}
 	h := &Handler{
 		cfg:       cfg,
 		store:     deps.Store,
@@ -202,6 +226,8 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		log:       deps.Log,
 		now:       deps.Now,
 		checkout:  deps.Checkout,
+		connect:   connect,
+		accounts:  accounts,
 		live:      deps.Live,
 		metrics:   deps.Metrics,
 		builtin:   builtin,
@@ -210,6 +236,8 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		passwords: newPasswordGate(cfg.PasswordChecks, passwordQueue),
 		dummyHash: dummyHash,
 	}
+	h.platformEvents = webhookEndpoint{secret: cfg.StripeWebhookSecret, handled: payments.HandledEventTypes}
+	h.connectEvents = webhookEndpoint{secret: cfg.StripeConnectWebhookSecret, handled: payments.HandledConnectEventTypes}
 	// A session that cannot be loaded or saved (the database is down) gets
 	// the app's own answer, not scs's bare 500.
 	h.sessions.ErrorFunc = h.serverError

@@ -150,7 +150,7 @@ func (h *Handler) checkoutPay(w http.ResponseWriter, r *http.Request) {
 		OrderID: o.ID, Title: o.EventName, Amount: o.Amount, Currency: o.Currency,
 	}, h.now())
 	if err == nil {
-		err = h.receiveStripeEvent(r.Context(), payload, signature)
+		err = h.receiveStripeEvent(r.Context(), h.platformEvents, payload, signature)
 	}
 	if err != nil {
 		h.serverError(w, r, err)

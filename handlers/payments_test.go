@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,19 +22,51 @@ import (
 
 const webhookSecret = "whsec_test_payments"
 
+// connectWebhookSecret signs the events of the Connect endpoint in the tests.
+const connectWebhookSecret = "whsec_test_connect"
+
 // fakeStripe stands in for Stripe's API in the jobs (payments/ checks the
-// real client against stripe-mock): it records refunds by idempotency key,
-// reports a session as paid when a test says the buyer paid it, and makes
-// every transfer and reversal asked for.
+// real client against stripe-mock): it records full refunds and transfers
+// by idempotency key, and reports a session as paid when a test says the
+// buyer paid it. Refunds of one sale and reversals are answered, not
+// recorded.
 type fakeStripe struct {
-	mu      sync.Mutex
-	refunds map[string]int               // idempotency key -> refunds asked
-	paid    map[string]*payments.Payment // session id -> payment found when expiring
-	expired map[string]int               // session id -> expiries asked
+	mu        sync.Mutex
+	refunds   map[string]int               // idempotency key -> full refunds asked
+	paid      map[string]*payments.Payment // session id -> payment found when expiring
+	expired   map[string]int               // session id -> expiries asked
+	transfers map[string][]payments.Transfer
 }
 
 func newFakeStripe() *fakeStripe {
-	return &fakeStripe{refunds: map[string]int{}, paid: map[string]*payments.Payment{}, expired: map[string]int{}}
+	return &fakeStripe{refunds: map[string]int{}, paid: map[string]*payments.Payment{}, expired: map[string]int{},
+		transfers: map[string][]payments.Transfer{}}
+}
+
+func (f *fakeStripe) RefundPart(_ context.Context, _ string, _ int64, key string) (string, error) {
+	return "re_" + key, nil
+}
+
+func (f *fakeStripe) Transfer(_ context.Context, tr payments.Transfer) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.transfers[tr.IdempotencyKey] = append(f.transfers[tr.IdempotencyKey], tr)
+	return "tr_" + tr.IdempotencyKey, nil
+}
+
+// transfersAsked returns the transfers asked, by idempotency key.
+func (f *fakeStripe) transfersAsked() map[string][]payments.Transfer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string][]payments.Transfer{}
+	for k, v := range f.transfers {
+		out[k] = slices.Clone(v)
+	}
+	return out
+}
+
+func (f *fakeStripe) ReverseTransfer(_ context.Context, r payments.Reversal) (string, error) {
+	return "trr_" + r.IdempotencyKey, nil
 }
 
 func (f *fakeStripe) ExpireCheckout(_ context.Context, sessionID string) (*payments.Payment, error) {
@@ -54,21 +87,6 @@ func (f *fakeStripe) Refund(_ context.Context, _, key string) error {
 	defer f.mu.Unlock()
 	f.refunds[key]++
 	return nil
-}
-
-func (f *fakeStripe) RefundPart(_ context.Context, _ string, _ int64, key string) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.refunds[key]++
-	return "re_" + key, nil
-}
-
-func (f *fakeStripe) Transfer(_ context.Context, t payments.Transfer) (string, error) {
-	return "tr_" + t.IdempotencyKey, nil
-}
-
-func (f *fakeStripe) ReverseTransfer(_ context.Context, r payments.Reversal) (string, error) {
-	return "trr_" + r.IdempotencyKey, nil
 }
 
 func (f *fakeStripe) refundsAsked() map[string]int {
@@ -93,7 +111,9 @@ func paymentBundleWith(t *testing.T, dialect store.Dialect, opts bundleOpts) (*t
 	t.Helper()
 	stripeAPI := newFakeStripe()
 	opts.stripe = stripeAPI
-	opts.configure = func(cfg *handlers.Config) { cfg.StripeWebhookSecret = webhookSecret }
+	opts.configure = func(cfg *handlers.Config) {
+		cfg.StripeWebhookSecret, cfg.StripeConnectWebhookSecret = webhookSecret, connectWebhookSecret
+	}
 	return setupWith(t, dialect, opts), stripeAPI
 }
 

@@ -24,6 +24,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 	r.Get("/healthz", h.healthz)
 	r.Handle("/static/*", static.Handler())
 	r.Post("/webhooks/stripe", h.stripeWebhook)
+	r.Post("/webhooks/stripe/connect", h.stripeConnectWebhook)
 	r.Get("/.well-known/eventhive-pass-key", h.passKey)
 
 	// Everything people use in a browser: sessions, the signed-in user, and
@@ -93,9 +94,14 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 			r.Post("/events/{id}/alerts", h.createAlert)
 			r.Get("/alerts", h.listAlerts)
 			r.Post("/alerts/{id}/delete", h.deleteAlert)
+			r.Post("/payouts/connect", h.connectAccount)
+			r.Get("/payouts/connect/return", h.connectReturn)
+			r.Get("/payouts/connect/refresh", h.connectRefresh)
 			if h.builtin != nil {
 				r.Get("/checkout/{session}", h.checkoutPage)
 				r.Post("/checkout/{session}/pay", h.checkoutPay)
+				r.Get("/payouts/connect/builtin", h.builtinOnboardingPage)
+				r.Post("/payouts/connect/builtin", h.builtinOnboard)
 			}
 		})
 		for _, add := range extra {
@@ -107,9 +113,11 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 
 // contentSecurityPolicy allows only the app's own scripts, styles and forms.
 // Pico's stylesheet draws its icons with data: images; forms may lead to
-// Stripe Checkout, which the Pay form redirects to.
+// Stripe Checkout, which the Pay form redirects to, and to Stripe Connect's
+// onboarding, which the Get paid form redirects to (browsers hold a form's
+// redirects to form-action too).
 const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; " +
-	"frame-ancestors 'none'; form-action 'self' https://checkout.stripe.com"
+	"frame-ancestors 'none'; form-action 'self' https://checkout.stripe.com https://connect.stripe.com"
 
 // maxBodyBytes bounds the body of every request, except the webhook's
 // (maxWebhookBytes) and e-ticket uploads' (maxUploadBytes). The form
@@ -122,7 +130,7 @@ func limitBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := int64(maxBodyBytes)
 		switch {
-		case r.URL.Path == "/webhooks/stripe":
+		case r.URL.Path == "/webhooks/stripe" || r.URL.Path == "/webhooks/stripe/connect":
 			limit = maxWebhookBytes
 		case isUpload(r):
 			limit = maxUploadBytes

@@ -11,9 +11,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/store"
 )
 
@@ -22,10 +22,29 @@ const maxWebhookBytes = 64 << 10
 
 var errBadEvent = errors.New("event not verified")
 
-// stripeWebhook receives Stripe's webhook events. It answers 200 only once a
+// webhookEndpoint is one of the app's Stripe webhook endpoints: the secret
+// Stripe signs its events with, and the event types acted on there.
+type webhookEndpoint struct {
+	secret  string
+	handled map[stripe.EventType]bool
+}
+
+// stripeWebhook receives the platform account's events: payments and
+// refunds.
+func (h *Handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
+	h.serveWebhook(w, r, h.platformEvents)
+}
+
+// stripeConnectWebhook receives the connected accounts' events, which Stripe
+// sends to an endpoint of their own, with its own secret.
+func (h *Handler) stripeConnectWebhook(w http.ResponseWriter, r *http.Request) {
+	h.serveWebhook(w, r, h.connectEvents)
+}
+
+// serveWebhook receives an endpoint's events. It answers 200 only once a
 // verified event and the job that processes it are committed, so Stripe
 // retries anything not safely stored.
-func (h *Handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) serveWebhook(w http.ResponseWriter, r *http.Request, endpoint webhookEndpoint) {
 	payload, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -36,7 +55,7 @@ func (h *Handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot read payload", http.StatusBadRequest)
 		return
 	}
-	err = h.receiveStripeEvent(r.Context(), payload, r.Header.Get("Stripe-Signature"))
+	err = h.receiveStripeEvent(r.Context(), endpoint, payload, r.Header.Get("Stripe-Signature"))
 	if errors.Is(err, errBadEvent) {
 		h.log.WarnContext(r.Context(), "webhook refused", "err", err)
 		http.Error(w, "invalid signature or event", http.StatusBadRequest)
@@ -57,12 +76,12 @@ func (h *Handler) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// receiveStripeEvent verifies an event's signature, then stores it with the
-// job that processes it. Both Stripe's webhooks and the built-in checkout
-// come through here. Correctly signed events of types EventHive does not act
-// on are acknowledged and dropped.
-func (h *Handler) receiveStripeEvent(ctx context.Context, payload []byte, signature string) error {
-	event, err := webhook.ConstructEvent(payload, signature, h.cfg.StripeWebhookSecret)
+// receiveStripeEvent verifies an event's signature with the endpoint's
+// secret, then stores it with the job that processes it. Both Stripe's
+// webhooks and the built-in stand-ins come through here. Correctly signed
+// events of types the endpoint does not act on are acknowledged and dropped.
+func (h *Handler) receiveStripeEvent(ctx context.Context, endpoint webhookEndpoint, payload []byte, signature string) error {
+	event, err := webhook.ConstructEvent(payload, signature, endpoint.secret)
 	if err != nil {
 		return errors.Join(errBadEvent, err)
 	}
@@ -80,7 +99,7 @@ func (h *Handler) receiveStripeEvent(ctx context.Context, payload []byte, signat
 		return errors.Join(errBadEvent, errors.New("event is not valid UTF-8 or has an unusable id"))
 	}
 	h.metrics.WebhookEvent(string(event.Type))
-	if !payments.HandledEventTypes[event.Type] {
+	if !endpoint.handled[event.Type] {
 		return nil
 	}
 	_, err = h.store.RecordStripeEvent(ctx, event.ID, string(event.Type), payload, h.now())

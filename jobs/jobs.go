@@ -72,6 +72,11 @@ type Store interface {
 	RecordReversal(ctx context.Context, saleID int64, reversalID string, now time.Time) error
 	RefundToMake(ctx context.Context, saleID int64) (store.SaleRefund, error)
 	RecordSaleRefund(ctx context.Context, saleID int64, reference string, now time.Time) (orderID, listingID int64, err error)
+
+	// UpdatePayoutAccount records whether payouts to a connected account
+	// are enabled, and its details; enabling them starts the transfers of
+	// the seller's sales waiting for it. ErrNotFound: no seller has it.
+	UpdatePayoutAccount(ctx context.Context, accountID string, enabled bool, details string, now time.Time) error
 }
 
 // Stripe is what the workers need from the payment provider.
@@ -147,7 +152,7 @@ func NewClient(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger, 
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &ExpireOrderWorker{deps: deps})
-	river.AddWorker(workers, &ProcessStripeEventWorker{deps: deps})
+	river.AddWorker(workers, &ProcessStripeEventWorker{deps: deps, log: log})
 	river.AddWorker(workers, &RefundPaymentWorker{deps: deps})
 	river.AddWorker(workers, &CloseSalesWorker{deps: deps})
 	river.AddWorker(workers, &SendMailWorker{deps: deps})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/riverqueue/river"
 	"github.com/stripe/stripe-go/v76"
@@ -20,6 +21,7 @@ import (
 type ProcessStripeEventWorker struct {
 	river.WorkerDefaults[store.ProcessStripeEventArgs]
 	deps Deps
+	log  *slog.Logger
 }
 
 // Work processes the event.
@@ -85,6 +87,20 @@ func (w *ProcessStripeEventWorker) process(ctx context.Context, job *river.Job[s
 			w.deps.publish(ctx, live.Event{OrderID: orderID, TicketID: ticketID})
 		}
 		return nil
+	case stripe.EventTypeAccountUpdated:
+		a, err := payments.AccountFromEvent(event)
+		if err != nil {
+			return river.JobCancel(fmt.Errorf("event %s: %w", event.ID, err))
+		}
+		err = w.deps.Store.UpdatePayoutAccount(ctx, a.ID, a.PayoutsEnabled, a.Details, w.deps.Now())
+		if errors.Is(err, store.ErrNotFound) {
+			// Not a seller's account: another platform's, or one whose
+			// seller's request failed before recording it. A seller back
+			// from onboarding has their account read from Stripe anyway.
+			w.log.WarnContext(ctx, "account.updated for an unknown account: ignored", "event", event.ID, "account", a.ID)
+			return nil
+		}
+		return err
 	default:
 		// async_payment_failed leaves the order unpaid until its hold ends;
 		// expired needs nothing: the hold ends by itself.

@@ -78,6 +78,8 @@ var (
 	Orders      = page("orders")
 	Payments    = page("payments")
 
+	PayoutsBuiltinOnboarding = page("payouts_builtin_onboarding")
+
 	ResaleForm = page("resale_form")
 	Pass       = page("pass")
 
