@@ -255,7 +255,9 @@ func (s *Store) refundSale(ctx context.Context, tx *writeTx, saleID int64, reaso
 		if err := s.setSaleState(ctx, tx, saleID, state, SaleRefunded, now); err != nil {
 			return err
 		}
-		tx.insertJob(RefundSaleArgs{SaleID: saleID}, nil)
+		if err := s.refundBuyer(ctx, tx, saleID, now); err != nil {
+			return err
+		}
 	case SaleTransferring:
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE sales SET refund_requested_at = $1, updated_at = $1 WHERE id = $2 AND refund_requested_at IS NULL`,
@@ -383,9 +385,26 @@ func (s *Store) RecordReversal(ctx context.Context, saleID int64, reversalID str
 		if err := appendLedger(ctx, tx, saleID, "reversal", net, reversalID, now); err != nil {
 			return err
 		}
-		tx.insertJob(RefundSaleArgs{SaleID: saleID}, nil)
-		return nil
+		return s.refundBuyer(ctx, tx, saleID, now)
 	})
+}
+
+// refundBuyer gives a sale's price back to its buyer: a refund job, unless
+// the whole payment is refunded already (in Stripe's dashboard), which the
+// ledger then records as the sale's refund.
+func (s *Store) refundBuyer(ctx context.Context, tx *writeTx, saleID int64, now time.Time) error {
+	var gross int64
+	var refunded bool
+	if err := tx.QueryRowContext(ctx, `
+		SELECT a.gross, p.status = 'refunded' FROM sales a JOIN payments p ON p.id = a.payment_id WHERE a.id = $1`,
+		saleID).Scan(&gross, &refunded); err != nil {
+		return err
+	}
+	if refunded {
+		return appendLedger(ctx, tx, saleID, "refund", gross, "payment refunded in full", now)
+	}
+	tx.insertJob(RefundSaleArgs{SaleID: saleID}, nil)
+	return nil
 }
 
 // SaleRefund is a refund to make: a sale's gross back to its buyer, as a
