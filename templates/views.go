@@ -77,6 +77,7 @@ var (
 	OrderCancel = page("order_cancel")
 	Orders      = page("orders")
 	Payments    = page("payments")
+	Payouts     = page("payouts")
 
 	ResaleForm = page("resale_form")
 	Pass       = page("pass")
