@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventhive/eventhive/handlers"
@@ -154,6 +155,21 @@ func TestPayoutsPage(t *testing.T) {
 				texts(requireElement(t, res.HTML, "#total-paid-usd").Find("td")))
 			require.Equal(t, "$0.00", textOf(requireElement(t, res.HTML, "#total-waiting-usd td:nth-child(5)")))
 		})
+
+		t.Run("TakenBackWhenRefundedAfterThePayout", func(t *testing.T) {
+			b.signUp(t, adminEmail)
+			require.NoError(t, b.store.RefundOrder(t.Context(), b.userID(t, adminEmail), sold.order, b.clock.Now()))
+			require.Eventually(t, func() bool { return !b.orderSales(t, sold.order)[0].RefundedAt.IsZero() },
+				10*time.Second, 20*time.Millisecond)
+			reversed := b.orderSales(t, sold.order)[0]
+			require.Equal(t, store.SaleReversed, reversed.State)
+			res := b.get(t, seller, "/payouts")
+			requireElementText(t, res.HTML, "#sale-"+itoa(sale.ID)+" td.sale-status",
+				"Taken back for the buyer's refund on "+reversed.ReversedAt.UTC().Format("2 Jan 2006 15:04 UTC"))
+			require.Equal(t, []string{"Taken back: the buyer was refunded", "1", "$30.00", "$1.50", "$28.50"},
+				texts(requireElement(t, res.HTML, "#total-reversed-usd").Find("td")))
+			require.Equal(t, "$0.00", textOf(requireElement(t, res.HTML, "#total-paid-usd td:nth-child(5)")))
+		})
 	})
 }
 
@@ -291,3 +307,161 @@ func TestReportProblem(t *testing.T) {
 
 // orderURL is an order's page.
 func orderURL(orderID int64) string { return "/orders/" + itoa(orderID) }
+
+// ledgerState is what the store holds of every sale of some orders, to
+// check that a refused action changed nothing.
+func (b *testBundle) ledgerState(t *testing.T, orders ...int64) [][]string {
+	t.Helper()
+	var state [][]string
+	for _, id := range orders {
+		state = append(state, b.problemState(t, id))
+	}
+	state = append(state, []string{itoa(int64(b.rowCount(t, "ledger_entries"))), itoa(int64(b.rowCount(t, "moderation_actions")))})
+	return state
+}
+
+func TestAdminPayouts(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := payoutBundle(t, dialect)
+		seller := b.signUp(t, "seller@example.com")
+		buyer := b.signUp(t, "buyer@example.com")
+		ops := b.signUp(t, adminEmail)
+		b.confirmOperator(t, adminEmail)
+		reported := b.sellAndPay(t, seller, buyer, "Opera gala")
+		requireRedirect(t, b.postForm(t, buyer, reportPath(reported.order), url.Values{"note": {"The <b>barcode</b> was refused at the door."}}),
+			orderURL(reported.order)+"#guarantee")
+		quiet := b.sellAndPay(t, seller, buyer, "Jazz night")
+		decidePath := "/admin/payments/orders/" + itoa(reported.order) + "/decide"
+		refundPath := "/admin/payments/orders/" + itoa(quiet.order) + "/refund"
+
+		t.Run("LedgerAndProblems", func(t *testing.T) {
+			res := b.get(t, ops, "/admin/payments")
+			requireStatus(t, res, http.StatusOK)
+			require.Equal(t, []string{"held", "2", "60.00 USD", "3.00 USD", "57.00 USD"},
+				texts(requireElement(t, res.HTML, "#ledger-usd-held").Find("td")))
+			require.Equal(t, []string{"All states", "2", "60.00 USD", "3.00 USD", "57.00 USD"},
+				texts(requireElement(t, res.HTML, "#ledger-usd-total").Find("td")))
+			require.Equal(t, []string{"refunded", "0", "0.00 USD", "0.00 USD", "0.00 USD"},
+				texts(requireElement(t, res.HTML, "#ledger-usd-refunded").Find("td")))
+			requireElementText(t, res.HTML, "#ledger-usd-check .badge", "adds up")
+			require.Contains(t, textOf(requireElement(t, res.HTML, "#ledger-usd-check")), "equals the payments recorded, 60.00 USD")
+			requireElementText(t, res.HTML, "p#discrepancies", "None: every sale adds up.")
+
+			row := requireElement(t, res.HTML, "#problem-"+itoa(reported.order))
+			cells := texts(row.Find("td"))
+			require.Equal(t, []string{"Opera gala", "buyer@example.com", "seller@example.com", "The <b>barcode</b> was refused at the door."},
+				cells[1:5], "the note shows as text")
+			form := requireElement(t, res.HTML, `#problem-`+itoa(reported.order)+` form[method="post"][action="`+decidePath+`"]`)
+			require.Equal(t, []string{"Refund the buyer", "Release to the seller"}, texts(form.Find(`button[name="decision"]`)))
+			require.Equal(t, []string{"refund", "release"}, form.Find("button").Map(func(_ int, s *goquery.Selection) string { return s.AttrOr("value", "") }))
+			requireNoElement(t, res.HTML, "#problem-"+itoa(quiet.order))
+
+			for _, id := range []int64{reported.order, quiet.order} {
+				link := requireElement(t, res.HTML, "#refund-order-"+itoa(id))
+				require.Equal(t, "/admin/payments?order="+itoa(id)+"&confirm=refund#confirm-refund", link.AttrOr("href", ""))
+			}
+		})
+
+		t.Run("OneOrder", func(t *testing.T) {
+			res := b.get(t, ops, "/admin/payments?order="+itoa(reported.order))
+			requireStatus(t, res, http.StatusOK)
+			requireElementText(t, res.HTML, "h1", "Payments: order #"+itoa(reported.order))
+			requireElement(t, res.HTML, "#problem-"+itoa(reported.order))
+			require.Len(t, doc(res.HTML).Find(`#payments-all tbody tr`).Nodes, 1)
+			requireElement(t, res.HTML, "#refund-order-"+itoa(reported.order))
+			requireNoElement(t, res.HTML, "#refund-order-"+itoa(quiet.order))
+			requireNoElement(t, res.HTML, "#confirm-refund")
+
+			other := b.get(t, ops, "/admin/payments?order="+itoa(quiet.order))
+			requireElementText(t, other.HTML, "#no-problems", "No problems reported for this order.")
+
+			for _, bad := range []string{"abc", "0", "-1", ""} {
+				requireStatus(t, b.get(t, ops, "/admin/payments?order="+bad), http.StatusNotFound)
+			}
+		})
+
+		t.Run("ConfirmRefund", func(t *testing.T) {
+			res := b.get(t, ops, "/admin/payments?order="+itoa(quiet.order)+"&confirm=refund")
+			requireStatus(t, res, http.StatusOK)
+			requireElementText(t, res.HTML, "#confirm-refund h2", "Refund order #"+itoa(quiet.order)+" in full?")
+			requireElementText(t, res.HTML, `#confirm-refund form[method="post"][action="`+refundPath+`"] button`,
+				"Yes, refund order #"+itoa(quiet.order))
+		})
+
+		t.Run("NotForOthers", func(t *testing.T) {
+			before := b.ledgerState(t, reported.order, quiet.order)
+			for _, c := range []*http.Client{seller, buyer, newClient(t)} {
+				requireStatus(t, b.postForm(t, c, decidePath, url.Values{"decision": {"refund"}}), http.StatusNotFound)
+				requireStatus(t, b.postForm(t, c, refundPath, url.Values{}), http.StatusNotFound)
+				requireStatus(t, b.get(t, c, "/admin/payments?order="+itoa(quiet.order)+"&confirm=refund"), http.StatusNotFound)
+			}
+			require.Equal(t, before, b.ledgerState(t, reported.order, quiet.order))
+		})
+
+		t.Run("BadDecision", func(t *testing.T) {
+			before := b.ledgerState(t, reported.order, quiet.order)
+			for _, decision := range []string{"", "keep", "REFUND"} {
+				res := b.postForm(t, ops, decidePath, url.Values{"decision": {decision}})
+				requireStatus(t, res, http.StatusUnprocessableEntity)
+				requireElementText(t, res.HTML, "#payout-action-error", "Choose to refund the buyer or to release the money to the seller.")
+			}
+			res := b.postForm(t, ops, "/admin/payments/orders/"+itoa(quiet.order)+"/decide", url.Values{"decision": {"release"}})
+			requireStatus(t, res, http.StatusConflict)
+			requireElementText(t, res.HTML, "#payout-action-error", "This order has no problem waiting for a decision: it was decided already.")
+			require.Equal(t, before, b.ledgerState(t, reported.order, quiet.order))
+		})
+
+		t.Run("RefundTheBuyer", func(t *testing.T) {
+			res := b.postForm(t, ops, decidePath, url.Values{"decision": {"refund"}})
+			requireRedirect(t, res, "/admin/payments?order="+itoa(reported.order))
+			require.Equal(t, store.ActionProblemRefund, b.moderationLog(t)[0].Action)
+			page := b.get(t, ops, res.location())
+			requireElementText(t, page.HTML, ".flash", "Order #"+itoa(reported.order)+": the buyer is being refunded; the seller is not paid.")
+			require.Contains(t, textOf(requireElement(t, page.HTML, "#problem-"+itoa(reported.order))), "Refunded to the buyer")
+			requireNoElement(t, page.HTML, `form[action="`+decidePath+`"]`)
+
+			again := b.postForm(t, ops, decidePath, url.Values{"decision": {"release"}})
+			requireStatus(t, again, http.StatusConflict)
+			requireElementText(t, again.HTML, "#payout-action-error", "This order has no problem waiting for a decision: it was decided already.")
+		})
+
+		t.Run("RefundAnOrder", func(t *testing.T) {
+			res := b.postForm(t, ops, refundPath, url.Values{})
+			requireRedirect(t, res, "/admin/payments?order="+itoa(quiet.order))
+			require.Equal(t, store.ActionRefund, b.moderationLog(t)[0].Action)
+			require.Equal(t, store.SaleRefunded, b.orderSales(t, quiet.order)[0].State)
+
+			again := b.postForm(t, ops, refundPath, url.Values{})
+			requireStatus(t, again, http.StatusConflict)
+			requireElementText(t, again.HTML, "#payout-action-error", "This order is refunded already, or its refund is under way.")
+		})
+
+		t.Run("StillAddsUp", func(t *testing.T) {
+			// The refund jobs record each refund in the ledger.
+			require.Eventually(t, func() bool {
+				return b.order(t, quiet.order).PaymentStatus == store.PaymentRefunded &&
+					b.order(t, reported.order).PaymentStatus == store.PaymentRefunded
+			}, 10*time.Second, 20*time.Millisecond)
+			res := b.get(t, ops, "/admin/payments")
+			require.Equal(t, []string{"refunded", "2", "60.00 USD", "3.00 USD", "57.00 USD"},
+				texts(requireElement(t, res.HTML, "#ledger-usd-refunded").Find("td")))
+			requireElementText(t, res.HTML, "#ledger-usd-check .badge", "adds up")
+			requireElementText(t, res.HTML, "p#discrepancies", "None: every sale adds up.")
+			requireNoElement(t, res.HTML, "[id^=refund-order-]", "nothing left to refund")
+		})
+
+		t.Run("ShowsWhatDoesNotAddUp", func(t *testing.T) {
+			// The database keeps every sale's gross = fee + net, and the
+			// ledger append-only: a payment's amount is what can drift.
+			sale := b.orderSales(t, quiet.order)[0]
+			b.exec(t, `UPDATE payments SET amount = amount + 1 WHERE id = $1`, sale.PaymentID)
+			res := b.get(t, ops, "/admin/payments")
+			require.Equal(t, "Sale #"+itoa(sale.ID)+" of order #"+itoa(quiet.order)+": the sales of its payment do not add up to the amount paid",
+				requireElement(t, res.HTML, "#discrepancies li").Text())
+			requireElement(t, res.HTML, `#discrepancies li a[href="/admin/payments?order=`+itoa(quiet.order)+`"]`)
+			requireElementText(t, res.HTML, "#ledger-usd-check .badge", "does NOT add up")
+			require.Contains(t, textOf(requireElement(t, res.HTML, "#ledger-usd-check")), "differs from the payments recorded, 60.01 USD")
+		})
+	})
+}
