@@ -207,6 +207,12 @@ func TestReportProblem(t *testing.T) {
 			note := requireElement(t, res.HTML, `#report-form[action="`+reportPath(sold.order)+`"] textarea#note[name="note"][required]`)
 			require.Equal(t, "2000", note.AttrOr("maxlength", ""))
 			requireElementText(t, res.HTML, "#report-button", "Report the problem and hold the payment")
+
+			// The order refreshes itself with it (once paid, say), keeping
+			// what the buyer is typing.
+			frag := b.get(t, buyer, path, htmx)
+			requireStatus(t, frag, http.StatusOK)
+			requireElement(t, frag.HTML, "#order #guarantee details#report[hx-preserve] textarea#note")
 		})
 
 		t.Run("NotBeforePaying", func(t *testing.T) {
