@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/riverqueue/river"
@@ -179,6 +180,9 @@ type ledgerBalance struct {
 	Sales    int
 	Fee, Net int64
 }
+
+// Code is the currency's ISO code as the console writes it: "USD".
+func (b ledgerBalance) Code() string { return strings.ToUpper(b.Currency) }
 
 func ledgerBalanceOf(b store.LedgerBalance) ledgerBalance {
 	l := ledgerBalance{LedgerBalance: b}

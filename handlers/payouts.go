@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,8 +89,8 @@ type payoutTotal struct {
 	Net        int64
 }
 
-// payoutTotals sums sales by currency and stage, every stage listed for
-// each currency, in payoutStages' order.
+// payoutTotals sums sales by currency and stage, in payoutStages' order,
+// leaving out the stages without a sale.
 func payoutTotals(sales []store.Sale) []payoutTotal {
 	var totals []payoutTotal
 	index := map[string]int{} // currency -> its first total
@@ -111,7 +112,7 @@ func payoutTotals(sales []store.Sale) []payoutTotal {
 			}
 		}
 	}
-	return totals
+	return slices.DeleteFunc(totals, func(t payoutTotal) bool { return t.Sales == 0 })
 }
 
 type payoutsPage struct {
