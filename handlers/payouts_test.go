@@ -425,6 +425,8 @@ func TestAdminPayouts(t *testing.T) {
 			requireElementText(t, page.HTML, ".flash", "Order #"+itoa(reported.order)+": the buyer is being refunded; the seller is not paid.")
 			require.Contains(t, textOf(requireElement(t, page.HTML, "#problem-"+itoa(reported.order))), "Refunded to the buyer")
 			requireNoElement(t, page.HTML, `form[action="`+decidePath+`"]`)
+			order := b.get(t, buyer, orderURL(reported.order))
+			require.Contains(t, textOf(requireElement(t, order.HTML, "#problem-decision")), "EventHive decided to refund you")
 
 			again := b.postForm(t, ops, decidePath, url.Values{"decision": {"release"}})
 			requireStatus(t, again, http.StatusConflict)
