@@ -49,6 +49,18 @@ type payoutSale struct {
 	On time.Time
 	// Problem: the buyer reported a problem the operator has not decided.
 	Problem bool
+	// Refund says why the buyer got the money back, if they did and the
+	// reason is known.
+	Refund string
+}
+
+// sellerRefundReasons say to a seller why a sale was refunded: the store's
+// reasons speak to the buyer.
+var sellerRefundReasons = map[string]string{
+	store.RefundMissingFile: "You had not attached its e-ticket when the event started.",
+	store.RefundProblem:     "EventHive upheld the problem the buyer reported.",
+	store.RefundByOperator:  "EventHive refunded the order.",
+	store.RefundInStripe:    "EventHive refunded the payment.",
 }
 
 // payoutSaleOf words what became of a sale's money for its seller.
@@ -182,8 +194,15 @@ func (h *Handler) payouts(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	reasons, err := h.store.SaleRefundReasons(r.Context(), u.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	for _, a := range sales {
-		data.Sales = append(data.Sales, payoutSaleOf(a))
+		sale := payoutSaleOf(a)
+		sale.Refund = sellerRefundReasons[reasons[a.ID]]
+		data.Sales = append(data.Sales, sale)
 	}
 	data.Totals = payoutTotals(sales)
 	h.render(w, r, http.StatusOK, templates.Payouts, data)

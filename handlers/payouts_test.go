@@ -164,11 +164,38 @@ func TestPayoutsPage(t *testing.T) {
 			require.Equal(t, store.SaleReversed, reversed.State)
 			res := b.get(t, seller, "/payouts")
 			requireElementText(t, res.HTML, "#sale-"+itoa(sale.ID)+" td.sale-status",
-				"Taken back for the buyer's refund on "+reversed.ReversedAt.UTC().Format("2 Jan 2006 15:04 UTC"))
+				"Taken back for the buyer's refund on "+reversed.ReversedAt.UTC().Format("2 Jan 2006 15:04 UTC")+" EventHive refunded the order.")
 			require.Equal(t, []string{"Taken back: the buyer was refunded", "1", "$30.00", "$1.50", "$28.50"},
 				texts(requireElement(t, res.HTML, "#total-reversed-usd").Find("td")))
 			requireNoElement(t, res.HTML, "#total-paid-usd")
 		})
+	})
+}
+
+// TestPayoutsPageSaysWhyASaleWasRefunded: a ticket whose e-ticket file
+// was still missing when its event started is refunded at release, and its
+// seller reads why.
+func TestPayoutsPageSaysWhyASaleWasRefunded(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := payoutBundle(t, dialect)
+		seller := b.signUp(t, "seller@example.com")
+		buyer := b.signUp(t, "buyer@example.com")
+		l := b.sellOK(t, seller, b.newEvent(t, "Opera gala", 7*24*time.Hour)) // e-tickets, none attached
+		order := b.buyOK(t, buyer, l.ID)
+		b.payOK(t, buyer, order)
+		b.release(t, order)
+		sale := b.orderSales(t, order)[0]
+		require.Equal(t, store.SaleRefunded, sale.State)
+
+		res := b.get(t, seller, "/payouts")
+		requireStatus(t, res, http.StatusOK)
+		status := requireElement(t, res.HTML, "#sale-"+itoa(sale.ID)+" td.sale-status")
+		require.True(t, strings.HasPrefix(textOf(status), "Refunded to the buyer"), textOf(status))
+		requireElementText(t, res.HTML, "#sale-"+itoa(sale.ID)+" .refund-reason", "You had not attached its e-ticket when the event started.")
+		require.Equal(t, []string{"Refunded to the buyer before you were paid", "1", "$30.00", "$1.50", "$28.50"},
+			texts(requireElement(t, res.HTML, "#total-refunded-usd").Find("td")))
+		requireNoElement(t, res.HTML, "#total-held-usd")
 	})
 }
 
