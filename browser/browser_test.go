@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -751,6 +752,14 @@ func TestBrowser(t *testing.T) {
 		require.Contains(t, buyer.text("#guarantee"), "EventHive holds the seller's money until")
 		buyer.click("#report summary")
 		buyer.do(chromedp.SendKeys(chromedp.CSS("#note"), "The QR code was refused at the door."))
+		// The order refreshes itself while the buyer types: the note stays.
+		buyer.do(chromedp.Evaluate[chromedp.Void](`document.addEventListener('htmx:afterSwap', () => { window.ehOrderSwapped = true })`))
+		orderID, err := strconv.ParseInt(strings.TrimPrefix(order, "/orders/"), 10, 64)
+		require.NoError(t, err)
+		app.hub.Publish(t.Context(), live.Event{OrderID: orderID})
+		buyer.waitFor(`window.ehOrderSwapped === true`, 5*time.Second)
+		require.Equal(t, "The QR code was refused at the door.", run(buyer, chromedp.Evaluate[string](`document.getElementById('note').value`)))
+		require.True(t, buyer.visible("#note"), "the report stays open")
 		buyer.screenshot("order-report")
 		buyer.do(chromedp.Click(chromedp.CSS("#report-button")), chromedp.WaitVisible(chromedp.CSS("#problem-reported")))
 		require.Contains(t, buyer.text("#problem-reported"), "EventHive is looking into it")
