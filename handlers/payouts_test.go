@@ -452,6 +452,10 @@ func TestAdminPayouts(t *testing.T) {
 			requireElementText(t, page.HTML, ".flash", "Order #"+itoa(reported.order)+": the buyer is being refunded; the seller is not paid.")
 			require.Contains(t, textOf(requireElement(t, page.HTML, "#problem-"+itoa(reported.order))), "Refunded to the buyer")
 			requireNoElement(t, page.HTML, `form[action="`+decidePath+`"]`)
+			// The moderation log links to the order's payments.
+			logPage := b.get(t, ops, "/admin/log")
+			link := requireElement(t, logPage.HTML, `a[href="/admin/payments?order=`+itoa(reported.order)+`"]`)
+			requireStatus(t, b.get(t, ops, link.AttrOr("href", "")), http.StatusOK)
 			order := b.get(t, buyer, orderURL(reported.order))
 			require.Contains(t, textOf(requireElement(t, order.HTML, "#problem-decision")), "EventHive decided to refund you")
 
