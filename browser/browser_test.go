@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -745,6 +746,27 @@ func TestBrowser(t *testing.T) {
 		require.Equal(t, "Order #"+strings.TrimPrefix(order, "/orders/")+" is paid.", buyer.text("#order-announce"),
 			"screen readers hear of the payment")
 		buyer.screenshot("order-paid")
+
+		// The buyer guarantee came with the payment: a problem reported
+		// holds the seller's money until the operator decides.
+		require.Contains(t, buyer.text("#guarantee"), "EventHive holds the seller's money until")
+		buyer.click("#report summary")
+		buyer.do(chromedp.SendKeys(chromedp.CSS("#note"), "The QR code was refused at the door."))
+		// The order refreshes itself while the buyer types: the note stays.
+		buyer.do(chromedp.Evaluate[chromedp.Void](`document.addEventListener('htmx:afterSwap', () => { window.ehOrderSwapped = true })`))
+		orderID, err := strconv.ParseInt(strings.TrimPrefix(order, "/orders/"), 10, 64)
+		require.NoError(t, err)
+		app.hub.Publish(t.Context(), live.Event{OrderID: orderID})
+		buyer.waitFor(`window.ehOrderSwapped === true`, 5*time.Second)
+		require.Equal(t, "The QR code was refused at the door.", run(buyer, chromedp.Evaluate[string](`document.getElementById('note').value`)))
+		require.True(t, buyer.visible("#note"), "the report stays open")
+		buyer.screenshot("order-report")
+		buyer.do(chromedp.Click(chromedp.CSS("#report-button")), chromedp.WaitVisible(chromedp.CSS("#problem-reported")))
+		require.Contains(t, buyer.text("#problem-reported"), "EventHive is looking into it")
+		buyer.screenshot("order-reported")
+		buyer.open("/payouts")
+		require.Contains(t, buyer.text("#no-sales"), "You have not sold any tickets yet")
+		buyer.screenshot("payouts-empty")
 		buyer.open("/orders")
 		buyer.requireLocalTimes("main", paris)
 		buyer.screenshot("orders")
@@ -769,6 +791,12 @@ func TestBrowser(t *testing.T) {
 		require.Equal(t, []string{jazz + "/edit"},
 			run(seller, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#my-tickets a[href$="/edit"]')].map(a => a.getAttribute("href"))`)))
 		seller.screenshot("my-tickets")
+		seller.click("#payouts-link")
+		seller.do(chromedp.WaitVisible(chromedp.CSS("#payout-sales")))
+		require.Contains(t, seller.text("#payout-sales"), "Opera gala, 12 June")
+		require.Contains(t, seller.text("#payout-sales"), "the buyer reported a problem")
+		require.Contains(t, seller.text("#payout-account"), "Get paid")
+		seller.screenshot("payouts")
 
 		// The operator console, with the buyer's payment in it.
 		ops := newPerson(t, browser, app, "operator", false)
@@ -779,6 +807,8 @@ func TestBrowser(t *testing.T) {
 		ops.screenshot("admin")
 		ops.open("/admin/payments")
 		require.Contains(t, ops.text("#payments-all"), "Opera gala, 12 June")
+		require.Contains(t, ops.text("#problems"), "The QR code was refused at the door.")
+		require.Contains(t, ops.text("#ledger"), "adds up")
 		ops.screenshot("admin-payments")
 	})
 

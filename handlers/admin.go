@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/riverqueue/river"
@@ -55,6 +57,8 @@ func (h *Handler) adminRoutes(r chi.Router) {
 	r.Use(h.requireAdmin)
 	r.Get("/", h.adminIndex)
 	r.Get("/payments", h.adminPayments)
+	r.Post("/payments/orders/{id}/decide", h.adminDecideProblem)
+	r.Post("/payments/orders/{id}/refund", h.adminRefundOrder)
 	r.Get("/mail", h.adminMail)
 	h.moderationRoutes(r)
 	jobs := h.cfg.JobsUI
@@ -148,7 +152,80 @@ type adminPaymentsPage struct {
 	Page
 	Filter   paymentFilterLink
 	Filters  []paymentFilterLink
-	Payments []store.PaymentRecord
+	Payments []adminPayment
+
+	Ledger        []ledgerBalance
+	Discrepancies []store.LedgerDiscrepancy
+	Problems      []adminProblem
+
+	// OrderID is the order the page is about (?order=), or 0 for all.
+	OrderID int64
+	// ConfirmRefund asks the operator to confirm refunding OrderID.
+	ConfirmRefund bool
+	// Error says why the operator's last action on OrderID was refused.
+	Error string
+}
+
+// adminPayment is a payment as the payments page lists it.
+type adminPayment struct {
+	store.PaymentRecord
+	// Refundable: the payment paid its order and is not being refunded, so
+	// the operator may refund the order.
+	Refundable bool
+}
+
+// ledgerBalance is a currency's ledger with its totals over every state.
+type ledgerBalance struct {
+	store.LedgerBalance
+	Sales    int
+	Fee, Net int64
+}
+
+// Code is the currency's ISO code as the console writes it: "USD".
+func (b ledgerBalance) Code() string { return strings.ToUpper(b.Currency) }
+
+func ledgerBalanceOf(b store.LedgerBalance) ledgerBalance {
+	l := ledgerBalance{LedgerBalance: b}
+	for _, t := range b.ByState {
+		l.Sales += t.Sales
+		l.Fee += t.Fee
+		l.Net += t.Net
+	}
+	return l
+}
+
+// adminProblem is the problem a buyer reported with an order: the order's
+// sales the report held, in one line.
+type adminProblem struct {
+	store.Sale       // the order's first sale the report held
+	Tickets    int   // how many tickets the report held
+	Total      int64 // their gross
+}
+
+// Open reports whether the problem waits for the operator's decision.
+func (p adminProblem) Open() bool { return p.ProblemOpen() }
+
+// Refunded reports whether the operator decided to refund the buyer.
+func (p adminProblem) Refunded() bool { return p.ProblemDecision == store.DecisionRefund }
+
+// adminProblemsShown is how many reported sales the payments page reads.
+const adminProblemsShown = 500
+
+// adminProblemsOf groups reported sales by order, in the order given.
+func adminProblemsOf(sales []store.Sale) []adminProblem {
+	var problems []adminProblem
+	index := map[int64]int{}
+	for _, a := range sales {
+		i, ok := index[a.OrderID]
+		if !ok {
+			i = len(problems)
+			index[a.OrderID] = i
+			problems = append(problems, adminProblem{Sale: a})
+		}
+		problems[i].Tickets++
+		problems[i].Total += a.Gross
+	}
+	return problems
 }
 
 // paymentFilterLinks counts the payments in every view; current is the
@@ -182,33 +259,162 @@ func (h *Handler) adminIndex(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// adminPayments lists payments with their orders, in the view named by
-// ?show=; an unknown view is 404.
+// adminPayments shows the ledger's balances and any sale that does not add
+// up, the problems buyers reported, and the payments with their orders in
+// the view named by ?show=; ?order= narrows problems and payments to one
+// order, and ?confirm=refund asks to confirm refunding it. An unknown view
+// or order number is 404.
 func (h *Handler) adminPayments(w http.ResponseWriter, r *http.Request) {
-	show := r.URL.Query().Get("show")
+	q := r.URL.Query()
+	var orderID int64
+	if q.Has("order") {
+		if orderID = positiveID(q.Get("order")); orderID == 0 {
+			h.notFound(w, r)
+			return
+		}
+	}
+	data, ok := h.adminPaymentsPage(w, r, q.Get("show"), orderID)
+	if !ok {
+		return
+	}
+	data.ConfirmRefund = orderID != 0 && q.Get("confirm") == "refund"
+	h.render(w, r, http.StatusOK, templates.AdminPayments, data)
+}
+
+// adminPaymentsPage reads the payments page in the view show, narrowed to
+// orderID unless it is 0. It reports false, having answered, when show is
+// unknown or reading fails.
+func (h *Handler) adminPaymentsPage(w http.ResponseWriter, r *http.Request, show string, orderID int64) (adminPaymentsPage, bool) {
 	i := slices.IndexFunc(paymentFilters, func(f paymentFilter) bool { return f.Key == show })
 	if i < 0 {
 		h.notFound(w, r)
-		return
+		return adminPaymentsPage{}, false
 	}
-	records, err := h.store.PaymentRecords(r.Context())
+	ctx := r.Context()
+	records, err := h.store.PaymentRecords(ctx)
 	if err != nil {
 		h.serverError(w, r, err)
-		return
+		return adminPaymentsPage{}, false
 	}
-	links := paymentFilterLinks(records, show)
-	shown := []store.PaymentRecord{}
+	balances, err := h.store.LedgerBalances(ctx)
+	if err != nil {
+		h.serverError(w, r, err)
+		return adminPaymentsPage{}, false
+	}
+	discrepancies, err := h.store.LedgerDiscrepancies(ctx)
+	if err != nil {
+		h.serverError(w, r, err)
+		return adminPaymentsPage{}, false
+	}
+	reported, err := h.store.ProblemSales(ctx, adminProblemsShown)
+	if err != nil {
+		h.serverError(w, r, err)
+		return adminPaymentsPage{}, false
+	}
+	links := paymentFilterLinks(records, show) // of every order: they lead to the views of every order
+	title := "Payments: " + paymentFilters[i].Label
+	if orderID != 0 {
+		title = fmt.Sprintf("Payments: order #%d", orderID)
+		records = slices.DeleteFunc(records, func(rec store.PaymentRecord) bool { return !rec.HasOrder || rec.Order.ID != orderID })
+		reported = slices.DeleteFunc(reported, func(a store.Sale) bool { return a.OrderID != orderID })
+	}
+	data := adminPaymentsPage{
+		Page:          h.page(r, title),
+		Filter:        links[i],
+		Filters:       links,
+		Payments:      []adminPayment{},
+		Discrepancies: discrepancies,
+		Problems:      adminProblemsOf(reported),
+		OrderID:       orderID,
+	}
+	for _, b := range balances {
+		data.Ledger = append(data.Ledger, ledgerBalanceOf(b))
+	}
 	for _, rec := range records {
 		if paymentFilters[i].match(rec) {
-			shown = append(shown, rec)
+			data.Payments = append(data.Payments, adminPayment{PaymentRecord: rec,
+				Refundable: rec.HasOrder && rec.Order.Status == store.Paid && rec.Status.Succeeded()})
 		}
 	}
-	h.render(w, r, http.StatusOK, templates.AdminPayments, adminPaymentsPage{
-		Page:     h.page(r, "Payments: "+paymentFilters[i].Label),
-		Filter:   links[i],
-		Filters:  links,
-		Payments: shown,
-	})
+	return data, true
+}
+
+// adminPaymentsPath is the payments page about one order.
+func adminPaymentsPath(orderID int64) string {
+	return "/admin/payments?order=" + strconv.FormatInt(orderID, 10)
+}
+
+// adminDecideProblem records the operator's decision on the problem the
+// buyer of the order in the URL reported: decision=refund refunds the
+// buyer, decision=release lets the money go to the seller.
+func (h *Handler) adminDecideProblem(w http.ResponseWriter, r *http.Request) {
+	orderID, ok := pathID(r)
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
+	if !h.parseForm(w, r) {
+		return
+	}
+	decision := r.PostFormValue("decision")
+	if decision != store.DecisionRefund && decision != store.DecisionRelease {
+		h.refusePayoutAction(w, r, orderID, refusal{status: http.StatusUnprocessableEntity,
+			message: "Choose to refund the buyer or to release the money to the seller."})
+		return
+	}
+	if err := h.store.DecideProblem(r.Context(), currentUser(r).ID, orderID, decision, h.now()); err != nil {
+		h.refusePayoutError(w, r, orderID, err)
+		return
+	}
+	flash := fmt.Sprintf("Order #%d: the money is released to the seller.", orderID)
+	if decision == store.DecisionRefund {
+		flash = fmt.Sprintf("Order #%d: the buyer is being refunded; the seller is not paid.", orderID)
+	}
+	h.sessions.Put(r.Context(), sessionFlash, flash)
+	redirect(w, r, adminPaymentsPath(orderID))
+}
+
+// adminRefundOrder refunds the order in the URL in full, once the operator
+// confirmed it: money already paid out to its seller is taken back first.
+func (h *Handler) adminRefundOrder(w http.ResponseWriter, r *http.Request) {
+	orderID, ok := pathID(r)
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
+	if !h.parseForm(w, r) {
+		return
+	}
+	if err := h.store.RefundOrder(r.Context(), currentUser(r).ID, orderID, h.now()); err != nil {
+		h.refusePayoutError(w, r, orderID, err)
+		return
+	}
+	h.sessions.Put(r.Context(), sessionFlash,
+		fmt.Sprintf("Order #%d is being refunded in full; money already paid out to the seller is taken back first.", orderID))
+	redirect(w, r, adminPaymentsPath(orderID))
+}
+
+// refusePayoutError answers an error of a decision or a refund: the
+// payments page about the order with the message when the table knows it,
+// else storeError's answer.
+func (h *Handler) refusePayoutError(w http.ResponseWriter, r *http.Request, orderID int64, err error) {
+	ref, ok := refusalFor(deciding, facts{err: err, now: h.now()})
+	if !ok {
+		h.storeError(w, r, err)
+		return
+	}
+	h.refusePayoutAction(w, r, orderID, ref)
+}
+
+// refusePayoutAction shows the payments page about the order with why the
+// operator's action was refused.
+func (h *Handler) refusePayoutAction(w http.ResponseWriter, r *http.Request, orderID int64, ref refusal) {
+	data, ok := h.adminPaymentsPage(w, r, "", orderID)
+	if !ok {
+		return
+	}
+	data.Error = ref.message
+	h.renderMain(w, r, ref.status, templates.AdminPayments, data)
 }
 
 // adminMailShown is how many messages the mail page shows.

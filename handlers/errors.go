@@ -28,6 +28,8 @@ const (
 	merging    // an operator merging a duplicate event into another
 	attaching  // attaching an e-ticket file to a ticket one sells
 	reselling  // listing a ticket one holds for sale again
+	reporting  // reporting a problem with one's paid order
+	deciding   // an operator deciding a problem, or refunding an order
 )
 
 // A refusal is the answer to a domain error: its status, the sentence shown
@@ -194,6 +196,20 @@ var refusals = map[attempt][]rule{
 			message: "You have listed this ticket for sale already: change or withdraw that listing instead."}},
 		{err: store.ErrEventStarted, refusal: refusal{status: http.StatusConflict,
 			message: "The event has started: sales closed then, and this ticket can no longer be sold."}},
+	},
+	reporting: {
+		{err: store.ErrProblemNote, refusal: refusal{status: http.StatusUnprocessableEntity,
+			message: "Say what went wrong, in at most 2,000 characters."}},
+		{err: store.ErrProblemReported, refusal: refusal{status: http.StatusConflict,
+			message: "You have already reported a problem with this order: EventHive is looking into it."}},
+		{err: store.ErrNoProblemToReport, refusal: refusal{status: http.StatusConflict,
+			message: "A problem can no longer be reported here: the money for this order has already gone to the seller, or back to you."}},
+	},
+	deciding: {
+		{err: store.ErrNoOpenProblem, refusal: refusal{status: http.StatusConflict,
+			message: "This order has no problem waiting for a decision: it was decided already."}},
+		{err: store.ErrNothingToRefund, refusal: refusal{status: http.StatusConflict,
+			message: "This order is refunded already, or its refund is under way."}},
 	},
 }
 

@@ -23,7 +23,12 @@ const maxFormBytes = 16 << 10
 // parseForm reads a form body of bounded size. It reports false, having
 // answered the request, when the body is unreadable.
 func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	return h.parseFormUpTo(w, r, maxFormBytes)
+}
+
+// parseFormUpTo is parseForm for a form of at most limit bytes.
+func (h *Handler) parseFormUpTo(w http.ResponseWriter, r *http.Request, limit int64) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	err := r.ParseForm()
 	var tooBig *http.MaxBytesError
 	switch {

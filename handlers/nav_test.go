@@ -34,7 +34,7 @@ func TestNavMarksTheCurrentPage(t *testing.T) {
 
 	t.Run("SignedIn", func(t *testing.T) {
 		seller := b.signUp(t, "seller@example.com")
-		for _, path := range []string{"/", "/tickets/new", "/my/tickets", "/orders", "/payments"} {
+		for _, path := range []string{"/", "/tickets/new", "/my/tickets", "/orders", "/payments", "/payouts"} {
 			require.Equal(t, []string{path}, current(t, seller, path), "on %s", path)
 		}
 		// A page that the nav does not link to marks no link.

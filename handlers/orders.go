@@ -151,6 +151,8 @@ type orderPage struct {
 	Files []store.FileSlot
 	// Passes are a paid order's EventHive passes, if its event has them.
 	Passes []store.OrderPass
+	// Guarantee is a paid order's buyer guarantee (see report.go), or nil.
+	Guarantee *guarantee
 }
 
 // buyAgain is what a buyer whose order ended unpaid may do about its
@@ -221,6 +223,11 @@ func (h *Handler) orderPage(r *http.Request, o store.Order) (orderPage, error) {
 			return orderPage{}, err
 		}
 		if data.Passes, err = h.store.OrderPasses(r.Context(), o.ID); err != nil {
+			return orderPage{}, err
+		}
+	}
+	if data.Paid || data.Refunded {
+		if data.Guarantee, err = h.orderGuarantee(r, o, p.Now); err != nil {
 			return orderPage{}, err
 		}
 	}

@@ -89,6 +89,24 @@ func (f *fakeStripe) Refund(_ context.Context, _, key string) error {
 	return nil
 }
 
+// RefundPart records a partial refund by its key, as Refund does.
+func (f *fakeStripe) RefundPart(_ context.Context, _ string, _ int64, key string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refunds[key]++
+	return "re_" + key, nil
+}
+
+// Transfer and ReverseTransfer answer with ids derived from their keys, as
+// the built-in stand-in does.
+func (f *fakeStripe) Transfer(_ context.Context, t payments.Transfer) (string, error) {
+	return "tr_" + t.IdempotencyKey, nil
+}
+
+func (f *fakeStripe) ReverseTransfer(_ context.Context, r payments.Reversal) (string, error) {
+	return "trr_" + r.IdempotencyKey, nil
+}
+
 func (f *fakeStripe) refundsAsked() map[string]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -86,6 +86,8 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 			r.Post("/orders/{id}/pay", h.payOrder)
 			r.Post("/orders/{id}/extend", h.extendOrder)
 			r.Get("/payments", h.listPayments)
+			r.Get("/payouts", h.payouts)
+			r.Post("/orders/{id}/report", h.reportProblem)
 			r.Get("/events/{id}/checkin", h.showDoor)
 			r.Post("/events/{id}/checkin", h.checkIn)
 			r.Get("/events/{id}/checkin/live", h.checkinLive)
@@ -120,8 +122,8 @@ const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; object-
 	"frame-ancestors 'none'; form-action 'self' https://checkout.stripe.com https://connect.stripe.com"
 
 // maxBodyBytes bounds the body of every request, except the webhook's
-// (maxWebhookBytes) and e-ticket uploads' (maxUploadBytes). The form
-// handlers set their own limit too.
+// (maxWebhookBytes), e-ticket uploads' (maxUploadBytes) and problem
+// reports' (maxReportBytes). The form handlers set their own limit too.
 const maxBodyBytes = maxFormBytes
 
 // limitBodies makes reading more than the route's limit of a request body
@@ -134,6 +136,8 @@ func limitBodies(next http.Handler) http.Handler {
 			limit = maxWebhookBytes
 		case isUpload(r):
 			limit = maxUploadBytes
+		case isReport(r):
+			limit = maxReportBytes
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)

@@ -77,6 +77,7 @@ var (
 	OrderCancel = page("order_cancel")
 	Orders      = page("orders")
 	Payments    = page("payments")
+	Payouts     = page("payouts")
 
 	PayoutsBuiltinOnboarding = page("payouts_builtin_onboarding")
 
