@@ -26,13 +26,12 @@ const webhookSecret = "whsec_test_payments"
 const connectWebhookSecret = "whsec_test_connect"
 
 // fakeStripe stands in for Stripe's API in the jobs (payments/ checks the
-// real client against stripe-mock): it records full refunds and transfers
-// by idempotency key, and reports a session as paid when a test says the
-// buyer paid it. Refunds of one sale and reversals are answered, not
-// recorded.
+// real client against stripe-mock): it records refunds (full and of one
+// sale) and transfers by idempotency key, and reports a session as paid when
+// a test says the buyer paid it. Reversals are answered, not recorded.
 type fakeStripe struct {
 	mu        sync.Mutex
-	refunds   map[string]int               // idempotency key -> full refunds asked
+	refunds   map[string]int               // idempotency key -> refunds asked
 	paid      map[string]*payments.Payment // session id -> payment found when expiring
 	expired   map[string]int               // session id -> expiries asked
 	transfers map[string][]payments.Transfer
@@ -41,10 +40,6 @@ type fakeStripe struct {
 func newFakeStripe() *fakeStripe {
 	return &fakeStripe{refunds: map[string]int{}, paid: map[string]*payments.Payment{}, expired: map[string]int{},
 		transfers: map[string][]payments.Transfer{}}
-}
-
-func (f *fakeStripe) RefundPart(_ context.Context, _ string, _ int64, key string) (string, error) {
-	return "re_" + key, nil
 }
 
 func (f *fakeStripe) Transfer(_ context.Context, tr payments.Transfer) (string, error) {
@@ -95,16 +90,6 @@ func (f *fakeStripe) RefundPart(_ context.Context, _ string, _ int64, key string
 	defer f.mu.Unlock()
 	f.refunds[key]++
 	return "re_" + key, nil
-}
-
-// Transfer and ReverseTransfer answer with ids derived from their keys, as
-// the built-in stand-in does.
-func (f *fakeStripe) Transfer(_ context.Context, t payments.Transfer) (string, error) {
-	return "tr_" + t.IdempotencyKey, nil
-}
-
-func (f *fakeStripe) ReverseTransfer(_ context.Context, r payments.Reversal) (string, error) {
-	return "trr_" + r.IdempotencyKey, nil
 }
 
 func (f *fakeStripe) refundsAsked() map[string]int {
