@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eventhive/eventhive/money"
+	"github.com/eventhive/eventhive/static"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/templates"
 )
@@ -73,24 +74,24 @@ func readerLocale(r *http.Request) *money.Locale {
 	return money.Match(r.Header.Get("Accept-Language"))
 }
 
-// writeHTML writes a rendered page or fragment, gzipped when r accepts it
-// and it is big enough (see gzipBody). Whatever the answer, it varies by
+// writeHTML writes a rendered page or fragment, compressed when r accepts it
+// and it is big enough (see compressBody). Whatever the answer, it varies by
 // HX-Request, Accept-Encoding and Accept-Language.
 func writeHTML(w http.ResponseWriter, r *http.Request, status int, body []byte) {
-	body, z := gzipBody(r, body)
-	defer releaseGzip(z)
-	writeBody(w, status, body, z != nil)
+	body, z := compressBody(r, body)
+	defer z.release()
+	writeBody(w, status, body, z.encoding())
 }
 
-// writeBody writes a page or fragment, gzipped or not, with its headers.
-func writeBody(w http.ResponseWriter, status int, body []byte, gzipped bool) {
+// writeBody writes a page or fragment, in encoding enc, with its headers.
+func writeBody(w http.ResponseWriter, status int, body []byte, enc static.Encoding) {
 	h := w.Header()
 	h.Add("Vary", "HX-Request")
 	h.Add("Vary", "Accept-Encoding")
 	h.Add("Vary", "Accept-Language") // prices are written in the reader's locale
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	if gzipped {
-		h.Set("Content-Encoding", "gzip")
+	if enc != static.Identity {
+		h.Set("Content-Encoding", string(enc))
 	}
 	// Known in advance, so the response is not chunked.
 	h.Set("Content-Length", strconv.Itoa(len(body)))
