@@ -23,6 +23,8 @@ type Page struct {
 	// Path is the requested URL's path: the nav marks the link to it as
 	// the current page.
 	Path string
+	// InlineCSS puts the CSS in the page (see inlineCSS).
+	InlineCSS bool
 }
 
 // page fills the shared page data for a request.
@@ -38,6 +40,8 @@ func (h *Handler) page(r *http.Request, title string) Page {
 		Flash: flash(r.Context(), sessionFlash),
 		Now:   h.now(),
 		Path:  r.URL.Path,
+
+		InlineCSS: inlineCSS(r),
 	}
 }
 
@@ -50,6 +54,7 @@ func isHTMX(r *http.Request) bool {
 // render writes view with status when HTMX asked for it, else its whole page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, view templates.View, data any) {
 	if body, ok := h.renderBody(w, r, view, data); ok {
+		h.rememberCSS(w, r)
 		writeHTML(w, r, status, body)
 	}
 }
@@ -128,7 +133,7 @@ type errorPage struct {
 // renderError shows a plain page with a title and a message.
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, status int, title, message string) {
 	// No flash here: an error can happen outside the session middleware.
-	data := errorPage{Page: Page{Title: title, User: currentUser(r), Now: h.now()}, Message: message}
+	data := errorPage{Page: Page{Title: title, User: currentUser(r), Now: h.now(), InlineCSS: inlineCSS(r)}, Message: message}
 	h.renderMain(w, r, status, templates.Error, data)
 }
 

@@ -106,10 +106,12 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 }
 
 // contentSecurityPolicy allows only the app's own scripts, styles and forms.
-// Pico's stylesheet draws its icons with data: images; forms may lead to
-// Stripe Checkout, which the Pay form redirects to.
-const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; " +
-	"frame-ancestors 'none'; form-action 'self' https://checkout.stripe.com"
+// The one inline style allowed is the site's own CSS, which a first visit's
+// page carries (see inlineCSS), by its hash. Pico's stylesheet draws its
+// icons with data: images; forms may lead to Stripe Checkout, which the Pay
+// form redirects to.
+var contentSecurityPolicy = "default-src 'self'; style-src 'self' " + static.StylesheetCSP() + "; img-src 'self' data:; " +
+	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' https://checkout.stripe.com"
 
 // maxBodyBytes bounds the body of every request, except the webhook's
 // (maxWebhookBytes) and e-ticket uploads' (maxUploadBytes). The form
