@@ -134,7 +134,9 @@ func TestAdminConsole(t *testing.T) {
 				"SignedIn":  buyer,
 				"Seller":    seller,
 			} {
-				// The ordinary 404 page, as this visitor sees it anywhere.
+				// The ordinary 404 page, as this visitor sees it anywhere once
+				// their browser holds the CSS (see TestFirstVisitCarriesTheCSS).
+				b.get(t, c, "/")
 				want := b.get(t, c, "/no-such-page")
 				requireStatus(t, want, http.StatusNotFound)
 				for _, path := range adminPaths {

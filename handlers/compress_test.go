@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/andybalholm/brotli"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventhive/eventhive/static"
@@ -19,9 +20,10 @@ import (
 )
 
 // TestCompression: pages, fragments, error pages and static files come
-// gzipped, with Vary: Accept-Encoding and their own Content-Length, to a
-// client that accepts gzip, and exactly as before to one that does not; the
-// live-update stream is never compressed and still streams.
+// compressed with brotli or gzip, with Vary: Accept-Encoding and their own
+// Content-Length, to a client that accepts either, and exactly as before to
+// one that accepts neither; the live-update stream is never compressed and
+// still streams.
 func TestCompression(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
@@ -35,31 +37,38 @@ func TestCompression(t *testing.T) {
 		// to: this one shows the bytes as sent.
 		raw := newClient(t)
 		raw.Transport = &http.Transport{DisableCompression: true}
-		gzipOK := withHeader("Accept-Encoding", "gzip, deflate, br, zstd")
+		// Nor does it keep cookies: every page is a first visit's, the same
+		// whichever the encoding.
+		raw.Jar = nil
+		// What Chromium sends: it gets brotli.
+		browser := withHeader("Accept-Encoding", "gzip, deflate, br, zstd")
+		gzipOnly := withHeader("Accept-Encoding", "gzip")
 
-		requireGzipped := func(t *testing.T, path string, opts ...reqOption) {
+		requireCompressed := func(t *testing.T, path string, opts ...reqOption) {
 			t.Helper()
 			plain := b.get(t, raw, path, opts...)
 			require.Empty(t, plain.Header.Get("Content-Encoding"), path)
 			require.Contains(t, plain.Header.Values("Vary"), "Accept-Encoding", path)
 			require.Equal(t, strconv.Itoa(len(plain.HTML)), plain.Header.Get("Content-Length"), path)
 
-			zipped := b.get(t, raw, path, append(opts, gzipOK)...)
-			require.Equal(t, plain.StatusCode, zipped.StatusCode, path)
-			require.Equal(t, "gzip", zipped.Header.Get("Content-Encoding"), path)
-			require.Contains(t, zipped.Header.Values("Vary"), "Accept-Encoding", path)
-			require.Equal(t, strconv.Itoa(len(zipped.HTML)), zipped.Header.Get("Content-Length"), path)
-			require.Less(t, len(zipped.HTML), len(plain.HTML), path)
-			require.Equal(t, plain.HTML, gunzip(t, zipped.HTML), path)
-			for _, name := range []string{"Content-Type", "HX-Retarget", "HX-Reswap", "Cache-Control"} {
-				require.Equal(t, plain.Header.Get(name), zipped.Header.Get(name), "%s: %s", path, name)
+			for enc, accept := range map[string]reqOption{"br": browser, "gzip": gzipOnly} {
+				packed := b.get(t, raw, path, append(opts, accept)...)
+				require.Equal(t, plain.StatusCode, packed.StatusCode, path)
+				require.Equal(t, enc, packed.Header.Get("Content-Encoding"), path)
+				require.Contains(t, packed.Header.Values("Vary"), "Accept-Encoding", path)
+				require.Equal(t, strconv.Itoa(len(packed.HTML)), packed.Header.Get("Content-Length"), path)
+				require.Less(t, len(packed.HTML), len(plain.HTML), path)
+				require.Equal(t, plain.HTML, decode(t, enc, packed.HTML), path)
+				for _, name := range []string{"Content-Type", "HX-Retarget", "HX-Reswap", "Cache-Control"} {
+					require.Equal(t, plain.Header.Get(name), packed.Header.Get(name), "%s: %s", path, name)
+				}
 			}
 		}
 
 		t.Run("Pages", func(t *testing.T) {
-			requireGzipped(t, "/")
-			requireGzipped(t, "/signin")
-			requireGzipped(t, "/?q=opera")
+			requireCompressed(t, "/")
+			requireCompressed(t, "/signin")
+			requireCompressed(t, "/?q=opera")
 		})
 
 		t.Run("KeptListing", func(t *testing.T) {
@@ -67,36 +76,42 @@ func TestCompression(t *testing.T) {
 			// kind of client asks first, each kind gets its own encoding of
 			// the same page, again and again.
 			b.listTicket(t, seller, "Opera, a new row", "30")
-			first := b.get(t, raw, "/", gzipOK)
+			br := b.get(t, raw, "/", browser)
+			gz := b.get(t, raw, "/", gzipOnly)
 			plain := b.get(t, raw, "/")
-			again := b.get(t, raw, "/", gzipOK)
-			require.Equal(t, "gzip", first.Header.Get("Content-Encoding"))
+			brAgain := b.get(t, raw, "/", browser)
+			gzAgain := b.get(t, raw, "/", gzipOnly)
+			require.Equal(t, "br", br.Header.Get("Content-Encoding"))
+			require.Equal(t, "gzip", gz.Header.Get("Content-Encoding"))
 			require.Empty(t, plain.Header.Get("Content-Encoding"))
 			require.Contains(t, plain.HTML, "Opera, a new row")
-			require.Equal(t, plain.HTML, gunzip(t, first.HTML))
-			require.Equal(t, first.HTML, again.HTML)
-			require.Equal(t, strconv.Itoa(len(again.HTML)), again.Header.Get("Content-Length"))
+			require.Equal(t, plain.HTML, decode(t, "br", br.HTML))
+			require.Equal(t, plain.HTML, decode(t, "gzip", gz.HTML))
+			require.Equal(t, br.HTML, brAgain.HTML)
+			require.Equal(t, gz.HTML, gzAgain.HTML)
+			require.Equal(t, strconv.Itoa(len(brAgain.HTML)), brAgain.Header.Get("Content-Length"))
+			require.Equal(t, strconv.Itoa(len(gzAgain.HTML)), gzAgain.Header.Get("Content-Length"))
 		})
 
 		t.Run("Fragment", func(t *testing.T) {
-			requireGzipped(t, "/", htmx)
+			requireCompressed(t, "/", htmx)
 		})
 
 		t.Run("ErrorPage", func(t *testing.T) {
-			requireGzipped(t, "/no/such/page")
+			requireCompressed(t, "/no/such/page")
 		})
 
 		t.Run("StaticFile", func(t *testing.T) {
-			requireGzipped(t, static.Path("vendor/htmx.min.js"))
+			requireCompressed(t, static.Path("vendor/htmx.min.js"))
 			data, err := os.ReadFile("../static/app.css")
 			require.NoError(t, err)
-			res := b.get(t, raw, static.Path("app.css"), gzipOK)
-			require.Equal(t, "gzip", res.Header.Get("Content-Encoding"))
-			require.Equal(t, string(data), gunzip(t, res.HTML))
+			res := b.get(t, raw, static.Path("app.css"), browser)
+			require.Equal(t, "br", res.Header.Get("Content-Encoding"))
+			require.Equal(t, string(data), decode(t, "br", res.HTML))
 		})
 
 		t.Run("RefusedOrNotAsked", func(t *testing.T) {
-			for _, ae := range []string{"", "identity", "gzip;q=0", "br", "*;q=0", "identity;q=1, gzip;q=0.5"} {
+			for _, ae := range []string{"", "identity", "gzip;q=0", "zstd", "*;q=0", "identity;q=1, gzip;q=0.5, br;q=0.5"} {
 				opts := []reqOption{}
 				if ae != "" {
 					opts = append(opts, withHeader("Accept-Encoding", ae))
@@ -110,29 +125,29 @@ func TestCompression(t *testing.T) {
 				}
 			}
 			// HTMX's own Vary stays.
-			require.Contains(t, b.get(t, raw, "/", gzipOK).Header.Values("Vary"), "HX-Request")
+			require.Contains(t, b.get(t, raw, "/", browser).Header.Values("Vary"), "HX-Request")
 		})
 
 		t.Run("Head", func(t *testing.T) {
 			for _, path := range []string{"/", "/signin", static.Path("vendor/pico.min.css")} {
-				get := b.get(t, raw, path, gzipOK)
-				head := b.do(t, raw, http.MethodHead, path, nil, gzipOK)
+				get := b.get(t, raw, path, browser)
+				head := b.do(t, raw, http.MethodHead, path, nil, browser)
 				requireStatus(t, head, http.StatusOK)
 				require.Empty(t, head.HTML, path)
-				require.Equal(t, "gzip", head.Header.Get("Content-Encoding"), path)
+				require.Equal(t, "br", head.Header.Get("Content-Encoding"), path)
 				require.Equal(t, get.Header.Get("Content-Length"), head.Header.Get("Content-Length"), path)
 				require.Contains(t, head.Header.Values("Vary"), "Accept-Encoding", path)
 			}
 		})
 
 		t.Run("SmallResponsesStayPlain", func(t *testing.T) {
-			res := b.get(t, raw, "/healthz", gzipOK)
+			res := b.get(t, raw, "/healthz", browser)
 			requireStatus(t, res, http.StatusOK)
 			require.Empty(t, res.Header.Get("Content-Encoding"))
 			require.Equal(t, "ok\n", res.HTML)
 
 			// An error fragment, retargeted to #main, is a few hundred bytes.
-			res = b.get(t, raw, "/tickets/999999", htmx, gzipOK)
+			res = b.get(t, raw, "/tickets/999999", htmx, browser)
 			requireStatus(t, res, http.StatusNotFound)
 			require.Empty(t, res.Header.Get("Content-Encoding"))
 			require.Contains(t, res.Header.Values("Vary"), "Accept-Encoding")
@@ -147,7 +162,7 @@ func TestCompression(t *testing.T) {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.url("/live"), nil)
 			require.NoError(t, err)
 			req.Header.Set("Accept", "text/event-stream")
-			req.Header.Set("Accept-Encoding", "gzip")
+			req.Header.Set("Accept-Encoding", "gzip, br")
 			// A stream buffered by a compressor would make Scan wait: the
 			// timeout turns that into a failure.
 			c := &http.Client{Transport: &http.Transport{DisableCompression: true}, Timeout: 10 * time.Second}
@@ -169,13 +184,21 @@ func TestCompression(t *testing.T) {
 	})
 }
 
-// gunzip decodes a gzip body.
-func gunzip(t *testing.T, body string) string {
+// decode decodes a body sent with Content-Encoding enc.
+func decode(t *testing.T, enc, body string) string {
 	t.Helper()
-	zr, err := gzip.NewReader(strings.NewReader(body))
+	var r io.Reader
+	switch enc {
+	case "br":
+		r = brotli.NewReader(strings.NewReader(body))
+	case "gzip":
+		zr, err := gzip.NewReader(strings.NewReader(body))
+		require.NoError(t, err)
+		r = zr
+	default:
+		t.Fatalf("unknown Content-Encoding %q", enc)
+	}
+	data, err := io.ReadAll(r)
 	require.NoError(t, err)
-	data, err := io.ReadAll(zr)
-	require.NoError(t, err)
-	require.NoError(t, zr.Close())
 	return string(data)
 }

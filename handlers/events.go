@@ -178,7 +178,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	// Everyone signed out sees the same page in their locale, so it is kept
 	// (see listingCache) unless there is a message for them to see once, or a
 	// date they typed wrong.
-	key := listingKey{url: filter.url(number), fragment: isHTMX(r), locale: readerLocale(r)}
+	key := listingKey{url: filter.url(number), fragment: isHTMX(r), locale: readerLocale(r), inlineCSS: !isHTMX(r) && inlineCSS(r)}
 	now := h.now()
 	cached := currentUser(r) == nil && !h.sessions.Exists(r.Context(), sessionFlash) && filter.valid()
 	var version store.ListingVersion
@@ -190,6 +190,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	}
 	if cached {
 		if page, ok := h.listing.get(key, version); ok {
+			h.rememberCSS(w, r)
 			page.write(w, r, http.StatusOK)
 			return
 		}
@@ -212,6 +213,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	h.rememberCSS(w, r)
 	if cached {
 		page := &keptPage{plain: body}
 		h.listing.put(key, version, page)

@@ -26,6 +26,8 @@ type listingKey struct {
 	url      string        // the page's own address: search and page number
 	fragment bool          // the HTMX fragment rather than the whole page
 	locale   *money.Locale // the one its prices are written in
+	// The page carries the CSS (see inlineCSS); a fragment never does.
+	inlineCSS bool
 }
 
 // maxListingEntries bounds the cache: past it, pages are rendered but not

@@ -122,6 +122,9 @@ func TestModerationIsOperatorsOnly(t *testing.T) {
 			"Unconfirmed": unconfirmed,
 			"Unlisted":    unlisted,
 		} {
+			// Once the browser holds the CSS, pages link it (see
+			// TestFirstVisitCarriesTheCSS): the same 404 page each time.
+			b.get(t, c, "/")
 			want := b.get(t, c, "/no-such-page")
 			requireStatus(t, want, http.StatusNotFound)
 			for _, path := range gets {

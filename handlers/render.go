@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eventhive/eventhive/money"
+	"github.com/eventhive/eventhive/static"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/templates"
 )
@@ -22,6 +23,8 @@ type Page struct {
 	// Path is the requested URL's path: the nav marks the link to it as
 	// the current page.
 	Path string
+	// InlineCSS puts the CSS in the page (see inlineCSS).
+	InlineCSS bool
 }
 
 // page fills the shared page data for a request.
@@ -37,6 +40,8 @@ func (h *Handler) page(r *http.Request, title string) Page {
 		Flash: flash(r.Context(), sessionFlash),
 		Now:   h.now(),
 		Path:  r.URL.Path,
+
+		InlineCSS: inlineCSS(r),
 	}
 }
 
@@ -49,6 +54,7 @@ func isHTMX(r *http.Request) bool {
 // render writes view with status when HTMX asked for it, else its whole page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, view templates.View, data any) {
 	if body, ok := h.renderBody(w, r, view, data); ok {
+		h.rememberCSS(w, r)
 		writeHTML(w, r, status, body)
 	}
 }
@@ -73,24 +79,24 @@ func readerLocale(r *http.Request) *money.Locale {
 	return money.Match(r.Header.Get("Accept-Language"))
 }
 
-// writeHTML writes a rendered page or fragment, gzipped when r accepts it
-// and it is big enough (see gzipBody). Whatever the answer, it varies by
+// writeHTML writes a rendered page or fragment, compressed when r accepts it
+// and it is big enough (see compressBody). Whatever the answer, it varies by
 // HX-Request, Accept-Encoding and Accept-Language.
 func writeHTML(w http.ResponseWriter, r *http.Request, status int, body []byte) {
-	body, z := gzipBody(r, body)
-	defer releaseGzip(z)
-	writeBody(w, status, body, z != nil)
+	body, z := compressBody(r, body)
+	defer z.release()
+	writeBody(w, status, body, z.encoding())
 }
 
-// writeBody writes a page or fragment, gzipped or not, with its headers.
-func writeBody(w http.ResponseWriter, status int, body []byte, gzipped bool) {
+// writeBody writes a page or fragment, in encoding enc, with its headers.
+func writeBody(w http.ResponseWriter, status int, body []byte, enc static.Encoding) {
 	h := w.Header()
 	h.Add("Vary", "HX-Request")
 	h.Add("Vary", "Accept-Encoding")
 	h.Add("Vary", "Accept-Language") // prices are written in the reader's locale
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	if gzipped {
-		h.Set("Content-Encoding", "gzip")
+	if enc != static.Identity {
+		h.Set("Content-Encoding", string(enc))
 	}
 	// Known in advance, so the response is not chunked.
 	h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -127,7 +133,7 @@ type errorPage struct {
 // renderError shows a plain page with a title and a message.
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, status int, title, message string) {
 	// No flash here: an error can happen outside the session middleware.
-	data := errorPage{Page: Page{Title: title, User: currentUser(r), Now: h.now()}, Message: message}
+	data := errorPage{Page: Page{Title: title, User: currentUser(r), Now: h.now(), InlineCSS: inlineCSS(r)}, Message: message}
 	h.renderMain(w, r, status, templates.Error, data)
 }
 

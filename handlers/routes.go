@@ -114,12 +114,14 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 }
 
 // contentSecurityPolicy allows only the app's own scripts, styles and forms.
-// Pico's stylesheet draws its icons with data: images; forms may lead to
-// Stripe Checkout, which the Pay form redirects to, and to Stripe Connect's
-// onboarding, which the Get paid form redirects to (browsers hold a form's
-// redirects to form-action too).
-const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; " +
-	"frame-ancestors 'none'; form-action 'self' https://checkout.stripe.com https://connect.stripe.com"
+// The one inline style allowed is the site's own CSS, which a first visit's
+// page carries (see inlineCSS), by its hash. Pico's stylesheet draws its
+// icons with data: images; forms may lead to Stripe Checkout, which the Pay
+// form redirects to, and to Stripe Connect's onboarding, which the Get paid
+// form redirects to (browsers hold a form's redirects to form-action too).
+var contentSecurityPolicy = "default-src 'self'; style-src 'self' " + static.StylesheetCSP() + "; img-src 'self' data:; " +
+	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; " +
+	"form-action 'self' https://checkout.stripe.com https://connect.stripe.com"
 
 // maxBodyBytes bounds the body of every request, except the webhook's
 // (maxWebhookBytes), e-ticket uploads' (maxUploadBytes) and problem

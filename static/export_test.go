@@ -1,4 +1,5 @@
 package static
 
-// GzipRuns is how many files have been gzipped since the program started.
-func GzipRuns() int32 { return gzipRuns.Load() }
+// CompressRuns is how many times a file has been compressed, once per
+// encoding, since the program started.
+func CompressRuns() int32 { return compressRuns.Load() }

@@ -4,8 +4,9 @@
 // Templates refer to assets with Path, which returns a URL such as
 // "/static/app.3f2a9c1b7d.css". The hash is the first ten hex digits of the
 // SHA-256 of the file, so a changed file gets a new URL and every response
-// can be cached forever. Handler serves only those hashed URLs, gzipped for
-// clients that accept it: each file is compressed once, at start-up.
+// can be cached forever. Handler serves only those hashed URLs, compressed
+// with brotli or gzip for clients that accept it: each file is compressed
+// once, at start-up, when Handler is first called.
 //
 // Typical wiring:
 //
@@ -18,16 +19,21 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/andybalholm/brotli"
 )
 
 // prefix is the URL path under which Handler is mounted.
@@ -48,7 +54,10 @@ type asset struct {
 	hash        string // first hashLen hex digits of the SHA-256
 	contentType string
 	data        []byte
-	gzipped     []byte // data gzipped, or nil when that would not be smaller
+	// The file in each encoding that makes it smaller, the one to prefer
+	// first; filled in by compressAll.
+	encoded map[Encoding][]byte
+	offers  []Encoding
 }
 
 var (
@@ -81,7 +90,6 @@ func init() {
 			hash:        hash,
 			contentType: contentType(name, data),
 			data:        data,
-			gzipped:     gzipped(data),
 		}
 		byName[name] = a
 		byHashed[a.hashedName] = a
@@ -90,28 +98,69 @@ func init() {
 	if err != nil {
 		panic(fmt.Sprintf("static: loading embedded files: %v", err))
 	}
+	bundleStylesheets()
 }
 
-// gzipRuns counts the files gzipped, so that a test can tell that serving
-// them compresses nothing.
-var gzipRuns atomic.Int32
+// compressRuns counts the files compressed, once per encoding, so that a
+// test can tell that serving them compresses nothing.
+var compressRuns atomic.Int32
 
-// gzipped returns data compressed with gzip at the best compression, or nil
-// when that does not make it smaller.
-func gzipped(data []byte) []byte {
-	gzipRuns.Add(1)
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		panic(err) // only for an invalid level
+// compressOnce compresses every file, the first time Handler is called.
+var compressOnce sync.Once
+
+// encoders compress a whole file at the best compression of their format,
+// brotli first: it makes the files 5 to 40 % smaller than gzip does.
+var encoders = []struct {
+	enc      Encoding
+	compress func(io.Writer) io.WriteCloser
+}{
+	{Brotli, func(w io.Writer) io.WriteCloser { return brotli.NewWriterLevel(w, brotli.BestCompression) }},
+	{Gzip, func(w io.Writer) io.WriteCloser {
+		zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+		if err != nil {
+			panic(err) // only for an invalid level
+		}
+		return zw
+	}},
+}
+
+// compressAll fills in every asset's encodings, compressing the files in
+// parallel: brotli's best takes about half a second of CPU for them all.
+func compressAll() {
+	type job struct {
+		a    *asset
+		enc  Encoding
+		body []byte
 	}
-	// Writes to a bytes.Buffer do not fail.
-	_, _ = zw.Write(data)
-	_ = zw.Close()
-	if buf.Len() >= len(data) {
-		return nil
+	var jobs []*job
+	var wg sync.WaitGroup
+	for _, a := range byName {
+		for _, e := range encoders {
+			j := &job{a: a, enc: e.enc}
+			jobs = append(jobs, j)
+			wg.Go(func() {
+				compressRuns.Add(1)
+				var buf bytes.Buffer
+				zw := e.compress(&buf)
+				// Writes to a bytes.Buffer do not fail.
+				_, _ = zw.Write(a.data)
+				_ = zw.Close()
+				if buf.Len() < len(a.data) {
+					j.body = buf.Bytes()
+				}
+			})
+		}
 	}
-	return buf.Bytes()
+	wg.Wait()
+	for _, j := range jobs {
+		if j.body != nil {
+			if j.a.encoded == nil {
+				j.a.encoded = map[Encoding][]byte{}
+			}
+			j.a.encoded[j.enc] = j.body
+			j.a.offers = append(j.a.offers, j.enc)
+		}
+	}
 }
 
 // hashedName inserts hash before the final extension of name, so that
@@ -134,6 +183,41 @@ func contentType(name string, data []byte) string {
 	return http.DetectContentType(data)
 }
 
+// stylesheets are the site's stylesheets, in the order pages apply them.
+var stylesheets = []string{"vendor/pico.min.css", "app.css"}
+
+// stylesheet is every stylesheet as one text (see Stylesheet), with its
+// version and CSP hash source; set by bundleStylesheets.
+var stylesheet, stylesheetVersion, stylesheetCSP string
+
+// bundleStylesheets sets stylesheet, once the files are loaded.
+func bundleStylesheets() {
+	var all strings.Builder
+	for i, name := range stylesheets {
+		if i > 0 {
+			all.WriteString("\n")
+		}
+		all.Write(byName[name].data)
+	}
+	stylesheet = all.String()
+	sum := sha256.Sum256([]byte(stylesheet))
+	stylesheetVersion = hex.EncodeToString(sum[:])[:hashLen]
+	stylesheetCSP = "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+// Stylesheet returns the site's stylesheets, Pico then app.css, as one text
+// for a <style> element: a page carries it when the visitor's browser does
+// not hold the files yet, which saves the first paint a round trip.
+func Stylesheet() string { return stylesheet }
+
+// StylesheetVersion names the text Stylesheet returns: the first ten hex
+// digits of its SHA-256, which change whenever a stylesheet does.
+func StylesheetVersion() string { return stylesheetVersion }
+
+// StylesheetCSP is the Content-Security-Policy source that lets a <style>
+// element holding exactly Stylesheet apply: its 'sha256-...' hash.
+func StylesheetCSP() string { return stylesheetCSP }
+
 // Path returns the URL path of the named asset with its content hash, for
 // example Path("app.css") returns "/static/app.3f2a9c1b7d.css" and
 // Path("vendor/htmx.min.js") returns "/static/vendor/htmx.min.<hash>.js".
@@ -155,12 +239,17 @@ func Path(name string) string {
 // Only the hashed names returned by Path are served. They are sent with a
 // one-year immutable Cache-Control header, a fixed Content-Type and an ETag
 // made from the content hash, so If-None-Match requests get 304 Not Modified.
-// A client whose Accept-Encoding allows gzip (see AcceptsGzip) gets the file
-// gzipped, with its own ETag (the hash with a "-gzip" suffix) and its own
-// Content-Length; responses that can be compressed say Vary: Accept-Encoding.
-// Unhashed, stale or unknown names and directories get 404 Not Found, and
-// methods other than GET and HEAD get 405 Method Not Allowed.
+// A client whose Accept-Encoding allows brotli or gzip (see Negotiate) gets
+// the file compressed, brotli when it accepts both equally, with its own
+// ETag (the hash with a "-br" or "-gzip" suffix) and its own Content-Length;
+// responses that can be compressed say Vary: Accept-Encoding. Unhashed,
+// stale or unknown names and directories get 404 Not Found, and methods
+// other than GET and HEAD get 405 Method Not Allowed.
+//
+// The first call compresses every file, which takes a moment: call it at
+// start-up.
 func Handler() http.Handler {
+	compressOnce.Do(compressAll)
 	return http.HandlerFunc(serve)
 }
 
@@ -182,11 +271,11 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", cacheControl)
 	h.Set("X-Content-Type-Options", "nosniff")
 	data, etag := a.data, `"`+a.hash+`"`
-	if a.gzipped != nil {
+	if len(a.offers) > 0 {
 		h.Add("Vary", "Accept-Encoding")
-		if AcceptsGzip(r) {
-			data, etag = a.gzipped, `"`+a.hash+`-gzip"`
-			h.Set("Content-Encoding", "gzip")
+		if enc := Negotiate(r, a.offers...); enc != Identity {
+			data, etag = a.encoded[enc], `"`+a.hash+"-"+string(enc)+`"`
+			h.Set("Content-Encoding", string(enc))
 			// ServeContent leaves Content-Length out when Content-Encoding
 			// is set; it replaces this one for a range and drops it for a
 			// 304 or an error.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/andybalholm/brotli"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventhive/eventhive/static"
@@ -198,21 +199,31 @@ func TestHandler(t *testing.T) {
 	})
 }
 
-// gunzip decodes a gzip body.
-func gunzip(t *testing.T, body []byte) []byte {
+// decode decodes a body sent with Content-Encoding enc.
+func decode(t *testing.T, enc string, body []byte) []byte {
 	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(body))
-	require.NoError(t, err)
-	data, err := io.ReadAll(zr)
+	var r io.Reader
+	switch enc {
+	case "br":
+		r = brotli.NewReader(bytes.NewReader(body))
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		require.NoError(t, err)
+		r = zr
+	default:
+		t.Fatalf("unknown Content-Encoding %q", enc)
+	}
+	data, err := io.ReadAll(r)
 	require.NoError(t, err)
 	return data
 }
 
-func TestGzip(t *testing.T) {
+func TestCompression(t *testing.T) {
 	t.Parallel()
-	gzipAccepted := http.Header{"Accept-Encoding": {"gzip, deflate, br, zstd"}}
+	// What Chromium sends.
+	browser := http.Header{"Accept-Encoding": {"gzip, deflate, br, zstd"}}
 
-	t.Run("ServedGzippedWhenAccepted", func(t *testing.T) {
+	t.Run("ServedCompressedWhenAccepted", func(t *testing.T) {
 		t.Parallel()
 		for _, a := range assets {
 			data, err := os.ReadFile(a.name)
@@ -220,16 +231,21 @@ func TestGzip(t *testing.T) {
 			url := static.Path(a.name)
 			hash := regexp.MustCompile(a.pattern).FindStringSubmatch(url)[1]
 
-			rec := get(t, http.MethodGet, url, gzipAccepted)
-			require.Equal(t, http.StatusOK, rec.Code, a.name)
-			require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"), a.name)
-			require.Equal(t, []string{"Accept-Encoding"}, rec.Header().Values("Vary"), a.name)
-			require.Equal(t, a.contentType, rec.Header().Get("Content-Type"), a.name)
-			require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"), a.name)
-			require.Equal(t, `"`+hash+`-gzip"`, rec.Header().Get("ETag"), a.name)
-			require.Equal(t, "public, max-age=31536000, immutable", rec.Header().Get("Cache-Control"), a.name)
-			require.Less(t, rec.Body.Len(), len(data), a.name)
-			require.Equal(t, data, gunzip(t, rec.Body.Bytes()), a.name)
+			sizes := map[string]int{}
+			for enc, header := range map[string]http.Header{"br": browser, "gzip": {"Accept-Encoding": {"gzip"}}} {
+				rec := get(t, http.MethodGet, url, header)
+				require.Equal(t, http.StatusOK, rec.Code, a.name)
+				require.Equal(t, enc, rec.Header().Get("Content-Encoding"), a.name)
+				require.Equal(t, []string{"Accept-Encoding"}, rec.Header().Values("Vary"), a.name)
+				require.Equal(t, a.contentType, rec.Header().Get("Content-Type"), a.name)
+				require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"), a.name)
+				require.Equal(t, `"`+hash+`-`+enc+`"`, rec.Header().Get("ETag"), a.name)
+				require.Equal(t, "public, max-age=31536000, immutable", rec.Header().Get("Cache-Control"), a.name)
+				require.Equal(t, data, decode(t, enc, rec.Body.Bytes()), a.name)
+				sizes[enc] = rec.Body.Len()
+			}
+			require.Less(t, sizes["br"], sizes["gzip"], a.name)
+			require.Less(t, sizes["gzip"], len(data), a.name)
 		}
 	})
 
@@ -237,7 +253,8 @@ func TestGzip(t *testing.T) {
 		t.Parallel()
 		data, err := os.ReadFile("vendor/htmx.min.js")
 		require.NoError(t, err)
-		for _, ae := range []string{"", "identity", "br", "gzip;q=0", "GZIP;Q=0, br", "*;q=0", "identity, gzip;q=0.5", "gzip;q=nope", "gzip;q=2"} {
+		for _, ae := range []string{"", "identity", "zstd, deflate", "gzip;q=0", "GZIP;Q=0, BR;q=0", "*;q=0", "identity, gzip;q=0.5, br;q=0.9",
+			"gzip;q=nope", "br;q=2", "br;q=0, gzip;q=0, *"} {
 			header := http.Header{}
 			if ae != "" {
 				header.Set("Accept-Encoding", ae)
@@ -253,50 +270,72 @@ func TestGzip(t *testing.T) {
 
 	t.Run("QValuesAndWildcard", func(t *testing.T) {
 		t.Parallel()
-		for _, ae := range []string{"gzip", "x-gzip", "GZip;q=0.1", "*", "br;q=1, *;q=0.5", "gzip;q=0.5, identity;q=0.5", "identity;q=0.2, gzip;q=0.8", "identity;q=0, *"} {
+		for ae, want := range map[string]string{
+			"gzip":                                 "gzip",
+			"x-gzip":                               "gzip",
+			"GZip;q=0.1":                           "gzip",
+			"br":                                   "br",
+			"BR;Q=0.1":                             "br",
+			"*":                                    "br",
+			"gzip, br":                             "br",
+			"br;q=0.5, gzip":                       "gzip",
+			"gzip;q=0.5, br;q=0.5":                 "br",
+			"br;q=1, *;q=0.5":                      "br",
+			"gzip, *;q=0":                          "gzip",
+			"br;q=0, *":                            "gzip",
+			"gzip;q=0.5, identity;q=0.5":           "gzip",
+			"identity;q=0.2, gzip;q=0.8":           "gzip",
+			"identity;q=0, *":                      "br",
+			"identity;q=0.6, br;q=0.5, gzip;q=0.7": "gzip",
+		} {
 			rec := get(t, http.MethodGet, static.Path("app.css"), http.Header{"Accept-Encoding": {ae}})
-			require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"), "Accept-Encoding: %s", ae)
+			require.Equal(t, want, rec.Header().Get("Content-Encoding"), "Accept-Encoding: %s", ae)
 		}
 	})
 
-	t.Run("IfNoneMatchOfTheGzipVariant", func(t *testing.T) {
+	t.Run("IfNoneMatchOfEachVariant", func(t *testing.T) {
 		t.Parallel()
 		url := static.Path("app.js")
-		etag := get(t, http.MethodGet, url, gzipAccepted).Header().Get("ETag")
-		require.True(t, strings.HasSuffix(etag, `-gzip"`), etag)
+		etags := map[string]string{}
+		for _, ae := range []string{"br", "gzip", ""} {
+			header := http.Header{"Accept-Encoding": {ae}}
+			etag := get(t, http.MethodGet, url, header).Header().Get("ETag")
+			header.Set("If-None-Match", etag)
+			rec := get(t, http.MethodGet, url, header)
+			require.Equal(t, http.StatusNotModified, rec.Code, ae)
+			require.Empty(t, rec.Body.Bytes())
+			require.Equal(t, etag, rec.Header().Get("ETag"))
+			etags[ae] = etag
+		}
+		require.True(t, strings.HasSuffix(etags["br"], `-br"`), etags["br"])
+		require.True(t, strings.HasSuffix(etags["gzip"], `-gzip"`), etags["gzip"])
 
-		header := gzipAccepted.Clone()
-		header.Set("If-None-Match", etag)
-		rec := get(t, http.MethodGet, url, header)
-		require.Equal(t, http.StatusNotModified, rec.Code)
-		require.Empty(t, rec.Body.Bytes())
-		require.Equal(t, etag, rec.Header().Get("ETag"))
-
-		// The identity variant's ETag does not match the gzip variant.
-		identityETag := get(t, http.MethodGet, url, nil).Header().Get("ETag")
-		header.Set("If-None-Match", identityETag)
-		rec = get(t, http.MethodGet, url, header)
+		// One variant's ETag does not match another.
+		rec := get(t, http.MethodGet, url, http.Header{"Accept-Encoding": {"br"}, "If-None-Match": {etags["gzip"]}})
+		require.Equal(t, http.StatusOK, rec.Code)
+		require.Equal(t, "br", rec.Header().Get("Content-Encoding"))
+		rec = get(t, http.MethodGet, url, http.Header{"Accept-Encoding": {"gzip"}, "If-None-Match": {etags[""]}})
 		require.Equal(t, http.StatusOK, rec.Code)
 		require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"))
 	})
 
-	t.Run("HeadHasTheGzipHeadersAndNoBody", func(t *testing.T) {
+	t.Run("HeadHasTheHeadersAndNoBody", func(t *testing.T) {
 		t.Parallel()
 		url := static.Path("vendor/pico.min.css")
-		got := get(t, http.MethodGet, url, gzipAccepted)
-		rec := get(t, http.MethodHead, url, gzipAccepted)
+		got := get(t, http.MethodGet, url, browser)
+		rec := get(t, http.MethodHead, url, browser)
 		require.Equal(t, http.StatusOK, rec.Code)
-		require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"))
+		require.Equal(t, "br", rec.Header().Get("Content-Encoding"))
 		require.Equal(t, strconv.Itoa(got.Body.Len()), rec.Header().Get("Content-Length"))
 		require.Equal(t, got.Header().Get("ETag"), rec.Header().Get("ETag"))
 		require.Empty(t, rec.Body.Bytes())
 	})
 
-	t.Run("RangeOfTheGzipVariant", func(t *testing.T) {
+	t.Run("RangeOfTheCompressedVariant", func(t *testing.T) {
 		t.Parallel()
 		url := static.Path("app.css")
-		whole := get(t, http.MethodGet, url, gzipAccepted).Body.Bytes()
-		header := gzipAccepted.Clone()
+		whole := get(t, http.MethodGet, url, browser).Body.Bytes()
+		header := browser.Clone()
 		header.Set("Range", "bytes=0-9")
 		rec := get(t, http.MethodGet, url, header)
 		require.Equal(t, http.StatusPartialContent, rec.Code)
@@ -306,12 +345,15 @@ func TestGzip(t *testing.T) {
 
 	t.Run("CompressedOnceAtStartUp", func(t *testing.T) {
 		t.Parallel()
-		require.Equal(t, int32(len(assets)), static.GzipRuns())
-		first := get(t, http.MethodGet, static.Path("vendor/pico.min.css"), gzipAccepted).Body.Bytes()
-		for range 3 {
-			rec := get(t, http.MethodGet, static.Path("vendor/pico.min.css"), gzipAccepted)
-			require.Equal(t, first, rec.Body.Bytes())
+		static.Handler()
+		require.Equal(t, int32(2*len(assets)), static.CompressRuns())
+		for _, ae := range []string{"br", "gzip"} {
+			header := http.Header{"Accept-Encoding": {ae}}
+			first := get(t, http.MethodGet, static.Path("vendor/pico.min.css"), header).Body.Bytes()
+			for range 3 {
+				require.Equal(t, first, get(t, http.MethodGet, static.Path("vendor/pico.min.css"), header).Body.Bytes())
+			}
 		}
-		require.Equal(t, int32(len(assets)), static.GzipRuns(), "serving gzipped a file again")
+		require.Equal(t, int32(2*len(assets)), static.CompressRuns(), "serving compressed a file again")
 	})
 }

@@ -166,6 +166,7 @@ func TestPricesInTheReadersLocale(t *testing.T) {
 // errorPage is the data the error page uses, for the benchmarks.
 type errorPage struct {
 	Title, Flash, Path, Message string
+	InlineCSS                   bool
 	User                        *struct{ Email string }
 }
 
