@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/metrics"
 	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/static"
 	"github.com/eventhive/eventhive/store"
@@ -26,8 +28,9 @@ import (
 // wires them, so that the jobs' events reach the streams too.
 type liveBundle struct {
 	*testBundle
-	hub  *live.Hub
-	done chan struct{} // closing it is the app shutting down
+	hub     *live.Hub
+	metrics *metrics.Metrics
+	done    chan struct{} // closing it is the app shutting down
 }
 
 // liveOpts changes what setupLive starts.
@@ -45,6 +48,7 @@ func setupLive(t *testing.T, dialect store.Dialect, opts liveOpts) *liveBundle {
 	b := &liveBundle{
 		testBundle: setupWith(t, dialect, bundleOpts{noWorkers: opts.noWorkers, stripe: payments.NewBuiltin("", "unused"), live: hub}),
 		hub:        hub,
+		metrics:    metrics.New(),
 		done:       make(chan struct{}),
 	}
 
@@ -52,7 +56,7 @@ func setupLive(t *testing.T, dialect store.Dialect, opts liveOpts) *liveBundle {
 	srv.Config.ReadTimeout = opts.serverTimeouts
 	srv.Config.WriteTimeout = opts.serverTimeouts
 	cfg.Done = b.done
-	h := newHandler(t, cfg, handlers.Deps{Store: b.store, Live: b.hub, Now: b.clock.Now})
+	h := newHandler(t, cfg, handlers.Deps{Store: b.store, Live: b.hub, Metrics: b.metrics, Now: b.clock.Now})
 	srv.Config.Handler = h.Routes()
 	srv.Start()
 	// Streams still open at the end would keep Close waiting: end them as
@@ -61,6 +65,29 @@ func setupLive(t *testing.T, dialect store.Dialect, opts liveOpts) *liveBundle {
 	t.Cleanup(b.shutdown)
 	b.server = srv
 	return b
+}
+
+// openStreams reads the gauge of open streams from the app's metrics, as an
+// operator would.
+func (b *liveBundle) openStreams(t *testing.T) int {
+	t.Helper()
+	return openStreamsGauge(t, b.metrics)
+}
+
+// openStreamsGauge reads eventhive_live_streams_open from m.
+func openStreamsGauge(t *testing.T, m *metrics.Metrics) int {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for line := range strings.Lines(rec.Body.String()) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "eventhive_live_streams_open "); ok {
+			n, err := strconv.Atoi(v)
+			require.NoError(t, err)
+			return n
+		}
+	}
+	t.Fatal("no eventhive_live_streams_open in the metrics")
+	return 0
 }
 
 // shutdown ends every stream, as main does when the app stops.
@@ -258,9 +285,9 @@ func TestLiveListings(t *testing.T) {
 			t.Parallel()
 			b := setupLive(t, dialect, liveOpts{})
 			events := b.openStream(t, newClient(t), "/live")
-			require.Eventually(t, func() bool { return b.hub.Subscribers() == 1 }, 5*time.Second, 10*time.Millisecond)
+			require.Eventually(t, func() bool { return b.openStreams(t) == 1 }, 5*time.Second, 10*time.Millisecond)
 			events.cancel()
-			require.Eventually(t, func() bool { return b.hub.Subscribers() == 0 }, 5*time.Second, 10*time.Millisecond)
+			require.Eventually(t, func() bool { return b.openStreams(t) == 0 }, 5*time.Second, 10*time.Millisecond)
 		})
 
 		t.Run("OldPathsNoLongerStream", func(t *testing.T) {
@@ -277,7 +304,7 @@ func TestLiveListings(t *testing.T) {
 				requireStatus(t, res, http.StatusNotFound)
 				require.True(t, strings.HasPrefix(res.Header.Get("Content-Type"), "text/html"), "%s: %q", path, res.Header.Get("Content-Type"))
 			}
-			require.Zero(t, b.hub.Subscribers())
+			require.Zero(t, b.openStreams(t))
 		})
 
 		t.Run("StreamEndsWhenTheAppStops", func(t *testing.T) {
@@ -286,7 +313,7 @@ func TestLiveListings(t *testing.T) {
 			events := b.openStream(t, newClient(t), "/live")
 			b.shutdown()
 			events.requireEnded(t)
-			require.Eventually(t, func() bool { return b.hub.Subscribers() == 0 }, 5*time.Second, 10*time.Millisecond)
+			require.Eventually(t, func() bool { return b.openStreams(t) == 0 }, 5*time.Second, 10*time.Millisecond)
 		})
 	})
 }

@@ -1,0 +1,541 @@
+package live
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Streams serves the server-sent event streams of one process. Every stream
+// shows a topic (what its page shows live), and every stream of a topic gets
+// the same bytes: a change is turned into a message once per topic, at most
+// once per coalescing window, however many pages show it.
+//
+// A stream of HTTP/1.1 is taken over from the server once its headers are
+// sent: no goroutine, buffer or timer of its own waits for it, only its
+// connection and a few bytes of bookkeeping. One goroutine writes each
+// message to every connection of its topic without waiting for any; a
+// connection that cannot take a message at once has fallen behind and is
+// closed, and its browser reconnects and is sent the latest message. One
+// shared ticker sends the keep-alive comments. Streams that cannot be taken
+// over (HTTP/2) keep their handler's goroutine and get the same messages.
+type Streams struct {
+	log    *slog.Logger
+	max    int
+	window time.Duration
+	prefix string // makes the message ids of this process its own
+
+	open    atomic.Int64
+	refused atomic.Int64
+	mu      sync.Mutex
+	topics  map[Topic]*topic
+	closed  bool
+	stop    func()
+	done    chan struct{}
+}
+
+// Topic is what a stream shows. Pages that show the same topic get the same
+// messages.
+type Topic struct {
+	// Name is the name of the stream's events ("tickets", "order",
+	// "checkins", "listings").
+	Name string
+	// ID is the order or event shown, or 0.
+	ID int64
+	// Variant tells renderings of the same thing apart, such as the locale
+	// prices are written in.
+	Variant string
+}
+
+// Feed says which events concern a topic and what its messages carry.
+type Feed struct {
+	Concerns func(Event) bool
+	// Render returns the HTML that replaces what the page shows, written
+	// for any reader (nothing private, nothing personal). Without Render a
+	// message only says "changed", and the page fetches what it shows.
+	Render func(ctx context.Context) ([]byte, error)
+}
+
+// StreamsConfig sets up Streams.
+type StreamsConfig struct {
+	// Max is how many streams may be open at once; past it a new one is
+	// answered 503 with Retry-After.
+	Max int
+	// Window is the shortest time between two messages of a topic: changes
+	// that arrive sooner go out as one message at its end.
+	Window time.Duration
+	// Keepalive is how often every stream gets a comment, so that proxies
+	// and browsers do not take an idle stream for dead, and so that a
+	// stream whose reader left is noticed.
+	Keepalive time.Duration
+	// Done ends every stream when closed (the app is shutting down).
+	Done <-chan struct{}
+}
+
+// Subscriber is where Streams hears of changes: a *Hub.
+type Subscriber interface {
+	Subscribe(ctx context.Context) (<-chan Event, func())
+}
+
+// reconnectAfter is how long a browser waits before reopening a stream that
+// ended, in milliseconds (the SSE "retry" field).
+const reconnectAfter = 1000
+
+// retryAfter is the Retry-After of a stream refused because too many are
+// open, in seconds.
+const retryAfter = 30
+
+// NewStreams returns the streams of a process, fed by hub's events until
+// cfg.Done is closed or hub closes.
+func NewStreams(hub Subscriber, log *slog.Logger, cfg StreamsConfig) *Streams {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Streams{
+		log: log, max: cfg.Max, window: cfg.Window, prefix: hex.EncodeToString(b) + "-",
+		topics: map[Topic]*topic{}, stop: cancel, done: make(chan struct{}),
+	}
+	events, unsubscribe := hub.Subscribe(ctx)
+	go func() {
+		defer close(s.done)
+		defer unsubscribe()
+		defer s.closeAll()
+		keepalive := time.NewTicker(cfg.Keepalive)
+		defer keepalive.Stop()
+		check := time.NewTicker(leftCheckEvery)
+		defer check.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-cfg.Done:
+				return
+			case e, ok := <-events:
+				if !ok {
+					return
+				}
+				s.changed(e)
+			case <-keepalive.C:
+				for _, t := range s.snapshot() {
+					t.broadcast(keepaliveMessage)
+				}
+			case <-check.C:
+				for _, t := range s.snapshot() {
+					t.dropLeft()
+				}
+			}
+		}
+	}()
+	return s
+}
+
+// Close ends every stream and stops listening to the hub.
+func (s *Streams) Close() {
+	s.stop()
+	<-s.done
+}
+
+// Open answers r with an event stream of the topic. It returns at once for
+// a stream it could take over from the server, else when the stream ends.
+func (s *Streams) Open(w http.ResponseWriter, r *http.Request, key Topic, feed Feed) {
+	hdr := w.Header()
+	if r.Method == http.MethodHead {
+		// The headers alone: a stream would hold the connection, which the
+		// client means to reuse.
+		hdr.Set("Content-Type", "text/event-stream")
+		hdr.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if n := s.open.Add(1); s.max > 0 && n > int64(s.max) {
+		s.open.Add(-1)
+		s.refused.Add(1)
+		hdr.Set("Retry-After", strconv.Itoa(retryAfter))
+		hdr.Set("Cache-Control", "no-store")
+		http.Error(w, "Too many pages are open for live updates right now. This page still works: reload it to see what changed.", http.StatusServiceUnavailable)
+		return
+	}
+	counted := true
+	defer func() {
+		if counted {
+			s.open.Add(-1)
+		}
+	}()
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Accel-Buffering", "no") // no proxy buffering
+	rc := http.NewResponseController(w)
+	// The server's write timeout is meant for ordinary responses: without
+	// this it would cut every stream that is not taken over.
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.log.ErrorContext(r.Context(), "event stream: clear the write deadline", "err", err)
+		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	if _, err := fmt.Fprintf(w, "retry: %d\n: %s\n\n", reconnectAfter, key.Name); err != nil {
+		return
+	}
+	if err := rc.Flush(); err != nil {
+		// A middleware's response writer that can neither flush nor unwrap
+		// would make every stream useless: say so.
+		s.log.ErrorContext(r.Context(), "event stream cannot flush", "err", err)
+		return
+	}
+	lastID := r.Header.Get("Last-Event-ID")
+	if conn, rw, err := rc.Hijack(); err == nil {
+		counted = false // the connection's sink counts it from here
+		// The server's buffers go with the handler: nothing was read
+		// ahead that matters (an event stream's client sends nothing more)
+		// and the writer is empty since Flush.
+		_ = rw
+		s.join(key, feed, newConnSink(s, conn, r.ProtoAtLeast(1, 1)), lastID)
+		return
+	}
+	// HTTP/2, or a writer that cannot be taken over: the handler's goroutine
+	// writes what the topic sends.
+	sk := &chanSink{s: s, ch: make(chan *message, 4), gone: make(chan struct{})}
+	counted = false
+	s.join(key, feed, sk, lastID)
+	defer s.leave(key, sk)
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-sk.gone:
+			return
+		case m := <-sk.ch:
+			if _, err := w.Write(m.raw); err != nil {
+				return
+			}
+			if rc.Flush() != nil {
+				return
+			}
+		}
+	}
+}
+
+// Count returns how many streams are open, counting one whose reader left
+// without a word until a write notices (two keep-alives at most).
+func (s *Streams) Count() int { return int(s.open.Load()) }
+
+// Max returns how many streams may be open at once (0: no limit).
+func (s *Streams) Max() int { return s.max }
+
+// Refused returns how many streams were refused because Max were open.
+func (s *Streams) Refused() int64 { return s.refused.Load() }
+
+// join adds a sink to its topic, creating the topic if it is the first. A
+// stream of a rendered topic is sent the latest rendering at once unless it
+// says (Last-Event-ID) that it has it: a page that reconnects, or that was
+// rendered while a change was on its way, is brought up to date.
+func (s *Streams) join(key Topic, feed Feed, sk sink, lastID string) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		sk.close()
+		return
+	}
+	t, ok := s.topics[key]
+	if !ok {
+		t = &topic{s: s, key: key, feed: feed, sinks: map[sink]struct{}{}}
+		s.topics[key] = t
+	}
+	t.mu.Lock()
+	s.mu.Unlock()
+	t.sinks[sk] = struct{}{}
+	latest := t.latest
+	t.mu.Unlock()
+	switch {
+	case feed.Render == nil:
+	case !ok:
+		// The first reader: render now, so that the readers to come have
+		// something to be sent at once.
+		t.changed()
+	case latest != nil && latest.id != lastID:
+		if !sk.send(latest) {
+			s.leave(key, sk)
+		}
+	}
+}
+
+// leave removes a sink from its topic, and the topic when it was the last.
+func (s *Streams) leave(key Topic, sk sink) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.topics[key]
+	if !ok {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.sinks[sk]; !ok {
+		return
+	}
+	delete(t.sinks, sk)
+	sk.close()
+	if len(t.sinks) == 0 {
+		delete(s.topics, key)
+	}
+}
+
+// changed tells every topic e concerns.
+func (s *Streams) changed(e Event) {
+	for _, t := range s.snapshot() {
+		if t.feed.Concerns(e) {
+			t.changed()
+		}
+	}
+}
+
+func (s *Streams) snapshot() []*topic {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ts := make([]*topic, 0, len(s.topics))
+	for _, t := range s.topics {
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+func (s *Streams) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for key, t := range s.topics {
+		t.mu.Lock()
+		for sk := range t.sinks {
+			sk.close()
+		}
+		t.sinks = nil
+		t.mu.Unlock()
+		delete(s.topics, key)
+	}
+}
+
+// topic is the state of one topic: its streams, its latest rendering, and
+// its coalescing window.
+type topic struct {
+	s    *Streams
+	key  Topic
+	feed Feed
+
+	mu      sync.Mutex
+	sinks   map[sink]struct{}
+	latest  *message // the latest rendering (rendered topics only)
+	seq     uint64
+	window  bool // a message went out less than a window ago
+	pending bool // a change arrived during the window
+}
+
+// changed sends a message now, or at the end of the window under way.
+func (t *topic) changed() {
+	t.mu.Lock()
+	if t.window {
+		t.pending = true
+		t.mu.Unlock()
+		return
+	}
+	t.window = true
+	t.mu.Unlock()
+	go t.fire()
+}
+
+// fire sends the topic's message and opens a window, at whose end it fires
+// again if more changes came.
+func (t *topic) fire() {
+	m, err := t.message()
+	if err != nil {
+		t.s.log.Error("live: render", "err", err, "topic", t.key.Name, "id", t.key.ID)
+	} else {
+		t.broadcast(m)
+	}
+	time.AfterFunc(t.s.window, func() {
+		t.mu.Lock()
+		// A failed rendering is tried again; a topic nobody reads any more
+		// stops.
+		again := (t.pending || err != nil) && len(t.sinks) > 0
+		t.pending, t.window = false, again
+		t.mu.Unlock()
+		if again {
+			t.fire()
+		}
+	})
+}
+
+// message is what the topic sends now.
+func (t *topic) message() (*message, error) {
+	if t.feed.Render == nil {
+		return newMessage("event: " + t.key.Name + "\ndata: changed\n\n"), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), renderTimeout)
+	defer cancel()
+	html, err := t.feed.Render(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	t.seq++
+	id := t.s.prefix + strconv.FormatUint(t.seq, 10)
+	t.mu.Unlock()
+	b := make([]byte, 0, len(html)+len(html)/16+64)
+	b = append(b, "id: "+id+"\nevent: "+t.key.Name+"\n"...)
+	for line := range splitLines(html) {
+		b = append(b, "data: "...)
+		b = append(b, line...)
+		b = append(b, '\n')
+	}
+	b = append(b, '\n')
+	m := newMessage(string(b))
+	m.id = id
+	t.mu.Lock()
+	t.latest = m
+	t.mu.Unlock()
+	return m, nil
+}
+
+// renderTimeout bounds a rendering's database work.
+const renderTimeout = 5 * time.Second
+
+// broadcast writes m to every stream of the topic, and drops those that
+// cannot take it.
+func (t *topic) broadcast(m *message) {
+	var gone []sink
+	t.mu.Lock()
+	for sk := range t.sinks {
+		if !sk.send(m) {
+			gone = append(gone, sk)
+		}
+	}
+	t.mu.Unlock()
+	for _, sk := range gone {
+		t.s.leave(t.key, sk)
+	}
+}
+
+// dropLeft drops the streams whose reader has left.
+func (t *topic) dropLeft() {
+	var gone []sink
+	t.mu.Lock()
+	for sk := range t.sinks {
+		if sk.left() {
+			gone = append(gone, sk)
+		}
+	}
+	t.mu.Unlock()
+	for _, sk := range gone {
+		t.s.leave(t.key, sk)
+	}
+}
+
+// leftCheckEvery is how often every stream taken over from the server is
+// checked for a reader that left (a peek, no write): a page that closes is
+// no longer counted within this time.
+const leftCheckEvery = 2 * time.Second
+
+// splitLines yields the lines of b without their ends: an SSE data field
+// cannot hold a line break.
+func splitLines(b []byte) func(yield func([]byte) bool) {
+	return func(yield func([]byte) bool) {
+		for len(b) > 0 {
+			i := 0
+			for i < len(b) && b[i] != '\n' && b[i] != '\r' {
+				i++
+			}
+			if !yield(b[:i]) {
+				return
+			}
+			if i < len(b) && b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n' {
+				i++
+			}
+			b = b[min(i+1, len(b)):]
+		}
+	}
+}
+
+// message is one message, framed once for every kind of stream.
+type message struct {
+	id    string // rendered messages only
+	raw   []byte // as the server writes it
+	chunk []byte // as an HTTP/1.1 chunk, for streams taken over
+}
+
+func newMessage(s string) *message {
+	return &message{raw: []byte(s), chunk: fmt.Appendf(nil, "%x\r\n%s\r\n", len(s), s)}
+}
+
+var keepaliveMessage = newMessage(": keepalive\n\n")
+
+// sink is one open stream.
+type sink interface {
+	// send passes m on without waiting; false means the stream is gone or
+	// has fallen behind, and must be closed.
+	send(m *message) bool
+	// left reports whether the reader has gone.
+	left() bool
+	close()
+}
+
+// connSink is a stream taken over from the server: its connection alone.
+type connSink struct {
+	s       *Streams
+	conn    net.Conn
+	chunked bool
+	once    sync.Once
+}
+
+func newConnSink(s *Streams, conn net.Conn, chunked bool) *connSink {
+	return &connSink{s: s, conn: conn, chunked: chunked}
+}
+
+func (c *connSink) send(m *message) bool {
+	if c.chunked {
+		return writeNow(c.conn, m.chunk)
+	}
+	return writeNow(c.conn, m.raw)
+}
+
+func (c *connSink) left() bool { return left(c.conn) }
+
+func (c *connSink) close() {
+	c.once.Do(func() {
+		_ = c.conn.Close()
+		c.s.open.Add(-1)
+	})
+}
+
+// chanSink is a stream whose handler writes what it is sent.
+type chanSink struct {
+	s    *Streams
+	ch   chan *message
+	gone chan struct{}
+	once sync.Once
+}
+
+func (c *chanSink) send(m *message) bool {
+	select {
+	case c.ch <- m:
+		return true
+	default:
+		return false
+	}
+}
+
+// left is false: the handler notices itself when its reader goes.
+func (c *chanSink) left() bool { return false }
+
+func (c *chanSink) close() {
+	c.once.Do(func() {
+		close(c.gone)
+		c.s.open.Add(-1)
+	})
+}
