@@ -143,8 +143,20 @@
 
   // ---- Live updates (htmx's SSE extension) --------------------------------
   //
+  // <div hx-ext="sse" sse-connect="/events/7/live">
+  //   <section id="event-listings" sse-swap="listings" hx-swap="outerHTML">
+  //
+  // A page that any signed-out reader sees alike is replaced by what its
+  // stream sends: the server renders it once for every page that shows it,
+  // and sends the latest rendering whenever a stream opens (unless the
+  // browser's Last-Event-ID says it has it), so such a page catches up by
+  // itself after a reconnection and fetches nothing.
+  //
   // <div hx-ext="sse" sse-connect="/live">
   //   <section hx-get="..." hx-trigger="sse:tickets, sse-reconnected">
+  //
+  // A page of its own (a search, a seller's tickets) fetches itself again
+  // when its stream says something changed.
   //
   // The extension fires htmx:sseOpen on the sse-connect element whenever its
   // stream opens: the first time, and again after each reconnection (the
@@ -241,12 +253,22 @@
 
   var refocus = null;
 
-  document.addEventListener('htmx:beforeSwap', function (evt) {
+  function rememberFocus(target) {
     refocus = null;
     var active = document.activeElement;
-    var target = evt.detail && evt.detail.target;
     if (!active || active === document.body || !target || !target.contains(active)) return;
     refocus = { id: active.id, href: active.getAttribute('href'), container: target };
+  }
+
+  document.addEventListener('htmx:beforeSwap', function (evt) {
+    rememberFocus(evt.detail && evt.detail.target);
+  });
+
+  // What a stream sends to swap in (sse-swap) is swapped without
+  // htmx:beforeSwap: remember the focus before it too. htmx:afterSwap
+  // follows as for any swap.
+  document.addEventListener('htmx:sseBeforeMessage', function (evt) {
+    rememberFocus(evt.target);
   });
 
   function restoreFocus(swapped) {
