@@ -3,11 +3,14 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/money"
+	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/templates"
 )
 
@@ -49,12 +52,15 @@ func (h *Handler) liveListings(w http.ResponseWriter, r *http.Request) {
 	h.streams.Open(w, r, live.Topic{Name: "tickets"}, live.Feed{Concerns: live.Event.ConcernsTickets})
 }
 
-// eventLive streams the event's listings, rendered for any signed-out
-// reader in the reader's locale, as a "listings" event whenever a ticket
-// changes: one rendering a coalescing window for every page that shows it.
-// A seller's own page uses /live instead (it shows their listings as
-// theirs). A stream is sent the latest rendering when it opens unless its
-// Last-Event-ID says it has it.
+// eventLive streams an event's listings as any signed-out reader sees them,
+// in the reader's locale: rendered once a coalescing window for every page
+// that shows them. When only counts changed (tickets held, sold, released),
+// the message is a "counts" event of a line a changed listing, which app.js
+// writes into the page; when anything else changed (a listing added,
+// edited, withdrawn, sales closed), it is a "listings" event with the whole
+// list, which replaces the page's. A stream is sent the whole list when it
+// opens unless its Last-Event-ID says it has the latest. A seller's page
+// uses /live instead: it shows their own listings as theirs.
 func (h *Handler) eventLive(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
 	if !ok {
@@ -74,26 +80,71 @@ func (h *Handler) eventLive(w http.ResponseWriter, r *http.Request) {
 	loc := readerLocale(r)
 	h.streams.Open(w, r, live.Topic{Name: "listings", ID: id, Variant: loc.String()}, live.Feed{
 		Concerns: live.Event.ConcernsTickets,
-		Render:   func(ctx context.Context) ([]byte, error) { return h.renderEventListings(ctx, id, loc) },
+		Render: func(ctx context.Context, last any) (live.Rendering, error) {
+			return h.renderEventListings(ctx, id, loc, last)
+		},
 	})
 }
 
+// listingsShown is what an event's listings showed when last rendered.
+type listingsShown struct {
+	// shape is all that only a whole rendering can change.
+	shape string
+	// counts are, by listing, the line of a "counts" event: what app.js
+	// can change in place.
+	counts map[int64]string
+}
+
 // renderEventListings renders an event's listings as a signed-out reader
-// sees them.
-func (h *Handler) renderEventListings(ctx context.Context, id int64, loc *money.Locale) ([]byte, error) {
+// sees them, and what changed since last (a listingsShown, or nil).
+func (h *Handler) renderEventListings(ctx context.Context, id int64, loc *money.Locale, last any) (live.Rendering, error) {
 	e, err := h.store.Event(ctx, id)
 	if err != nil {
-		return nil, err
+		return live.Rendering{}, err
 	}
 	data, err := h.eventListings(ctx, eventPage{Page: Page{Now: h.now()}, Event: e})
 	if err != nil {
-		return nil, err
+		return live.Rendering{}, err
+	}
+	now := listingsShown{counts: make(map[int64]string, len(data.Listings))}
+	var shape strings.Builder
+	fmt.Fprintf(&shape, "%t %t %s\n", data.Closed, data.Shared, e.UpdatedAt)
+	for _, l := range data.Listings {
+		fmt.Fprintf(&shape, "%d %d %d %s %d %t %q", l.ID, l.Price, l.FaceValue, l.Currency, l.Quantity, l.Together, l.Note)
+		switch l.Is.State {
+		case store.ForSale, store.Held, store.Sold:
+			least, most := 0, l.Quantities.Most()
+			if most > 0 {
+				least = l.Quantities[0]
+			}
+			now.counts[l.ID] = fmt.Sprintf("%d %d %d %d %s", l.ID, l.Free, least, most, l.Is.State)
+		default:
+			fmt.Fprintf(&shape, " %s", l.Is.State)
+		}
+		shape.WriteByte('\n')
+	}
+	now.shape = shape.String()
+
+	r := live.Rendering{State: now}
+	if before, ok := last.(listingsShown); ok && before.shape == now.shape {
+		var update []byte
+		for _, l := range data.Listings {
+			if c := now.counts[l.ID]; c != before.counts[l.ID] {
+				update = append(append(update, c...), '\n')
+			}
+		}
+		if update == nil {
+			r.Same = true
+			return r, nil
+		}
+		r.Update, r.UpdateName = update[:len(update)-1], "counts"
 	}
 	var buf bytes.Buffer
 	if err := h.views.In(loc).Render(&buf, templates.EventListings, data); err != nil {
-		return nil, err
+		return live.Rendering{}, err
 	}
-	return buf.Bytes(), nil
+	r.HTML = buf.Bytes()
+	return r, nil
 }
 
 // orderLive streams an "order" event whenever the signed-in buyer's order

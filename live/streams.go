@@ -59,10 +59,28 @@ type Topic struct {
 // Feed says which events concern a topic and what its messages carry.
 type Feed struct {
 	Concerns func(Event) bool
-	// Render returns the HTML that replaces what the page shows, written
-	// for any reader (nothing private, nothing personal). Without Render a
-	// message only says "changed", and the page fetches what it shows.
-	Render func(ctx context.Context) ([]byte, error)
+	// Render returns what the topic shows now, given the State of its last
+	// rendering (nil the first time). Without Render a message only says
+	// "changed", and the page fetches what it shows.
+	Render func(ctx context.Context, last any) (Rendering, error)
+}
+
+// Rendering is what a rendered topic shows, written for any reader
+// (nothing private, nothing personal).
+type Rendering struct {
+	// HTML replaces what a page shows, as an event named after the topic. A
+	// stream is sent the latest when it opens, unless its Last-Event-ID
+	// says it has it; every stream is sent it when Update is nil.
+	HTML []byte
+	// Update, when not nil, brings a page that shows the last rendering up
+	// to date in fewer bytes, as an event named UpdateName.
+	Update     []byte
+	UpdateName string
+	// Same says that nothing changed since the last rendering: nothing is
+	// sent.
+	Same bool
+	// State is what the next Render is given as last.
+	State any
 }
 
 // StreamsConfig sets up Streams.
@@ -331,8 +349,9 @@ type topic struct {
 
 	mu      sync.Mutex
 	sinks   map[sink]struct{}
-	latest  *message // the latest rendering (rendered topics only)
+	latest  *message // the latest rendering, whole (rendered topics only)
 	seq     uint64
+	state   any // the State of the latest rendering; fire's alone
 	window  bool // a message went out less than a window ago
 	pending bool // a change arrived during the window
 }
@@ -354,9 +373,10 @@ func (t *topic) changed() {
 // again if more changes came.
 func (t *topic) fire() {
 	m, err := t.message()
-	if err != nil {
+	switch {
+	case err != nil:
 		t.s.log.Error("live: render", "err", err, "topic", t.key.Name, "id", t.key.ID)
-	} else {
+	case m != nil:
 		t.broadcast(m)
 	}
 	time.AfterFunc(t.s.window, func() {
@@ -372,24 +392,39 @@ func (t *topic) fire() {
 	})
 }
 
-// message is what the topic sends now.
+// message is what the topic sends now: nil when nothing changed.
 func (t *topic) message() (*message, error) {
 	if t.feed.Render == nil {
 		return newMessage("event: " + t.key.Name + "\ndata: changed\n\n"), nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), renderTimeout)
 	defer cancel()
-	html, err := t.feed.Render(ctx)
-	if err != nil {
+	// Only fire renders, one at a time: state needs no lock.
+	r, err := t.feed.Render(ctx, t.state)
+	if err != nil || r.Same {
 		return nil, err
 	}
+	t.state = r.State
 	t.mu.Lock()
 	t.seq++
 	id := t.s.prefix + strconv.FormatUint(t.seq, 10)
 	t.mu.Unlock()
-	b := make([]byte, 0, len(html)+len(html)/16+64)
-	b = append(b, "id: "+id+"\nevent: "+t.key.Name+"\n"...)
-	for line := range splitLines(html) {
+	whole := newEvent(id, t.key.Name, r.HTML)
+	t.mu.Lock()
+	t.latest = whole
+	t.mu.Unlock()
+	if r.Update != nil {
+		return newEvent(id, r.UpdateName, r.Update), nil
+	}
+	return whole, nil
+}
+
+// newEvent frames data as an event with an id and a name: one data field a
+// line, since a field cannot hold a line break.
+func newEvent(id, name string, data []byte) *message {
+	b := make([]byte, 0, len(data)+len(data)/16+64)
+	b = append(b, "id: "+id+"\nevent: "+name+"\n"...)
+	for line := range splitLines(data) {
 		b = append(b, "data: "...)
 		b = append(b, line...)
 		b = append(b, '\n')
@@ -397,10 +432,7 @@ func (t *topic) message() (*message, error) {
 	b = append(b, '\n')
 	m := newMessage(string(b))
 	m.id = id
-	t.mu.Lock()
-	t.latest = m
-	t.mu.Unlock()
-	return m, nil
+	return m
 }
 
 // renderTimeout bounds a rendering's database work.

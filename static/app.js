@@ -221,6 +221,51 @@
     }
   });
 
+  // ---- Counts written in place --------------------------------------------
+  //
+  // <section id="event-listings" sse-swap="listings" hx-trigger="sse:counts">
+  //   <li id="listing-7" data-quantity="20"> ... <span class="left">
+  //
+  // A "counts" message has a line for each listing whose counts changed,
+  // "id free least most state": the count, the badges and the Buy form
+  // change in place. Anything else comes as a whole new list ("listings").
+
+  function applyCounts(line) {
+    var f = line.split(' ');
+    var li = document.getElementById('listing-' + f[0]);
+    if (!li || f.length < 5) return;
+    var free = parseInt(f[1], 10), least = parseInt(f[2], 10), most = parseInt(f[3], 10);
+    var state = f.slice(4).join(' ');
+    li.setAttribute('data-state', state);
+    var left = li.querySelector('.left');
+    if (left) left.textContent = free + ' of ' + li.getAttribute('data-quantity') + ' left';
+    li.querySelectorAll('[data-badge]').forEach(function (badge) {
+      badge.hidden = badge.getAttribute('data-badge') !== state;
+    });
+    var form = li.querySelector('form.buy');
+    if (!form) return;
+    form.hidden = !(most > 0);
+    if (form.hidden) return;
+    var select = form.querySelector('select[name="quantity"]');
+    if (select) {
+      var chosen = select.value;
+      select.textContent = '';
+      for (var n = least; n <= most; n++) {
+        select.add(new Option(String(n), String(n), false, String(n) === chosen));
+      }
+      return;
+    }
+    var only = form.querySelector('input[name="quantity"]');
+    var button = form.querySelector('button');
+    if (only) only.value = String(least);
+    if (button) button.textContent = least > 1 ? 'Buy all ' + least : 'Buy 1 ticket';
+  }
+
+  document.addEventListener('sse:counts', function (evt) {
+    var data = evt.detail && evt.detail.data;
+    if (typeof data === 'string') data.split('\n').forEach(applyCounts);
+  });
+
   // ---- Announcements ----------------------------------------------------
   //
   // <article data-status-message="Order #7 is paid." data-status-region="order-announce">
