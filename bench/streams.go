@@ -114,27 +114,21 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 	if err := signInFrom(ctx, c, buyers); err != nil {
 		return nil, err
 	}
-	bigEvent := func(name string) (store.Listing, error) {
-		return st.CreateListing(ctx, seller.ID, store.NewListing{
-			Event: store.NewEvent{Name: name, StartsAt: time.Now().Add(30 * 24 * time.Hour).Truncate(time.Minute), TimeZone: "UTC"},
-			Price: 5000, FaceValue: 5000, Currency: "usd", Quantity: o.streamTickets,
-		}, time.Now().UTC())
-	}
-	alone, err := bigEvent("Big night without viewers")
+	alone, err := bigEvent(ctx, st, seller, "Big night without viewers", o.streamTickets)
 	if err != nil {
 		return nil, err
 	}
-	watched, err := bigEvent("Big night")
+	watched, err := bigEvent(ctx, st, seller, "Big night", o.streamTickets)
 	if err != nil {
 		return nil, err
 	}
 
 	progress("%s: (f) rush with no page open: %d buyers, %d tickets", dialect, len(buyers), o.streamTickets)
-	r.alone, _ = rushListing(ctx, c, buyers, alone.ID)
+	r.alone, _ = rushEvent(ctx, c, buyers, alone)
 
 	r.rssBefore, r.heapBefore = a.memory()
-	progress("%s: (f) opening %d live pages on /events/%d", dialect, o.streams, watched.Event.ID)
-	v := openViewers(ctx, a.url, "/events/"+strconv.FormatInt(watched.Event.ID, 10)+"/live", o.streams)
+	progress("%s: (f) opening %d live pages on /events/%d (%d listings)", dialect, o.streams, watched[0].Event.ID, len(watched))
+	v := openViewers(ctx, a.url, "/events/"+strconv.FormatInt(watched[0].Event.ID, 10)+"/live", o.streams, watched)
 	defer v.close()
 	r.open, r.refused, r.failed = v.counts()
 	time.Sleep(2 * time.Second) // the first rendering reaches every page
@@ -144,7 +138,7 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 	progress("%s: (f) rush beside %d open pages", dialect, r.open)
 	v.startCounting()
 	var sold []time.Time
-	r.beside, sold = rushListing(ctx, c, buyers, watched.ID)
+	r.beside, sold = rushEvent(ctx, c, buyers, watched)
 	r.sales = len(sold)
 	time.Sleep(2 * time.Second) // the last change reaches every page
 	r.bytes, r.messages, r.reconnects = v.stopCounting()
@@ -189,15 +183,43 @@ func signInFrom(ctx context.Context, c *client, buyers []*buyer) error {
 	return nil
 }
 
-// rushListing has every buyer try once, 256 at a time, to hold one ticket
-// of the listing. It returns the latencies and, in order, when each
-// successful buyer had its answer: by then its hold had committed.
-func rushListing(ctx context.Context, c *client, buyers []*buyer, listingID int64) (*stats, []time.Time) {
+// maxPerListing is the most tickets one listing may have.
+const maxPerListing = 20
+
+// bigEvent lists tickets for a new event, in listings of 20 (the most a
+// listing may have) at prices that differ, straight in the database.
+func bigEvent(ctx context.Context, st *store.Store, seller store.User, name string, tickets int) ([]store.Listing, error) {
+	var ls []store.Listing
+	now := time.Now().UTC()
+	for i := 0; tickets > 0; i++ {
+		n := min(tickets, maxPerListing)
+		nl := store.NewListing{Price: 5000 + int64(i%50)*100, FaceValue: 5000, Currency: "usd", Quantity: n}
+		if len(ls) == 0 {
+			nl.Event = store.NewEvent{Name: name, StartsAt: now.Add(30 * 24 * time.Hour).Truncate(time.Minute), TimeZone: "UTC"}
+		} else {
+			nl.EventID = ls[0].Event.ID
+		}
+		l, err := st.CreateListing(ctx, seller.ID, nl, now)
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		tickets -= n
+	}
+	return ls, nil
+}
+
+// rushEvent has every buyer try once, 256 at a time, to hold one ticket of
+// one of the event's listings (buyer i the listing i modulo their number).
+// It returns the latencies and, in order, when each successful buyer had
+// its answer: by then its hold had committed.
+func rushEvent(ctx context.Context, c *client, buyers []*buyer, listings []store.Listing) (*stats, []time.Time) {
 	var mu sync.Mutex
 	var sold []time.Time
 	s := closedLoop(ctx, 256, len(buyers), 10*time.Minute, func(ctx context.Context, _, i int) (int, error) {
+		id := listings[i%len(listings)].ID
 		resp, err := c.do(ctx, http.MethodPost, "/orders", buyers[i].cookie,
-			url.Values{"ticket_id": {strconv.FormatInt(listingID, 10)}, "quantity": {"1"}}, nil, "", false)
+			url.Values{"ticket_id": {strconv.FormatInt(id, 10)}, "quantity": {"1"}}, nil, "", false)
 		if err == nil && resp.status == http.StatusSeeOther {
 			now := time.Now()
 			mu.Lock()
@@ -253,6 +275,8 @@ type viewers struct {
 	messages   atomic.Int64
 	reconnects atomic.Int64
 	seen       [][]shown // per viewer, in order
+	first      int64     // the id of the event's first listing: the others follow it
+	listings   int
 	closing    atomic.Bool
 	wg         sync.WaitGroup
 }
@@ -263,8 +287,9 @@ type shown struct {
 	left int
 }
 
-func openViewers(ctx context.Context, base, path string, n int) *viewers {
-	v := &viewers{base: strings.TrimPrefix(base, "http://"), path: path, seen: make([][]shown, n)}
+func openViewers(ctx context.Context, base, path string, n int, listings []store.Listing) *viewers {
+	v := &viewers{base: strings.TrimPrefix(base, "http://"), path: path, seen: make([][]shown, n),
+		first: listings[0].ID, listings: len(listings)}
 	ready := make(chan struct{}, n)
 	sem := make(chan struct{}, 200) // connections being opened at once
 	for i := range n {
@@ -282,6 +307,7 @@ func openViewers(ctx context.Context, base, path string, n int) *viewers {
 func (v *viewers) view(ctx context.Context, i int, sem chan struct{}, ready chan struct{}) {
 	first := true
 	lastID := ""
+	p := &page{left: make([]int32, v.listings), total: -1}
 	for !v.closing.Load() && ctx.Err() == nil {
 		conn, br, err := v.dial(i, lastID)
 		if first {
@@ -300,7 +326,7 @@ func (v *viewers) view(ctx context.Context, i int, sem chan struct{}, ready chan
 			return
 		}
 		v.open.Add(1)
-		lastID = v.read(i, conn, br)
+		lastID = v.read(i, conn, br, p)
 		v.open.Add(-1)
 		if v.closing.Load() {
 			return
@@ -349,13 +375,46 @@ func (v *viewers) dial(i int, lastID string) (net.Conn, *bufio.Reader, error) {
 	return conn, bufio.NewReaderSize(httputil.NewChunkedReader(br), 4096), nil
 }
 
-var leftMark = []byte(`class="left">`)
+// page is what one viewer's page shows: tickets left by listing, and in
+// all (-1 until its first message).
+type page struct {
+	left  []int32
+	total int
+}
 
-// read reads one stream's messages until it ends, and returns the id of the
-// last one.
-func (v *viewers) read(i int, conn net.Conn, br *bufio.Reader) (lastID string) {
+func (p *page) set(v *viewers, id int64, left int) {
+	i := id - v.first
+	if i < 0 || i >= int64(len(p.left)) {
+		return
+	}
+	p.total += left - int(p.left[i])
+	p.left[i] = int32(left)
+}
+
+var (
+	listingMark = []byte(`<li id="listing-`)
+	leftMark    = []byte(`class="left">`)
+)
+
+// number reads the digits at the start of b.
+func number(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// read reads one stream's messages until it ends, as the page would apply
+// them: a "listings" message replaces every count, a "counts" message
+// changes some. It returns the id of the last message.
+func (v *viewers) read(i int, conn net.Conn, br *bufio.Reader, p *page) (lastID string) {
 	defer conn.Close()
-	left := -1
+	var name string
+	var id int64 // the listing being read in a "listings" message
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil && err != bufio.ErrBufferFull {
@@ -366,23 +425,32 @@ func (v *viewers) read(i int, conn net.Conn, br *bufio.Reader) (lastID string) {
 		}
 		switch {
 		case len(line) == 1: // the end of a message
-			if left >= 0 {
+			if name != "" {
 				if v.counting.Load() {
 					v.messages.Add(1)
 				}
-				v.seen[i] = append(v.seen[i], shown{at: time.Now(), left: left})
-				left = -1
+				v.seen[i] = append(v.seen[i], shown{at: time.Now(), left: p.total})
 			}
+			name = ""
 		case bytes.HasPrefix(line, []byte("id: ")):
 			lastID = strings.TrimSpace(string(line[4:]))
-		case bytes.HasPrefix(line, []byte("data: ")):
-			if j := bytes.Index(line, leftMark); j >= 0 && left < 0 {
-				rest := line[j+len(leftMark):]
-				k := 0
-				for k < len(rest) && rest[k] >= '0' && rest[k] <= '9' {
-					k++
-				}
-				left, _ = strconv.Atoi(string(rest[:k]))
+		case bytes.HasPrefix(line, []byte("event: ")):
+			name = strings.TrimSpace(string(line[7:]))
+			if name == "listings" {
+				clear(p.left)
+				p.total = 0
+			}
+		case bytes.HasPrefix(line, []byte("data: ")) && name == "counts":
+			f := bytes.Fields(line[6:])
+			if len(f) >= 2 {
+				p.set(v, int64(number(f[0])), number(f[1]))
+			}
+		case bytes.HasPrefix(line, []byte("data: ")) && name == "listings":
+			if j := bytes.Index(line, listingMark); j >= 0 {
+				id = int64(number(line[j+len(listingMark):]))
+			}
+			if j := bytes.Index(line, leftMark); j >= 0 {
+				p.set(v, id, number(line[j+len(leftMark):]))
 			}
 		}
 	}
