@@ -104,6 +104,21 @@ type Subscriber interface {
 	Subscribe(ctx context.Context) (<-chan Event, func())
 }
 
+// streamsWithin returns how many streams a process that may open limit
+// files can hold and still accept everything else: every stream is a
+// connection, and a process out of descriptors accepts no buyer either.
+// Zero: no limit known.
+func streamsWithin(limit int) int {
+	if limit <= 0 {
+		return 0
+	}
+	return limit - min(fdReserve, limit/2)
+}
+
+// fdReserve is how many file descriptors are kept for all but the streams:
+// the requests in flight (buyers among them), the database, files.
+const fdReserve = 1024
+
 // reconnectAfter is how long a browser waits before reopening a stream that
 // ended, in milliseconds (the SSE "retry" field).
 const reconnectAfter = 1000
@@ -117,6 +132,11 @@ const retryAfter = 30
 func NewStreams(hub Subscriber, log *slog.Logger, cfg StreamsConfig) *Streams {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
+	if most := streamsWithin(fileLimit()); most > 0 && (cfg.Max <= 0 || cfg.Max > most) {
+		log.Warn("live: fewer streams than asked, for the open files limit (ulimit -n) leaves room for the rest",
+			"max_live_streams", cfg.Max, "open_files_limit", fileLimit(), "streams", most)
+		cfg.Max = most
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Streams{
 		log: log, max: cfg.Max, window: cfg.Window, prefix: hex.EncodeToString(b) + "-",
@@ -351,7 +371,7 @@ type topic struct {
 	sinks   map[sink]struct{}
 	latest  *message // the latest rendering, whole (rendered topics only)
 	seq     uint64
-	state   any // the State of the latest rendering; fire's alone
+	state   any  // the State of the latest rendering; fire's alone
 	window  bool // a message went out less than a window ago
 	pending bool // a change arrived during the window
 }

@@ -48,3 +48,14 @@ func left(conn net.Conn) bool {
 	})
 	return err != nil || gone
 }
+
+// fileLimit is how many files the process may have open (its soft
+// RLIMIT_NOFILE, which Go raises to the hard limit at start), or 0 if
+// unknown.
+func fileLimit() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur > 1<<30 {
+		return 0
+	}
+	return int(lim.Cur)
+}
