@@ -140,6 +140,7 @@ func run(ctx context.Context, o options) error {
 			if err != nil {
 				return fmt.Errorf("%s: live pages: %w", dialect, err)
 			}
+			sr.print(os.Stdout) // now, and again with the rest at the end
 			streamReports = append(streamReports, sr)
 		}
 		if o.onlyStreams {

@@ -448,9 +448,11 @@ func (v *viewers) read(i int, conn net.Conn, br *bufio.Reader, p *page) (lastID 
 				p.total = 0
 			}
 		case bytes.HasPrefix(line, []byte("data: ")) && name == "counts":
-			f := bytes.Fields(line[6:])
-			if len(f) >= 2 {
-				p.set(v, int64(number(f[0])), number(f[1]))
+			// "id free sold,id free sold,..."
+			for entry := range bytes.SplitSeq(bytes.TrimSpace(line[6:]), []byte(",")) {
+				if f := bytes.Fields(entry); len(f) == 3 {
+					p.set(v, int64(number(f[0])), number(f[1]))
+				}
 			}
 		case bytes.HasPrefix(line, []byte("data: ")) && name == "listings":
 			if j := bytes.Index(line, listingMark); j >= 0 {

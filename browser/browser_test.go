@@ -949,6 +949,58 @@ func TestBrowser(t *testing.T) {
 		member.do(chromedp.Click(chromedp.CSS(`.menu a[href="/payments"]`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/payments"][aria-current="page"]`)))
 	})
 
+	t.Run("EventPageCountsLive", func(t *testing.T) {
+		app := startApp(t, time.Minute)
+		seller := newPerson(t, browser, app, "seller", false)
+		viewer := newPerson(t, browser, app, "viewer", false)
+		buyer := newPerson(t, browser, app, "buyer", false)
+
+		seller.signUp("seller@example.com")
+		u, err := app.store.UserByEmail(t.Context(), "seller@example.com")
+		require.NoError(t, err)
+		l, err := app.store.CreateListing(t.Context(), u.ID, store.NewListing{
+			Event: store.NewEvent{Name: "Arena night", StartsAt: time.Now().Add(7 * 24 * time.Hour).Truncate(time.Minute), TimeZone: "UTC"},
+			Price: 3000, FaceValue: 3000, Currency: "usd", Quantity: 3,
+		}, time.Now().UTC())
+		require.NoError(t, err)
+		item := "#listing-" + strconv.FormatInt(l.ID, 10)
+		page := "/events/" + strconv.FormatInt(l.Event.ID, 10)
+
+		// Signed out, the viewer's page takes what the event's stream sends.
+		viewer.open(page)
+		viewer.do(chromedp.WaitVisible(chromedp.CSS(item)))
+		require.Eventually(t, func() bool { return app.openStreams(t) >= 1 }, step, 20*time.Millisecond)
+		viewer.mark()
+
+		// Tickets held: the count and the choice of quantities change in
+		// place.
+		buyer.signUp("buyer@example.com")
+		buyer.open(page)
+		buyer.setValue(item+` select[name="quantity"]`, "2")
+		buyer.do(chromedp.Click(chromedp.CSS(item+` form.buy button`)), chromedp.WaitVisible(chromedp.CSS("#order")))
+		viewer.waitFor(fmt.Sprintf(`document.querySelector('%s .left').textContent === '1 of 3 left'`, item), 10*time.Second)
+		require.Equal(t, "for sale", run(viewer, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector('%s').dataset.state`, item))))
+		require.True(t, viewer.visible(item+" form.buy"))
+		require.Equal(t, []string{"1"}, run(viewer, chromedp.Evaluate[[]string](
+			fmt.Sprintf(`[...document.querySelectorAll('%s select[name="quantity"] option')].map(o => o.value)`, item))))
+
+		// The last one held: the page says so and offers no Buy.
+		other := newPerson(t, browser, app, "other", false)
+		other.signUp("other@example.com")
+		other.open(page)
+		other.do(chromedp.Click(chromedp.CSS(item+` form.buy button`)), chromedp.WaitVisible(chromedp.CSS("#order")))
+		viewer.waitFor(fmt.Sprintf(`document.querySelector('%s .left').textContent === '0 of 3 left'`, item), 10*time.Second)
+		require.True(t, viewer.visible(item+` [data-badge="held"]`))
+		require.False(t, viewer.visible(item+` [data-badge="sold"]`))
+		require.False(t, viewer.visible(item+" form.buy"))
+		viewer.requireNotReloaded()
+
+		// A reload shows the same.
+		viewer.open(page)
+		require.Equal(t, "0 of 3 left", viewer.text(item+" .left"))
+		require.False(t, viewer.visible(item+" form.buy"))
+	})
+
 	t.Run("ListingCatchesUpAfterReconnecting", func(t *testing.T) {
 		app := startApp(t, time.Minute)
 		seller := newPerson(t, browser, app, "seller", false)

@@ -227,6 +227,7 @@ type eventPage struct {
 	Listings []eventListing
 	Closed   bool // the event has started: sales are closed
 	Hold     string
+	MaxHolds int // tickets one buyer may hold at once; 0: no limit
 	Alert    alertForm
 	// Shared is set when the listings are what any signed-out reader sees
 	// (none is the reader's own, the event is not hidden): the page then
@@ -292,7 +293,7 @@ func (h *Handler) eventListings(ctx context.Context, data eventPage) (eventPage,
 	if err != nil {
 		return data, err
 	}
-	data.Closed, data.Hold = data.Event.Started(data.Now), formatHold(h.cfg.OrderHold)
+	data.Closed, data.Hold, data.MaxHolds = data.Event.Started(data.Now), formatHold(h.cfg.OrderHold), h.store.MaxHolds()
 	data.Shared = data.Event.HiddenAt.IsZero()
 	for _, l := range listings {
 		mine := data.User != nil && data.User.ID == l.SellerID

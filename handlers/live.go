@@ -55,8 +55,8 @@ func (h *Handler) liveListings(w http.ResponseWriter, r *http.Request) {
 // eventLive streams an event's listings as any signed-out reader sees them,
 // in the reader's locale: rendered once a coalescing window for every page
 // that shows them. When only counts changed (tickets held, sold, released),
-// the message is a "counts" event of a line a changed listing, which app.js
-// writes into the page; when anything else changed (a listing added,
+// the message is a "counts" event, "id free sold" for each listing whose
+// counts changed, comma-separated, which app.js writes into the page; when anything else changed (a listing added,
 // edited, withdrawn, sales closed), it is a "listings" event with the whole
 // list, which replaces the page's. A stream is sent the whole list when it
 // opens unless its Last-Event-ID says it has the latest. A seller's page
@@ -90,7 +90,7 @@ func (h *Handler) eventLive(w http.ResponseWriter, r *http.Request) {
 type listingsShown struct {
 	// shape is all that only a whole rendering can change.
 	shape string
-	// counts are, by listing, the line of a "counts" event: what app.js
+	// counts are, by listing, its entry in a "counts" event: what app.js
 	// can change in place.
 	counts map[int64]string
 }
@@ -113,11 +113,10 @@ func (h *Handler) renderEventListings(ctx context.Context, id int64, loc *money.
 		fmt.Fprintf(&shape, "%d %d %d %s %d %t %q", l.ID, l.Price, l.FaceValue, l.Currency, l.Quantity, l.Together, l.Note)
 		switch l.Is.State {
 		case store.ForSale, store.Held, store.Sold:
-			least, most := 0, l.Quantities.Most()
-			if most > 0 {
-				least = l.Quantities[0]
-			}
-			now.counts[l.ID] = fmt.Sprintf("%d %d %d %d %s", l.ID, l.Free, least, most, l.Is.State)
+			// The state follows from the counts, and what one may buy
+			// from the state, together and the hold limit, which the
+			// page has: app.js works them out.
+			now.counts[l.ID] = fmt.Sprintf("%d %d %d", l.ID, l.Free, l.Sold)
 		default:
 			fmt.Fprintf(&shape, " %s", l.Is.State)
 		}
@@ -130,14 +129,17 @@ func (h *Handler) renderEventListings(ctx context.Context, id int64, loc *money.
 		var update []byte
 		for _, l := range data.Listings {
 			if c := now.counts[l.ID]; c != before.counts[l.ID] {
-				update = append(append(update, c...), '\n')
+				if update != nil {
+					update = append(update, ',')
+				}
+				update = append(update, c...)
 			}
 		}
 		if update == nil {
 			r.Same = true
 			return r, nil
 		}
-		r.Update, r.UpdateName = update[:len(update)-1], "counts"
+		r.Update, r.UpdateName = update, "counts"
 	}
 	var buf bytes.Buffer
 	if err := h.views.In(loc).Render(&buf, templates.EventListings, data); err != nil {

@@ -223,29 +223,38 @@
 
   // ---- Counts written in place --------------------------------------------
   //
-  // <section id="event-listings" sse-swap="listings" hx-trigger="sse:counts">
-  //   <li id="listing-7" data-quantity="20"> ... <span class="left">
+  // <section id="event-listings" sse-swap="listings" hx-trigger="sse:counts" data-max-holds="4">
+  //   <li id="listing-7" data-quantity="20" [data-together]> ... <span class="left">
   //
-  // A "counts" message has a line for each listing whose counts changed,
-  // "id free least most state": the count, the badges and the Buy form
-  // change in place. Anything else comes as a whole new list ("listings").
+  // A "counts" message says "id free sold" for each listing whose counts
+  // changed, comma-separated. The count, the state, the badges and the Buy
+  // form change in place, worked out as the server does (store.Listing's
+  // State and Buyable). Anything else comes as a whole new list
+  // ("listings").
 
-  function applyCounts(line) {
-    var f = line.split(' ');
+  function applyCounts(section, entry) {
+    var f = entry.trim().split(' ');
     var li = document.getElementById('listing-' + f[0]);
-    if (!li || f.length < 5) return;
-    var free = parseInt(f[1], 10), least = parseInt(f[2], 10), most = parseInt(f[3], 10);
-    var state = f.slice(4).join(' ');
+    if (!li || f.length !== 3 || !section.contains(li)) return;
+    var free = parseInt(f[1], 10), sold = parseInt(f[2], 10);
+    var quantity = parseInt(li.getAttribute('data-quantity'), 10);
+    var together = li.hasAttribute('data-together');
+    var state = 'for sale';
+    if (sold === quantity) state = 'sold';
+    else if (free === 0 || (together && free < quantity)) state = 'held';
     li.setAttribute('data-state', state);
     var left = li.querySelector('.left');
-    if (left) left.textContent = free + ' of ' + li.getAttribute('data-quantity') + ' left';
+    if (left) left.textContent = free + ' of ' + quantity + ' left';
     li.querySelectorAll('[data-badge]').forEach(function (badge) {
       badge.hidden = badge.getAttribute('data-badge') !== state;
     });
     var form = li.querySelector('form.buy');
     if (!form) return;
-    form.hidden = !(most > 0);
+    form.hidden = state !== 'for sale';
     if (form.hidden) return;
+    var limit = parseInt(section.getAttribute('data-max-holds'), 10) || 0;
+    var least = together ? free : 1;
+    var most = together || !limit ? free : Math.min(free, limit);
     var select = form.querySelector('select[name="quantity"]');
     if (select) {
       var chosen = select.value;
@@ -263,7 +272,8 @@
 
   document.addEventListener('sse:counts', function (evt) {
     var data = evt.detail && evt.detail.data;
-    if (typeof data === 'string') data.split('\n').forEach(applyCounts);
+    if (typeof data !== 'string') return;
+    data.split(',').forEach(function (entry) { applyCounts(evt.target, entry); });
   });
 
   // ---- Announcements ----------------------------------------------------
