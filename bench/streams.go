@@ -149,6 +149,11 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 	r.sales = len(sold)
 	time.Sleep(2 * time.Second) // the last change reaches every page
 	r.bytes, r.messages, r.reconnects = v.stopCounting()
+	// The app closes the streams first, so that the closed connections
+	// wait out TIME_WAIT on its side, not on ports of this machine's
+	// ephemeral range that the next app may be given.
+	v.closing.Store(true)
+	a.stop()
 	v.close()
 	r.lag, r.missed = v.lags(sold, o.streamTickets)
 	return r, nil

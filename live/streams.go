@@ -389,9 +389,16 @@ func (t *topic) changed() {
 	go t.fire()
 }
 
+// busyShare bounds the share of one core a topic's messages take: after a
+// message that took d to render and send, the next waits at least
+// busyShare*d. With thousands of streams on a busy machine, pages are then
+// updated less often rather than buyers served late.
+const busyShare = 4
+
 // fire sends the topic's message and opens a window, at whose end it fires
 // again if more changes came.
 func (t *topic) fire() {
+	start := time.Now()
 	m, err := t.message()
 	switch {
 	case err != nil:
@@ -399,7 +406,7 @@ func (t *topic) fire() {
 	case m != nil:
 		t.broadcast(m)
 	}
-	time.AfterFunc(t.s.window, func() {
+	time.AfterFunc(max(t.s.window, busyShare*time.Since(start)), func() {
 		t.mu.Lock()
 		// A failed rendering is tried again; a topic nobody reads any more
 		// stops.
