@@ -145,7 +145,9 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 	progress("%s: (f) rush beside %d open pages", dialect, r.open)
 	v.startCounting()
 	var sold []time.Time
+	stopProfile := a.profile(o.profile, string(dialect)+"-streams")
 	r.beside, sold = rushEvent(ctx, c, buyers, watched)
+	stopProfile()
 	r.sales = len(sold)
 	time.Sleep(2 * time.Second) // the last change reaches every page
 	r.bytes, r.messages, r.reconnects = v.stopCounting()

@@ -371,9 +371,10 @@ type topic struct {
 	sinks   map[sink]struct{}
 	latest  *message // the latest rendering, whole (rendered topics only)
 	seq     uint64
-	state   any  // the State of the latest rendering; fire's alone
-	window  bool // a message went out less than a window ago
-	pending bool // a change arrived during the window
+	state   any       // the State of the latest rendering; fire's alone
+	sent    time.Time // when the last message (not a keep-alive) went out
+	window  bool      // a message went out less than a window ago
+	pending bool      // a change arrived during the window
 }
 
 // changed sends a message now, or at the end of the window under way.
@@ -389,17 +390,17 @@ func (t *topic) changed() {
 	go t.fire()
 }
 
-// busyShare bounds the share of one core a topic's messages take: after a
-// message that took d to render and send, the next waits at least
-// busyShare*d. With thousands of streams on a busy machine, pages are then
-// updated less often rather than buyers served late.
-const busyShare = 4
+// busyShare bounds the time a topic spends sending: after a message that
+// took d to write to every stream, the next waits at least busyShare*d. On
+// a machine short of CPU for thousands of streams, pages are then updated
+// less often rather than buyers served late.
+const busyShare = 1
 
 // fire sends the topic's message and opens a window, at whose end it fires
 // again if more changes came.
 func (t *topic) fire() {
-	start := time.Now()
 	m, err := t.message()
+	start := time.Now()
 	switch {
 	case err != nil:
 		t.s.log.Error("live: render", "err", err, "topic", t.key.Name, "id", t.key.ID)
@@ -470,6 +471,9 @@ const renderTimeout = 5 * time.Second
 func (t *topic) broadcast(m *message) {
 	var gone []sink
 	t.mu.Lock()
+	if m != keepaliveMessage {
+		t.sent = time.Now()
+	}
 	for sk := range t.sinks {
 		if !sk.send(m) {
 			gone = append(gone, sk)
@@ -481,10 +485,16 @@ func (t *topic) broadcast(m *message) {
 	}
 }
 
-// dropLeft drops the streams whose reader has left.
+// dropLeft drops the streams whose reader has left. A topic that sent a
+// message since the last check is skipped: a write to a connection whose
+// reader left fails by the second message, at no cost of its own.
 func (t *topic) dropLeft() {
 	var gone []sink
 	t.mu.Lock()
+	if time.Since(t.sent) < leftCheckEvery {
+		t.mu.Unlock()
+		return
+	}
 	for sk := range t.sinks {
 		if sk.left() {
 			gone = append(gone, sk)
