@@ -35,8 +35,8 @@ const (
 
 // DefaultMaxLiveStreams is how many event streams one process holds open
 // unless configured otherwise (MAX_LIVE_STREAMS). A stream taken over from
-// the server costs about 1.5 KB of memory (BENCHMARKS.md, "Live pages"):
-// 20,000 are some 30 MB, and as many file descriptors.
+// the server costs about 1.5 KB of memory (BENCHMARKS.md, "Live pages at
+// on-sale scale"): 20,000 are some 30 MB, and as many file descriptors.
 const DefaultMaxLiveStreams = 20_000
 
 // publish tells open pages about a change that has committed.
