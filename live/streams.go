@@ -291,18 +291,20 @@ func (s *Streams) join(key Topic, feed Feed, sk sink, lastID string) {
 	t.mu.Lock()
 	s.mu.Unlock()
 	t.sinks[sk] = struct{}{}
-	latest := t.latest
+	// Sent under the lock broadcast holds: a message that follows the
+	// latest rendering cannot overtake it.
+	sent := true
+	if feed.Render != nil && t.latest != nil && t.latest.id != lastID {
+		sent = sk.send(t.latest)
+	}
 	t.mu.Unlock()
 	switch {
-	case feed.Render == nil:
-	case !ok:
+	case !sent:
+		s.leave(key, sk)
+	case !ok && feed.Render != nil:
 		// The first reader: render now, so that the readers to come have
 		// something to be sent at once.
 		t.changed()
-	case latest != nil && latest.id != lastID:
-		if !sk.send(latest) {
-			s.leave(key, sk)
-		}
 	}
 }
 
