@@ -23,13 +23,14 @@ type Live interface {
 // Stream timing.
 const (
 	// keepaliveEvery is how often every stream sends a comment, so that
-	// proxies and browsers do not take it for dead, and so that the app
-	// notices a stream whose page left (its second write fails).
+	// proxies (Fly's closes a connection idle for 60 s) and browsers do not
+	// take it for dead.
 	keepaliveEvery = 25 * time.Second
 	// coalesceWindow is the shortest time between two messages of one
 	// topic: changes that arrive sooner are sent as one message at its end,
 	// so a rush of sales costs each topic a few renderings a second at most,
-	// however many pages show it.
+	// however many pages show it. It is longer while sending a message to
+	// all of them takes longer (live.busyShare).
 	coalesceWindow = 250 * time.Millisecond
 )
 

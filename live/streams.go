@@ -26,8 +26,9 @@ import (
 // message to every connection of its topic without waiting for any; a
 // connection that cannot take a message at once has fallen behind and is
 // closed, and its browser reconnects and is sent the latest message. One
-// shared ticker sends the keep-alive comments. Streams that cannot be taken
-// over (HTTP/2) keep their handler's goroutine and get the same messages.
+// shared ticker sends the keep-alive comments, another looks for readers
+// that left. Streams that cannot be taken over (HTTP/2) keep their
+// handler's goroutine and get the same messages.
 type Streams struct {
 	log    *slog.Logger
 	max    int
