@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -477,15 +479,48 @@ func (t *topic) broadcast(m *message) {
 	if m != keepaliveMessage {
 		t.sent = time.Now()
 	}
-	for sk := range t.sinks {
-		if !sk.send(m) {
-			gone = append(gone, sk)
+	if len(t.sinks) < parallelFrom {
+		for sk := range t.sinks {
+			if !sk.send(m) {
+				gone = append(gone, sk)
+			}
 		}
+	} else {
+		gone = sendAll(t.sinks, m)
 	}
 	t.mu.Unlock()
 	for _, sk := range gone {
 		t.s.leave(t.key, sk)
 	}
+}
+
+// parallelFrom is how many streams a topic has before its messages are
+// written from as many goroutines as there are cores.
+const parallelFrom = 2000
+
+// sendAll sends m to every sink from as many goroutines as there are
+// cores, and returns the sinks that could not take it.
+func sendAll(sinks map[sink]struct{}, m *message) []sink {
+	n := runtime.GOMAXPROCS(0)
+	parts := make([][]sink, n)
+	i := 0
+	for sk := range sinks {
+		parts[i%n] = append(parts[i%n], sk)
+		i++
+	}
+	gone := make([][]sink, n)
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Go(func() {
+			for _, sk := range parts[p] {
+				if !sk.send(m) {
+					gone[p] = append(gone[p], sk)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return slices.Concat(gone...)
 }
 
 // dropLeft drops the streams whose reader has left. A topic that sent a
