@@ -39,6 +39,7 @@ type config struct {
 	MaxHoldsPerBuyer  int  // tickets one buyer may hold at once; 0: no limit
 	TrustProxyHeaders bool // client addresses from Fly-Client-IP / X-Forwarded-For
 	MetricsPort       int  // serves /metrics on its own port when not 0
+	MaxLiveStreams    int  // event streams (pages with live updates) open at once; 0: the handlers' default
 
 	ResaleCap       money.Cap      // how far over face value a ticket may be listed
 	DefaultTimeZone *time.Location // the zone a new event is in unless its creator picks another
@@ -133,6 +134,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("MAX_HOLDS_PER_BUYER=%q: want a number from 0 (no limit) to 1000", v)
 		}
 		cfg.MaxHoldsPerBuyer = n
+	}
+	if v := getenv("MAX_LIVE_STREAMS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return cfg, fmt.Errorf("MAX_LIVE_STREAMS=%q: want a number from 1 to 1000000", v)
+		}
+		cfg.MaxLiveStreams = n
 	}
 	if v := getenv("TRUST_PROXY_HEADERS"); v != "" {
 		trust, err := strconv.ParseBool(v)

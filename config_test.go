@@ -95,6 +95,9 @@ func TestLoadConfig(t *testing.T) {
 			{"MaxHoldsTwo", map[string]string{"MAX_HOLDS_PER_BUYER": "2"}, func(t *testing.T, cfg config) {
 				require.Equal(t, 2, cfg.MaxHoldsPerBuyer)
 			}},
+			{"MaxLiveStreams", map[string]string{"MAX_LIVE_STREAMS": "5000"}, func(t *testing.T, cfg config) {
+				require.Equal(t, 5000, cfg.MaxLiveStreams)
+			}},
 			{"ResaleCapFaceValue", map[string]string{"RESALE_CAP_PERCENT": "0"}, func(t *testing.T, cfg config) {
 				require.Equal(t, "face value", cfg.ResaleCap.String())
 				limit, ok := cfg.ResaleCap.Max(1999)
@@ -163,6 +166,8 @@ func TestLoadConfig(t *testing.T) {
 			{"CurrencyDigit", "CURRENCY", "us1"},
 			{"CurrencyNonASCIILetters", "CURRENCY", "üs"},
 			{"MaxHoldsNegative", "MAX_HOLDS_PER_BUYER", "-1"},
+			{"MaxLiveStreamsZero", "MAX_LIVE_STREAMS", "0"},
+			{"MaxLiveStreamsNotANumber", "MAX_LIVE_STREAMS", "many"},
 			{"ResaleCapNotANumber", "RESALE_CAP_PERCENT", "abc"},
 			{"ResaleCapNegative", "RESALE_CAP_PERCENT", "-1"},
 			{"ResaleCapTooHigh", "RESALE_CAP_PERCENT", "1001"},

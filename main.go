@@ -115,6 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		ResaleCap:                  cfg.ResaleCap,
 		DefaultTimeZone:            cfg.DefaultTimeZone,
 		Done:                       ctx.Done(), // ends the event streams, which Shutdown would wait for
+		MaxLiveStreams:             cfg.MaxLiveStreams,
 	}, handlers.Deps{Store: st, Checkout: checkout, Live: hub, Metrics: m, Log: log, Now: now})
 	if err != nil {
 		return err

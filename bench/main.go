@@ -54,6 +54,11 @@ type options struct {
 	profile     string        // a directory for the app's CPU profiles, per phase
 	skipLimits  bool
 	onlyDialect string
+
+	streams       int  // (f) live pages open on one event; 0: no phase (f)
+	streamBuyers  int  // buyers rushing its tickets
+	streamTickets int  // its tickets
+	onlyStreams   bool // run phase (f) alone
 }
 
 func main() {
@@ -71,6 +76,10 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "record the app's CPU profile during the holds and the listing into this directory")
 	flag.BoolVar(&o.skipLimits, "skip-store-limits", false, "do not run the store's Go benchmarks")
 	flag.StringVar(&o.onlyDialect, "dialect", "", "run only sqlite or postgres")
+	flag.IntVar(&o.streams, "streams", 20_000, "(f) live pages open on one event's listing (0: skip the phase)")
+	flag.IntVar(&o.streamBuyers, "stream-buyers", 20_000, "(f) buyers rushing that event's tickets")
+	flag.IntVar(&o.streamTickets, "stream-tickets", 5_000, "(f) that event's tickets")
+	flag.BoolVar(&o.onlyStreams, "only-streams", false, "run only (f), the live pages")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -116,7 +125,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	limits := map[string]float64{}
-	if !o.skipLimits {
+	if !o.skipLimits && !o.onlyStreams {
 		progress("store limits: go test -bench BenchmarkCreateOrder ./store")
 		if limits, err = storeLimits(ctx, pgURL); err != nil {
 			return err
@@ -124,7 +133,19 @@ func run(ctx context.Context, o options) error {
 	}
 
 	var reports []*report
+	var streamReports []*streamsResult
 	for _, dialect := range dialects {
+		if o.streams > 0 {
+			sr, err := runStreams(ctx, o, bin, dir, dialect, pgURL)
+			if err != nil {
+				return fmt.Errorf("%s: live pages: %w", dialect, err)
+			}
+			sr.print(os.Stdout) // now, and again with the rest at the end
+			streamReports = append(streamReports, sr)
+		}
+		if o.onlyStreams {
+			continue
+		}
 		r, err := runSuite(ctx, o, bin, dir, dialect, pgURL)
 		if err != nil {
 			return fmt.Errorf("%s: %w", dialect, err)
@@ -135,6 +156,9 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Println()
 	for _, r := range reports {
+		r.print(os.Stdout)
+	}
+	for _, r := range streamReports {
 		r.print(os.Stdout)
 	}
 	return nil

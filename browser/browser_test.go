@@ -17,6 +17,7 @@ import (
 	"image/color"
 	"image/png"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -74,6 +75,7 @@ type testApp struct {
 	hub      *live.Hub
 	payments *paymentGate
 	streams  *streamGate
+	metrics  *metrics.Metrics
 }
 
 // startApp starts EventHive on a fresh SQLite file with the given hold.
@@ -104,6 +106,7 @@ func startApp(t *testing.T, hold time.Duration) *testApp {
 	t.Cleanup(gate.open) // a test that stops half-way must not keep a job waiting
 
 	done := make(chan struct{})
+	m := metrics.New()
 	h, err := handlers.New(handlers.Config{
 		BaseURL:             baseURL,
 		OrderHold:           hold,
@@ -112,14 +115,32 @@ func startApp(t *testing.T, hold time.Duration) *testApp {
 		PasswordCost:        bcrypt.MinCost,
 		AdminEmails:         []string{operator},
 		Done:                done,
-	}, handlers.Deps{Store: st, Checkout: checkout, Live: hub, Metrics: metrics.New(), Log: log, Now: now})
+	}, handlers.Deps{Store: st, Checkout: checkout, Live: hub, Metrics: m, Log: log, Now: now})
 	require.NoError(t, err)
-	streams := &streamGate{cancels: map[int]context.CancelFunc{}}
+	streams := &streamGate{cancels: map[int]context.CancelFunc{}, taken: map[net.Conn]struct{}{}}
 	srv.Config.Handler = streams.wrap(h.Routes())
+	srv.Config.ConnState = streams.track
 	srv.Start()
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(done) }) // ends the streams first, as main does
-	return &testApp{url: baseURL, store: st, hub: hub, payments: gate, streams: streams}
+	return &testApp{url: baseURL, store: st, hub: hub, payments: gate, streams: streams, metrics: m}
+}
+
+// openStreams reads the gauge of open event streams from the app's
+// metrics, as an operator would.
+func (a *testApp) openStreams(t *testing.T) int {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	a.metrics.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for line := range strings.Lines(rec.Body.String()) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "eventhive_live_streams_open "); ok {
+			n, err := strconv.Atoi(v)
+			require.NoError(t, err)
+			return n
+		}
+	}
+	t.Fatal("no eventhive_live_streams_open in the metrics")
+	return 0
 }
 
 func stopWorkers(t *testing.T, workers *river.Client[*sql.Tx]) {
@@ -178,6 +199,20 @@ type streamGate struct {
 	next        int
 	cancels     map[int]context.CancelFunc
 	opened      int
+	// taken are the connections the app took over from the server for
+	// its streams: cutting closes them.
+	taken map[net.Conn]struct{}
+}
+
+// track is the server's ConnState hook: it keeps the connections taken
+// over.
+func (g *streamGate) track(c net.Conn, state http.ConnState) {
+	if state != http.StateHijacked {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.taken[c] = struct{}{}
 }
 
 func (g *streamGate) wrap(next http.Handler) http.Handler {
@@ -222,6 +257,10 @@ func (g *streamGate) cut() {
 	g.down = true
 	for _, cancel := range g.cancels {
 		cancel()
+	}
+	for c := range g.taken {
+		_ = c.Close()
+		delete(g.taken, c)
 	}
 }
 
@@ -701,7 +740,7 @@ func TestBrowser(t *testing.T) {
 		// A keyboard user is on a ticket of the listing when it changes.
 		seller.do(chromedp.Focus(chromedp.CSS(fmt.Sprintf(`#listing a[href=%q]`, jazz))))
 		// The stream is open before anyone buys.
-		require.Eventually(t, func() bool { return app.hub.Subscribers() >= 1 }, step, 20*time.Millisecond)
+		require.Eventually(t, func() bool { return app.openStreams(t) >= 1 }, step, 20*time.Millisecond)
 
 		buyer.signUp("buyer@example.com")
 		buyer.open(ticket)
@@ -939,6 +978,58 @@ func TestBrowser(t *testing.T) {
 		member.do(chromedp.Click(chromedp.CSS(`.menu a[href="/payments"]`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/payments"][aria-current="page"]`)))
 	})
 
+	t.Run("EventPageCountsLive", func(t *testing.T) {
+		app := startApp(t, time.Minute)
+		seller := newPerson(t, browser, app, "seller", false)
+		viewer := newPerson(t, browser, app, "viewer", false)
+		buyer := newPerson(t, browser, app, "buyer", false)
+
+		seller.signUp("seller@example.com")
+		u, err := app.store.UserByEmail(t.Context(), "seller@example.com")
+		require.NoError(t, err)
+		l, err := app.store.CreateListing(t.Context(), u.ID, store.NewListing{
+			Event: store.NewEvent{Name: "Arena night", StartsAt: time.Now().Add(7 * 24 * time.Hour).Truncate(time.Minute), TimeZone: "UTC"},
+			Price: 3000, FaceValue: 3000, Currency: "usd", Quantity: 3,
+		}, time.Now().UTC())
+		require.NoError(t, err)
+		item := "#listing-" + strconv.FormatInt(l.ID, 10)
+		page := "/events/" + strconv.FormatInt(l.Event.ID, 10)
+
+		// Signed out, the viewer's page takes what the event's stream sends.
+		viewer.open(page)
+		viewer.do(chromedp.WaitVisible(chromedp.CSS(item)))
+		require.Eventually(t, func() bool { return app.openStreams(t) >= 1 }, step, 20*time.Millisecond)
+		viewer.mark()
+
+		// Tickets held: the count and the choice of quantities change in
+		// place.
+		buyer.signUp("buyer@example.com")
+		buyer.open(page)
+		buyer.setValue(item+` select[name="quantity"]`, "2")
+		buyer.do(chromedp.Click(chromedp.CSS(item+` form.buy button`)), chromedp.WaitVisible(chromedp.CSS("#order")))
+		viewer.waitFor(fmt.Sprintf(`document.querySelector('%s .left').textContent === '1 of 3 left'`, item), 10*time.Second)
+		require.Equal(t, "for sale", run(viewer, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector('%s').dataset.state`, item))))
+		require.True(t, viewer.visible(item+" form.buy"))
+		require.Equal(t, []string{"1"}, run(viewer, chromedp.Evaluate[[]string](
+			fmt.Sprintf(`[...document.querySelectorAll('%s select[name="quantity"] option')].map(o => o.value)`, item))))
+
+		// The last one held: the page says so and offers no Buy.
+		other := newPerson(t, browser, app, "other", false)
+		other.signUp("other@example.com")
+		other.open(page)
+		other.do(chromedp.Click(chromedp.CSS(item+` form.buy button`)), chromedp.WaitVisible(chromedp.CSS("#order")))
+		viewer.waitFor(fmt.Sprintf(`document.querySelector('%s .left').textContent === '0 of 3 left'`, item), 10*time.Second)
+		require.True(t, viewer.visible(item+` [data-badge="held"]`))
+		require.False(t, viewer.visible(item+` [data-badge="sold"]`))
+		require.False(t, viewer.visible(item+" form.buy"))
+		viewer.requireNotReloaded()
+
+		// A reload shows the same.
+		viewer.open(page)
+		require.Equal(t, "0 of 3 left", viewer.text(item+" .left"))
+		require.False(t, viewer.visible(item+" form.buy"))
+	})
+
 	t.Run("ListingCatchesUpAfterReconnecting", func(t *testing.T) {
 		app := startApp(t, time.Minute)
 		seller := newPerson(t, browser, app, "seller", false)
@@ -948,7 +1039,7 @@ func TestBrowser(t *testing.T) {
 		seller.open("/tickets/new") // a page without a stream
 		viewer.open("/")
 		viewer.do(chromedp.WaitVisible(chromedp.CSS("#listing")))
-		require.Eventually(t, func() bool { return app.hub.Subscribers() == 1 }, step, 20*time.Millisecond)
+		require.Eventually(t, func() bool { return app.openStreams(t) == 1 }, step, 20*time.Millisecond)
 		viewer.mark()
 
 		// The stream breaks and stays down while a ticket is listed: the
@@ -986,7 +1077,7 @@ func TestBrowser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`a[href^="/signin"]`)),
 			chromedp.WaitVisible(chromedp.CSS("#email")),
 		)
-		require.Eventually(t, func() bool { return app.hub.Subscribers() == 0 }, step, 20*time.Millisecond,
+		require.Eventually(t, func() bool { return app.openStreams(t) == 0 }, step, 20*time.Millisecond,
 			"the stream of a page left behind closes")
 		third := seller.sell("Listed while the viewer looked elsewhere", "30.00")
 		seller.open("/tickets/new")
@@ -995,7 +1086,7 @@ func TestBrowser(t *testing.T) {
 		viewer.waitFor(`location.pathname === "/" && `+listingHas(third), 5*time.Second)
 		restored := run(viewer, chromedp.Evaluate[string](`window.ehMark || ""`)) != ""
 		t.Logf("back to the listing: restored from the back/forward cache: %v", restored)
-		require.Eventually(t, func() bool { return app.hub.Subscribers() == 1 }, step, 20*time.Millisecond)
+		require.Eventually(t, func() bool { return app.openStreams(t) == 1 }, step, 20*time.Millisecond)
 
 		// A refresh that fails leaves the listing as it was.
 		viewer.quiet(true)
@@ -1094,7 +1185,7 @@ func TestBrowser(t *testing.T) {
 		require.Equal(t, "01:00", buyer.text(".countdown"), "the server's time left, with no script to count down")
 		require.Regexp(t, `^\d+ \w{3} \d{4} \d\d:\d\d UTC$`, buyer.text("#order .facts time"), "the time in UTC, with no script to show it in the reader's zone")
 		require.Contains(t, buyer.text("#order noscript"), "reload it")
-		require.Zero(t, app.hub.Subscribers(), "no script, no stream")
+		require.Zero(t, app.openStreams(t), "no script, no stream")
 
 		buyer.click("#pay-button")
 		buyer.do(

@@ -168,7 +168,10 @@ func (h *Handler) checkinLive(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.stream(w, r, "checkins", func(e live.Event) bool { return e.ConcernsCheckins(door.Event.ID) })
+	id := door.Event.ID
+	h.streams.Open(w, r, live.Topic{Name: "checkins", ID: id}, live.Feed{
+		Concerns: func(e live.Event) bool { return e.ConcernsCheckins(id) },
+	})
 }
 
 // organizerDoor is door for the organizer alone: helpers get 404 too.

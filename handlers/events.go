@@ -229,7 +229,14 @@ type eventPage struct {
 	Listings []eventListing
 	Closed   bool // the event has started: sales are closed
 	Hold     string
+	MaxHolds int // tickets one buyer may hold at once; 0: no limit
 	Alert    alertForm
+	// Shared is set when the listings are what any signed-out reader sees
+	// (none is the reader's own, the event is not hidden): the page then
+	// takes the rendering that every such page shares from
+	// /events/{id}/live, instead of fetching its listings again when
+	// tickets change.
+	Shared bool
 }
 
 // alertForm is the "tell me when tickets are listed" form as sent back.
@@ -273,22 +280,33 @@ func (h *Handler) showEvent(w http.ResponseWriter, r *http.Request) {
 
 // renderEvent renders an event's page with its alert form as given.
 func (h *Handler) renderEvent(w http.ResponseWriter, r *http.Request, e store.Event, status int, alert alertForm) {
-	p := h.page(r, e.Name)
-	listings, err := h.store.EventListings(r.Context(), e.ID, p.Now)
+	data, err := h.eventListings(r.Context(), eventPage{Page: h.page(r, e.Name), Event: e, Alert: alert})
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	data := eventPage{Page: p, Event: e, Closed: e.Started(p.Now), Hold: formatHold(h.cfg.OrderHold), Alert: alert}
+	h.render(w, r, status, templates.EventListings, data)
+}
+
+// eventListings adds the event's listings to its page, as the page's reader
+// (signed out when data.User is nil) sees them.
+func (h *Handler) eventListings(ctx context.Context, data eventPage) (eventPage, error) {
+	listings, err := h.store.EventListings(ctx, data.Event.ID, data.Now)
+	if err != nil {
+		return data, err
+	}
+	data.Closed, data.Hold, data.MaxHolds = data.Event.Started(data.Now), formatHold(h.cfg.OrderHold), h.store.MaxHolds()
+	data.Shared = data.Event.HiddenAt.IsZero()
 	for _, l := range listings {
-		mine := p.User != nil && p.User.ID == l.SellerID
-		el := eventListing{Listing: l, Is: availabilityOf(l.State(p.Now)), Mine: mine}
+		mine := data.User != nil && data.User.ID == l.SellerID
+		el := eventListing{Listing: l, Is: availabilityOf(l.State(data.Now)), Mine: mine}
 		if !mine {
-			el.Quantities = quantitiesOf(l, p.Now, h.store.MaxHolds())
+			el.Quantities = quantitiesOf(l, data.Now, h.store.MaxHolds())
 		}
+		data.Shared = data.Shared && !mine
 		data.Listings = append(data.Listings, el)
 	}
-	h.render(w, r, status, templates.EventListings, data)
+	return data, nil
 }
 
 func eventPath(id int64) string { return "/events/" + strconv.FormatInt(id, 10) }

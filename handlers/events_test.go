@@ -399,7 +399,7 @@ func TestEventPage(t *testing.T) {
 			requireElementText(t, res.HTML, "h1", "Gala <night>")
 			require.Contains(t, res.HTML, "Olympia · Paris")
 			require.Contains(t, textOf(requireElement(t, res.HTML, "article.event time")), "Europe/Paris")
-			requireElement(t, res.HTML, `[sse-connect="/live"] section#event-listings`)
+			requireElement(t, res.HTML, `[sse-connect="/events/`+itoa(event)+`/live"] section#event-listings[sse-swap="listings"]`)
 			requireElement(t, res.HTML, `a[href="/tickets/new?event_id=`+itoa(event)+`"]`, "Sell tickets for this event")
 
 			items := requireElement(t, res.HTML, "#event-listings li")
@@ -416,10 +416,10 @@ func TestEventPage(t *testing.T) {
 			require.Equal(t, []string{"1", "2", "3", "4", "5"}, texts(options))
 
 			pair := "#listing-" + itoa(together.ID)
-			requireElementText(t, res.HTML, pair+" .badge", "Sold together")
+			requireElementText(t, res.HTML, pair+" .badge:not([hidden])", "Sold together")
 			requireElement(t, res.HTML, pair+` form input[type="hidden"][name="quantity"][value="2"]`, "all or none")
-			require.Contains(t, textOf(requireElement(t, res.HTML, "#listing-"+itoa(soldOut.ID))), "Sold out")
-			requireNoElement(t, res.HTML, "#listing-"+itoa(soldOut.ID)+" form")
+			requireElementText(t, res.HTML, "#listing-"+itoa(soldOut.ID)+" .badge:not([hidden])", "Sold out")
+			requireNoElement(t, res.HTML, "#listing-"+itoa(soldOut.ID)+" form:not([hidden])")
 
 			// The seller sees their own listing, not a Buy form.
 			own := b.get(t, seller, "/events/"+itoa(event))

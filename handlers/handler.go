@@ -17,6 +17,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/metrics"
 	"github.com/eventhive/eventhive/money"
 	"github.com/eventhive/eventhive/payments"
@@ -55,6 +56,11 @@ type Config struct {
 	// http.Server.Shutdown waits for them but does not end them. Nil: they
 	// end only when their clients leave.
 	Done <-chan struct{}
+
+	// MaxLiveStreams is how many event streams may be open at once; past
+	// it a page gets 503 with Retry-After and works without live updates.
+	// Zero: DefaultMaxLiveStreams.
+	MaxLiveStreams int
 
 	// PasswordCost is the bcrypt cost of new password hashes; 0 means
 	// bcrypt.DefaultCost. Tests lower it to run faster.
@@ -142,6 +148,7 @@ type Handler struct {
 	connect  Connect
 	accounts AccountReader // nil with the built-in stand-in
 	live     Live
+	streams  *live.Streams // the open event streams, fed by live
 	metrics  *metrics.Metrics
 	builtin  *payments.Builtin // nil with Stripe
 	throttle *throttle         // counts sign-in and sign-up attempts
@@ -179,6 +186,9 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	}
 	if cfg.PasswordCost == 0 {
 		cfg.PasswordCost = bcrypt.DefaultCost
+	}
+	if cfg.MaxLiveStreams <= 0 {
+		cfg.MaxLiveStreams = DefaultMaxLiveStreams
 	}
 	if cfg.DefaultTimeZone == nil {
 		cfg.DefaultTimeZone = time.UTC
@@ -238,6 +248,10 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	}
 	h.platformEvents = webhookEndpoint{secret: cfg.StripeWebhookSecret, handled: payments.HandledEventTypes}
 	h.connectEvents = webhookEndpoint{secret: cfg.StripeConnectWebhookSecret, handled: payments.HandledConnectEventTypes}
+	h.streams = live.NewStreams(deps.Live, deps.Log.With("component", "live"), live.StreamsConfig{
+		Max: cfg.MaxLiveStreams, Window: coalesceWindow, Keepalive: keepaliveEvery, Done: cfg.Done,
+	})
+	deps.Metrics.ObserveStreams(h.streams)
 	// A session that cannot be loaded or saved (the database is down) gets
 	// the app's own answer, not scs's bare 500.
 	h.sessions.ErrorFunc = h.serverError

@@ -1,13 +1,17 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/money"
+	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/templates"
 )
 
 // Live is the hub that carries change events to open pages: *live.Hub.
@@ -18,17 +22,23 @@ type Live interface {
 
 // Stream timing.
 const (
-	// keepaliveEvery is how often an idle stream sends a comment, so that
-	// proxies and browsers do not take it for dead.
+	// keepaliveEvery is how often every stream sends a comment, so that
+	// proxies (Fly's closes a connection idle for 60 s) and browsers do not
+	// take it for dead.
 	keepaliveEvery = 25 * time.Second
 	// coalesceWindow is the shortest time between two messages of one
-	// stream: changes that arrive sooner are sent as one message at its end,
-	// so a rush of sales costs each open page a few fetches a second at most.
+	// topic: changes that arrive sooner are sent as one message at its end,
+	// so a rush of sales costs each topic a few renderings a second at most,
+	// however many pages show it. It is longer while sending a message to
+	// all of them takes longer (live.busyShare).
 	coalesceWindow = 250 * time.Millisecond
-	// reconnectAfter is how long a browser waits before reopening a stream
-	// that ended, in milliseconds (the SSE "retry" field).
-	reconnectAfter = 1000
 )
+
+// DefaultMaxLiveStreams is how many event streams one process holds open
+// unless configured otherwise (MAX_LIVE_STREAMS). A stream taken over from
+// the server costs about 1.5 KB of memory (BENCHMARKS.md, "Live pages at
+// on-sale scale"): 20,000 are some 30 MB, and as many file descriptors.
+const DefaultMaxLiveStreams = 20_000
 
 // publish tells open pages about a change that has committed.
 func (h *Handler) publish(r *http.Request, e live.Event) {
@@ -36,10 +46,108 @@ func (h *Handler) publish(r *http.Request, e live.Event) {
 }
 
 // liveListings streams a "tickets" event whenever a ticket is listed,
-// edited, held, released or sold anywhere. Listing pages re-fetch themselves
-// on it. The stream tells nothing private: only that something changed.
+// edited, held, released or sold anywhere. Pages whose lists are personal
+// (the home page's search, a seller's own tickets) re-fetch themselves on
+// it. The stream tells nothing private: only that something changed.
 func (h *Handler) liveListings(w http.ResponseWriter, r *http.Request) {
-	h.stream(w, r, "tickets", live.Event.ConcernsTickets)
+	h.streams.Open(w, r, live.Topic{Name: "tickets"}, live.Feed{Concerns: live.Event.ConcernsTickets})
+}
+
+// eventLive streams an event's listings as any signed-out reader sees them,
+// in the reader's locale: rendered once a coalescing window for every page
+// that shows them. When only counts changed (tickets held, sold, released),
+// the message is a "counts" event, "id free sold" for each listing whose
+// counts changed, comma-separated, which app.js writes into the page; when anything else changed (a listing added,
+// edited, withdrawn, sales closed), it is a "listings" event with the whole
+// list, which replaces the page's. A stream is sent the whole list when it
+// opens unless its Last-Event-ID says it has the latest. A seller's page
+// uses /live instead: it shows their own listings as theirs.
+func (h *Handler) eventLive(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
+	e, err := h.store.Event(r.Context(), id)
+	switch {
+	case err != nil:
+		h.storeError(w, r, err)
+		return
+	case e.MergedInto != 0, !e.HiddenAt.IsZero():
+		// A hidden event's page is for operators, whose pages re-fetch.
+		h.notFound(w, r)
+		return
+	}
+	loc := readerLocale(r)
+	h.streams.Open(w, r, live.Topic{Name: "listings", ID: id, Variant: loc.String()}, live.Feed{
+		Concerns: live.Event.ConcernsTickets,
+		Render: func(ctx context.Context, last any) (live.Rendering, error) {
+			return h.renderEventListings(ctx, id, loc, last)
+		},
+	})
+}
+
+// listingsShown is what an event's listings showed when last rendered.
+type listingsShown struct {
+	// shape is all that only a whole rendering can change.
+	shape string
+	// counts are, by listing, its entry in a "counts" event: what app.js
+	// can change in place.
+	counts map[int64]string
+}
+
+// renderEventListings renders an event's listings as a signed-out reader
+// sees them, and what changed since last (a listingsShown, or nil).
+func (h *Handler) renderEventListings(ctx context.Context, id int64, loc *money.Locale, last any) (live.Rendering, error) {
+	e, err := h.store.Event(ctx, id)
+	if err != nil {
+		return live.Rendering{}, err
+	}
+	data, err := h.eventListings(ctx, eventPage{Page: Page{Now: h.now()}, Event: e})
+	if err != nil {
+		return live.Rendering{}, err
+	}
+	now := listingsShown{counts: make(map[int64]string, len(data.Listings))}
+	var shape strings.Builder
+	fmt.Fprintf(&shape, "%t %t %s\n", data.Closed, data.Shared, e.UpdatedAt)
+	for _, l := range data.Listings {
+		fmt.Fprintf(&shape, "%d %d %d %s %d %t %q", l.ID, l.Price, l.FaceValue, l.Currency, l.Quantity, l.Together, l.Note)
+		switch l.Is.State {
+		case store.ForSale, store.Held, store.Sold:
+			// The state follows from the counts, and what one may buy
+			// from the state, together and the hold limit, which the
+			// page has: app.js works them out.
+			now.counts[l.ID] = fmt.Sprintf("%d %d %d", l.ID, l.Free, l.Sold)
+		default:
+			fmt.Fprintf(&shape, " %s", l.Is.State)
+		}
+		shape.WriteByte('\n')
+	}
+	now.shape = shape.String()
+
+	r := live.Rendering{State: now}
+	if before, ok := last.(listingsShown); ok && before.shape == now.shape {
+		var update []byte
+		for _, l := range data.Listings {
+			if c := now.counts[l.ID]; c != before.counts[l.ID] {
+				if update != nil {
+					update = append(update, ',')
+				}
+				update = append(update, c...)
+			}
+		}
+		if update == nil {
+			r.Same = true
+			return r, nil
+		}
+		r.Update, r.UpdateName = update, "counts"
+	}
+	var buf bytes.Buffer
+	if err := h.views.In(loc).Render(&buf, templates.EventListings, data); err != nil {
+		return live.Rendering{}, err
+	}
+	r.HTML = buf.Bytes()
+	return r, nil
 }
 
 // orderLive streams an "order" event whenever the signed-in buyer's order
@@ -49,95 +157,8 @@ func (h *Handler) orderLive(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.stream(w, r, "order", func(e live.Event) bool { return e.ConcernsOrder(o.ID) })
-}
-
-// stream answers with a text/event-stream that sends an event named name for
-// every hub event wanted accepts, at most one per coalesceWindow. It touches
-// no database while it waits: an idle stream costs a goroutine and a
-// connection. It ends when the client leaves, the hub closes or the app
-// shuts down (Config.Done).
-func (h *Handler) stream(w http.ResponseWriter, r *http.Request, name string, wanted func(live.Event) bool) {
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/event-stream")
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Accel-Buffering", "no") // no proxy buffering
-	if r.Method == http.MethodHead {
-		// The headers alone: a stream would hold the connection, which the
-		// client means to reuse.
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	rc := http.NewResponseController(w)
-	// The server's write timeout is meant for ordinary responses: without
-	// this it would cut every stream. (Once a request is read, the server
-	// clears the read deadline by itself.)
-	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		h.serverError(w, r, fmt.Errorf("event stream: %w", err))
-		return
-	}
-	ctx := r.Context()
-	changes, unsubscribe := h.live.Subscribe(ctx)
-	defer unsubscribe()
-
-	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprintf(w, "retry: %d\n: %s\n\n", reconnectAfter, name); err != nil {
-		return
-	}
-	if err := rc.Flush(); err != nil {
-		// A middleware's response writer that can neither flush nor unwrap
-		// would make every stream useless: say so.
-		h.log.ErrorContext(ctx, "event stream cannot flush", "err", err)
-		return
-	}
-
-	keepalive := time.NewTicker(keepaliveEvery)
-	defer keepalive.Stop()
-	var (
-		quiet   <-chan time.Time // open while messages must wait
-		pending bool             // an event arrived while quiet
-	)
-	send := func(msg string) bool {
-		if _, err := fmt.Fprint(w, msg); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
-	message := "event: " + name + "\ndata: changed\n\n"
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-h.cfg.Done:
-			return
-		case e, ok := <-changes:
-			if !ok {
-				return // the hub closed
-			}
-			if !wanted(e) {
-				continue
-			}
-			if quiet != nil {
-				pending = true
-				continue
-			}
-			if !send(message) {
-				return
-			}
-			quiet = time.After(coalesceWindow)
-		case <-quiet:
-			quiet = nil
-			if pending {
-				pending = false
-				if !send(message) {
-					return
-				}
-				quiet = time.After(coalesceWindow)
-			}
-		case <-keepalive.C:
-			if !send(": keepalive\n\n") {
-				return
-			}
-		}
-	}
+	id := o.ID
+	h.streams.Open(w, r, live.Topic{Name: "order", ID: id}, live.Feed{
+		Concerns: func(e live.Event) bool { return e.ConcernsOrder(id) },
+	})
 }

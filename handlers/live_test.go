@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/eventhive/eventhive/handlers"
 	"github.com/eventhive/eventhive/live"
+	"github.com/eventhive/eventhive/metrics"
 	"github.com/eventhive/eventhive/payments"
 	"github.com/eventhive/eventhive/static"
 	"github.com/eventhive/eventhive/store"
@@ -26,8 +28,9 @@ import (
 // wires them, so that the jobs' events reach the streams too.
 type liveBundle struct {
 	*testBundle
-	hub  *live.Hub
-	done chan struct{} // closing it is the app shutting down
+	hub     *live.Hub
+	metrics *metrics.Metrics
+	done    chan struct{} // closing it is the app shutting down
 }
 
 // liveOpts changes what setupLive starts.
@@ -36,6 +39,7 @@ type liveOpts struct {
 	// serverTimeouts sets the server's read and write timeouts, as main's
 	// http.Server has them; zero leaves them off.
 	serverTimeouts time.Duration
+	maxStreams     int // MaxLiveStreams; zero: the default
 }
 
 func setupLive(t *testing.T, dialect store.Dialect, opts liveOpts) *liveBundle {
@@ -45,6 +49,7 @@ func setupLive(t *testing.T, dialect store.Dialect, opts liveOpts) *liveBundle {
 	b := &liveBundle{
 		testBundle: setupWith(t, dialect, bundleOpts{noWorkers: opts.noWorkers, stripe: payments.NewBuiltin("", "unused"), live: hub}),
 		hub:        hub,
+		metrics:    metrics.New(),
 		done:       make(chan struct{}),
 	}
 
@@ -52,7 +57,8 @@ func setupLive(t *testing.T, dialect store.Dialect, opts liveOpts) *liveBundle {
 	srv.Config.ReadTimeout = opts.serverTimeouts
 	srv.Config.WriteTimeout = opts.serverTimeouts
 	cfg.Done = b.done
-	h := newHandler(t, cfg, handlers.Deps{Store: b.store, Live: b.hub, Now: b.clock.Now})
+	cfg.MaxLiveStreams = opts.maxStreams
+	h := newHandler(t, cfg, handlers.Deps{Store: b.store, Live: b.hub, Metrics: b.metrics, Now: b.clock.Now})
 	srv.Config.Handler = h.Routes()
 	srv.Start()
 	// Streams still open at the end would keep Close waiting: end them as
@@ -61,6 +67,29 @@ func setupLive(t *testing.T, dialect store.Dialect, opts liveOpts) *liveBundle {
 	t.Cleanup(b.shutdown)
 	b.server = srv
 	return b
+}
+
+// openStreams reads the gauge of open streams from the app's metrics, as an
+// operator would.
+func (b *liveBundle) openStreams(t *testing.T) int {
+	t.Helper()
+	return openStreamsGauge(t, b.metrics)
+}
+
+// openStreamsGauge reads eventhive_live_streams_open from m.
+func openStreamsGauge(t *testing.T, m *metrics.Metrics) int {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for line := range strings.Lines(rec.Body.String()) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "eventhive_live_streams_open "); ok {
+			n, err := strconv.Atoi(v)
+			require.NoError(t, err)
+			return n
+		}
+	}
+	t.Fatal("no eventhive_live_streams_open in the metrics")
+	return 0
 }
 
 // shutdown ends every stream, as main does when the app stops.
@@ -74,19 +103,27 @@ func (b *liveBundle) shutdown() {
 
 // stream is an open event stream.
 type stream struct {
-	res    *http.Response
-	events chan string // event names, in order; closed when the stream ends
-	cancel context.CancelFunc
+	res      *http.Response
+	messages chan sseMessage // in order; closed when the stream ends
+	cancel   context.CancelFunc
+}
+
+// sseMessage is one message of a stream.
+type sseMessage struct {
+	Name, ID, Data string
 }
 
 // openStream opens an event stream and checks that it is one.
-func (b *liveBundle) openStream(t *testing.T, c *http.Client, path string) *stream {
+func (b *liveBundle) openStream(t *testing.T, c *http.Client, path string, opts ...reqOption) *stream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.url(path), nil)
 	require.NoError(t, err)
 	req.Header.Set("Accept", "text/event-stream")
+	for _, opt := range opts {
+		opt(req)
+	}
 	streaming := *c
 	streaming.Timeout = 0 // a stream lasts
 	res, err := streaming.Do(req)
@@ -96,13 +133,28 @@ func (b *liveBundle) openStream(t *testing.T, c *http.Client, path string) *stre
 	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
 	require.Equal(t, "no-store", res.Header.Get("Cache-Control"))
 
-	s := &stream{res: res, events: make(chan string, 100), cancel: cancel}
+	s := &stream{res: res, messages: make(chan sseMessage, 100), cancel: cancel}
 	go func() {
-		defer close(s.events)
+		defer close(s.messages)
 		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(nil, 1<<20)
+		var m sseMessage
+		var data []string
 		for sc.Scan() {
-			if name, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
-				s.events <- name
+			line := sc.Text()
+			switch {
+			case line == "":
+				if m.Name != "" {
+					m.Data = strings.Join(data, "\n")
+					s.messages <- m
+				}
+				m, data = sseMessage{}, nil
+			case strings.HasPrefix(line, "event: "):
+				m.Name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "id: "):
+				m.ID = strings.TrimPrefix(line, "id: ")
+			case strings.HasPrefix(line, "data: "):
+				data = append(data, strings.TrimPrefix(line, "data: "))
 			}
 		}
 	}()
@@ -112,13 +164,19 @@ func (b *liveBundle) openStream(t *testing.T, c *http.Client, path string) *stre
 // next waits for the stream's next event and returns its name.
 func (s *stream) next(t *testing.T) string {
 	t.Helper()
+	return s.nextMessage(t).Name
+}
+
+// nextMessage waits for the stream's next message.
+func (s *stream) nextMessage(t *testing.T) sseMessage {
+	t.Helper()
 	select {
-	case name, ok := <-s.events:
+	case m, ok := <-s.messages:
 		require.True(t, ok, "the stream ended")
-		return name
+		return m
 	case <-time.After(10 * time.Second):
 		t.Fatal("no event on the stream")
-		return ""
+		return sseMessage{}
 	}
 }
 
@@ -126,9 +184,9 @@ func (s *stream) next(t *testing.T) string {
 func (s *stream) requireQuiet(t *testing.T) {
 	t.Helper()
 	select {
-	case name, ok := <-s.events:
+	case m, ok := <-s.messages:
 		if ok {
-			t.Fatalf("unexpected event %q", name)
+			t.Fatalf("unexpected event %q", m.Name)
 		}
 		t.Fatal("the stream ended")
 	case <-time.After(500 * time.Millisecond):
@@ -140,7 +198,7 @@ func (s *stream) requireEnded(t *testing.T) {
 	t.Helper()
 	for {
 		select {
-		case _, ok := <-s.events:
+		case _, ok := <-s.messages:
 			if !ok {
 				return
 			}
@@ -258,9 +316,9 @@ func TestLiveListings(t *testing.T) {
 			t.Parallel()
 			b := setupLive(t, dialect, liveOpts{})
 			events := b.openStream(t, newClient(t), "/live")
-			require.Eventually(t, func() bool { return b.hub.Subscribers() == 1 }, 5*time.Second, 10*time.Millisecond)
+			require.Eventually(t, func() bool { return b.openStreams(t) == 1 }, 5*time.Second, 10*time.Millisecond)
 			events.cancel()
-			require.Eventually(t, func() bool { return b.hub.Subscribers() == 0 }, 5*time.Second, 10*time.Millisecond)
+			require.Eventually(t, func() bool { return b.openStreams(t) == 0 }, 5*time.Second, 10*time.Millisecond)
 		})
 
 		t.Run("OldPathsNoLongerStream", func(t *testing.T) {
@@ -277,7 +335,7 @@ func TestLiveListings(t *testing.T) {
 				requireStatus(t, res, http.StatusNotFound)
 				require.True(t, strings.HasPrefix(res.Header.Get("Content-Type"), "text/html"), "%s: %q", path, res.Header.Get("Content-Type"))
 			}
-			require.Zero(t, b.hub.Subscribers())
+			require.Zero(t, b.openStreams(t))
 		})
 
 		t.Run("StreamEndsWhenTheAppStops", func(t *testing.T) {
@@ -286,7 +344,7 @@ func TestLiveListings(t *testing.T) {
 			events := b.openStream(t, newClient(t), "/live")
 			b.shutdown()
 			events.requireEnded(t)
-			require.Eventually(t, func() bool { return b.hub.Subscribers() == 0 }, 5*time.Second, 10*time.Millisecond)
+			require.Eventually(t, func() bool { return b.openStreams(t) == 0 }, 5*time.Second, 10*time.Millisecond)
 		})
 	})
 }
@@ -518,4 +576,97 @@ func mustInt(t *testing.T, s string) int64 {
 	n, err := strconv.ParseInt(s, 10, 64)
 	require.NoError(t, err)
 	return n
+}
+
+// leftOf reads "N of M left" from a rendering of an event's listings.
+var leftOf = regexp.MustCompile(`class="left">(\d+ of \d+) left<`)
+
+func TestEventLive(t *testing.T) {
+	t.Parallel()
+
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		t.Run("EveryReaderGetsTheSameRendering", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			b.signUp(t, "seller@example.com")
+			l := b.listUnderNewEvent(t, "seller@example.com", "Arena", 10)
+			buyer := b.signUp(t, "buyer@example.com")
+			path := "/events/" + itoa(l.Event.ID) + "/live"
+
+			// The page itself says where its listings come from.
+			page := b.get(t, newClient(t), "/events/"+itoa(l.Event.ID))
+			requireElement(t, page.HTML, `div[hx-ext="sse"][sse-connect="`+path+`"] > section#event-listings[sse-swap="listings"][hx-swap="outerHTML"]`)
+
+			first, second := b.openStream(t, newClient(t), path), b.openStream(t, newClient(t), path)
+			opening := first.nextMessage(t)
+			require.Equal(t, "listings", opening.Name, "the latest rendering, at once")
+			require.Equal(t, opening, second.nextMessage(t))
+			require.Equal(t, "10 of 10", leftOf.FindStringSubmatch(opening.Data)[1])
+			require.Contains(t, opening.Data, `<section id="event-listings"`)
+			require.Contains(t, opening.Data, `sse-swap="listings"`, "what replaces the listings goes on taking what the stream sends")
+
+			// Tickets held: only counts changed, and only they are sent,
+			// as "id free sold".
+			b.buyN(t, buyer, l.ID, 3)
+			change := first.nextMessage(t)
+			require.Equal(t, "counts", change.Name)
+			require.Equal(t, itoa(l.ID)+" 7 0", change.Data)
+			require.NotEqual(t, opening.ID, change.ID)
+			require.Equal(t, change, second.nextMessage(t), "the same bytes for every reader")
+
+			// A reader who has the latest is sent nothing when it
+			// reconnects; one who missed it is sent the whole list at once.
+			uptodate := b.openStream(t, newClient(t), path, withHeader("Last-Event-ID", change.ID))
+			behind := b.openStream(t, newClient(t), path, withHeader("Last-Event-ID", opening.ID))
+			whole := behind.nextMessage(t)
+			require.Equal(t, "listings", whole.Name)
+			require.Equal(t, change.ID, whole.ID)
+			require.Equal(t, "7 of 10", leftOf.FindStringSubmatch(whole.Data)[1])
+			uptodate.requireQuiet(t)
+
+			// A new listing changes the list: the whole of it is sent.
+			other := b.signUp(t, "other@example.com")
+			b.sellOK(t, other, url.Values{"event_id": {itoa(l.Event.ID)}, "price": {"15"}, "face_value": {"15"}})
+			list := first.nextMessage(t)
+			require.Equal(t, "listings", list.Name)
+			require.Len(t, leftOf.FindAllString(list.Data, -1), 2)
+			require.Equal(t, list, second.nextMessage(t))
+			require.NotContains(t, list.Data, "other@example.com")
+		})
+
+		t.Run("SellersPagesFetchTheirOwn", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			seller := b.signUp(t, "seller@example.com")
+			l := b.listUnderNewEvent(t, "seller@example.com", "Arena", 10)
+			page := b.get(t, seller, "/events/"+itoa(l.Event.ID))
+			requireElement(t, page.HTML, `div[hx-ext="sse"][sse-connect="/live"] > section#event-listings[hx-trigger="sse:tickets, sse-reconnected"]`)
+		})
+
+		t.Run("NoStreamForAnEventNobodyMaySee", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			res := b.get(t, newClient(t), "/events/9999/live", withHeader("Accept", "text/event-stream"))
+			requireStatus(t, res, http.StatusNotFound)
+			require.Zero(t, b.openStreams(t))
+		})
+
+		t.Run("PastTheLimitStreamsAreRefusedAndBuyersServed", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{maxStreams: 2})
+			b.signUp(t, "seller@example.com")
+			l := b.listUnderNewEvent(t, "seller@example.com", "Arena", 10)
+			buyer := b.signUp(t, "buyer@example.com")
+			b.openStream(t, newClient(t), "/live")
+			b.openStream(t, newClient(t), "/events/"+itoa(l.Event.ID)+"/live")
+			require.Equal(t, 2, b.openStreams(t))
+
+			res := b.get(t, newClient(t), "/live", withHeader("Accept", "text/event-stream"))
+			requireStatus(t, res, http.StatusServiceUnavailable)
+			require.Equal(t, "30", res.Header.Get("Retry-After"))
+			require.Contains(t, res.HTML, "reload it")
+			require.Equal(t, 2, b.openStreams(t), "the refused stream is not counted")
+			b.buyN(t, buyer, l.ID, 1)
+		})
+	})
 }

@@ -49,6 +49,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 		r.Get("/account/verify/{token}", h.verifyEmail)
 		r.Get("/tickets/{id}", h.showTicket)
 		r.Get("/events/{id}", h.showEvent)
+		r.Get("/events/{id}/live", h.eventLive)
 		// E-ticket downloads answer 404 to anyone but their reader, signed
 		// out included.
 		r.Get("/tickets/{id}/files/{n}", h.listingFile)

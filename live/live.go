@@ -1,7 +1,9 @@
 // Package live tells open pages that something they show has changed: a
 // ticket was listed, edited, held, released or sold, or an order changed
-// state. An event carries no state of its own, only what changed; a page that
-// hears of it fetches what it shows again.
+// state. An event carries no state of its own, only what changed. Streams
+// (streams.go) turns events into messages for the pages' event streams:
+// once per topic for every page that shows it, either the topic rendered
+// anew or only "changed", on which a page fetches what it shows again.
 //
 // A Hub fans events out to its subscribers. With one process (SQLite) the hub
 // is in-process. With PostgreSQL, Publish sends the event through NOTIFY and

@@ -153,6 +153,32 @@ func (w *statusWriter) Flush() {
 	}
 }
 
+// Streams is what ObserveStreams reads: *live.Streams.
+type Streams interface {
+	Count() int     // open now
+	Max() int       // the most that may be open
+	Refused() int64 // refused since start, because Max were open
+}
+
+// ObserveStreams adds gauges of the process's open event streams (pages
+// with live updates) and of their limit, and a count of those refused.
+func (m *Metrics) ObserveStreams(s Streams) {
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "eventhive_live_streams_open",
+			Help: "Event streams open: pages getting live updates from this process.",
+		}, func() float64 { return float64(s.Count()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "eventhive_live_streams_max",
+			Help: "How many event streams this process holds open at most (MAX_LIVE_STREAMS).",
+		}, func() float64 { return float64(s.Max()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "eventhive_live_streams_refused_total",
+			Help: "Event streams refused with 503 because the most were open.",
+		}, func() float64 { return float64(s.Refused()) }),
+	)
+}
+
 // HoldCreated implements store.Observer.
 func (m *Metrics) HoldCreated() { m.holds.Inc() }
 

@@ -143,8 +143,20 @@
 
   // ---- Live updates (htmx's SSE extension) --------------------------------
   //
+  // <div hx-ext="sse" sse-connect="/events/7/live">
+  //   <section id="event-listings" sse-swap="listings" hx-swap="outerHTML">
+  //
+  // A page that any signed-out reader sees alike is replaced by what its
+  // stream sends: the server renders it once for every page that shows it,
+  // and sends the latest rendering whenever a stream opens (unless the
+  // browser's Last-Event-ID says it has it), so such a page catches up by
+  // itself after a reconnection and fetches nothing.
+  //
   // <div hx-ext="sse" sse-connect="/live">
   //   <section hx-get="..." hx-trigger="sse:tickets, sse-reconnected">
+  //
+  // A page of its own (a search, a seller's tickets) fetches itself again
+  // when its stream says something changed.
   //
   // The extension fires htmx:sseOpen on the sse-connect element whenever its
   // stream opens: the first time, and again after each reconnection (the
@@ -209,6 +221,61 @@
     }
   });
 
+  // ---- Counts written in place --------------------------------------------
+  //
+  // <section id="event-listings" sse-swap="listings" hx-trigger="sse:counts" data-max-holds="4">
+  //   <li id="listing-7" data-quantity="20" [data-together]> ... <span class="left">
+  //
+  // A "counts" message says "id free sold" for each listing whose counts
+  // changed, comma-separated. The count, the state, the badges and the Buy
+  // form change in place, worked out as the server does (store.Listing's
+  // State and Buyable). Anything else comes as a whole new list
+  // ("listings").
+
+  function applyCounts(section, entry) {
+    var f = entry.trim().split(' ');
+    var li = document.getElementById('listing-' + f[0]);
+    if (!li || f.length !== 3 || !section.contains(li)) return;
+    var free = parseInt(f[1], 10), sold = parseInt(f[2], 10);
+    var quantity = parseInt(li.getAttribute('data-quantity'), 10);
+    var together = li.hasAttribute('data-together');
+    var state = 'for sale';
+    if (sold === quantity) state = 'sold';
+    else if (free === 0 || (together && free < quantity)) state = 'held';
+    li.setAttribute('data-state', state);
+    var left = li.querySelector('.left');
+    if (left) left.textContent = free + ' of ' + quantity + ' left';
+    li.querySelectorAll('[data-badge]').forEach(function (badge) {
+      badge.hidden = badge.getAttribute('data-badge') !== state;
+    });
+    var form = li.querySelector('form.buy');
+    if (!form) return;
+    form.hidden = state !== 'for sale';
+    if (form.hidden) return;
+    var limit = parseInt(section.getAttribute('data-max-holds'), 10) || 0;
+    var least = together ? free : 1;
+    var most = together || !limit ? free : Math.min(free, limit);
+    var select = form.querySelector('select[name="quantity"]');
+    if (select) {
+      var chosen = select.value;
+      select.textContent = '';
+      for (var n = least; n <= most; n++) {
+        select.add(new Option(String(n), String(n), false, String(n) === chosen));
+      }
+      return;
+    }
+    var only = form.querySelector('input[name="quantity"]');
+    var button = form.querySelector('button');
+    if (only) only.value = String(least);
+    if (button) button.textContent = least > 1 ? 'Buy all ' + least : 'Buy 1 ticket';
+  }
+
+  document.addEventListener('sse:counts', function (evt) {
+    var data = evt.detail && evt.detail.data;
+    if (typeof data !== 'string') return;
+    data.split(',').forEach(function (entry) { applyCounts(evt.target, entry); });
+  });
+
   // ---- Announcements ----------------------------------------------------
   //
   // <article data-status-message="Order #7 is paid." data-status-region="order-announce">
@@ -241,12 +308,22 @@
 
   var refocus = null;
 
-  document.addEventListener('htmx:beforeSwap', function (evt) {
+  function rememberFocus(target) {
     refocus = null;
     var active = document.activeElement;
-    var target = evt.detail && evt.detail.target;
     if (!active || active === document.body || !target || !target.contains(active)) return;
     refocus = { id: active.id, href: active.getAttribute('href'), container: target };
+  }
+
+  document.addEventListener('htmx:beforeSwap', function (evt) {
+    rememberFocus(evt.detail && evt.detail.target);
+  });
+
+  // What a stream sends to swap in (sse-swap) is swapped without
+  // htmx:beforeSwap: remember the focus before it too. htmx:afterSwap
+  // follows as for any swap.
+  document.addEventListener('htmx:sseBeforeMessage', function (evt) {
+    rememberFocus(evt.target);
   });
 
   function restoreFocus(swapped) {
