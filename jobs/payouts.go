@@ -29,6 +29,28 @@ func (w *ReleaseSalesWorker) Work(ctx context.Context, job *river.Job[store.Rele
 	return river.JobSnooze(max(next.Sub(w.deps.Now()), time.Second))
 }
 
+// moveMoney takes a sale's next movement of money: it reads the step (none
+// any more is store.ErrNoPayoutStep: done, or no longer wanted), asks the
+// provider to make it with its idempotency key, and records it.
+func moveMoney[T any](ctx context.Context, saleID int64,
+	step func(context.Context, int64) (T, error),
+	move func(context.Context, T) (string, error),
+	record func(context.Context, T, string) error,
+) error {
+	s, err := step(ctx, saleID)
+	if errors.Is(err, store.ErrNoPayoutStep) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	id, err := move(ctx, s)
+	if err != nil {
+		return fmt.Errorf("sale %d: %w", saleID, err)
+	}
+	return record(ctx, s, id)
+}
+
 // TransferSaleWorker sends a released sale's net to its seller. The
 // idempotency key per sale makes a retry return the transfer already made.
 type TransferSaleWorker struct {
@@ -38,21 +60,16 @@ type TransferSaleWorker struct {
 
 // Work makes the transfer and records it.
 func (w *TransferSaleWorker) Work(ctx context.Context, job *river.Job[store.TransferSaleArgs]) error {
-	t, err := w.deps.Store.TransferToMake(ctx, job.Args.SaleID)
-	if errors.Is(err, store.ErrNoPayoutStep) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	id, err := w.deps.Stripe.Transfer(ctx, payments.Transfer{
-		Destination: t.Destination, PaymentIntentID: t.PaymentIntentID, Amount: t.Amount, Currency: t.Currency,
-		Group: t.TransferGroup(), IdempotencyKey: t.IdempotencyKey(),
-	})
-	if err != nil {
-		return fmt.Errorf("sale %d: %w", t.SaleID, err)
-	}
-	return w.deps.Store.RecordTransfer(ctx, t.SaleID, id, w.deps.Now())
+	return moveMoney(ctx, job.Args.SaleID, w.deps.Store.TransferToMake,
+		func(ctx context.Context, t store.PayoutTransfer) (string, error) {
+			return w.deps.Stripe.Transfer(ctx, payments.Transfer{
+				Destination: t.Destination, PaymentIntentID: t.PaymentIntentID, Amount: t.Amount, Currency: t.Currency,
+				Group: t.TransferGroup(), IdempotencyKey: t.IdempotencyKey(),
+			})
+		},
+		func(ctx context.Context, t store.PayoutTransfer, id string) error {
+			return w.deps.Store.RecordTransfer(ctx, t.SaleID, id, w.deps.Now())
+		})
 }
 
 // ReverseTransferWorker takes back the transfer of a sale refunded after it;
@@ -64,20 +81,15 @@ type ReverseTransferWorker struct {
 
 // Work reverses the transfer and records it.
 func (w *ReverseTransferWorker) Work(ctx context.Context, job *river.Job[store.ReverseTransferArgs]) error {
-	r, err := w.deps.Store.ReversalToMake(ctx, job.Args.SaleID)
-	if errors.Is(err, store.ErrNoPayoutStep) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	id, err := w.deps.Stripe.ReverseTransfer(ctx, payments.Reversal{
-		TransferID: r.TransferID, Amount: r.Amount, IdempotencyKey: r.IdempotencyKey(),
-	})
-	if err != nil {
-		return fmt.Errorf("sale %d: %w", r.SaleID, err)
-	}
-	return w.deps.Store.RecordReversal(ctx, r.SaleID, id, w.deps.Now())
+	return moveMoney(ctx, job.Args.SaleID, w.deps.Store.ReversalToMake,
+		func(ctx context.Context, r store.PayoutReversal) (string, error) {
+			return w.deps.Stripe.ReverseTransfer(ctx, payments.Reversal{
+				TransferID: r.TransferID, Amount: r.Amount, IdempotencyKey: r.IdempotencyKey(),
+			})
+		},
+		func(ctx context.Context, r store.PayoutReversal, id string) error {
+			return w.deps.Store.RecordReversal(ctx, r.SaleID, id, w.deps.Now())
+		})
 }
 
 // RefundSaleWorker gives a sale's price back to its buyer, as a partial
@@ -89,21 +101,15 @@ type RefundSaleWorker struct {
 
 // Work refunds the sale and records it.
 func (w *RefundSaleWorker) Work(ctx context.Context, job *river.Job[store.RefundSaleArgs]) error {
-	r, err := w.deps.Store.RefundToMake(ctx, job.Args.SaleID)
-	if errors.Is(err, store.ErrNoPayoutStep) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	id, err := w.deps.Stripe.RefundPart(ctx, r.PaymentIntentID, r.Amount, r.IdempotencyKey())
-	if err != nil {
-		return fmt.Errorf("refund sale %d: %w", r.SaleID, err)
-	}
-	orderID, listingID, err := w.deps.Store.RecordSaleRefund(ctx, r.SaleID, id, w.deps.Now())
-	if err != nil {
-		return err
-	}
-	w.deps.publish(ctx, live.Event{OrderID: orderID, TicketID: listingID})
-	return nil
+	return moveMoney(ctx, job.Args.SaleID, w.deps.Store.RefundToMake,
+		func(ctx context.Context, r store.SaleRefund) (string, error) {
+			return w.deps.Stripe.RefundPart(ctx, r.PaymentIntentID, r.Amount, r.IdempotencyKey())
+		},
+		func(ctx context.Context, r store.SaleRefund, id string) error {
+			orderID, listingID, err := w.deps.Store.RecordSaleRefund(ctx, r.SaleID, id, w.deps.Now())
+			if err == nil {
+				w.deps.publish(ctx, live.Event{OrderID: orderID, TicketID: listingID})
+			}
+			return err
+		})
 }

@@ -69,14 +69,23 @@ func (b *Builtin) CompletedEvent(sessionID string, req CheckoutRequest, now time
 		PaymentIntent:     &stripe.PaymentIntent{ID: "pi_builtin_" + randomHex(12)},
 		Created:           now.Unix(),
 	}
-	raw, err := json.Marshal(session)
+	return signedEvent(stripe.EventTypeCheckoutSessionCompleted, "", session, b.webhookSecret, now)
+}
+
+// signedEvent builds the event of a type about object (on a connected
+// account, when account is not empty) that Stripe would send, and signs it as
+// Stripe signs webhooks with secret. It returns the payload and its
+// Stripe-Signature header.
+func signedEvent(eventType stripe.EventType, account string, object any, secret string, now time.Time) ([]byte, string, error) {
+	raw, err := json.Marshal(object)
 	if err != nil {
 		return nil, "", err
 	}
 	event := stripe.Event{
 		ID:         "evt_builtin_" + randomHex(12),
 		Object:     "event",
-		Type:       stripe.EventTypeCheckoutSessionCompleted,
+		Type:       eventType,
+		Account:    account,
 		APIVersion: stripe.APIVersion,
 		Created:    now.Unix(),
 		Data:       &stripe.EventData{Raw: raw},
@@ -86,7 +95,7 @@ func (b *Builtin) CompletedEvent(sessionID string, req CheckoutRequest, now time
 		return nil, "", err
 	}
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{
-		Payload: payload, Secret: b.webhookSecret, Timestamp: now,
+		Payload: payload, Secret: secret, Timestamp: now,
 	})
 	return payload, signed.Header, nil
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/webhook"
 )
 
 // Account is a seller's connected account as the payment provider reports it.
@@ -158,25 +157,5 @@ func (b *Builtin) AccountUpdatedEvent(accountID, last4, connectSecret string, no
 			{"id": "ba_builtin_" + randomHex(12), "object": "bank_account", "last4": last4},
 		}},
 	}
-	raw, err := json.Marshal(account)
-	if err != nil {
-		return nil, "", err
-	}
-	event := stripe.Event{
-		ID:         "evt_builtin_" + randomHex(12),
-		Object:     "event",
-		Type:       stripe.EventTypeAccountUpdated,
-		Account:    accountID,
-		APIVersion: stripe.APIVersion,
-		Created:    now.Unix(),
-		Data:       &stripe.EventData{Raw: raw},
-	}
-	payload, err := json.Marshal(event)
-	if err != nil {
-		return nil, "", err
-	}
-	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{
-		Payload: payload, Secret: connectSecret, Timestamp: now,
-	})
-	return payload, signed.Header, nil
+	return signedEvent(stripe.EventTypeAccountUpdated, accountID, account, connectSecret, now)
 }
