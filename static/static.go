@@ -5,8 +5,11 @@
 // "/static/app.3f2a9c1b7d.css". The hash is the first ten hex digits of the
 // SHA-256 of the file, so a changed file gets a new URL and every response
 // can be cached forever. Handler serves only those hashed URLs, compressed
-// with brotli or gzip for clients that accept it: each file is compressed
-// once, at start-up, when Handler is first called.
+// with brotli or gzip for clients that accept it. Brotli's best compression
+// takes seconds, so it is done once, at build time: `go generate ./static`
+// writes br/<hashed name>.br, which is embedded (a test fails when one is
+// missing or stale). Gzip is fast and done at start-up, when Handler is
+// first called.
 //
 // Typical wiring:
 //
@@ -22,11 +25,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"mime"
 	"net/http"
+	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +51,16 @@ const cacheControl = "public, max-age=31536000, immutable"
 
 //go:embed app.css app.js checkin.js vendor/htmx.min.js vendor/sse.min.js vendor/pico.min.css vendor/jsQR.js
 var files embed.FS
+
+//go:generate go run ./brotligen
+
+// brotliDir holds each file compressed with brotli at build time, named
+// after its hashed name: a file changed since has no brotli (gzip still
+// serves it) until go generate runs again.
+const brotliDir = "br"
+
+//go:embed br
+var brotliFiles embed.FS
 
 // asset is one embedded file and its precomputed metadata.
 type asset struct {
@@ -101,66 +115,80 @@ func init() {
 	bundleStylesheets()
 }
 
-// compressRuns counts the files compressed, once per encoding, so that a
-// test can tell that serving them compresses nothing.
+// compressRuns counts the files compressed at start-up, so that a test can
+// tell that serving them compresses nothing.
 var compressRuns atomic.Int32
 
 // compressOnce compresses every file, the first time Handler is called.
 var compressOnce sync.Once
 
-// encoders compress a whole file at the best compression of their format,
-// brotli first: it makes the files 5 to 40 % smaller than gzip does.
-var encoders = []struct {
-	enc      Encoding
-	compress func(io.Writer) io.WriteCloser
-}{
-	{Brotli, func(w io.Writer) io.WriteCloser { return brotli.NewWriterLevel(w, brotli.BestCompression) }},
-	{Gzip, func(w io.Writer) io.WriteCloser {
-		zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+// compressAll fills in every asset's encodings: brotli, made at build time,
+// and gzip at its best compression, made now. An encoding no smaller than
+// the file is not offered.
+func compressAll() {
+	for _, a := range byName {
+		if br, err := brotliFiles.ReadFile(path.Join(brotliDir, a.hashedName+".br")); err == nil {
+			a.offer(Brotli, br)
+		}
+		compressRuns.Add(1)
+		var buf bytes.Buffer
+		zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 		if err != nil {
 			panic(err) // only for an invalid level
 		}
-		return zw
-	}},
+		// Writes to a bytes.Buffer do not fail.
+		_, _ = zw.Write(a.data)
+		_ = zw.Close()
+		a.offer(Gzip, buf.Bytes())
+	}
 }
 
-// compressAll fills in every asset's encodings, compressing the files in
-// parallel: brotli's best takes about half a second of CPU for them all.
-func compressAll() {
-	type job struct {
-		a    *asset
-		enc  Encoding
-		body []byte
+// offer adds an encoding of the asset, if it is smaller than the file;
+// encodings offered first are preferred.
+func (a *asset) offer(enc Encoding, body []byte) {
+	if len(body) >= len(a.data) {
+		return
 	}
-	var jobs []*job
-	var wg sync.WaitGroup
+	if a.encoded == nil {
+		a.encoded = map[Encoding][]byte{}
+	}
+	a.encoded[enc] = body
+	a.offers = append(a.offers, enc)
+}
+
+// WriteBrotli writes every file compressed with brotli at its best into dir,
+// as <hashed name>.br, and removes the .br files of older versions: what `go
+// generate` runs (see brotligen).
+func WriteBrotli(dir string) error {
+	old, err := fs.Glob(os.DirFS(dir), "*.br")
+	if err != nil {
+		return err
+	}
+	vendor, err := fs.Glob(os.DirFS(dir), "vendor/*.br")
+	if err != nil {
+		return err
+	}
+	for _, name := range append(old, vendor...) {
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(name))); err != nil {
+			return err
+		}
+	}
 	for _, a := range byName {
-		for _, e := range encoders {
-			j := &job{a: a, enc: e.enc}
-			jobs = append(jobs, j)
-			wg.Go(func() {
-				compressRuns.Add(1)
-				var buf bytes.Buffer
-				zw := e.compress(&buf)
-				// Writes to a bytes.Buffer do not fail.
-				_, _ = zw.Write(a.data)
-				_ = zw.Close()
-				if buf.Len() < len(a.data) {
-					j.body = buf.Bytes()
-				}
-			})
+		name := filepath.Join(dir, filepath.FromSlash(a.hashedName)+".br")
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		bw := brotli.NewWriterLevel(&buf, brotli.BestCompression)
+		_, _ = bw.Write(a.data)
+		if err := bw.Close(); err != nil {
+			return err
+		}
+		if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+			return err
 		}
 	}
-	wg.Wait()
-	for _, j := range jobs {
-		if j.body != nil {
-			if j.a.encoded == nil {
-				j.a.encoded = map[Encoding][]byte{}
-			}
-			j.a.encoded[j.enc] = j.body
-			j.a.offers = append(j.a.offers, j.enc)
-		}
-	}
+	return nil
 }
 
 // hashedName inserts hash before the final extension of name, so that
