@@ -141,6 +141,56 @@ func (s *Store) claimPostgres(ctx context.Context, buyerID, listingID int64, qua
 	return o, err
 }
 
+// sweepPostgres is sweepExpired on PostgreSQL. Expiries run there side by
+// side, up to River's workers at once, but each is a transaction of several
+// round trips, and a thousand holds that end together would be recorded over
+// most of a second; one statement records them all within the first job.
+// It takes only the orders and tickets no other transaction has locked
+// (SKIP LOCKED), so it never waits: a sweep in another instance, a payment or
+// a claim keeps what it locked, and the orders' own jobs do the rest. Within
+// this process one sweep runs at a time; the others would find nothing left.
+func (s *Store) sweepPostgres(ctx context.Context, tx *writeTx, now time.Time) error {
+	if !s.sweeping.CompareAndSwap(false, true) {
+		return nil
+	}
+	defer s.sweeping.Store(false)
+	rows, err := tx.QueryContext(ctx, `
+		WITH cancelled AS (
+			UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1
+			WHERE id IN (
+				SELECT o.id FROM orders o
+				WHERE o.status = 'pending' AND o.expires_at <= $1 AND o.id IN (
+					SELECT claim_order_id FROM tickets WHERE claim_expires_at <= $1 ORDER BY claim_expires_at LIMIT $2)
+				FOR UPDATE SKIP LOCKED)
+			RETURNING id, listing_id
+		), released AS (
+			-- Run, as every data-modifying WITH is, though nothing reads it.
+			UPDATE tickets SET claim_order_id = NULL, claim_expires_at = NULL
+			WHERE id IN (
+				SELECT k.id FROM tickets k WHERE k.claim_order_id IN (SELECT id FROM cancelled) AND k.claim_expires_at IS NOT NULL
+				FOR UPDATE SKIP LOCKED)
+			RETURNING 1
+		)
+		SELECT DISTINCT listing_id FROM cancelled`,
+		ms(now), sweepMax)
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	listings := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		listings[id] = true
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	return s.queueAlertsForListings(ctx, tx, listings, now)
+}
+
 // Cooldown makes a buyer who lets holds lapse wait before holding again: a
 // hold that ends unpaid (cancelled by its buyer, or ended at expires_at)
 // kept a ticket from everyone else for nothing. Once After such lapses have

@@ -362,11 +362,10 @@ const sweepMax = 1000
 // (the checkout session, live pages).
 // A ticket whose hold has ended still names its order in claim_order_id
 // until the hold's end is recorded, so the ended holds are found through
-// tickets_claim_idx. On PostgreSQL expiries run in parallel, and a sweep
-// would only widen the rows each one locks.
+// tickets_claim_idx. On PostgreSQL see sweepPostgres.
 func (s *Store) sweepExpired(ctx context.Context, tx *writeTx, now time.Time) error {
-	if s.db.Dialect != SQLite {
-		return nil
+	if s.db.Dialect == Postgres {
+		return s.sweepPostgres(ctx, tx, now)
 	}
 	rows, err := tx.QueryContext(ctx, `
 		UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1

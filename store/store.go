@@ -186,6 +186,9 @@ type Store struct {
 	batch *sqlitedb.GroupCommit
 	// listing is the listing's last version (see ListingVersion).
 	listing listingMemo
+	// sweeping is set while a sweep of ended holds runs (see
+	// sweepPostgres).
+	sweeping atomic.Bool
 	// contention spares repeated notes of contended holds (see refused).
 	contention contentionMemo
 	// priceCap is the resale cap (see WithPriceCap), or nil.
