@@ -181,6 +181,8 @@ type Store struct {
 	observer Observer
 	// writes counts the writes this Store has finished (see Writes).
 	writes atomic.Uint64
+	// heard counts the changes other processes made (see ChangedElsewhere).
+	heard atomic.Uint64
 	// batch runs write transactions on SQLite, several in one; nil on
 	// PostgreSQL.
 	batch *sqlitedb.GroupCommit
