@@ -95,7 +95,7 @@ func noopLimits(ctx context.Context, dir string, dialect store.Dialect, pgURL st
 	hub := live.New(log)
 	defer hub.Close()
 	h, err := handlers.New(handlers.Config{
-		BaseURL: base, OrderHold: time.Hour, Currency: "usd", StripeWebhookSecret: webhookSecret,
+		BaseURL: base, OrderHold: time.Hour, Currency: "usd", StripeWebhookSecret: webhookSecret, TrustProxyHeaders: true,
 	}, handlers.Deps{
 		Store: st, Checkout: payments.NewBuiltin(base, webhookSecret), Live: hub, Metrics: metrics.New(),
 		Log: log, Now: func() time.Time { return time.Now().UTC() },

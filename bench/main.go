@@ -54,6 +54,7 @@ type options struct {
 	profile     string        // a directory for the app's CPU profiles, per phase
 	skipLimits  bool
 	onlyDialect string
+	rush        bigRushOptions // (f), in rush.go
 }
 
 func main() {
@@ -71,6 +72,7 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "record the app's CPU profile during the holds and the listing into this directory")
 	flag.BoolVar(&o.skipLimits, "skip-store-limits", false, "do not run the store's Go benchmarks")
 	flag.StringVar(&o.onlyDialect, "dialect", "", "run only sqlite or postgres")
+	addRushFlags(&o.rush)
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -91,6 +93,7 @@ func run(ctx context.Context, o options) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
+	printNoise()
 	printMachine()
 	if o.profile != "" {
 		if err := os.MkdirAll(o.profile, 0o755); err != nil {
@@ -124,6 +127,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	var reports []*report
+	rushes := map[store.Dialect][]*bigRush{}
 	for _, dialect := range dialects {
 		r, err := runSuite(ctx, o, bin, dir, dialect, pgURL)
 		if err != nil {
@@ -132,10 +136,16 @@ func run(ctx context.Context, o options) error {
 		r.claimRiver = limits[string(dialect)+"/river"]
 		r.claimNoRiver = limits[string(dialect)+"/no_river"]
 		reports = append(reports, r)
+		if o.rush.buyers > 0 {
+			if rushes[dialect], err = runBigRush(ctx, o, bin, dir, dialect, pgURL); err != nil {
+				return fmt.Errorf("%s: rush: %w", dialect, err)
+			}
+		}
 	}
 	fmt.Println()
 	for _, r := range reports {
 		r.print(os.Stdout)
+		printBigRush(os.Stdout, rushes[r.dialect])
 	}
 	return nil
 }
