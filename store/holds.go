@@ -11,7 +11,7 @@ import (
 )
 
 // lockBuyer makes a buyer's CreateOrder calls take turns, so that the count
-// of their holds in checkHolds cannot be raced. On PostgreSQL it locks the
+// of their holds in checkBuyer cannot be raced. On PostgreSQL it locks the
 // buyer's users row until the transaction ends (FOR NO KEY UPDATE, which the
 // foreign-key checks of other inserts do not wait for); on SQLite the one
 // write connection already runs write transactions one at a time.
@@ -30,20 +30,26 @@ func (s *Store) lockBuyer(ctx context.Context, tx *sql.Tx, buyerID int64) error 
 	return nil
 }
 
-// checkHolds refuses, with ErrTooManyHolds, an order that would give its
-// buyer more than maxHolds tickets in unexpired pending orders. It runs after
-// the new order's row is inserted, in the same transaction, so it counts that
-// order too, and a refusal rolls it back.
-func (s *Store) checkHolds(ctx context.Context, tx *sql.Tx, buyerID int64, now time.Time) error {
-	if s.maxHolds == 0 {
+// checkBuyer refuses an order that would give its buyer more than maxHolds
+// tickets in unexpired pending orders (ErrTooManyHolds), or from a buyer who
+// is cooling down at now (a *CooldownError, see cooldownAt), with one
+// statement. It runs after the new order's row is inserted, in the same
+// transaction, so it counts that order too, and a refusal rolls it back.
+func (s *Store) checkBuyer(ctx context.Context, tx *sql.Tx, buyerID int64, now time.Time) error {
+	if s.maxHolds == 0 && s.cooldown.off() {
 		return nil
 	}
-	var holds int
-	err := tx.QueryRowContext(ctx, `SELECT `+heldBy("$2")+` FROM orders WHERE buyer_id = $1`, buyerID, ms(now)).Scan(&holds)
+	var holds, n int
+	var latest sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT `+heldBy("$2")+`, `+lapses("$2", "$3")+` FROM orders WHERE buyer_id = $1`,
+		buyerID, ms(now), ms(now.Add(-s.cooldown.Window))).Scan(&holds, &n, &latest)
 	if err != nil {
 		return fmt.Errorf("count holds: %w", err)
 	}
-	return s.tooManyHolds(holds)
+	if err := s.tooManyHolds(holds); err != nil {
+		return err
+	}
+	return s.cooldownAt(n, latest, now)
 }
 
 // heldBy is the SQL expression, on orders of one buyer, for the tickets their
@@ -248,34 +254,19 @@ func (e *CooldownError) Unwrap() error { return ErrCoolingDown }
 const lapseAt = `CASE WHEN status = 'cancelled' AND cancelled_at < expires_at THEN cancelled_at ELSE expires_at END`
 
 // lapses is the SQL expressions, on orders of one buyer, for the count and
-// the latest end of their lapses at now since since (see checkCooldown).
+// the latest end of their lapses at now since since (see cooldownAt).
 func lapses(now, since string) string {
 	lapsed := `expires_at > ` + since + ` AND (status = 'cancelled' OR (status = 'pending' AND expires_at <= ` + now + `))
 		AND ` + lapseAt + ` > ` + since
 	return `count(*) FILTER (WHERE ` + lapsed + `), max(` + lapseAt + `) FILTER (WHERE ` + lapsed + `)`
 }
 
-// checkCooldown refuses, with a *CooldownError, an order from a buyer who is
-// cooling down at now. It counts in the database, in CreateOrder's
-// transaction, so that every app instance sees the same lapses. A lapse is
-// a cancelled order, or a pending one past its expires_at whose job has not
-// run yet; an order paid late is paid and does not count.
-func (s *Store) checkCooldown(ctx context.Context, tx *sql.Tx, buyerID int64, now time.Time) error {
-	if s.cooldown.off() {
-		return nil
-	}
-	var n int
-	var latest sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT `+lapses("$2", "$3")+` FROM orders WHERE buyer_id = $1`,
-		buyerID, ms(now), ms(now.Add(-s.cooldown.Window))).Scan(&n, &latest)
-	if err != nil {
-		return fmt.Errorf("count lapsed holds: %w", err)
-	}
-	return s.cooldownAt(n, latest, now)
-}
-
 // cooldownAt refuses, with a *CooldownError, a buyer with n lapses, the
-// latest ending at latest, who is cooling down at now.
+// latest ending at latest, who is cooling down at now. Lapses are counted in
+// the database, in CreateOrder's transaction, so that every app instance
+// sees the same lapses. A lapse is a cancelled order, or a pending one past
+// its expires_at whose job has not run yet; an order paid late is paid and
+// does not count.
 func (s *Store) cooldownAt(n int, latest sql.NullInt64, now time.Time) error {
 	if s.cooldown.off() || !latest.Valid {
 		return nil

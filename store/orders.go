@@ -133,10 +133,7 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 		if err != nil {
 			return fmt.Errorf("insert order: %w", err)
 		}
-		if err := s.checkHolds(ctx, tx.Tx, buyerID, now); err != nil {
-			return err
-		}
-		if err := s.checkCooldown(ctx, tx.Tx, buyerID, now); err != nil {
+		if err := s.checkBuyer(ctx, tx.Tx, buyerID, now); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `
