@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -42,7 +43,7 @@ type bigRush struct {
 	asked     int           // tickets asked for, first asks
 	held      int           // tickets held, as the buyers were told (303s)
 	holders   int           // buyers told they hold tickets
-	refused   int           // buyers told 409 even for one ticket: sold out
+	refused   int           // buyers refused with 409 but for "only n left": sold out
 	errors    int           // answers other than 303 and 409, and transport errors
 	claimed   int           // tickets of the listing claimed, in the database
 	ordered   int           // tickets in the listing's pending orders, in the database
@@ -159,10 +160,15 @@ func seedRushBuyers(ctx context.Context, db *store.DB, n int) ([]*buyer, error) 
 	return buyers, rows.Err()
 }
 
+// onlyLeft finds how many tickets are left in the page of a 409 that says
+// fewer are left than asked for.
+var onlyLeft = regexp.MustCompile(`Only (\d+) left`)
+
 // rushOnce lists the tickets under one listing and lets every buyer, in a
 // random order with conns requests in flight, ask for 1 to maxAsk of them
-// through the instances in turn. A buyer refused (409) asks for one fewer,
-// down to one: a 409 for one ticket is "sold out". Then it compares what
+// through the instances in turn. A buyer told that fewer are left asks for
+// those; any other 409 is "sold out" (or held by others, which at the end of
+// a rush with hour-long holds is the same). Then it compares what
 // the buyers were told with the database.
 func rushOnce(ctx context.Context, st *store.Store, seller store.User, buyers []*buyer, apps []*app, o bigRushOptions) (*bigRush, error) {
 	l, err := bigListing(ctx, st, seller, fmt.Sprintf("The rush on %d", len(apps)), o.tickets)
@@ -199,7 +205,7 @@ func rushOnce(ctx context.Context, st *store.Store, seller store.User, buyers []
 				for {
 					t := time.Now()
 					resp, err := c.do(ctx, http.MethodPost, "/orders", buyers[bi].cookie,
-						url.Values{"ticket_id": {strconv.FormatInt(l.ID, 10)}, "quantity": {strconv.Itoa(q)}}, nil, "", false)
+						url.Values{"ticket_id": {strconv.FormatInt(l.ID, 10)}, "quantity": {strconv.Itoa(q)}}, nil, "", true)
 					own.add(time.Since(t), resp.status, err)
 					if err == nil && resp.status == http.StatusSeeOther {
 						told[bi] = q
@@ -208,9 +214,12 @@ func rushOnce(ctx context.Context, st *store.Store, seller store.User, buyers []
 						}
 						break
 					}
-					if err == nil && resp.status == http.StatusConflict && q > 1 {
-						q--
-						continue
+					// "Only 2 left: choose 2 or fewer.": as a buyer would.
+					if m := onlyLeft.FindStringSubmatch(resp.body); err == nil && resp.status == http.StatusConflict && m != nil {
+						if left, _ := strconv.Atoi(m[1]); left >= 1 && left < q {
+							q = left
+							continue
+						}
 					}
 					if err == nil && resp.status == http.StatusConflict {
 						refused++
