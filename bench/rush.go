@@ -66,7 +66,7 @@ func (r *bigRush) heldPerSecond() float64 {
 // instance on the same database and runs it again, the buyers alternating
 // between the two, on a fresh listing (the first rush's orders are marked
 // paid straight in the database, so that they count neither as holds nor as
-// lapses).
+// lapses). It returns the runs done, also with an error.
 func runBigRush(ctx context.Context, o options, bin, dir string, dialect store.Dialect, pgURL string) ([]*bigRush, error) {
 	db, err := newDatabase(ctx, dialect, dir, "rush", pgURL)
 	if err != nil {
@@ -120,13 +120,13 @@ func runBigRush(ctx context.Context, o options, bin, dir string, dialect store.D
 	}
 	second, err := start(2)
 	if err != nil {
-		return nil, err
+		return runs, err
 	}
 	defer second.stop()
 	progress("%s: rush: %d buyers for %d tickets, two instances", dialect, len(buyers), o.rush.tickets)
 	two, err := rushOnce(ctx, st, seller, buyers, []*app{first, second}, o.rush)
 	if err != nil {
-		return nil, err
+		return runs, err
 	}
 	return append(runs, two), nil
 }
