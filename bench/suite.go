@@ -323,7 +323,7 @@ func raceFor(ctx context.Context, c *client, buyers []*buyer, tickets []int64, m
 }
 
 // checkRound compares the holds confirmed to buyers with the live orders in
-// the database, counts oversold tickets, then cancels the round's holds.
+// the database, counts oversold tickets, then ends the round's holds.
 func checkRound(ctx context.Context, st *store.Store, tickets []int64, wins map[int64][]win, res *rushResult) error {
 	now := time.Now().UTC()
 	live, err := liveOrders(ctx, st, tickets, now)
@@ -339,9 +339,13 @@ func checkRound(ctx context.Context, st *store.Store, tickets []int64, wins map[
 		if len(w) != len(live[t]) || (len(w) == 1 && w[0].orderID != live[t][0]) {
 			res.lost++
 		}
+		// Marked paid straight in the database: a hold its buyer cancels
+		// counts towards the app's cool-down, which would refuse the
+		// buyers after a few rounds.
 		for _, w := range w {
-			if err := st.CancelOrder(ctx, w.orderID, w.buyer.id, now); err != nil {
-				return fmt.Errorf("cancel order %d: %w", w.orderID, err)
+			if _, err := st.DB().Write.ExecContext(ctx, `UPDATE orders SET status = 'paid', paid_at = $1 WHERE id = $2`,
+				now.UnixMilli(), w.orderID); err != nil {
+				return fmt.Errorf("end order %d: %w", w.orderID, err)
 			}
 		}
 	}
