@@ -144,3 +144,41 @@ func completedEvent(t *testing.T, secret string, orderID, amount int64) ([]byte,
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(payload), Secret: secret})
 	return signed.Payload, signed.Header
 }
+
+// TestListingAcrossInstances: the listing kept for signed-out visitors on one
+// instance shows at once a change made through another instance on the same
+// PostgreSQL, which the hubs carry. A change written behind both apps' backs
+// shows only with the next change made through one of them, which proves the
+// page is kept.
+func TestListingAcrossInstances(t *testing.T) {
+	t.Parallel()
+	if !hasPostgres() {
+		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
+	}
+	databaseURL := storetest.URL(t, store.Postgres)
+	a := startApp(t, databaseURL, time.Hour)
+	b := startApp(t, databaseURL, time.Hour)
+	seller, visitor := newUser(t), newUser(t)
+	seller.signUp(a, "seller@example.com")
+	seller.listTickets(a, "Opera", 1)
+	home := func() string {
+		resp, body := visitor.get(b.url + "/")
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		return body
+	}
+	require.Contains(t, home(), "Opera 0")
+	require.Contains(t, home(), "Opera 0")
+
+	db, err := store.Open(context.Background(), databaseURL)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Write.Exec(`UPDATE events SET name = 'Renamed behind the apps' WHERE name = 'Opera 0'`)
+	require.NoError(t, err)
+	require.Contains(t, home(), "Opera 0", "the page is kept")
+
+	seller.listTickets(a, "Ballet", 1)
+	require.Eventually(t, func() bool {
+		body := home()
+		return strings.Contains(body, "Ballet 0") && strings.Contains(body, "Renamed behind the apps")
+	}, 10*time.Second, 10*time.Millisecond, "the change through A shows on B")
+}

@@ -140,12 +140,24 @@ func startApp(bin string, db *database, logPath string, profiled bool, env ...st
 				return a, nil
 			}
 		}
-		if time.Now().After(deadline) {
+		if time.Now().After(deadline) || a.exited() {
 			a.stop()
-			return nil, fmt.Errorf("the app did not start; see %s", logPath)
+			return nil, fmt.Errorf("the app did not start; the end of %s:\n%s", logPath, tail(logPath, 5))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// exited reports whether the app's process has ended.
+func (a *app) exited() bool {
+	return a.cmd.Process.Signal(syscall.Signal(0)) != nil
+}
+
+// tail returns the last n lines of a file.
+func tail(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // profile records the app's CPU profile, one second at a time, into

@@ -55,10 +55,11 @@ type options struct {
 	skipLimits  bool
 	onlyDialect string
 
-	streams       int  // (f) live pages open on one event; 0: no phase (f)
-	streamBuyers  int  // buyers rushing its tickets
-	streamTickets int  // its tickets
-	onlyStreams   bool // run phase (f) alone
+	streams       int            // (f) live pages open on one event; 0: no phase (f)
+	streamBuyers  int            // buyers rushing its tickets
+	streamTickets int            // its tickets
+	onlyStreams   bool           // run phase (f) alone
+	rush          bigRushOptions // (f), in rush.go
 }
 
 func main() {
@@ -80,6 +81,7 @@ func main() {
 	flag.IntVar(&o.streamBuyers, "stream-buyers", 20_000, "(f) buyers rushing that event's tickets")
 	flag.IntVar(&o.streamTickets, "stream-tickets", 5_000, "(f) that event's tickets")
 	flag.BoolVar(&o.onlyStreams, "only-streams", false, "run only (f), the live pages")
+	addRushFlags(&o.rush)
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -100,6 +102,7 @@ func run(ctx context.Context, o options) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
+	printNoise()
 	printMachine()
 	if o.profile != "" {
 		if err := os.MkdirAll(o.profile, 0o755); err != nil {
@@ -134,6 +137,7 @@ func run(ctx context.Context, o options) error {
 
 	var reports []*report
 	var streamReports []*streamsResult
+	rushes := map[store.Dialect][]*bigRush{}
 	for _, dialect := range dialects {
 		if o.streams > 0 {
 			sr, err := runStreams(ctx, o, bin, dir, dialect, pgURL)
@@ -152,11 +156,18 @@ func run(ctx context.Context, o options) error {
 		}
 		r.claimRiver = limits[string(dialect)+"/river"]
 		r.claimNoRiver = limits[string(dialect)+"/no_river"]
+		r.claimCPU = limits[string(dialect)+"/river/cpu"]
 		reports = append(reports, r)
+		if o.rush.buyers > 0 {
+			if rushes[dialect], err = runBigRush(ctx, o, bin, dir, dialect, pgURL); err != nil {
+				progress("%s: rush: %v", dialect, err)
+			}
+		}
 	}
 	fmt.Println()
 	for _, r := range reports {
 		r.print(os.Stdout)
+		printBigRush(os.Stdout, rushes[r.dialect])
 	}
 	for _, r := range streamReports {
 		r.print(os.Stdout)

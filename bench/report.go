@@ -25,6 +25,7 @@ type report struct {
 	rssIdle, rssRush, rssPeak int64
 
 	claimRiver, claimNoRiver float64 // store-level claims/s
+	claimCPU                 float64 // the store benchmark's own CPU µs a claim, with River's insert
 	noopGet, noopPost        *stats
 }
 
@@ -75,7 +76,7 @@ func (r *report) print(w io.Writer) {
 	row(fmt.Sprintf("(d) expiry: %d holds at once", ex.holds), fmt.Sprintf("%d cancelled", ex.cancelled), "", "", "all")
 	row("    expires_at → stored cancel", durations(ex.late), "", "", "p99 ≤250 ms")
 
-	row("(e) store claim, with River insert", perSecond(r.claimRiver, "claims/s"), "", "", "")
+	row("(e) store claim, with River insert", perSecond(r.claimRiver, "claims/s"), fmt.Sprintf("%.0f µs CPU a claim (Go side)", r.claimCPU), "", "")
 	row("    without River's insert", perSecond(r.claimNoRiver, "claims/s"), "", ratio(r.claimRiver, r.claimNoRiver), "")
 	row("    no-op GET, signed out, 64 conns", perSecond(r.noopGet.rate(), "req/s"), r.noopGet.latencyText(), "", "")
 	row(fmt.Sprintf("    no-op POST, %d signed in", r.opts.buyers), perSecond(r.noopPost.rate(), "req/s"), r.noopPost.latencyText(), "", "")

@@ -183,7 +183,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	cached := currentUser(r) == nil && !h.sessions.Exists(r.Context(), sessionFlash) && filter.valid()
 	var version store.ListingVersion
 	if cached {
-		if version, cached, err = h.store.ListingVersion(r.Context(), now); err != nil {
+		if version, err = h.store.ListingVersion(r.Context(), now); err != nil {
 			h.serverError(w, r, err)
 			return
 		}

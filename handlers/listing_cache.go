@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"sync"
 
 	"github.com/eventhive/eventhive/money"
@@ -14,8 +15,10 @@ import (
 // listing request costs.
 //
 // An entry holds while the store's listing version (store.ListingVersion)
-// stays the one it was rendered at. Where the store cannot tell the version
-// (other instances write to the same database), nothing is kept.
+// stays the one it was rendered at. On PostgreSQL other instances change the
+// listing too: the store hears of their changes through the live hub
+// (FollowChanges, which the app runs), which carries every change that open
+// pages are told of.
 type listingCache struct {
 	mu      sync.Mutex
 	version store.ListingVersion // the version the entries were rendered at
@@ -36,6 +39,20 @@ const maxListingEntries = 64
 
 func newListingCache() *listingCache {
 	return &listingCache{entries: map[listingKey]*keptPage{}}
+}
+
+// FollowChanges tells st of every change to tickets the hub carries, from
+// this process or (on PostgreSQL) any other, until the hub closes. A
+// subscriber that falls behind gets Any, which counts as a change too.
+func FollowChanges(st *store.Store, hub Live) {
+	changes, _ := hub.Subscribe(context.Background())
+	go func() {
+		for e := range changes {
+			if e.ConcernsTickets() {
+				st.ChangedElsewhere()
+			}
+		}
+	}()
 }
 
 // get returns the page for key if it was rendered at version.

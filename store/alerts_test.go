@@ -145,11 +145,9 @@ func TestAlerts(t *testing.T) {
 				before := len(b.alertsTo(t, "fan@example.com"))
 				_, _, err := b.store.ExpireOrder(ctx, orders[0], later)
 				require.NoError(t, err)
-				if dialect == store.SQLite {
-					// The first expiry records the second hold's end too
-					// (the sweep), and announces its listing.
-					require.Len(t, b.alertsTo(t, "fan@example.com"), before+1)
-				}
+				// The first expiry records the second hold's end too (the
+				// sweep), and announces its listing.
+				require.Len(t, b.alertsTo(t, "fan@example.com"), before+1)
 				_, _, err = b.store.ExpireOrder(ctx, orders[1], later.Add(time.Second))
 				require.NoError(t, err)
 				sent := b.alertsTo(t, "fan@example.com")[before:]

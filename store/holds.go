@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/riverqueue/river"
 )
 
 // lockBuyer makes a buyer's CreateOrder calls take turns, so that the count
-// of their holds in checkHolds cannot be raced. On PostgreSQL it locks the
+// of their holds in checkBuyer cannot be raced. On PostgreSQL it locks the
 // buyer's users row until the transaction ends (FOR NO KEY UPDATE, which the
 // foreign-key checks of other inserts do not wait for); on SQLite the one
 // write connection already runs write transactions one at a time.
@@ -28,25 +30,171 @@ func (s *Store) lockBuyer(ctx context.Context, tx *sql.Tx, buyerID int64) error 
 	return nil
 }
 
-// checkHolds refuses, with ErrTooManyHolds, an order that would give its
-// buyer more than maxHolds tickets in unexpired pending orders. It runs after
-// the new order's row is inserted, in the same transaction, so it counts that
-// order too, and a refusal rolls it back.
-func (s *Store) checkHolds(ctx context.Context, tx *sql.Tx, buyerID int64, now time.Time) error {
-	if s.maxHolds == 0 {
+// checkBuyer refuses an order that would give its buyer more than maxHolds
+// tickets in unexpired pending orders (ErrTooManyHolds), or from a buyer who
+// is cooling down at now (a *CooldownError, see cooldownAt), with one
+// statement. It runs after the new order's row is inserted, in the same
+// transaction, so it counts that order too, and a refusal rolls it back.
+func (s *Store) checkBuyer(ctx context.Context, tx *sql.Tx, buyerID int64, now time.Time) error {
+	if s.maxHolds == 0 && s.cooldown.off() {
 		return nil
 	}
-	var holds int
-	err := tx.QueryRowContext(ctx, `
-		SELECT coalesce(sum(quantity), 0) FROM orders WHERE buyer_id = $1 AND status = 'pending' AND expires_at > $2`,
-		buyerID, ms(now)).Scan(&holds)
+	var holds, n int
+	var latest sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT `+heldBy("$2")+`, `+lapses("$2", "$3")+` FROM orders WHERE buyer_id = $1`,
+		buyerID, ms(now), ms(now.Add(-s.cooldown.Window))).Scan(&holds, &n, &latest)
 	if err != nil {
 		return fmt.Errorf("count holds: %w", err)
 	}
-	if holds > s.maxHolds {
+	if err := s.tooManyHolds(holds); err != nil {
+		return err
+	}
+	return s.cooldownAt(n, latest, now)
+}
+
+// heldBy is the SQL expression, on orders of one buyer, for the tickets their
+// unexpired pending orders hold at now.
+func heldBy(now string) string {
+	return `coalesce(sum(quantity) FILTER (WHERE status = 'pending' AND expires_at > ` + now + `), 0)`
+}
+
+// tooManyHolds refuses, with ErrTooManyHolds, a buyer who would hold holds
+// tickets.
+func (s *Store) tooManyHolds(holds int) error {
+	if s.maxHolds > 0 && holds > s.maxHolds {
 		return ErrTooManyHolds
 	}
 	return nil
+}
+
+// holdPostgres is CreateOrder's claim on PostgreSQL, in as few round trips
+// as the rules allow: the buyer's lock (see lockBuyer), then one statement
+// that inserts the order, claims its tickets and counts the buyer's holds
+// and lapses, then River's insert with the commit. The lock must be a
+// statement of its own: a statement reads from a snapshot taken when it
+// starts, and the counts must see what the buyer's previous claim, which the
+// lock waited for, committed. The new order is not in the statement's own
+// snapshot, so its quantity is added to the holds counted.
+//
+// Tickets are claimed as they are locked, skipping those another buyer's
+// transaction has locked, so that buyers racing for one listing claim
+// different tickets at once instead of queueing on the same rows. A claim
+// that falls short that way is rolled back and tried again waiting for those
+// transactions: the tickets they lock may come free if they roll back, and a
+// refusal must be told from what they committed. The retry holds no ticket
+// locks of the first try and locks in id order, so it cannot deadlock with
+// another claim.
+func (s *Store) holdPostgres(ctx context.Context, buyerID, listingID int64, quantity int, now, expires time.Time) (Order, error) {
+	o, err := s.claimPostgres(ctx, buyerID, listingID, quantity, now, expires, "SKIP LOCKED")
+	if errors.Is(err, errShortClaim) {
+		o, err = s.claimPostgres(ctx, buyerID, listingID, quantity, now, expires, "")
+	}
+	if errors.Is(err, errShortClaim) {
+		return Order{}, errNotClaimable
+	}
+	return o, err
+}
+
+// errShortClaim is a claim on PostgreSQL that found fewer free tickets than
+// asked for.
+var errShortClaim = errors.New("fewer tickets claimed than asked for")
+
+func (s *Store) claimPostgres(ctx context.Context, buyerID, listingID int64, quantity int, now, expires time.Time, wait string) (Order, error) {
+	o := Order{BuyerID: buyerID, ListingID: listingID, Quantity: quantity, Status: Pending,
+		ExpiresAt: fromMS(ms(expires)), CreatedAt: fromMS(ms(now)), UpdatedAt: fromMS(ms(now))}
+	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
+		if err := s.lockBuyer(ctx, tx.Tx, buyerID); err != nil {
+			return err
+		}
+		var claimed, holds, lapsedHolds int
+		var latest sql.NullInt64
+		err := tx.QueryRowContext(ctx, `
+			WITH o AS (
+				INSERT INTO orders (buyer_id, listing_id, quantity, status, amount, currency, expires_at, created_at, updated_at)
+				SELECT $1, l.id, $3, 'pending', l.price * CAST($3 AS INTEGER), l.currency, $4, $2, $2`+listingFrom+`
+				WHERE l.id = $5 AND l.seller_id <> $1 AND `+listingOpen+` AND `+eventOpen("$2")+`
+				  AND (NOT l.together OR l.quantity = $3)
+				RETURNING id, amount, currency
+			), claimed AS (
+				UPDATE tickets SET claim_order_id = o.id, claim_expires_at = $4 FROM o
+				WHERE tickets.id IN (SELECT k.id FROM tickets k WHERE k.listing_id = $5 AND `+unclaimed("k", "$2")+`
+				                     ORDER BY k.id LIMIT $3 FOR UPDATE `+wait+`)
+				RETURNING tickets.id
+			)
+			SELECT o.id, o.amount, o.currency, e.name, (SELECT count(*) FROM claimed), h.*
+			FROM o JOIN listings l ON l.id = $5 JOIN events e ON e.id = l.event_id,
+			     (SELECT `+heldBy("$2")+`, `+lapses("$2", "$6")+` FROM orders WHERE buyer_id = $1) h`,
+			buyerID, ms(now), quantity, ms(expires), listingID, ms(now.Add(-s.cooldown.Window)),
+		).Scan(&o.ID, &o.Amount, &o.Currency, &o.EventName, &claimed, &holds, &lapsedHolds, &latest)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNotClaimable
+		}
+		if err != nil {
+			return fmt.Errorf("claim: %w", err)
+		}
+		if err := s.tooManyHolds(holds + quantity); err != nil {
+			return err
+		}
+		if err := s.cooldownAt(lapsedHolds, latest, now); err != nil {
+			return err
+		}
+		if claimed != quantity {
+			return errShortClaim
+		}
+		tx.insertJob(ExpireOrderArgs{OrderID: o.ID}, &river.InsertOpts{ScheduledAt: expires})
+		return nil
+	})
+	return o, err
+}
+
+// sweepPostgres is sweepExpired on PostgreSQL. Expiries run there side by
+// side, up to River's workers at once, but each is a transaction of several
+// round trips, and a thousand holds that end together would be recorded over
+// most of a second; one statement records them all within the first job.
+// It takes only the orders and tickets no other transaction has locked
+// (SKIP LOCKED), so it never waits: a sweep in another instance, a payment or
+// a claim keeps what it locked, and the orders' own jobs do the rest. Within
+// this process one sweep runs at a time; the others would find nothing left.
+func (s *Store) sweepPostgres(ctx context.Context, tx *writeTx, now time.Time) error {
+	if !s.sweeping.CompareAndSwap(false, true) {
+		return nil
+	}
+	defer s.sweeping.Store(false)
+	rows, err := tx.QueryContext(ctx, `
+		WITH cancelled AS (
+			UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1
+			WHERE id IN (
+				SELECT o.id FROM orders o
+				WHERE o.status = 'pending' AND o.expires_at <= $1 AND o.id IN (
+					SELECT claim_order_id FROM tickets WHERE claim_expires_at <= $1 ORDER BY claim_expires_at LIMIT $2)
+				FOR UPDATE SKIP LOCKED)
+			RETURNING id, listing_id
+		), released AS (
+			-- Run, as every data-modifying WITH is, though nothing reads it.
+			UPDATE tickets SET claim_order_id = NULL, claim_expires_at = NULL
+			WHERE id IN (
+				SELECT k.id FROM tickets k WHERE k.claim_order_id IN (SELECT id FROM cancelled) AND k.claim_expires_at IS NOT NULL
+				FOR UPDATE SKIP LOCKED)
+			RETURNING 1
+		)
+		SELECT DISTINCT listing_id FROM cancelled`,
+		ms(now), sweepMax)
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	listings := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		listings[id] = true
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	return s.queueAlertsForListings(ctx, tx, listings, now)
 }
 
 // Cooldown makes a buyer who lets holds lapse wait before holding again: a
@@ -105,32 +253,25 @@ func (e *CooldownError) Unwrap() error { return ErrCoolingDown }
 // else at expires_at (the expiry job may record it later than that).
 const lapseAt = `CASE WHEN status = 'cancelled' AND cancelled_at < expires_at THEN cancelled_at ELSE expires_at END`
 
-// checkCooldown refuses, with a *CooldownError, an order from a buyer who is
-// cooling down at now. It counts in the database, in CreateOrder's
-// transaction, so that every app instance sees the same lapses. A lapse is
-// a cancelled order, or a pending one past its expires_at whose job has not
-// run yet; an order paid late is paid and does not count.
-func (s *Store) checkCooldown(ctx context.Context, tx *sql.Tx, buyerID int64, now time.Time) error {
-	c := s.cooldown
-	if c.off() {
+// lapses is the SQL expressions, on orders of one buyer, for the count and
+// the latest end of their lapses at now since since (see cooldownAt).
+func lapses(now, since string) string {
+	lapsed := `expires_at > ` + since + ` AND (status = 'cancelled' OR (status = 'pending' AND expires_at <= ` + now + `))
+		AND ` + lapseAt + ` > ` + since
+	return `count(*) FILTER (WHERE ` + lapsed + `), max(` + lapseAt + `) FILTER (WHERE ` + lapsed + `)`
+}
+
+// cooldownAt refuses, with a *CooldownError, a buyer with n lapses, the
+// latest ending at latest, who is cooling down at now. Lapses are counted in
+// the database, in CreateOrder's transaction, so that every app instance
+// sees the same lapses. A lapse is a cancelled order, or a pending one past
+// its expires_at whose job has not run yet; an order paid late is paid and
+// does not count.
+func (s *Store) cooldownAt(n int, latest sql.NullInt64, now time.Time) error {
+	if s.cooldown.off() || !latest.Valid {
 		return nil
 	}
-	since := now.Add(-c.Window)
-	var n int
-	var latest sql.NullInt64
-	err := tx.QueryRowContext(ctx, `
-		SELECT count(*), max(`+lapseAt+`) FROM orders
-		WHERE buyer_id = $1 AND expires_at > $2
-		  AND (status = 'cancelled' OR (status = 'pending' AND expires_at <= $3))
-		  AND `+lapseAt+` > $2`,
-		buyerID, ms(since), ms(now)).Scan(&n, &latest)
-	if err != nil {
-		return fmt.Errorf("count lapsed holds: %w", err)
-	}
-	if !latest.Valid {
-		return nil
-	}
-	if until := fromMS(latest.Int64).Add(c.wait(n)); until.After(now) {
+	if until := fromMS(latest.Int64).Add(s.cooldown.wait(n)); until.After(now) {
 		return &CooldownError{Until: until}
 	}
 	return nil

@@ -190,3 +190,46 @@ func TestHoldLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestExpirySweep: the first expiry of holds that ended together records
+// them all, with their tickets back on sale, on both dialects; a hold still
+// running and a paid order are left alone, and the later jobs of the swept
+// orders change nothing but still get the checkout session to expire.
+func TestExpirySweep(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			ctx := t.Context()
+			seller := b.user(t, "seller@example.com")
+			var ended []store.Order
+			for i, buyer := range b.users(t, "buyer", 3) {
+				ended = append(ended, b.order(t, buyer.ID, b.ticket(t, seller.ID, "Ended "+itoa(int64(i)), 1000).ID, base))
+			}
+			b.checkoutSession(t, ended[2].ID)
+			late := b.user(t, "late@example.com")
+			running := b.order(t, late.ID, b.ticket(t, seller.ID, "Running", 1000).ID, base.Add(time.Second))
+			payer := b.user(t, "payer@example.com")
+			paid := b.order(t, payer.ID, b.ticket(t, seller.ID, "Paid", 1000).ID, base)
+			b.pay(t, paid, base.Add(time.Second))
+
+			end := base.Add(hold)
+			_, _, err := b.store.ExpireOrder(ctx, ended[0].ID, end)
+			require.NoError(t, err)
+			for _, o := range ended {
+				require.Equal(t, store.Cancelled, b.getOrder(t, o.ID, o.BuyerID).Status)
+				require.Zero(t, b.claimOf(t, o.ListingID).OrderID, "ticket of order %d released", o.ID)
+			}
+			require.Equal(t, store.Pending, b.getOrder(t, running.ID, running.BuyerID).Status)
+			require.Equal(t, running.ID, b.claimOf(t, running.ListingID).OrderID)
+			require.Equal(t, store.Paid, b.getOrder(t, paid.ID, paid.BuyerID).Status)
+			require.Equal(t, paid.ID, b.claimOf(t, paid.ListingID).OrderID)
+
+			_, session, err := b.store.ExpireOrder(ctx, ended[2].ID, end.Add(time.Second))
+			require.NoError(t, err)
+			require.Equal(t, "cs_test_"+itoa(ended[2].ID), session)
+			require.Equal(t, store.Cancelled, b.getOrder(t, ended[2].ID, ended[2].BuyerID).Status)
+		})
+	}
+}

@@ -13,7 +13,7 @@ import (
 // when the next event starts, which closes its sales, both without any
 // write. Versions compare with ==.
 type ListingVersion struct {
-	writes uint64 // the Store's write count (see Writes)
+	writes uint64 // the Store's write count (see Writes) and the changes it heard of (see ChangedElsewhere)
 	until  int64  // when the first running hold ends or the next event starts, in Unix ms; 0 for none
 }
 
@@ -42,31 +42,27 @@ type listingMemo struct {
 // ListingVersion returns the version of the tickets for sale at now, for a
 // cache of what TicketsForSale answers (or of pages made from it): take the
 // version before the read, and the read's answer holds as long as the
-// version stays the same. ok is false when the Store cannot tell, because
-// other processes may write to the database too (PostgreSQL, where
-// instances share it): then there is no version and nothing read may be kept.
-// On SQLite this process makes every write.
+// version stays the same. On PostgreSQL, where other instances write to the
+// same database, their changes move the version once this Store hears of
+// them (ChangedElsewhere).
 //
 // It queries the database only after a write, once a hold has ended or an
 // event started.
-func (s *Store) ListingVersion(ctx context.Context, now time.Time) (v ListingVersion, ok bool, err error) {
-	if s.db.Dialect != SQLite {
-		return ListingVersion{}, false, nil
-	}
+func (s *Store) ListingVersion(ctx context.Context, now time.Time) (ListingVersion, error) {
 	// The write count is read first: a write that finishes from here on
 	// changes it, whatever the reads below see.
-	writes := s.writes.Load()
+	writes := s.writes.Load() + s.heard.Load()
 	s.listing.mu.Lock()
 	v, at, known := s.listing.version, s.listing.at, s.listing.known
 	s.listing.mu.Unlock()
 	// A hold that ended before the version's time but runs at an earlier
 	// now is not counted in it: such a now asks the database.
 	if known && v.writes == writes && at <= ms(now) && v.holdsAt(now) {
-		return v, true, nil
+		return v, nil
 	}
 	end, err := s.NextChange(ctx, now)
 	if err != nil {
-		return ListingVersion{}, false, err
+		return ListingVersion{}, err
 	}
 	v = ListingVersion{writes: writes}
 	if !end.IsZero() {
@@ -77,5 +73,11 @@ func (s *Store) ListingVersion(ctx context.Context, now time.Time) (v ListingVer
 		s.listing.version, s.listing.at, s.listing.known = v, ms(now), true
 	}
 	s.listing.mu.Unlock()
-	return v, true, nil
+	return v, nil
 }
+
+// ChangedElsewhere tells the Store that another process changed what may be
+// on sale (an instance on the same PostgreSQL, heard through the live hub),
+// so that the listing version moves as for a write of its own. A change must
+// be told after it committed.
+func (s *Store) ChangedElsewhere() { s.heard.Add(1) }

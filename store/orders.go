@@ -108,11 +108,19 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 		return Order{}, s.refused(ctx, buyerID, listingID, now, err)
 	}
 	expires := now.Add(hold)
+	if s.db.Dialect == Postgres {
+		o, err := s.holdPostgres(ctx, buyerID, listingID, quantity, now, expires)
+		if errors.Is(err, errNotClaimable) {
+			return Order{}, s.refused(ctx, buyerID, listingID, now, s.whyNotClaimable(ctx, buyerID, listingID, quantity, now))
+		}
+		if err != nil {
+			return Order{}, err
+		}
+		s.observer.HoldCreated()
+		return o, nil
+	}
 	var orderID int64
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
-		if err := s.lockBuyer(ctx, tx.Tx, buyerID); err != nil {
-			return err
-		}
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO orders (buyer_id, listing_id, quantity, status, amount, currency, expires_at, created_at, updated_at)
 			SELECT $1, l.id, $2, 'pending', l.price * CAST($2 AS INTEGER), l.currency, $3, $4, $4`+listingFrom+`
@@ -125,14 +133,19 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 		if err != nil {
 			return fmt.Errorf("insert order: %w", err)
 		}
-		if err := s.checkHolds(ctx, tx.Tx, buyerID, now); err != nil {
+		if err := s.checkBuyer(ctx, tx.Tx, buyerID, now); err != nil {
 			return err
 		}
-		if err := s.checkCooldown(ctx, tx.Tx, buyerID, now); err != nil {
-			return err
+		res, err := tx.ExecContext(ctx, `
+			UPDATE tickets SET claim_order_id = $1, claim_expires_at = $2
+			WHERE id IN (SELECT k.id FROM tickets k WHERE k.listing_id = $3 AND `+unclaimed("k", "$4")+`
+			             ORDER BY k.id LIMIT $5)`,
+			orderID, ms(expires), listingID, ms(now), quantity)
+		if err != nil {
+			return fmt.Errorf("claim tickets: %w", err)
 		}
-		if err := s.claimTickets(ctx, tx.Tx, orderID, listingID, quantity, expires, now); err != nil {
-			return err
+		if n, err := res.RowsAffected(); err != nil || n != int64(quantity) {
+			return errors.Join(errNotClaimable, err)
 		}
 		tx.insertJob(ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: expires})
 		return nil
@@ -147,46 +160,6 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 	// Committed, so the read pool sees it; the write connection is not
 	// needed for this.
 	return s.order(ctx, s.db.Read, orderID)
-}
-
-// claimTickets makes quantity free tickets of a listing the order's until
-// expires, or fails with errNotClaimable and changes nothing. On PostgreSQL
-// the free rows are locked as they are picked, skipping those another
-// buyer's transaction has locked, so that buyers racing for one listing
-// claim different tickets at once instead of queueing on the same rows. A
-// claim that falls short that way is undone and tried again waiting for
-// those transactions: the tickets they lock may come free if they roll
-// back, and a refusal must be told from what they committed. The retry
-// holds no ticket locks of its own first try and locks in id order, so it
-// cannot deadlock with another claim.
-func (s *Store) claimTickets(ctx context.Context, tx *sql.Tx, orderID, listingID int64, quantity int, expires, now time.Time) error {
-	claim := func(lock string) error {
-		res, err := tx.ExecContext(ctx, `
-			UPDATE tickets SET claim_order_id = $1, claim_expires_at = $2
-			WHERE id IN (SELECT k.id FROM tickets k WHERE k.listing_id = $3 AND `+unclaimed("k", "$4")+`
-			             ORDER BY k.id LIMIT $5`+lock+`)`,
-			orderID, ms(expires), listingID, ms(now), quantity)
-		if err != nil {
-			return fmt.Errorf("claim tickets: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n != int64(quantity) {
-			return errors.Join(errNotClaimable, err)
-		}
-		return nil
-	}
-	if s.db.Dialect != Postgres {
-		return claim("")
-	}
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT claim`); err != nil {
-		return err
-	}
-	if err := claim(" FOR UPDATE SKIP LOCKED"); !errors.Is(err, errNotClaimable) {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT claim`); err != nil {
-		return err
-	}
-	return claim(" FOR UPDATE")
 }
 
 var errNotClaimable = errors.New("tickets not claimable")
@@ -386,11 +359,10 @@ const sweepMax = 1000
 // (the checkout session, live pages).
 // A ticket whose hold has ended still names its order in claim_order_id
 // until the hold's end is recorded, so the ended holds are found through
-// tickets_claim_idx. On PostgreSQL expiries run in parallel, and a sweep
-// would only widen the rows each one locks.
+// tickets_claim_idx. On PostgreSQL see sweepPostgres.
 func (s *Store) sweepExpired(ctx context.Context, tx *writeTx, now time.Time) error {
-	if s.db.Dialect != SQLite {
-		return nil
+	if s.db.Dialect == Postgres {
+		return s.sweepPostgres(ctx, tx, now)
 	}
 	rows, err := tx.QueryContext(ctx, `
 		UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1

@@ -181,11 +181,16 @@ type Store struct {
 	observer Observer
 	// writes counts the writes this Store has finished (see Writes).
 	writes atomic.Uint64
+	// heard counts the changes other processes made (see ChangedElsewhere).
+	heard atomic.Uint64
 	// batch runs write transactions on SQLite, several in one; nil on
 	// PostgreSQL.
 	batch *sqlitedb.GroupCommit
 	// listing is the listing's last version (see ListingVersion).
 	listing listingMemo
+	// sweeping is set while a sweep of ended holds runs (see
+	// sweepPostgres).
+	sweeping atomic.Bool
 	// contention spares repeated notes of contended holds (see refused).
 	contention contentionMemo
 	// priceCap is the resale cap (see WithPriceCap), or nil.
