@@ -94,11 +94,17 @@ func runMove(ctx context.Context, args []string, getenv func(string) string, std
 		{"door helpers", counts.CheckinHelpers},
 		{"mail", counts.Mail},
 		{"reset tokens", counts.PasswordResets},
+		{"alerts", counts.Alerts},
+		{"alert mail", counts.AlertSends},
+		{"payout accts", counts.PayoutAccounts},
+		{"sales", counts.Sales},
+		{"ledger", counts.LedgerEntries},
 	} {
 		fmt.Fprintf(stdout, "  %-14s %d\n", line.name, line.n)
 	}
-	fmt.Fprintf(stdout, "  %-14s %d (%d order expiry, %d stripe event, %d refund, %d sales close, %d mail)\n", "jobs",
-		counts.Jobs(), counts.ExpiryJobs, counts.EventJobs, counts.RefundJobs, counts.SalesCloseJobs, counts.MailJobs)
+	fmt.Fprintf(stdout, "  %-14s %d (%d order expiry, %d stripe event, %d refund, %d sales close, %d mail, %d payout)\n", "jobs",
+		counts.Jobs(), counts.ExpiryJobs, counts.EventJobs, counts.RefundJobs, counts.SalesCloseJobs, counts.MailJobs,
+		counts.PayoutJobs)
 	fmt.Fprintln(stdout, "Start eventhive with DATABASE_URL set to the PostgreSQL URL.")
 	return nil
 }

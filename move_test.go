@@ -293,7 +293,8 @@ func TestMoveToPostgresCommand(t *testing.T) {
 		require.Contains(t, out.String(), "in one transaction:")
 		for _, want := range []string{
 			`users +2\n`, `events +4\n`, `listings +4\n`, `tickets +6\n`, `orders +2\n`, `payments +2\n`,
-			`stripe events +1\n`, `sessions +[2-9]\n`, `jobs +2 \(1 order expiry, 0 stripe event, 0 refund, 1 sales close, 0 mail\)\n`,
+			`stripe events +1\n`, `sessions +[2-9]\n`, `sales +1\n`, `ledger +1\n`,
+			`jobs +3 \(1 order expiry, 0 stripe event, 0 refund, 1 sales close, 0 mail, 1 payout\)\n`,
 		} {
 			require.Regexp(t, want, out.String())
 		}
