@@ -1228,7 +1228,10 @@ func TestBrowser(t *testing.T) {
 		buyer := newPerson(t, browser, app, "buyer", false)
 		buyer.signIn("buyer@example.com")
 		buyer.open(fmt.Sprintf("/orders/%d", order.ID))
-		buyer.click(`#order-passes a[href^="/passes/"]`)
+		// The link is followed by address: the order's section may be
+		// replaced by its live update just as a click lands.
+		pass := run(buyer, chromedp.Evaluate[string](`document.querySelector('#order-passes a[href^="/passes/"]').getAttribute("href")`))
+		buyer.open(pass)
 		buyer.waitFor(`document.querySelector("img.pass-qr") !== null`, step)
 		buyer.screenshot("pass")
 		qr := run(buyer, chromedp.Evaluate[string](`document.querySelector("img.pass-qr").src`))
