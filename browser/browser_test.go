@@ -449,9 +449,16 @@ func (p *person) waitFor(expression string, timeout time.Duration) {
 // element between finding it and clicking it: then it finds it again.
 func (p *person) click(sel string) {
 	p.t.Helper()
+	p.onNode("click "+sel, chromedp.Click(chromedp.CSS(sel)))
+}
+
+// onNode runs actions on a node of the page, again if a live update
+// replaced the node meanwhile (Chromium: "No node with given id").
+func (p *person) onNode(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(p.ctx, step)
-		err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel)))
+		err := chromedp.Do(ctx, actions...)
 		cancel()
 		if err == nil {
 			return
@@ -460,7 +467,7 @@ func (p *person) click(sel string) {
 			strings.Contains(err.Error(), "Could not find node with given id")) {
 			continue
 		}
-		require.NoError(p.t, err, "%s: click %s", p.name, sel)
+		require.NoError(p.t, err, "%s: %s", p.name, what)
 	}
 }
 
@@ -538,6 +545,10 @@ func (p *person) readIn(zone, locale string) {
 // zone named, as British English writes it.
 func (p *person) requireLocalTimes(sel string, zone *time.Location) {
 	p.t.Helper()
+	// A live update may have just replaced them: app.js shows the new ones
+	// in the reader's zone a moment later.
+	p.waitFor(fmt.Sprintf(`[...document.querySelectorAll(%q)].every(t => !t.textContent.endsWith(" UTC") || %q === "UTC")`,
+		sel+" time[data-local-time]", zone.String()), step)
 	times := run(p, chromedp.Evaluate[[][2]string](fmt.Sprintf(
 		`[...document.querySelectorAll(%q)].map(t => [t.getAttribute("datetime"), t.textContent])`, sel+" time[data-local-time]")))
 	require.NotEmpty(p.t, times, "no times in %s", sel)
@@ -681,7 +692,7 @@ func (p *person) sell(title, price string) string {
 // change (datetime-local and select fields take no keystrokes reliably).
 func (p *person) setValue(sel, value string) {
 	p.t.Helper()
-	p.do(chromedp.SetValue(chromedp.CSS(sel), value), chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+	p.onNode("set "+sel, chromedp.SetValue(chromedp.CSS(sel), value), chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
 		`(el => { el.dispatchEvent(new Event('input', {bubbles: true})); el.dispatchEvent(new Event('change', {bubbles: true})) })(document.querySelector(%q))`, sel)))
 }
 
