@@ -37,9 +37,7 @@ const BuiltinSessionPrefix = "cs_builtin_"
 // derived from the order id, so paying twice is one session, as with Stripe's
 // idempotency key.
 func (b *Builtin) CreateSession(_ context.Context, req CheckoutRequest) (Session, error) {
-	mac := hmac.New(sha256.New, []byte(b.webhookSecret))
-	mac.Write([]byte("checkout:" + strconv.FormatInt(req.OrderID, 10)))
-	id := BuiltinSessionPrefix + hex.EncodeToString(mac.Sum(nil))[:24]
+	id := b.builtinID(BuiltinSessionPrefix, "checkout:"+strconv.FormatInt(req.OrderID, 10))
 	return Session{ID: id, URL: b.baseURL + "/checkout/" + id}, nil
 }
 
@@ -98,6 +96,14 @@ func signedEvent(eventType stripe.EventType, account string, object any, secret 
 		Payload: payload, Secret: secret, Timestamp: now,
 	})
 	return payload, signed.Header, nil
+}
+
+// builtinID is the id the built-in stand-in gives what an idempotency key
+// names: the same key, the same id, as at Stripe.
+func (b *Builtin) builtinID(prefix, key string) string {
+	mac := hmac.New(sha256.New, []byte(b.webhookSecret))
+	mac.Write([]byte(key))
+	return prefix + hex.EncodeToString(mac.Sum(nil))[:24]
 }
 
 func randomHex(n int) string {

@@ -2,10 +2,6 @@ package payments
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 
 	"github.com/stripe/stripe-go/v76"
@@ -75,28 +71,10 @@ func (s *Stripe) ReverseTransfer(ctx context.Context, r Reversal) (string, error
 
 // RefundPart refunds amount of a payment; the key makes repeats harmless,
 // and a charge refunded in full already (in Stripe's dashboard, say) counts
-// as refunded.
+// as refunded, with no refund id.
 func (s *Stripe) RefundPart(ctx context.Context, paymentIntentID string, amount int64, idempotencyKey string) (string, error) {
-	params := &stripe.RefundParams{PaymentIntent: stripe.String(paymentIntentID), Amount: stripe.Int64(amount)}
-	params.Context = ctx
-	params.SetIdempotencyKey(idempotencyKey)
-	r, err := s.refunds.New(params)
-	var stripeErr *stripe.Error
-	if errors.As(err, &stripeErr) && stripeErr.Code == stripe.ErrorCodeChargeAlreadyRefunded {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return r.ID, nil
-}
-
-// builtinID is the id the built-in stand-in gives the movement an
-// idempotency key names: the same key, the same id, as at Stripe.
-func (b *Builtin) builtinID(prefix, key string) string {
-	mac := hmac.New(sha256.New, []byte(b.webhookSecret))
-	mac.Write([]byte(key))
-	return prefix + hex.EncodeToString(mac.Sum(nil))[:24]
+	return s.refund(ctx, &stripe.RefundParams{PaymentIntent: stripe.String(paymentIntentID), Amount: stripe.Int64(amount)},
+		idempotencyKey)
 }
 
 // Transfer records the transfer: no money moves without Stripe.

@@ -120,13 +120,22 @@ func (s *Stripe) ExpireCheckout(ctx context.Context, sessionID string) (*Payment
 
 // Refund refunds a payment in full; the key makes repeats harmless.
 func (s *Stripe) Refund(ctx context.Context, paymentIntentID, idempotencyKey string) error {
-	params := &stripe.RefundParams{PaymentIntent: stripe.String(paymentIntentID)}
+	_, err := s.refund(ctx, &stripe.RefundParams{PaymentIntent: stripe.String(paymentIntentID)}, idempotencyKey)
+	return err
+}
+
+// refund asks for a refund under an idempotency key. A charge Stripe has
+// refunded in full already counts as refunded: it returns no refund id.
+func (s *Stripe) refund(ctx context.Context, params *stripe.RefundParams, idempotencyKey string) (string, error) {
 	params.Context = ctx
 	params.SetIdempotencyKey(idempotencyKey)
-	_, err := s.refunds.New(params)
+	r, err := s.refunds.New(params)
 	var stripeErr *stripe.Error
 	if errors.As(err, &stripeErr) && stripeErr.Code == stripe.ErrorCodeChargeAlreadyRefunded {
-		return nil
+		return "", nil
 	}
-	return err
+	if err != nil {
+		return "", err
+	}
+	return r.ID, nil
 }
