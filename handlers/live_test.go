@@ -283,7 +283,14 @@ func TestLiveListings(t *testing.T) {
 				b.hub.Publish(t.Context(), live.Event{TicketID: int64(i + 1)})
 			}
 			require.Equal(t, "tickets", events.next(t), "the first event goes out at once")
-			require.Equal(t, "tickets", events.next(t), "the rest follow as one message")
+			// The rest follow as one message; or none, when the whole
+			// rush came while the stream was opening: the message it got
+			// on joining covers them.
+			select {
+			case m := <-events.messages:
+				require.Equal(t, "tickets", m.Name)
+			case <-time.After(time.Second):
+			}
 			events.requireQuiet(t)
 		})
 

@@ -39,6 +39,9 @@ type Streams struct {
 
 	open    atomic.Int64
 	refused atomic.Int64
+	// changes counts the events heard, so that a stream that joins its
+	// topic can tell whether one came while its headers went out.
+	changes atomic.Uint64
 	mu      sync.Mutex
 	topics  map[Topic]*topic
 	closed  bool
@@ -211,6 +214,7 @@ func (s *Streams) Open(w http.ResponseWriter, r *http.Request, key Topic, feed F
 			s.open.Add(-1)
 		}
 	}()
+	heard := s.changes.Load() // the stream hears of what comes after
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Accel-Buffering", "no") // no proxy buffering
@@ -239,14 +243,14 @@ func (s *Streams) Open(w http.ResponseWriter, r *http.Request, key Topic, feed F
 		// ahead that matters (an event stream's client sends nothing more)
 		// and the writer is empty since Flush.
 		_ = rw
-		s.join(key, feed, newConnSink(s, conn, r.ProtoAtLeast(1, 1)), lastID)
+		s.join(key, feed, newConnSink(s, conn, r.ProtoAtLeast(1, 1)), lastID, heard)
 		return
 	}
 	// HTTP/2, or a writer that cannot be taken over: the handler's goroutine
 	// writes what the topic sends.
 	sk := &chanSink{s: s, ch: make(chan *message, 4), gone: make(chan struct{})}
 	counted = false
-	s.join(key, feed, sk, lastID)
+	s.join(key, feed, sk, lastID, heard)
 	defer s.leave(key, sk)
 	for {
 		select {
@@ -279,7 +283,7 @@ func (s *Streams) Refused() int64 { return s.refused.Load() }
 // stream of a rendered topic is sent the latest rendering at once unless it
 // says (Last-Event-ID) that it has it: a page that reconnects, or that was
 // rendered while a change was on its way, is brought up to date.
-func (s *Streams) join(key Topic, feed Feed, sk sink, lastID string) {
+func (s *Streams) join(key Topic, feed Feed, sk sink, lastID string, heard uint64) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -297,8 +301,13 @@ func (s *Streams) join(key Topic, feed Feed, sk sink, lastID string) {
 	// Sent under the lock broadcast holds: a message that follows the
 	// latest rendering cannot overtake it.
 	sent := true
-	if feed.Render != nil && t.latest != nil && t.latest.id != lastID {
+	switch {
+	case feed.Render != nil && t.latest != nil && t.latest.id != lastID:
 		sent = sk.send(t.latest)
+	case feed.Render == nil && s.changes.Load() != heard:
+		// A change came between the request and now, which the topic
+		// may not have sent this stream: its page fetches itself again.
+		sent = sk.send(changedMessage(key))
 	}
 	t.mu.Unlock()
 	switch {
@@ -331,8 +340,10 @@ func (s *Streams) leave(key Topic, sk sink) {
 	}
 }
 
-// changed tells every topic e concerns.
+// changed tells every topic e concerns. It counts e first: a stream that
+// joins a topic after the snapshot below finds the count moved (see join).
 func (s *Streams) changed(e Event) {
+	s.changes.Add(1)
 	for _, t := range s.snapshot() {
 		if t.feed.Concerns(e) {
 			t.changed()
@@ -428,7 +439,7 @@ func (t *topic) fire() {
 // message is what the topic sends now: nil when nothing changed.
 func (t *topic) message() (*message, error) {
 	if t.feed.Render == nil {
-		return newMessage("event: " + t.key.Name + "\ndata: changed\n\n"), nil
+		return changedMessage(t.key), nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), renderTimeout)
 	defer cancel()
@@ -450,6 +461,12 @@ func (t *topic) message() (*message, error) {
 		return newEvent(id, r.UpdateName, r.Update), nil
 	}
 	return whole, nil
+}
+
+// changedMessage tells the pages of a topic that is not rendered to fetch
+// themselves again.
+func changedMessage(key Topic) *message {
+	return newMessage("event: " + key.Name + "\ndata: changed\n\n")
 }
 
 // newEvent frames data as an event with an id and a name: one data field a
