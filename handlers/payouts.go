@@ -47,8 +47,6 @@ type payoutSale struct {
 	// On is the date Status speaks of (zero for none): when the money is
 	// released, was paid out, taken back or refunded.
 	On time.Time
-	// Problem: the buyer reported a problem the operator has not decided.
-	Problem bool
 	// Refund says why the buyer got the money back, if they did and the
 	// reason is known.
 	Refund string
@@ -65,12 +63,12 @@ var sellerRefundReasons = map[string]string{
 
 // payoutSaleOf words what became of a sale's money for its seller.
 func payoutSaleOf(a store.Sale) payoutSale {
-	s := payoutSale{Sale: a}
+	s := payoutSale{Sale: a, Refund: sellerRefundReasons[a.RefundReason]}
 	switch a.State {
 	case store.SaleHeld:
 		s.Status, s.On = "Held until", a.ReleaseAt
 		if a.ProblemOpen() {
-			s.Status, s.On, s.Problem = "Held: the buyer reported a problem on", a.ProblemReportedAt, true
+			s.Status, s.On = "Held: the buyer reported a problem on", a.ProblemReportedAt
 		}
 	case store.SaleReleasable:
 		s.Status = "Ready: waiting for your payout account"
@@ -194,15 +192,8 @@ func (h *Handler) payouts(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	reasons, err := h.store.SaleRefundReasons(r.Context(), u.ID)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
 	for _, a := range sales {
-		sale := payoutSaleOf(a)
-		sale.Refund = sellerRefundReasons[reasons[a.ID]]
-		data.Sales = append(data.Sales, sale)
+		data.Sales = append(data.Sales, payoutSaleOf(a))
 	}
 	data.Totals = payoutTotals(sales)
 	h.render(w, r, http.StatusOK, templates.Payouts, data)

@@ -113,11 +113,6 @@ func (s *Store) ExtendHold(ctx context.Context, orderID, buyerID int64, now time
 	return s.order(ctx, s.db.Read, orderID)
 }
 
-// querier runs a query on a pool or in a transaction.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // extension reads what the buyer may do about their order's hold at now;
 // lock is appended to the query.
 func extension(ctx context.Context, db querier, lock string, orderID, buyerID int64, now time.Time) (Extension, error) {

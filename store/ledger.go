@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -29,7 +31,10 @@ type Sale struct {
 	ProblemDecision   string    // DecisionRefund, DecisionRelease, or empty while open
 	ProblemDecidedAt  time.Time
 
-	TransferID    string
+	TransferID string
+	// RefundReason is why its payment is being or was refunded (one of
+	// the Refund… reasons); empty while it is not.
+	RefundReason  string
 	TransferredAt time.Time // zero until transferred
 	ReversedAt    time.Time // zero unless the transfer was reversed
 	RefundedAt    time.Time // zero until the buyer's refund went through
@@ -43,12 +48,13 @@ func (a Sale) ProblemOpen() bool { return !a.ProblemReportedAt.IsZero() && a.Pro
 const saleColumns = `a.id, a.order_id, a.ticket_id, a.payment_id, a.seller_id, e.id, e.name, b.email, su.email,
 	a.currency, a.gross, a.fee, a.net, a.release_at, a.state,
 	a.problem_note, a.problem_reported_at, coalesce(a.problem_decision, ''), a.problem_decided_at, coalesce(a.transfer_id, ''),
+	CASE WHEN a.state IN ('reversing', 'reversed', 'refunded') THEN p.refund_reason ELSE '' END,
 	(SELECT le.created_at FROM ledger_entries le WHERE le.sale_id = a.id AND le.kind = 'transfer'),
 	(SELECT le.created_at FROM ledger_entries le WHERE le.sale_id = a.id AND le.kind = 'reversal'),
 	(SELECT le.created_at FROM ledger_entries le WHERE le.sale_id = a.id AND le.kind = 'refund'),
 	a.created_at`
 
-const saleFrom = ` FROM sales a JOIN orders o ON o.id = a.order_id JOIN users b ON b.id = o.buyer_id
+const saleFrom = ` FROM sales a JOIN orders o ON o.id = a.order_id JOIN payments p ON p.id = a.payment_id JOIN users b ON b.id = o.buyer_id
 	JOIN users su ON su.id = a.seller_id JOIN tickets k ON k.id = a.ticket_id
 	JOIN listings l ON l.id = k.listing_id JOIN events e ON e.id = l.event_id `
 
@@ -65,7 +71,7 @@ func (s *Store) sales(ctx context.Context, query string, args ...any) ([]Sale, e
 		var reported, decided, transferred, reversed, refunded sql.NullInt64
 		if err := rows.Scan(&a.ID, &a.OrderID, &a.TicketID, &a.PaymentID, &a.SellerID, &a.EventID, &a.EventName,
 			&a.BuyerEmail, &a.SellerEmail, &a.Currency, &a.Gross, &a.Fee, &a.Net, &release, &a.State,
-			&a.ProblemNote, &reported, &a.ProblemDecision, &decided, &a.TransferID,
+			&a.ProblemNote, &reported, &a.ProblemDecision, &decided, &a.TransferID, &a.RefundReason,
 			&transferred, &reversed, &refunded, &created); err != nil {
 			return nil, err
 		}
@@ -202,33 +208,36 @@ var ledgerChecks = []struct{ broken, problem string }{
 }
 
 // LedgerDiscrepancies lists every sale whose ledger does not add up (there
-// should be none), with what is wrong.
+// should be none), with the first check it fails, in one pass over the
+// sales.
 func (s *Store) LedgerDiscrepancies(ctx context.Context) ([]LedgerDiscrepancy, error) {
-	var found []LedgerDiscrepancy
-	for _, check := range ledgerChecks {
-		rows, err := s.db.Read.QueryContext(ctx, `
-			SELECT a.id, a.order_id FROM (
+	var first strings.Builder
+	problems := make([]any, len(ledgerChecks))
+	for i, check := range ledgerChecks {
+		fmt.Fprintf(&first, " WHEN %s THEN %s", check.broken, param(i+1))
+		problems[i] = check.problem
+	}
+	rows, err := s.db.Read.QueryContext(ctx, `
+		SELECT id, order_id, problem FROM (
+			SELECT a.id, a.order_id, CASE`+first.String()+` END AS problem FROM (
 				SELECT x.*,
 				  (SELECT le.amount FROM ledger_entries le WHERE le.sale_id = x.id AND le.kind = 'sale') AS sale_amount,
 				  (SELECT le.amount FROM ledger_entries le WHERE le.sale_id = x.id AND le.kind = 'transfer') AS transfer_amount,
 				  (SELECT le.amount FROM ledger_entries le WHERE le.sale_id = x.id AND le.kind = 'reversal') AS reversal_amount,
 				  (SELECT le.amount FROM ledger_entries le WHERE le.sale_id = x.id AND le.kind = 'refund') AS refund_amount
-				FROM sales x) a
-			WHERE `+check.broken+` ORDER BY a.id`)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			d := LedgerDiscrepancy{Problem: check.problem}
-			if err := rows.Scan(&d.SaleID, &d.OrderID); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			found = append(found, d)
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
+				FROM sales x) a) checked
+		WHERE problem IS NOT NULL ORDER BY id`, problems...)
+	if err != nil {
+		return nil, err
 	}
-	return found, nil
+	defer rows.Close()
+	var found []LedgerDiscrepancy
+	for rows.Next() {
+		var d LedgerDiscrepancy
+		if err := rows.Scan(&d.SaleID, &d.OrderID, &d.Problem); err != nil {
+			return nil, err
+		}
+		found = append(found, d)
+	}
+	return found, rows.Err()
 }

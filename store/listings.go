@@ -288,9 +288,7 @@ func (s *Store) Listing(ctx context.Context, id int64, now time.Time) (Listing, 
 	return s.listingIn(ctx, s.db.Read, id, now)
 }
 
-func (s *Store) listingIn(ctx context.Context, db interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, id int64, now time.Time) (Listing, error) {
+func (s *Store) listingIn(ctx context.Context, db querier, id int64, now time.Time) (Listing, error) {
 	return scanListing(db.QueryRowContext(ctx,
 		`SELECT `+listingColumns("$2")+listingFrom+`WHERE l.id = $1`, id, ms(now)), now)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -148,6 +149,7 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment, now time.Time) err
 			return fmt.Errorf("insert payment: %w", err)
 		}
 
+		var sold []int64 // the tickets the payment bought
 		switch {
 		case reason != "":
 		case !orderID.Valid:
@@ -157,13 +159,13 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment, now time.Time) err
 		case o.Status == Paid:
 			reason = RefundAlreadyPaid
 		default:
-			if reason, err = s.sellTickets(ctx, tx.Tx, o, now); err != nil {
+			if sold, reason, err = s.sellTickets(ctx, tx.Tx, o, now); err != nil {
 				return err
 			}
 		}
 		if reason == "" {
 			recorded = PaymentSucceeded
-			if err := s.recordSales(ctx, tx, o, paymentID, now); err != nil {
+			if err := s.recordSales(ctx, tx, o, paymentID, sold, now); err != nil {
 				return err
 			}
 			return s.queueSaleNotices(ctx, tx, o.ID, now)
@@ -188,23 +190,25 @@ func (s *Store) RecordPayment(ctx context.Context, p Payment, now time.Time) err
 // gets the tickets it holds, whatever happened to the listing since. A late
 // payment (the hold had ended) gets as many tickets of the listing if they
 // are free, the listing is still on sale and its price is still the one paid;
-// a hold that ended unrecorded still claims its tickets for it.
-func (s *Store) sellTickets(ctx context.Context, tx *sql.Tx, o Order, now time.Time) (reason string, err error) {
+// a hold that ended unrecorded still claims its tickets for it. It returns
+// the tickets sold.
+func (s *Store) sellTickets(ctx context.Context, tx *sql.Tx, o Order, now time.Time) (sold []int64, reason string, err error) {
 	if o.Status != Pending || !now.Before(o.ExpiresAt) {
 		if reason, err := s.lateSale(ctx, tx, o, now); reason != "" || err != nil {
-			return reason, err
+			return nil, reason, err
 		}
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE tickets SET claim_expires_at = NULL WHERE claim_order_id = $1`, o.ID)
+	sold, err = queryIDs(ctx, tx, `UPDATE tickets SET claim_expires_at = NULL WHERE claim_order_id = $1 RETURNING id`, o.ID)
 	if err != nil {
-		return "", fmt.Errorf("sell tickets: %w", err)
+		return nil, "", fmt.Errorf("sell tickets: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n != int64(o.Quantity) {
-		return "", errors.Join(fmt.Errorf("order %d claims %d tickets, not %d", o.ID, n, o.Quantity), err)
+	if len(sold) != o.Quantity {
+		return nil, "", fmt.Errorf("order %d claims %d tickets, not %d", o.ID, len(sold), o.Quantity)
 	}
+	slices.Sort(sold)
 	_, err = tx.ExecContext(ctx, `
 		UPDATE orders SET status = 'paid', paid_at = $1, updated_at = $1 WHERE id = $2`, ms(now), o.ID)
-	return "", err
+	return sold, "", err
 }
 
 // lateSale claims again, for an order whose hold has ended, the tickets it

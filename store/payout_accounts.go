@@ -23,9 +23,13 @@ type PayoutAccount struct {
 // PayoutAccount returns a seller's payout account, or ErrNotFound if they
 // have not started onboarding.
 func (s *Store) PayoutAccount(ctx context.Context, userID int64) (PayoutAccount, error) {
+	return payoutAccount(ctx, s.db.Read, userID)
+}
+
+func payoutAccount(ctx context.Context, q querier, userID int64) (PayoutAccount, error) {
 	a := PayoutAccount{UserID: userID}
 	var created, updated int64
-	err := s.db.Read.QueryRowContext(ctx, `
+	err := q.QueryRowContext(ctx, `
 		SELECT account_id, payouts_enabled, details, created_at, updated_at FROM payout_accounts WHERE user_id = $1`, userID).
 		Scan(&a.AccountID, &a.PayoutsEnabled, &a.Details, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -45,19 +49,8 @@ func (s *Store) CreatePayoutAccount(ctx context.Context, userID int64, accountID
 		ON CONFLICT (user_id) DO NOTHING`, userID, accountID, ms(now)); err != nil {
 		return PayoutAccount{}, err
 	}
-	return s.payoutAccountFromWriter(ctx, userID)
-}
-
-// payoutAccountFromWriter reads an account on the write pool, which has
-// just written it (the read pool may lag on SQLite).
-func (s *Store) payoutAccountFromWriter(ctx context.Context, userID int64) (PayoutAccount, error) {
-	a := PayoutAccount{UserID: userID}
-	var created, updated int64
-	err := s.db.Write.QueryRowContext(ctx, `
-		SELECT account_id, payouts_enabled, details, created_at, updated_at FROM payout_accounts WHERE user_id = $1`, userID).
-		Scan(&a.AccountID, &a.PayoutsEnabled, &a.Details, &created, &updated)
-	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
-	return a, err
+	// Read where it was just written: the read pool may lag on SQLite.
+	return payoutAccount(ctx, s.db.Write, userID)
 }
 
 // UpdatePayoutAccount records what the payment provider says of an account:

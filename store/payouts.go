@@ -95,9 +95,10 @@ func WithPayoutTerms(t PayoutTerms) Option {
 // PayoutTerms are the store's fee and release delays.
 func (s *Store) PayoutTerms() PayoutTerms { return s.payout }
 
-// recordSales enters each ticket an order just paid for into the ledger as
-// a sale held until its release, and schedules the release.
-func (s *Store) recordSales(ctx context.Context, tx *writeTx, o Order, paymentID int64, now time.Time) error {
+// recordSales enters each ticket an order just paid for (sold, at least
+// one) into the ledger as a sale held until its release, and schedules the
+// release.
+func (s *Store) recordSales(ctx context.Context, tx *writeTx, o Order, paymentID int64, sold []int64, now time.Time) error {
 	var sellerID int64
 	var starts sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `
@@ -105,22 +106,14 @@ func (s *Store) recordSales(ctx context.Context, tx *writeTx, o Order, paymentID
 		o.ListingID).Scan(&sellerID, &starts); err != nil {
 		return fmt.Errorf("sales: %w", err)
 	}
-	ids, err := queryIDs(ctx, tx.Tx, `
-		SELECT id FROM tickets WHERE claim_order_id = $1 AND claim_expires_at IS NULL ORDER BY id`, o.ID)
-	if err != nil {
-		return fmt.Errorf("sales: %w", err)
-	}
-	if len(ids) == 0 {
-		return fmt.Errorf("sales: order %d owns no ticket", o.ID)
-	}
 	release := s.payout.releaseAt(fromNullMS(starts), now)
-	each, rest := o.Amount/int64(len(ids)), o.Amount%int64(len(ids))
-	for i, ticketID := range ids {
-		gross := each
-		if int64(i) < rest {
-			gross++ // a cent the division left goes to the first tickets
-		}
-		fee := s.payout.Fee(gross)
+	// An order is the price of a ticket times its quantity.
+	gross := o.Amount / int64(len(sold))
+	if gross*int64(len(sold)) != o.Amount {
+		return fmt.Errorf("sales: order %d of %d for %d tickets", o.ID, o.Amount, len(sold))
+	}
+	fee := s.payout.Fee(gross)
+	for _, ticketID := range sold {
 		var saleID int64
 		if err := tx.QueryRowContext(ctx, `
 			INSERT INTO sales (order_id, ticket_id, payment_id, seller_id, currency, gross, fee, net, release_at, created_at, updated_at)

@@ -338,6 +338,11 @@ func (s *Store) insertJobs(ctx context.Context, tx *sql.Tx, jobs []river.InsertM
 	return nil
 }
 
+// querier runs a query for one row on a pool or in a transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // queryer runs queries: a pool or a transaction.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
