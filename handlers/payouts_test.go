@@ -269,7 +269,9 @@ func TestReportProblem(t *testing.T) {
 			for _, tt := range []struct{ name, note, message string }{
 				{"Empty", "", "Say what went wrong: EventHive needs it to decide."},
 				{"Blank", " \n\t ", "Say what went wrong: EventHive needs it to decide."},
-				{"TooLong", strings.Repeat("a", 2001), "Use at most 2000 characters: this note has 2001."},
+				{"TooLong", strings.Repeat("a", 2001), "Use at most 2000 characters."},
+				{"DirectionControl", "It did not\u202e work", "The note contains invisible characters that change the direction of text. Please remove them."},
+				{"NothingVisible", "\u200b\u3164", "The note has no visible characters."},
 				{"ControlCharacters", "It did\x00 not work", "The note contains characters that are not valid text."},
 			} {
 				t.Run(tt.name, func(t *testing.T) {

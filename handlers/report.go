@@ -1,24 +1,18 @@
 package handlers
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/templates"
 )
 
-// maxProblemNote bounds the note of a reported problem, as the store does.
-const maxProblemNote = 2000
-
 // maxReportBytes bounds the body of the report form: a note of
-// maxProblemNote characters of four bytes each, percent-encoded, and room
-// for the rest.
-const maxReportBytes = maxProblemNote*4*3 + 1<<10
+// store.MaxProblemNote characters of four bytes each, percent-encoded, and
+// room for the rest.
+const maxReportBytes = store.MaxProblemNote*4*3 + 1<<10
 
 // isReport reports whether r posts the report form of an order.
 func isReport(r *http.Request) bool {
@@ -61,7 +55,7 @@ func (g guarantee) Shown() bool {
 }
 
 // MaxNote is the longest note the form takes, in characters.
-func (g guarantee) MaxNote() int { return maxProblemNote }
+func (g guarantee) MaxNote() int { return store.MaxProblemNote }
 
 // guaranteeOf reads the guarantee of an order from its sales at now; nil
 // when the order has none (it was never paid).
@@ -83,20 +77,19 @@ func guaranteeOf(orderID int64, sales []store.Sale, now time.Time) *guarantee {
 }
 
 // noteProblem says what is wrong with the note of a problem, or returns "".
-// Unlike a one-line field, it may have several lines.
+// Unlike a one-line field it may break lines; the rest is checked as any
+// text is (textProblem).
 func noteProblem(note string) string {
-	note = strings.TrimSpace(note)
-	switch {
-	case !utf8.ValidString(note) || strings.ContainsFunc(note, func(r rune) bool {
-		return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t'
-	}):
-		return "The note contains characters that are not valid text."
-	case note == "":
+	flat := strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
+		}
+		return r
+	}, strings.TrimSpace(note))
+	if flat == "" {
 		return "Say what went wrong: EventHive needs it to decide."
-	case utf8.RuneCountInString(note) > maxProblemNote:
-		return fmt.Sprintf("Use at most %d characters: this note has %d.", maxProblemNote, utf8.RuneCountInString(note))
 	}
-	return ""
+	return textProblem("note", flat, store.MaxProblemNote)
 }
 
 // reportProblem records the problem the buyer of an order reports with it,

@@ -20,8 +20,8 @@ const (
 	MailProblemReported = "problem_reported"
 )
 
-// maxProblemNote bounds what a buyer writes about a problem.
-const maxProblemNote = 2000
+// MaxProblemNote bounds what a buyer writes about a problem, in characters.
+const MaxProblemNote = 2000
 
 // ErrProblemNote: the note is empty or too long.
 var ErrProblemNote = errors.New("say what went wrong, in at most 2,000 characters")
@@ -31,7 +31,7 @@ var ErrProblemNote = errors.New("say what went wrong, in at most 2,000 character
 // the operator's decision, and tells the seller.
 func (s *Store) ReportProblem(ctx context.Context, buyerID, orderID int64, note string, now time.Time) error {
 	note = strings.TrimSpace(note)
-	if note == "" || len([]rune(note)) > maxProblemNote {
+	if note == "" || len([]rune(note)) > MaxProblemNote {
 		return ErrProblemNote
 	}
 	return s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
