@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/riverqueue/river"
@@ -152,9 +151,9 @@ type adminPaymentsPage struct {
 	Page
 	Filter   paymentFilterLink
 	Filters  []paymentFilterLink
-	Payments []adminPayment
+	Payments []store.PaymentRecord
 
-	Ledger        []ledgerBalance
+	Ledger        []store.LedgerBalance
 	Discrepancies []store.LedgerDiscrepancy
 	Problems      []adminProblem
 
@@ -166,34 +165,6 @@ type adminPaymentsPage struct {
 	Error string
 }
 
-// adminPayment is a payment as the payments page lists it.
-type adminPayment struct {
-	store.PaymentRecord
-	// Refundable: the payment paid its order and is not being refunded, so
-	// the operator may refund the order.
-	Refundable bool
-}
-
-// ledgerBalance is a currency's ledger with its totals over every state.
-type ledgerBalance struct {
-	store.LedgerBalance
-	Sales    int
-	Fee, Net int64
-}
-
-// Code is the currency's ISO code as the console writes it: "USD".
-func (b ledgerBalance) Code() string { return strings.ToUpper(b.Currency) }
-
-func ledgerBalanceOf(b store.LedgerBalance) ledgerBalance {
-	l := ledgerBalance{LedgerBalance: b}
-	for _, t := range b.ByState {
-		l.Sales += t.Sales
-		l.Fee += t.Fee
-		l.Net += t.Net
-	}
-	return l
-}
-
 // adminProblem is the problem a buyer reported with an order: the order's
 // sales the report held, in one line.
 type adminProblem struct {
@@ -201,9 +172,6 @@ type adminProblem struct {
 	Tickets    int   // how many tickets the report held
 	Total      int64 // their gross
 }
-
-// Open reports whether the problem waits for the operator's decision.
-func (p adminProblem) Open() bool { return p.ProblemOpen() }
 
 // Refunded reports whether the operator decided to refund the buyer.
 func (p adminProblem) Refunded() bool { return p.ProblemDecision == store.DecisionRefund }
@@ -306,7 +274,14 @@ func (h *Handler) adminPaymentsPage(w http.ResponseWriter, r *http.Request, show
 		h.serverError(w, r, err)
 		return adminPaymentsPage{}, false
 	}
-	reported, err := h.store.ProblemSales(ctx, adminProblemsShown)
+	var reported []store.Sale
+	if orderID != 0 {
+		// The order's own sales: it may be older than the latest reports.
+		reported, err = h.store.OrderSales(ctx, orderID)
+		reported = slices.DeleteFunc(reported, func(a store.Sale) bool { return a.ProblemReportedAt.IsZero() })
+	} else {
+		reported, err = h.store.ProblemSales(ctx, adminProblemsShown)
+	}
 	if err != nil {
 		h.serverError(w, r, err)
 		return adminPaymentsPage{}, false
@@ -316,24 +291,20 @@ func (h *Handler) adminPaymentsPage(w http.ResponseWriter, r *http.Request, show
 	if orderID != 0 {
 		title = fmt.Sprintf("Payments: order #%d", orderID)
 		records = slices.DeleteFunc(records, func(rec store.PaymentRecord) bool { return !rec.HasOrder || rec.Order.ID != orderID })
-		reported = slices.DeleteFunc(reported, func(a store.Sale) bool { return a.OrderID != orderID })
 	}
 	data := adminPaymentsPage{
 		Page:          h.page(r, title),
 		Filter:        links[i],
 		Filters:       links,
-		Payments:      []adminPayment{},
+		Payments:      []store.PaymentRecord{},
 		Discrepancies: discrepancies,
 		Problems:      adminProblemsOf(reported),
 		OrderID:       orderID,
 	}
-	for _, b := range balances {
-		data.Ledger = append(data.Ledger, ledgerBalanceOf(b))
-	}
+	data.Ledger = balances
 	for _, rec := range records {
 		if paymentFilters[i].match(rec) {
-			data.Payments = append(data.Payments, adminPayment{PaymentRecord: rec,
-				Refundable: rec.HasOrder && rec.Order.Status == store.Paid && rec.Status.Succeeded()})
+			data.Payments = append(data.Payments, rec)
 		}
 	}
 	return data, true

@@ -39,6 +39,12 @@ func (p PaymentRecord) Unsettled() bool {
 	return p.Status.Succeeded() && (!p.HasOrder || p.Order.Status != Paid)
 }
 
+// Refundable reports whether the operator may refund the payment's order:
+// the payment paid it and is not being refunded.
+func (p PaymentRecord) Refundable() bool {
+	return p.Status.Succeeded() && p.HasOrder && p.Order.Status == Paid
+}
+
 // PaymentRecords lists every payment with its order, its buyer and its
 // ticket, newest first: the operator's view for reconciling payments with
 // orders.

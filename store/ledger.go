@@ -116,8 +116,10 @@ type LedgerTotal struct {
 type LedgerBalance struct {
 	Currency string
 	ByState  []LedgerTotal // every state, in SaleStates' order
-	Gross    int64         // the sum over the states
-	Paid     int64         // the payments recorded that bought tickets
+	// The sums over the states.
+	Sales           int
+	Gross, Fee, Net int64
+	Paid            int64 // the payments recorded that bought tickets
 }
 
 // Balanced reports whether the states add up to the payments.
@@ -153,7 +155,10 @@ func (s *Store) LedgerBalances(ctx context.Context) ([]LedgerBalance, error) {
 				balances[i].ByState[j] = t
 			}
 		}
+		balances[i].Sales += t.Sales
 		balances[i].Gross += t.Gross
+		balances[i].Fee += t.Fee
+		balances[i].Net += t.Net
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

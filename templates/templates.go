@@ -47,6 +47,7 @@ var funcs = template.FuncMap{
 	"stylesheet": func() template.CSS { return template.CSS(static.Stylesheet()) },
 	"price":      isoPrice, // the operator console's; cloneFor binds each locale's
 	"amount":     money.Format,
+	"upper":      strings.ToUpper,
 	"rfc3339":    func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
 	"localtime":  localTime,
 	"eventtime":  eventTime,
