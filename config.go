@@ -204,7 +204,7 @@ func parseBasisPoints(v string) (int64, error) {
 		return 0, errors.New("not a percentage")
 	}
 	n, err := strconv.ParseUint(whole+(frac + "00")[:2], 10, 32)
-	if err != nil || strings.ContainsAny(whole+frac, "+-") || n > 10000 {
+	if err != nil || n > 10000 { // ParseUint refuses signs
 		return 0, errors.New("not a percentage")
 	}
 	return int64(n), nil

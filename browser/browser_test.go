@@ -112,9 +112,11 @@ func startApp(t *testing.T, hold time.Duration) *testApp {
 		OrderHold:           hold,
 		Currency:            "usd",
 		StripeWebhookSecret: secret,
-		PasswordCost:        bcrypt.MinCost,
-		AdminEmails:         []string{operator},
-		Done:                done,
+		// The seller's built-in onboarding signs with it.
+		StripeConnectWebhookSecret: rand.Text(),
+		PasswordCost:               bcrypt.MinCost,
+		AdminEmails:                []string{operator},
+		Done:                       done,
 	}, handlers.Deps{Store: st, Checkout: checkout, Live: hub, Metrics: m, Log: log, Now: now})
 	require.NoError(t, err)
 	streams := &streamGate{cancels: map[int]context.CancelFunc{}, taken: map[net.Conn]struct{}{}}

@@ -295,13 +295,13 @@ func (h *Handler) eventListings(ctx context.Context, data eventPage) (eventPage,
 	if err != nil {
 		return data, err
 	}
-	data.Closed, data.Hold, data.MaxHolds = data.Event.Started(data.Now), formatHold(h.cfg.OrderHold), h.store.MaxHolds()
+	data.Closed, data.Hold, data.MaxHolds = data.Event.Started(data.Now), formatDuration(h.cfg.OrderHold), h.store.MaxHolds()
 	data.Shared = data.Event.HiddenAt.IsZero()
 	for _, l := range listings {
 		mine := data.User != nil && data.User.ID == l.SellerID
 		el := eventListing{Listing: l, Is: availabilityOf(l.State(data.Now)), Mine: mine}
 		if !mine {
-			el.Quantities = quantitiesOf(l, data.Now, h.store.MaxHolds())
+			el.Quantities = quantitiesOf(l, data.Now, data.MaxHolds)
 		}
 		data.Shared = data.Shared && !mine
 		data.Listings = append(data.Listings, el)

@@ -41,7 +41,7 @@ func (h *Handler) extendOffer(r *http.Request, o store.Order, now time.Time) (*e
 	}
 	return &extendOffer{
 		OrderID:  o.ID,
-		Adds:     formatHold(x.By),
+		Adds:     formatDuration(x.By),
 		Hidden:   now.Before(x.From),
 		RevealAt: int(store.ExtendWindow / time.Second),
 	}, nil
@@ -64,7 +64,7 @@ func (h *Handler) extendOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	h.publish(r, live.Event{TicketID: o.ListingID, OrderID: o.ID})
 	h.sessions.Put(r.Context(), sessionFlash,
-		"Your hold is extended: you have "+formatHold(extended.ExpiresAt.Sub(o.ExpiresAt))+" more to pay.")
+		"Your hold is extended: you have "+formatDuration(extended.ExpiresAt.Sub(o.ExpiresAt))+" more to pay.")
 	back := orderPath(o.ID)
 	if r.PostFormValue("from") == "checkout" && h.builtin != nil &&
 		strings.HasPrefix(extended.CheckoutSessionID, payments.BuiltinSessionPrefix) {

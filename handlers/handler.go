@@ -5,7 +5,6 @@ package handlers
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -223,10 +222,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	}
 	accounts, _ := deps.Checkout.(AccountReader)
 	if cfg.StripeConnectWebhookSecret == "" {
-		if builtin == nil {
-			return nil, errors.New("handlers: no Connect webhook secret")
-		}
-		cfg.StripeConnectWebhookSecret = rand.Text()
+		return nil, errors.New("handlers: no Connect webhook secret")
 	}
 	h := &Handler{
 		cfg:       cfg,

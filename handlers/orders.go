@@ -240,7 +240,7 @@ func (h *Handler) buyAgain(r *http.Request, o store.Order, now time.Time) (*buyA
 	if err != nil {
 		return nil, err
 	}
-	again := &buyAgain{availability: availabilityOf(t.State(now)), Ticket: t, Hold: formatHold(h.cfg.OrderHold),
+	again := &buyAgain{availability: availabilityOf(t.State(now)), Ticket: t, Hold: formatDuration(h.cfg.OrderHold),
 		Ordered: o.Quantity}
 	// Does the buyer hold some of them again, in a later order?
 	switch mine, err := h.store.HeldBy(r.Context(), t.ID, o.BuyerID, now); {
@@ -337,16 +337,4 @@ func formatClock(d time.Duration) string {
 	}
 	s := int((d + time.Second - 1) / time.Second)
 	return fmt.Sprintf("%02d:%02d", s/60, s%60)
-}
-
-// formatHold writes a hold's length for people: "1 minute", "90 seconds".
-func formatHold(d time.Duration) string {
-	switch {
-	case d == time.Minute:
-		return "1 minute"
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%d minutes", d/time.Minute)
-	default:
-		return fmt.Sprintf("%d seconds", (d+time.Second-1)/time.Second)
-	}
 }

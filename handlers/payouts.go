@@ -145,8 +145,8 @@ type payoutTermsText struct {
 }
 
 func payoutTermsTextOf(t store.PayoutTerms) payoutTermsText {
-	return payoutTermsText{FeePercent: basisPointsPercent(t.FeeBasisPoints), Delay: formatDelay(t.Delay),
-		Undated: formatDelay(t.Undated)}
+	return payoutTermsText{FeePercent: basisPointsPercent(t.FeeBasisPoints), Delay: formatDuration(t.Delay),
+		Undated: formatDuration(t.Undated)}
 }
 
 // basisPointsPercent writes hundredths of a percent as a percentage without
@@ -156,10 +156,10 @@ func basisPointsPercent(bp int64) string {
 	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
 }
 
-// formatDelay writes a release delay for people: "2 days", "36 hours", "90
-// minutes", "1 day".
-func formatDelay(d time.Duration) string {
-	unit, n := "second", int64(d/time.Second)
+// formatDuration writes a length of time for people, in its largest whole
+// unit, seconds rounded up: "1 minute", "90 seconds", "36 hours", "2 days".
+func formatDuration(d time.Duration) string {
+	unit, n := "second", int64((d+time.Second-1)/time.Second)
 	switch {
 	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
 		unit, n = "day", int64(d/(24*time.Hour))

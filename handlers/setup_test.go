@@ -212,7 +212,7 @@ func newHandler(tb testing.TB, cfg handlers.Config, deps handlers.Deps) *handler
 
 // testDeps fills in the dependencies deps lacks as tests need them: the
 // built-in checkout on cfg's base URL and webhook secret (a random secret,
-// set in cfg, when it has none), an in-process hub and metrics of their own,
+// set in cfg, when it has none; the same for its Connect secret), an in-process hub and metrics of their own,
 // no logs and the real clock. The store stays the caller's to give.
 func testDeps(tb testing.TB, cfg *handlers.Config, deps handlers.Deps) handlers.Deps {
 	tb.Helper()
@@ -221,6 +221,9 @@ func testDeps(tb testing.TB, cfg *handlers.Config, deps handlers.Deps) handlers.
 	}
 	if deps.Checkout == nil {
 		deps.Checkout = payments.NewBuiltin(cfg.BaseURL, cfg.StripeWebhookSecret)
+		if cfg.StripeConnectWebhookSecret == "" {
+			cfg.StripeConnectWebhookSecret = rand.Text()
+		}
 	}
 	if deps.Live == nil {
 		hub := live.New(discardLogger())

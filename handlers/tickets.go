@@ -59,7 +59,7 @@ func (h *Handler) ticketPage(r *http.Request, t store.Listing) (ticketPage, erro
 		Ticket:       t,
 		availability: availabilityOf(t.State(p.Now)),
 		IsSeller:     p.User != nil && p.User.ID == t.SellerID,
-		Hold:         formatHold(h.cfg.OrderHold),
+		Hold:         formatDuration(h.cfg.OrderHold),
 		Quantity:     1,
 	}
 	if data.IsSeller {
