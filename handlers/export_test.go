@@ -20,3 +20,6 @@ func (h *Handler) FillPasswordChecks() (release func()) {
 		}
 	}
 }
+
+// CoalesceWindow is the shortest time between two messages of one topic.
+const CoalesceWindow = coalesceWindow
