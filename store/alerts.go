@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -132,7 +133,7 @@ func (s *Store) queueAlertsForOrder(ctx context.Context, tx *writeTx, orderID in
 // queueAlertsForListings queues the alerts for listings whose tickets just
 // came back on sale. With no alert at all, as in most rushes, it costs one
 // query.
-func (s *Store) queueAlertsForListings(ctx context.Context, tx *writeTx, listings map[int64]bool, now time.Time) error {
+func (s *Store) queueAlertsForListings(ctx context.Context, tx *writeTx, listings []int64, now time.Time) error {
 	if len(listings) == 0 {
 		return nil
 	}
@@ -140,7 +141,8 @@ func (s *Store) queueAlertsForListings(ctx context.Context, tx *writeTx, listing
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM alerts)`).Scan(&some); err != nil || !some {
 		return err
 	}
-	for id := range listings {
+	slices.Sort(listings)
+	for _, id := range slices.Compact(listings) {
 		if err := s.queueAlerts(ctx, tx, id, now); err != nil {
 			return err
 		}

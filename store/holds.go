@@ -10,13 +10,13 @@ import (
 	"github.com/riverqueue/river"
 )
 
-// lockBuyer makes a buyer's CreateOrder calls take turns, so that the count
-// of their holds in checkBuyer cannot be raced. On PostgreSQL it locks the
-// buyer's users row until the transaction ends (FOR NO KEY UPDATE, which the
-// foreign-key checks of other inserts do not wait for); on SQLite the one
-// write connection already runs write transactions one at a time.
+// lockBuyer makes a buyer's claims on PostgreSQL take turns, so that the
+// count of their holds cannot be raced: it locks the buyer's users row until
+// the transaction ends (FOR NO KEY UPDATE, which the foreign-key checks of
+// other inserts do not wait for). SQLite needs none: its one write
+// connection runs write transactions one at a time.
 func (s *Store) lockBuyer(ctx context.Context, tx *sql.Tx, buyerID int64) error {
-	if s.maxHolds == 0 || s.db.Dialect != Postgres {
+	if s.maxHolds == 0 {
 		return nil
 	}
 	var id int64
@@ -160,13 +160,16 @@ func (s *Store) sweepPostgres(ctx context.Context, tx *writeTx, now time.Time) e
 		return nil
 	}
 	defer s.sweeping.Store(false)
-	rows, err := tx.QueryContext(ctx, `
+	listings, err := queryIDs(ctx, tx.Tx, `
 		WITH cancelled AS (
 			UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1
 			WHERE id IN (
 				SELECT o.id FROM orders o
 				WHERE o.status = 'pending' AND o.expires_at <= $1 AND o.id IN (
-					SELECT claim_order_id FROM tickets WHERE claim_expires_at <= $1 ORDER BY claim_expires_at LIMIT $2)
+					-- Pending ones only: a ticket a sweep skipped still names
+					-- its cancelled order until that order's own job runs.
+					SELECT k.claim_order_id FROM tickets k JOIN orders p ON p.id = k.claim_order_id
+					WHERE k.claim_expires_at <= $1 AND p.status = 'pending' ORDER BY k.claim_expires_at LIMIT $2)
 				FOR UPDATE SKIP LOCKED)
 			RETURNING id, listing_id
 		), released AS (
@@ -180,18 +183,6 @@ func (s *Store) sweepPostgres(ctx context.Context, tx *writeTx, now time.Time) e
 		SELECT DISTINCT listing_id FROM cancelled`,
 		ms(now), sweepMax)
 	if err != nil {
-		return fmt.Errorf("sweep: %w", err)
-	}
-	listings := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		listings[id] = true
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
 	return s.queueAlertsForListings(ctx, tx, listings, now)

@@ -233,3 +233,30 @@ func TestExpirySweep(t *testing.T) {
 		})
 	}
 }
+
+// TestSweptTicketsLeftLockedAreReleased: a sweep skips the tickets another
+// transaction has locked, leaving them naming their cancelled order; that
+// order's own expiry job releases them, and later sweeps are not held up by
+// them.
+func TestSweptTicketsLeftLockedAreReleased(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			ctx := t.Context()
+			seller := b.user(t, "seller@example.com")
+			skipped := b.order(t, b.user(t, "skipped@example.com").ID, b.ticket(t, seller.ID, "Skipped", 1000).ID, base)
+			// What a sweep leaves when the ticket was locked: the order
+			// cancelled, its ended claim still there.
+			_, err := b.db.Write.ExecContext(ctx, `UPDATE orders SET status = 'cancelled', cancelled_at = $1 WHERE id = $2`,
+				base.Add(hold).UnixMilli(), skipped.ID)
+			require.NoError(t, err)
+			require.Equal(t, skipped.ID, b.claimOf(t, skipped.ListingID).OrderID)
+
+			_, _, err = b.store.ExpireOrder(ctx, skipped.ID, base.Add(hold))
+			require.NoError(t, err)
+			require.Zero(t, b.claimOf(t, skipped.ListingID).OrderID, "released by the order's own job")
+		})
+	}
+}

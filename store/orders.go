@@ -314,8 +314,10 @@ func (s *Store) ExpireOrder(ctx context.Context, id int64, now time.Time) (endsA
 		case status == Paid:
 			return nil
 		case status == Cancelled:
+			// A sweep that cancelled it may have skipped tickets locked
+			// then (SKIP LOCKED): they are released now.
 			sessionID = session.String
-			return nil
+			return releaseClaim(ctx, tx.Tx, id)
 		case now.Before(fromMS(expires)):
 			endsAt = fromMS(expires)
 			return nil
@@ -364,25 +366,13 @@ func (s *Store) sweepExpired(ctx context.Context, tx *writeTx, now time.Time) er
 	if s.db.Dialect == Postgres {
 		return s.sweepPostgres(ctx, tx, now)
 	}
-	rows, err := tx.QueryContext(ctx, `
+	listings, err := queryIDs(ctx, tx.Tx, `
 		UPDATE orders SET status = 'cancelled', cancelled_at = $1, updated_at = $1
 		WHERE status = 'pending' AND expires_at <= $1 AND id IN (
 			SELECT claim_order_id FROM tickets WHERE claim_expires_at <= $1 ORDER BY claim_expires_at LIMIT $2)
 		RETURNING listing_id`,
 		ms(now), sweepMax)
 	if err != nil {
-		return fmt.Errorf("sweep orders: %w", err)
-	}
-	listings := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		listings[id] = true
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return fmt.Errorf("sweep orders: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `
