@@ -109,22 +109,17 @@ func (s *Store) claimPostgres(ctx context.Context, buyerID, listingID int64, qua
 		var claimed, holds, lapsedHolds int
 		var latest sql.NullInt64
 		err := tx.QueryRowContext(ctx, `
-			WITH o AS (
-				INSERT INTO orders (buyer_id, listing_id, quantity, status, amount, currency, expires_at, created_at, updated_at)
-				SELECT $1, l.id, $3, 'pending', l.price * CAST($3 AS INTEGER), l.currency, $4, $2, $2`+listingFrom+`
-				WHERE l.id = $5 AND l.seller_id <> $1 AND `+listingOpen+` AND `+eventOpen("$2")+`
-				  AND (NOT l.together OR l.quantity = $3)
+			WITH o AS (`+insertOrder+`
 				RETURNING id, amount, currency
 			), claimed AS (
-				UPDATE tickets SET claim_order_id = o.id, claim_expires_at = $4 FROM o
-				WHERE tickets.id IN (SELECT k.id FROM tickets k WHERE k.listing_id = $5 AND `+unclaimed("k", "$2")+`
-				                     ORDER BY k.id LIMIT $3 FOR UPDATE `+wait+`)
+				UPDATE tickets SET claim_order_id = o.id, claim_expires_at = $3 FROM o
+				WHERE tickets.id IN (`+freeTickets("FOR UPDATE "+wait)+`)
 				RETURNING tickets.id
 			)
 			SELECT o.id, o.amount, o.currency, e.name, (SELECT count(*) FROM claimed), h.*
 			FROM o JOIN listings l ON l.id = $5 JOIN events e ON e.id = l.event_id,
-			     (SELECT `+heldBy("$2")+`, `+lapses("$2", "$6")+` FROM orders WHERE buyer_id = $1) h`,
-			buyerID, ms(now), quantity, ms(expires), listingID, ms(now.Add(-s.cooldown.Window)),
+			     (SELECT `+heldBy("$4")+`, `+lapses("$4", "$6")+` FROM orders WHERE buyer_id = $1) h`,
+			buyerID, quantity, ms(expires), ms(now), listingID, ms(now.Add(-s.cooldown.Window)),
 		).Scan(&o.ID, &o.Amount, &o.Currency, &o.EventName, &claimed, &holds, &lapsedHolds, &latest)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNotClaimable

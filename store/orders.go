@@ -107,26 +107,43 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 	} else if err := notClaimable(l, buyerID, quantity, now); err != nil {
 		return Order{}, s.refused(ctx, buyerID, listingID, now, err)
 	}
-	expires := now.Add(hold)
+	claim := s.holdSQLite
 	if s.db.Dialect == Postgres {
-		o, err := s.holdPostgres(ctx, buyerID, listingID, quantity, now, expires)
-		if errors.Is(err, errNotClaimable) {
-			return Order{}, s.refused(ctx, buyerID, listingID, now, s.whyNotClaimable(ctx, buyerID, listingID, quantity, now))
-		}
-		if err != nil {
-			return Order{}, err
-		}
-		s.observer.HoldCreated()
-		return o, nil
+		claim = s.holdPostgres
 	}
+	o, err := claim(ctx, buyerID, listingID, quantity, now, now.Add(hold))
+	if errors.Is(err, errNotClaimable) {
+		return Order{}, s.refused(ctx, buyerID, listingID, now, s.whyNotClaimable(ctx, buyerID, listingID, quantity, now))
+	}
+	if err != nil {
+		return Order{}, err
+	}
+	s.observer.HoldCreated()
+	return o, nil
+}
+
+// insertOrder is the INSERT of a buyer's ($1) order of $2 tickets of
+// listing $5 held until $3, at $4 (now), which inserts nothing unless the
+// listing is on sale to them in that quantity.
+var insertOrder = `
+	INSERT INTO orders (buyer_id, listing_id, quantity, status, amount, currency, expires_at, created_at, updated_at)
+	SELECT $1, l.id, $2, 'pending', l.price * CAST($2 AS INTEGER), l.currency, $3, $4, $4` + listingFrom + `
+	WHERE l.id = $5 AND l.seller_id <> $1 AND ` + listingOpen + ` AND ` + eventOpen("$4") + `
+	  AND (NOT l.together OR l.quantity = $2)`
+
+// freeTickets selects, of listing $5, the first $2 tickets free at $4, with
+// lock appended.
+func freeTickets(lock string) string {
+	return `SELECT k.id FROM tickets k WHERE k.listing_id = $5 AND ` + unclaimed("k", "$4") + ` ORDER BY k.id LIMIT $2 ` + lock
+}
+
+// holdSQLite is CreateOrder's claim on SQLite: it inserts the order, checks
+// the buyer's holds, and claims the tickets.
+func (s *Store) holdSQLite(ctx context.Context, buyerID, listingID int64, quantity int, now, expires time.Time) (Order, error) {
 	var orderID int64
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO orders (buyer_id, listing_id, quantity, status, amount, currency, expires_at, created_at, updated_at)
-			SELECT $1, l.id, $2, 'pending', l.price * CAST($2 AS INTEGER), l.currency, $3, $4, $4`+listingFrom+`
-			WHERE l.id = $5 AND l.seller_id <> $1 AND `+listingOpen+` AND `+eventOpen("$4")+`
-			  AND (NOT l.together OR l.quantity = $2)
-			RETURNING id`, buyerID, quantity, ms(expires), ms(now), listingID).Scan(&orderID)
+		err := tx.QueryRowContext(ctx, insertOrder+` RETURNING id`,
+			buyerID, quantity, ms(expires), ms(now), listingID).Scan(&orderID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNotClaimable
 		}
@@ -137,10 +154,9 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `
-			UPDATE tickets SET claim_order_id = $1, claim_expires_at = $2
-			WHERE id IN (SELECT k.id FROM tickets k WHERE k.listing_id = $3 AND `+unclaimed("k", "$4")+`
-			             ORDER BY k.id LIMIT $5)`,
-			orderID, ms(expires), listingID, ms(now), quantity)
+			UPDATE tickets SET claim_order_id = $1, claim_expires_at = $3
+			WHERE id IN (`+freeTickets("")+`)`,
+			orderID, quantity, ms(expires), ms(now), listingID)
 		if err != nil {
 			return fmt.Errorf("claim tickets: %w", err)
 		}
@@ -150,13 +166,9 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 		tx.insertJob(ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: expires})
 		return nil
 	})
-	if errors.Is(err, errNotClaimable) {
-		return Order{}, s.refused(ctx, buyerID, listingID, now, s.whyNotClaimable(ctx, buyerID, listingID, quantity, now))
-	}
 	if err != nil {
 		return Order{}, err
 	}
-	s.observer.HoldCreated()
 	// Committed, so the read pool sees it; the write connection is not
 	// needed for this.
 	return s.order(ctx, s.db.Read, orderID)
