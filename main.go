@@ -85,11 +85,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer hub.Close()
-	if db.Dialect == store.Postgres {
-		// Other instances change what is on sale too: the kept listing
-		// hears of it through the hub.
-		handlers.FollowChanges(st, hub)
-	}
 
 	now := func() time.Time { return time.Now().UTC() }
 	checkout, webhookSecret, connectSecret := newCheckout(cfg, now)

@@ -17,7 +17,7 @@ import (
 // An entry holds while the store's listing version (store.ListingVersion)
 // stays the one it was rendered at. On PostgreSQL other instances change the
 // listing too: the store hears of their changes through the live hub
-// (FollowChanges, which the app runs), which carries every change that open
+// (followChanges, which New starts on PostgreSQL), which carries every change that open
 // pages are told of.
 type listingCache struct {
 	mu      sync.Mutex
@@ -41,10 +41,10 @@ func newListingCache() *listingCache {
 	return &listingCache{entries: map[listingKey]*keptPage{}}
 }
 
-// FollowChanges tells st of every change to tickets the hub carries, from
-// this process or (on PostgreSQL) any other, until the hub closes. A
+// followChanges tells st of every change to tickets the hub carries, from
+// this process or any other on the same PostgreSQL, until the hub closes. A
 // subscriber that falls behind gets Any, which counts as a change too.
-func FollowChanges(st *store.Store, hub Live) {
+func followChanges(st *store.Store, hub Live) {
 	changes, _ := hub.Subscribe(context.Background())
 	go func() {
 		for e := range changes {
