@@ -97,7 +97,8 @@ type app struct {
 	cmd      *exec.Cmd
 	url      string
 	logs     *os.File
-	operator string // the app's METRICS_PORT address, or "" when not profiled
+	operator string        // the app's METRICS_PORT address, or "" when not profiled
+	done     chan struct{} // closed once the process has ended
 }
 
 // startApp runs the binary on db with env added to the benchmark's
@@ -130,7 +131,8 @@ func startApp(bin string, db *database, logPath string, profiled bool, env ...st
 		logs.Close()
 		return nil, err
 	}
-	a := &app{cmd: cmd, url: base, logs: logs, operator: operator}
+	a := &app{cmd: cmd, url: base, logs: logs, operator: operator, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(a.done) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(base + "/healthz")
@@ -148,9 +150,15 @@ func startApp(bin string, db *database, logPath string, profiled bool, env ...st
 	}
 }
 
-// exited reports whether the app's process has ended.
+// exited reports whether the app's process has ended. (A signal 0 cannot
+// tell: it reaches a process that ended and was not waited for.)
 func (a *app) exited() bool {
-	return a.cmd.Process.Signal(syscall.Signal(0)) != nil
+	select {
+	case <-a.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // tail returns the last n lines of a file.
@@ -209,13 +217,11 @@ func (a *app) profileSecond(path string) error {
 // stop ends the app with SIGTERM, as a deploy would, and waits for it.
 func (a *app) stop() {
 	_ = a.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = a.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-a.done:
 	case <-time.After(30 * time.Second):
 		_ = a.cmd.Process.Kill()
-		<-done
+		<-a.done
 	}
 	a.logs.Close()
 }

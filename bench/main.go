@@ -59,7 +59,7 @@ type options struct {
 	streamBuyers  int            // buyers rushing its tickets
 	streamTickets int            // its tickets
 	onlyStreams   bool           // run phase (f) alone
-	rush          bigRushOptions // (f), in rush.go
+	rush          bigRushOptions // (g), in rush.go
 }
 
 func main() {
@@ -102,7 +102,7 @@ func run(ctx context.Context, o options) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	printNoise()
+	fmt.Println("noise:", noise())
 	printMachine()
 	if o.profile != "" {
 		if err := os.MkdirAll(o.profile, 0o755); err != nil {

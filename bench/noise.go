@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// printNoise prints how long 2,000 sleeps of a millisecond take: on an idle
+// noise measures how long 2,000 sleeps of a millisecond take: on an idle
 // machine p99 stays near 1 ms; other work, or a virtual machine that
 // freezes now and then, shows here first, and in every latency after.
-func printNoise() {
+func noise() string {
 	d := make([]time.Duration, 2000)
 	for i := range d {
 		t := time.Now()
@@ -17,5 +17,5 @@ func printNoise() {
 		d[i] = time.Since(t)
 	}
 	slices.Sort(d)
-	fmt.Printf("noise: time.Sleep(1ms) ×%d: p50 %s, p99 %s, max %s\n", len(d), ms(d[len(d)/2]), ms(d[len(d)*99/100-1]), ms(d[len(d)-1]))
+	return fmt.Sprintf("time.Sleep(1ms) ×%d: p50 %s, p99 %s, max %s", len(d), ms(d[len(d)/2]), ms(d[len(d)*99/100-1]), ms(d[len(d)-1]))
 }

@@ -311,7 +311,7 @@ func printBigRush(w io.Writer, runs []*bigRush) {
 	}
 	row := func(what, figure, target string) { fmt.Fprintf(w, "%-42s %-46s %s\n", what, figure, target) }
 	for _, r := range runs {
-		row(fmt.Sprintf("(f) rush, %d instance(s): %d buyers, %d tickets", r.instances, r.buyers, r.tickets),
+		row(fmt.Sprintf("(g) rush, %d instance(s): %d buyers, %d tickets", r.instances, r.buyers, r.tickets),
 			fmt.Sprintf("%.0f tickets held/s (sold out in %.1f s)", r.heldPerSecond(), r.soldOut.Seconds()), "")
 		row("    POST /orders", fmt.Sprintf("%d, %.0f/s, %s", r.posts.n(), r.posts.rate(), r.posts.latencyText()), "")
 		row("    asked, held (told), claimed, ordered (DB)", fmt.Sprintf("%d, %d, %d, %d", r.asked, r.held, r.claimed, r.ordered),

@@ -59,18 +59,6 @@ func raiseFileLimit(n uint64) (int, error) {
 	return int(lim.Cur), nil
 }
 
-// noise measures this machine's scheduling noise: time.Sleep(1ms) 2000
-// times.
-func noise() string {
-	d := make([]time.Duration, 2000)
-	for i := range d {
-		t := time.Now()
-		time.Sleep(time.Millisecond)
-		d[i] = time.Since(t)
-	}
-	slices.Sort(d)
-	return fmt.Sprintf("sleep(1ms) x2000: p50 %s, p99 %s, max %s", ms(d[1000]), ms(d[1979]), ms(d[1999]))
-}
 
 // runStreams starts its own app on a fresh database of the dialect and
 // measures it with o.streams pages open on one event.
@@ -118,7 +106,7 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 	}
 	c := newClient(a.url, 256)
 	progress("%s: (f) signing them in", dialect)
-	if err := signInFrom(ctx, c, buyers); err != nil {
+	if err := signIn(ctx, c, buyers); err != nil {
 		return nil, err
 	}
 	alone, err := bigEvent(ctx, st, seller, "Big night without viewers", o.streamTickets)
@@ -161,44 +149,6 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 	return r, nil
 }
 
-// signInFrom signs every buyer in over HTTP, each from an address of its
-// own (the app trusts Fly-Client-IP here), so that the sign-in limit per
-// address does not stop the benchmark.
-func signInFrom(ctx context.Context, c *client, buyers []*buyer) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var firstErr atomic.Value
-	for range 8 {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(buyers) || firstErr.Load() != nil {
-					return
-				}
-				b := buyers[i]
-				ip := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
-				resp, err := c.do(ctx, http.MethodPost, "/signin", "", url.Values{"email": {b.email}, "password": {password}},
-					http.Header{"Fly-Client-Ip": {ip}}, "", false)
-				if err == nil && (resp.status != http.StatusSeeOther || resp.cookie == "") {
-					err = fmt.Errorf("sign-in of %s: status %d", b.email, resp.status)
-				}
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				b.cookie = resp.cookie
-			}
-		})
-	}
-	wg.Wait()
-	if err, _ := firstErr.Load().(error); err != nil {
-		return err
-	}
-	return nil
-}
-
-// maxPerListing is the most tickets one listing may have.
-const maxPerListing = 20
 
 // bigEvent lists tickets for a new event, in listings of 20 (the most a
 // listing may have) at prices that differ, straight in the database.
@@ -206,7 +156,7 @@ func bigEvent(ctx context.Context, st *store.Store, seller store.User, name stri
 	var ls []store.Listing
 	now := time.Now().UTC()
 	for i := 0; tickets > 0; i++ {
-		n := min(tickets, maxPerListing)
+		n := min(tickets, store.MaxQuantity)
 		nl := store.NewListing{Price: 5000 + int64(i%50)*100, FaceValue: 5000, Currency: "usd", Quantity: n}
 		if len(ls) == 0 {
 			nl.Event = store.NewEvent{Name: name, StartsAt: now.Add(30 * 24 * time.Hour).Truncate(time.Minute), TimeZone: "UTC"}
