@@ -59,7 +59,6 @@ func raiseFileLimit(n uint64) (int, error) {
 	return int(lim.Cur), nil
 }
 
-
 // runStreams starts its own app on a fresh database of the dialect and
 // measures it with o.streams pages open on one event.
 func runStreams(ctx context.Context, o options, bin, dir string, dialect store.Dialect, pgURL string) (*streamsResult, error) {
@@ -148,7 +147,6 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 	r.lag, r.missed = v.lags(sold, o.streamTickets)
 	return r, nil
 }
-
 
 // bigEvent lists tickets for a new event, in listings of 20 (the most a
 // listing may have) at prices that differ, straight in the database.
