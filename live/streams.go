@@ -270,7 +270,8 @@ func (s *Streams) Open(w http.ResponseWriter, r *http.Request, key Topic, feed F
 }
 
 // Count returns how many streams are open, counting one whose reader left
-// without a word until a write notices (two keep-alives at most).
+// without a word until the check for pages that left notices (every
+// leftCheckEvery).
 func (s *Streams) Count() int { return int(s.open.Load()) }
 
 // Max returns how many streams may be open at once (0: no limit).
