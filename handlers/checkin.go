@@ -169,7 +169,7 @@ func (h *Handler) checkinLive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := door.Event.ID
-	h.streams.Open(w, r, live.Topic{Name: "checkins", ID: id}, live.Feed{
+	h.openStream(w, r, live.Topic{Name: "checkins", ID: id}, live.Feed{
 		Concerns: func(e live.Event) bool { return e.ConcernsCheckins(id) },
 	})
 }

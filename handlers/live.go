@@ -3,8 +3,10 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +42,26 @@ const (
 // on-sale scale"): 20,000 are some 30 MB, and as many file descriptors.
 const DefaultMaxLiveStreams = 20_000
 
+// streamRetryAfter is the Retry-After, in seconds, of a stream refused
+// because too many are open.
+const streamRetryAfter = 30
+
+// openStream answers r with an event stream of the topic (see
+// live.Streams.Open), or says why it cannot: past the cap, 503 with
+// Retry-After, so that the buy path is never starved; the page still works.
+func (h *Handler) openStream(w http.ResponseWriter, r *http.Request, key live.Topic, feed live.Feed) {
+	err := h.streams.Open(w, r, key, feed)
+	switch {
+	case errors.Is(err, live.ErrTooManyStreams):
+		w.Header().Set("Retry-After", strconv.Itoa(streamRetryAfter))
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "Too many pages are open for live updates right now. This page still works: reload it to see what changed.",
+			http.StatusServiceUnavailable)
+	case err != nil:
+		h.serverError(w, r, err)
+	}
+}
+
 // publish tells open pages about a change that has committed.
 func (h *Handler) publish(r *http.Request, e live.Event) {
 	h.live.Publish(r.Context(), e)
@@ -50,7 +72,7 @@ func (h *Handler) publish(r *http.Request, e live.Event) {
 // (the home page's search, a seller's own tickets) re-fetch themselves on
 // it. The stream tells nothing private: only that something changed.
 func (h *Handler) liveListings(w http.ResponseWriter, r *http.Request) {
-	h.streams.Open(w, r, live.Topic{Name: "tickets"}, live.Feed{Concerns: live.Event.ConcernsTickets})
+	h.openStream(w, r, live.Topic{Name: "tickets"}, live.Feed{Concerns: live.Event.ConcernsTickets})
 }
 
 // eventLive streams an event's listings as any signed-out reader sees them,
@@ -79,7 +101,7 @@ func (h *Handler) eventLive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loc := readerLocale(r)
-	h.streams.Open(w, r, live.Topic{Name: "listings", ID: id, Variant: loc.String()}, live.Feed{
+	h.openStream(w, r, live.Topic{Name: "listings", ID: id, Variant: loc.String()}, live.Feed{
 		Concerns: live.Event.ConcernsTickets,
 		Render: func(ctx context.Context, last any) (live.Rendering, error) {
 			return h.renderEventListings(ctx, id, loc, last)
@@ -158,7 +180,7 @@ func (h *Handler) orderLive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := o.ID
-	h.streams.Open(w, r, live.Topic{Name: "order", ID: id}, live.Feed{
+	h.openStream(w, r, live.Topic{Name: "order", ID: id}, live.Feed{
 		Concerns: func(e live.Event) bool { return e.ConcernsOrder(id) },
 	})
 }

@@ -129,9 +129,9 @@ const fdReserve = 1024
 // ended, in milliseconds (the SSE "retry" field).
 const reconnectAfter = 1000
 
-// retryAfter is the Retry-After of a stream refused because too many are
-// open, in seconds.
-const retryAfter = 30
+// ErrTooManyStreams refuses a stream past the cap (StreamsConfig.Max): the
+// page still works, and a reload shows what changed.
+var ErrTooManyStreams = errors.New("too many live pages are open")
 
 // NewStreams returns the streams of a process, fed by hub's events until
 // cfg.Done is closed or hub closes.
@@ -190,7 +190,9 @@ func (s *Streams) Close() {
 
 // Open answers r with an event stream of the topic. It returns at once for
 // a stream it could take over from the server, else when the stream ends.
-func (s *Streams) Open(w http.ResponseWriter, r *http.Request, key Topic, feed Feed) {
+// It returns an error, having written nothing, when the stream cannot be
+// opened: ErrTooManyStreams past the cap, which the caller answers.
+func (s *Streams) Open(w http.ResponseWriter, r *http.Request, key Topic, feed Feed) error {
 	hdr := w.Header()
 	if r.Method == http.MethodHead {
 		// The headers alone: a stream would hold the connection, which the
@@ -198,15 +200,12 @@ func (s *Streams) Open(w http.ResponseWriter, r *http.Request, key Topic, feed F
 		hdr.Set("Content-Type", "text/event-stream")
 		hdr.Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusOK)
-		return
+		return nil
 	}
 	if n := s.open.Add(1); s.max > 0 && n > int64(s.max) {
 		s.open.Add(-1)
 		s.refused.Add(1)
-		hdr.Set("Retry-After", strconv.Itoa(retryAfter))
-		hdr.Set("Cache-Control", "no-store")
-		http.Error(w, "Too many pages are open for live updates right now. This page still works: reload it to see what changed.", http.StatusServiceUnavailable)
-		return
+		return ErrTooManyStreams
 	}
 	counted := true
 	defer func() {
@@ -214,27 +213,25 @@ func (s *Streams) Open(w http.ResponseWriter, r *http.Request, key Topic, feed F
 			s.open.Add(-1)
 		}
 	}()
-	heard := s.changes.Load() // the stream hears of what comes after
-	hdr.Set("Content-Type", "text/event-stream")
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Accel-Buffering", "no") // no proxy buffering
 	rc := http.NewResponseController(w)
 	// The server's write timeout is meant for ordinary responses: without
 	// this it would cut every stream that is not taken over.
 	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		s.log.ErrorContext(r.Context(), "event stream: clear the write deadline", "err", err)
-		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
-		return
+		return fmt.Errorf("event stream: clear the write deadline: %w", err)
 	}
+	heard := s.changes.Load() // the stream hears of what comes after
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Accel-Buffering", "no") // no proxy buffering
 	w.WriteHeader(http.StatusOK)
 	if _, err := fmt.Fprintf(w, "retry: %d\n: %s\n\n", reconnectAfter, key.Name); err != nil {
-		return
+		return nil
 	}
 	if err := rc.Flush(); err != nil {
 		// A middleware's response writer that can neither flush nor unwrap
 		// would make every stream useless: say so.
 		s.log.ErrorContext(r.Context(), "event stream cannot flush", "err", err)
-		return
+		return nil
 	}
 	lastID := r.Header.Get("Last-Event-ID")
 	if conn, rw, err := rc.Hijack(); err == nil {
@@ -244,7 +241,7 @@ func (s *Streams) Open(w http.ResponseWriter, r *http.Request, key Topic, feed F
 		// and the writer is empty since Flush.
 		_ = rw
 		s.join(key, feed, newConnSink(s, conn, r.ProtoAtLeast(1, 1)), lastID, heard)
-		return
+		return nil
 	}
 	// HTTP/2, or a writer that cannot be taken over: the handler's goroutine
 	// writes what the topic sends.
@@ -255,15 +252,15 @@ func (s *Streams) Open(w http.ResponseWriter, r *http.Request, key Topic, feed F
 	for {
 		select {
 		case <-r.Context().Done():
-			return
+			return nil
 		case <-sk.gone:
-			return
+			return nil
 		case m := <-sk.ch:
 			if _, err := w.Write(m.raw); err != nil {
-				return
+				return nil
 			}
 			if rc.Flush() != nil {
-				return
+				return nil
 			}
 		}
 	}
