@@ -34,15 +34,17 @@ func (h *Handler) page(r *http.Request, title string) Page {
 	if r.Method != http.MethodHead {
 		flash = h.sessions.PopString
 	}
-	return Page{
-		Title: title,
-		User:  currentUser(r),
-		Flash: flash(r.Context(), sessionFlash),
-		Now:   h.now(),
-		Path:  r.URL.Path,
+	p := h.basePage(r, title)
+	p.Flash, p.Path = flash(r.Context(), sessionFlash), r.URL.Path
+	return p
+}
 
-		InlineCSS: inlineCSS(r),
-	}
+// basePage is what every page shows, error pages included: they have no
+// flash (an error can happen outside the session middleware) and no path
+// (they look the same wherever they are, so an operator's URL answers as
+// any unknown one does).
+func (h *Handler) basePage(r *http.Request, title string) Page {
+	return Page{Title: title, User: currentUser(r), Now: h.now(), InlineCSS: inlineCSS(r)}
 }
 
 // isHTMX reports whether a request came from HTMX and wants a fragment. A
@@ -132,8 +134,7 @@ type errorPage struct {
 
 // renderError shows a plain page with a title and a message.
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, status int, title, message string) {
-	// No flash here: an error can happen outside the session middleware.
-	data := errorPage{Page: Page{Title: title, User: currentUser(r), Now: h.now(), InlineCSS: inlineCSS(r)}, Message: message}
+	data := errorPage{Page: h.basePage(r, title), Message: message}
 	h.renderMain(w, r, status, templates.Error, data)
 }
 
