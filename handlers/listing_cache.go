@@ -41,11 +41,12 @@ func newListingCache() *listingCache {
 	return &listingCache{entries: map[listingKey]*keptPage{}}
 }
 
-// followChanges tells st of every change to tickets the hub carries, from
-// this process or any other on the same PostgreSQL, until the hub closes. A
-// subscriber that falls behind gets Any, which counts as a change too.
+// followChanges tells st of every change to tickets that other processes on
+// the same PostgreSQL published, until the hub closes (this process's own
+// writes move the version already). A subscriber that falls behind gets
+// Any, which counts as a change too.
 func followChanges(st *store.Store, hub Live) {
-	changes, _ := hub.Subscribe(context.Background())
+	changes, _ := hub.SubscribeElsewhere(context.Background())
 	go func() {
 		for e := range changes {
 			if e.ConcernsTickets() {

@@ -20,6 +20,7 @@ import (
 type Live interface {
 	Publish(ctx context.Context, e live.Event)
 	Subscribe(ctx context.Context) (<-chan live.Event, func())
+	SubscribeElsewhere(ctx context.Context) (<-chan live.Event, func())
 }
 
 // Stream timing.

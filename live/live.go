@@ -17,6 +17,7 @@ package live
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -75,6 +76,9 @@ const publishTimeout = 5 * time.Second
 // use.
 type Hub struct {
 	log *slog.Logger
+	// id names this hub in its notifications, so that it can tell its
+	// own from other processes' (see SubscribeElsewhere).
+	id string
 
 	mu     sync.Mutex
 	subs   map[*subscriber]struct{}
@@ -89,13 +93,21 @@ type Hub struct {
 }
 
 type subscriber struct {
-	ch chan Event
+	ch        chan Event
+	elsewhere bool // only events other processes published
+}
+
+// notice is an event as a notification carries it, with the hub that
+// published it.
+type notice struct {
+	Event
+	Origin string `json:"origin"`
 }
 
 // New returns an in-process hub: events published reach this process's
 // subscribers only.
 func New(log *slog.Logger) *Hub {
-	return &Hub{log: log, subs: map[*subscriber]struct{}{}}
+	return &Hub{log: log, id: rand.Text(), subs: map[*subscriber]struct{}{}}
 }
 
 // NewPostgres returns a hub shared by every process on the PostgreSQL
@@ -136,10 +148,10 @@ func NewPostgres(ctx context.Context, db *sql.DB, url string, log *slog.Logger) 
 // with the next event or reconnect.
 func (h *Hub) Publish(ctx context.Context, e Event) {
 	if h.db == nil {
-		h.fanOut(e)
+		h.fanOut(e, true)
 		return
 	}
-	payload, err := json.Marshal(e)
+	payload, err := json.Marshal(notice{Event: e, Origin: h.id})
 	if err != nil {
 		h.log.ErrorContext(ctx, "live: encode event", "err", err)
 		return
@@ -156,7 +168,18 @@ func (h *Hub) Publish(ctx context.Context, e Event) {
 // subscription ends or the hub closes. Events published before Subscribe
 // returns may or may not arrive.
 func (h *Hub) Subscribe(ctx context.Context) (<-chan Event, func()) {
-	s := &subscriber{ch: make(chan Event, subscriberBuffer)}
+	return h.subscribe(ctx, false)
+}
+
+// SubscribeElsewhere is Subscribe for the events other processes on the
+// same PostgreSQL published (and Any when some may have been missed): on
+// an in-process hub it hears nothing.
+func (h *Hub) SubscribeElsewhere(ctx context.Context) (<-chan Event, func()) {
+	return h.subscribe(ctx, true)
+}
+
+func (h *Hub) subscribe(ctx context.Context, elsewhere bool) (<-chan Event, func()) {
+	s := &subscriber{ch: make(chan Event, subscriberBuffer), elsewhere: elsewhere}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -191,12 +214,16 @@ func (h *Hub) Subscribers() int {
 	return len(h.subs)
 }
 
-// fanOut delivers e to every subscriber without waiting for any. A subscriber
-// whose buffer is full has its backlog replaced by Any.
-func (h *Hub) fanOut(e Event) {
+// fanOut delivers e, published by this process if local, to every
+// subscriber that wants it, without waiting for any. A subscriber whose
+// buffer is full has its backlog replaced by Any.
+func (h *Hub) fanOut(e Event, local bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
+		if local && s.elsewhere {
+			continue
+		}
 		select {
 		case s.ch <- e:
 			continue
@@ -293,7 +320,7 @@ func (h *Hub) run(ctx context.Context, conn *pgx.Conn) {
 		backoff = minBackoff
 		h.log.Info("live: listening again")
 		// Whatever was published while nobody listened is lost.
-		h.fanOut(Any)
+		h.fanOut(Any, false)
 	}
 }
 
@@ -306,12 +333,12 @@ func (h *Hub) relay(ctx context.Context, conn *pgx.Conn) error {
 		cancel()
 		switch {
 		case err == nil:
-			var e Event
+			var e notice
 			if err := json.Unmarshal([]byte(n.Payload), &e); err != nil {
 				h.log.Warn("live: bad notification", "err", err, "payload", n.Payload)
-				e = Any
+				e = notice{Event: Any}
 			}
-			h.fanOut(e)
+			h.fanOut(e.Event, e.Origin == h.id)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():

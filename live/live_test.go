@@ -215,6 +215,23 @@ func TestHubAcrossProcesses(t *testing.T) {
 		require.Equal(t, live.Event{TicketID: 11, OrderID: 5}, receive(t, own), "the publishing instance hears it too")
 	})
 
+	t.Run("ElsewhereHearsOnlyOtherHubs", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, store.Postgres)
+		one, other := b.hub(t), b.hub(t)
+		elsewhere, unsubscribe := one.SubscribeElsewhere(t.Context())
+		defer unsubscribe()
+		all, unsubscribeAll := one.Subscribe(t.Context())
+		defer unsubscribeAll()
+
+		one.Publish(t.Context(), live.Event{TicketID: 1})
+		require.Equal(t, live.Event{TicketID: 1}, receive(t, all))
+		other.Publish(t.Context(), live.Event{TicketID: 2})
+		require.Equal(t, live.Event{TicketID: 2}, receive(t, all))
+		require.Equal(t, live.Event{TicketID: 2}, receive(t, elsewhere), "the other hub's event, not its own")
+		requireQuiet(t, elsewhere)
+	})
+
 	t.Run("AppsInOtherSchemasDoNotHear", func(t *testing.T) {
 		t.Parallel()
 		ours, theirs := setup(t, store.Postgres).hub(t), setup(t, store.Postgres).hub(t)
