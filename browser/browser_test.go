@@ -1150,9 +1150,10 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("HoldRunsOutAtCheckout", func(t *testing.T) {
-		// Long enough for the cancel step and its accessibility check on a
-		// loaded machine, with the race detector on.
-		app := startApp(t, 15*time.Second)
+		// Long enough for the cancel step, its accessibility check and the
+		// way to the checkout on a loaded machine with the race detector on
+		// (15 s ran out before the checkout once in CI).
+		app := startApp(t, 40*time.Second)
 		seller := newPerson(t, browser, app, "seller", false)
 		buyer := newPerson(t, browser, app, "buyer", false)
 
@@ -1178,7 +1179,7 @@ func TestBrowser(t *testing.T) {
 
 		// At zero the checkout says the hold ended, by itself, and the
 		// focus that was on Pay goes to the checkout rather than the page.
-		buyer.waitFor(`document.getElementById('hold-ended') !== null`, 20*time.Second)
+		buyer.waitFor(`document.getElementById('hold-ended') !== null`, 45*time.Second)
 		buyer.requireNotReloaded()
 		require.Contains(t, buyer.text("#hold-ended"), "Your hold on this ticket ended at")
 		require.Empty(t, run(buyer, chromedp.Evaluate[string](`document.querySelector('#pay-button') ? "pay button still there" : ""`)))
