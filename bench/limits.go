@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net"
@@ -98,6 +99,7 @@ func noopLimits(ctx context.Context, dir string, dialect store.Dialect, pgURL st
 	defer hub.Close()
 	h, err := handlers.New(handlers.Config{
 		BaseURL: base, OrderHold: time.Hour, Currency: "usd", StripeWebhookSecret: webhookSecret, TrustProxyHeaders: true,
+		StripeConnectWebhookSecret: rand.Text(),
 	}, handlers.Deps{
 		Store: st, Checkout: payments.NewBuiltin(base, webhookSecret), Live: hub, Metrics: metrics.New(),
 		Log: log, Now: func() time.Time { return time.Now().UTC() },
