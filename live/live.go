@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -68,9 +69,16 @@ const maxChannelLen = 63
 // backlog is replaced by Any.
 const subscriberBuffer = 16
 
-// publishTimeout bounds a NOTIFY. Publish runs after a change has committed,
-// so it does not give up when the request that made the change goes away.
+// publishTimeout bounds a NOTIFY.
 const publishTimeout = 5 * time.Second
+
+// Events waiting to be notified to other processes: at most notifyBatch in
+// one statement, and at most notifyBacklog waiting, past which they are
+// replaced by one Any.
+const (
+	notifyBatch   = 256
+	notifyBacklog = 4096
+)
 
 // Hub fans events out to subscribers. Its methods are safe for concurrent
 // use.
@@ -88,8 +96,12 @@ type Hub struct {
 	db      *sql.DB
 	url     string
 	channel string
-	stop    context.CancelFunc
-	done    chan struct{}
+	// outbox holds the events published here until the notifier sends
+	// them to the other processes; overflowed says some did not fit.
+	outbox     chan Event
+	overflowed atomic.Bool
+	stop       context.CancelFunc
+	done       sync.WaitGroup
 }
 
 type subscriber struct {
@@ -111,14 +123,16 @@ func New(log *slog.Logger) *Hub {
 }
 
 // NewPostgres returns a hub shared by every process on the PostgreSQL
-// database at url. Publish notifies through db; the hub listens on a
-// connection of its own, which it reopens with backoff whenever it breaks,
-// and then tells its subscribers with Any that they may have missed events.
-// It returns once that connection listens, so that no event published after
-// it returns is missed. Close stops listening.
+// database at url. Events published reach this process's subscribers at
+// once and the other processes' through NOTIFY, sent through db in batches
+// by a goroutine of the hub's. The hub listens on a connection of its own,
+// which it reopens with backoff whenever it breaks, and then tells its
+// subscribers with Any that they may have missed events. It returns once
+// that connection listens, so that no event published after it returns is
+// missed. Close stops listening.
 func NewPostgres(ctx context.Context, db *sql.DB, url string, log *slog.Logger) (*Hub, error) {
 	h := New(log)
-	h.db, h.url = db, url
+	h.db, h.url, h.outbox = db, url, make(chan Event, notifyBacklog)
 	var schema string
 	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		return nil, fmt.Errorf("live: current schema: %w", err)
@@ -137,29 +151,79 @@ func NewPostgres(ctx context.Context, db *sql.DB, url string, log *slog.Logger) 
 		return nil, err
 	}
 	runCtx, stop := context.WithCancel(context.Background())
-	h.stop, h.done = stop, make(chan struct{})
-	go h.run(runCtx, conn)
+	h.stop = stop
+	h.done.Go(func() { h.run(runCtx, conn) })
+	h.done.Go(func() { h.notifier(runCtx) })
 	return h, nil
 }
 
 // Publish tells every subscriber, in this process or (on PostgreSQL) in any
-// process, about e. Call it after the change has committed. A failure is
+// process, about e. Call it after the change has committed. It does not
+// wait for the database: this process's subscribers are told at once, the
+// other processes' by the notifier a moment later. A failure to notify is
 // logged, not returned: the change itself has happened, and pages catch up
 // with the next event or reconnect.
 func (h *Hub) Publish(ctx context.Context, e Event) {
-	if h.db == nil {
-		h.fanOut(e, true)
+	h.fanOut(e, true)
+	if h.outbox == nil {
 		return
 	}
-	payload, err := json.Marshal(notice{Event: e, Origin: h.id})
-	if err != nil {
-		h.log.ErrorContext(ctx, "live: encode event", "err", err)
-		return
+	select {
+	case h.outbox <- e:
+	default:
+		h.overflowed.Store(true)
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+}
+
+// notifier sends the events published here to the other processes until
+// ctx ends: all those waiting, in one statement, so that a rush of sales
+// costs a round trip per batch rather than one per sale.
+func (h *Hub) notifier(ctx context.Context) {
+	for {
+		var batch []Event
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-h.outbox:
+			batch = append(batch, e)
+		}
+	more:
+		for len(batch) < notifyBatch {
+			select {
+			case e := <-h.outbox:
+				batch = append(batch, e)
+			default:
+				break more
+			}
+		}
+		if h.overflowed.Swap(false) {
+			batch = []Event{Any}
+		}
+		h.notify(ctx, batch)
+	}
+}
+
+// notify sends events, each once, as notifications of this hub.
+func (h *Hub) notify(ctx context.Context, events []Event) {
+	payloads := make([]string, 0, len(events))
+	seen := make(map[Event]bool, len(events))
+	for _, e := range events {
+		if seen[e] {
+			continue
+		}
+		seen[e] = true
+		payload, err := json.Marshal(notice{Event: e, Origin: h.id})
+		if err != nil {
+			h.log.Error("live: encode event", "err", err)
+			continue
+		}
+		payloads = append(payloads, string(payload))
+	}
+	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
 	defer cancel()
-	if _, err := h.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, h.channel, string(payload)); err != nil {
-		h.log.WarnContext(ctx, "live: publish", "err", err, "ticket_id", e.TicketID, "order_id", e.OrderID)
+	if _, err := h.db.ExecContext(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS n(p, i) ORDER BY i`,
+		h.channel, payloads); err != nil && ctx.Err() == nil {
+		h.log.Warn("live: publish", "err", err, "events", len(payloads))
 	}
 }
 
@@ -259,7 +323,7 @@ func (h *Hub) Close() error {
 	h.mu.Unlock()
 	if h.stop != nil {
 		h.stop()
-		<-h.done
+		h.done.Wait()
 	}
 	return nil
 }
@@ -290,7 +354,6 @@ const pingEvery = 30 * time.Second
 // run relays notifications to subscribers until ctx ends, reopening the
 // connection when it breaks.
 func (h *Hub) run(ctx context.Context, conn *pgx.Conn) {
-	defer close(h.done)
 	backoff := minBackoff
 	for {
 		if conn != nil {
@@ -338,7 +401,9 @@ func (h *Hub) relay(ctx context.Context, conn *pgx.Conn) error {
 				h.log.Warn("live: bad notification", "err", err, "payload", n.Payload)
 				e = notice{Event: Any}
 			}
-			h.fanOut(e.Event, e.Origin == h.id)
+			if e.Origin != h.id { // this process's were told at Publish
+				h.fanOut(e.Event, false)
+			}
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():

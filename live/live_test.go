@@ -215,6 +215,37 @@ func TestHubAcrossProcesses(t *testing.T) {
 		require.Equal(t, live.Event{TicketID: 11, OrderID: 5}, receive(t, own), "the publishing instance hears it too")
 	})
 
+	t.Run("EventsReachAnotherHubInOrder", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, store.Postgres)
+		one, other := b.hub(t), b.hub(t)
+		events, unsubscribe := other.Subscribe(t.Context())
+		defer unsubscribe()
+
+		// Published at once, they go out in few statements, in order.
+		const n = 12 // fewer than a subscriber's buffer
+		for i := int64(1); i <= n; i++ {
+			one.Publish(t.Context(), live.Event{TicketID: i})
+		}
+		for i := int64(1); i <= n; i++ {
+			require.Equal(t, live.Event{TicketID: i}, receive(t, events))
+		}
+		requireQuiet(t, events)
+	})
+
+	t.Run("ThisProcessHearsWithoutWaitingForTheDatabase", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, store.Postgres)
+		hub := b.hub(t)
+		events, unsubscribe := hub.Subscribe(t.Context())
+		defer unsubscribe()
+
+		require.NoError(t, b.db.Close()) // every NOTIFY fails from here
+		hub.Publish(t.Context(), live.Event{TicketID: 3})
+		require.Equal(t, live.Event{TicketID: 3}, receive(t, events))
+		requireQuiet(t, events)
+	})
+
 	t.Run("ElsewhereHearsOnlyOtherHubs", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, store.Postgres)
