@@ -345,6 +345,46 @@ func TestSignedOut(t *testing.T) {
 	})
 }
 
+// TestSignedInPagesWriteNoSession: a signed-in page view leaves its session
+// as stored, until the stored idle deadline lags by more than an hour; then
+// the next request moves it. However many people are signed in: nothing of
+// the sort is kept per session between requests.
+func TestSignedInPagesWriteNoSession(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := setup(t, dialect)
+		c := b.signUp(t, "ann@example.com")
+		stored := func() time.Time {
+			t.Helper()
+			var token string
+			require.NoError(t, b.db.Read.QueryRowContext(t.Context(), `SELECT token FROM sessions`).Scan(&token))
+			data, expiry, found, err := b.store.FindSession(t.Context(), token)
+			require.NoError(t, err)
+			require.True(t, found)
+			require.NotEmpty(t, data)
+			return expiry
+		}
+		requireStatus(t, b.get(t, c, "/"), http.StatusOK) // shows, and so removes, the sign-up's flash
+		first := stored()
+		require.WithinDuration(t, time.Now().Add(7*24*time.Hour), first, time.Minute, "the idle deadline, as stored")
+
+		for range 3 {
+			requireStatus(t, b.get(t, c, "/orders"), http.StatusOK)
+		}
+		require.Equal(t, first, stored(), "page views wrote the session")
+
+		// Stored two hours earlier, as if the last write were that old.
+		q := `UPDATE sessions SET expiry = expiry - 2.0 / 24`
+		if dialect == store.Postgres {
+			q = `UPDATE sessions SET expiry = expiry - interval '2 hours'`
+		}
+		_, err := b.db.Write.ExecContext(t.Context(), q)
+		require.NoError(t, err)
+		requireStatus(t, b.get(t, c, "/orders"), http.StatusOK)
+		require.WithinDuration(t, time.Now().Add(7*24*time.Hour), stored(), time.Minute, "the deadline moved on")
+	})
+}
+
 // TestSignedOutKeepsNoSession: signed-out requests to pages that need an
 // account (once with a ~1 MB return address each) write no session, and the
 // sign-in URL they are sent to stays short.

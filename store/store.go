@@ -252,15 +252,38 @@ func (s *Store) DB() *DB { return s.db }
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
 
-// SessionStores returns scs stores on the sessions table: read finds
-// sessions through the read pool and cleans up nothing; write commits and
-// deletes them through the write pool and deletes expired sessions every
-// five minutes, from a goroutine each call starts.
-func (s *Store) SessionStores() (read, write scs.Store) {
+// SessionStore returns scs's store on the sessions table, which commits and
+// deletes sessions through the write pool and deletes expired sessions every
+// five minutes, from a goroutine each call starts. Sessions are read with
+// FindSession.
+func (s *Store) SessionStore() scs.Store {
 	if s.db.Dialect == Postgres {
-		return postgresstore.NewWithCleanupInterval(s.db.Read, 0), postgresstore.New(s.db.Write)
+		return postgresstore.New(s.db.Write)
 	}
-	return sqlite3store.NewWithCleanupInterval(s.db.Read, 0), sqlite3store.New(s.db.Write)
+	return sqlite3store.New(s.db.Write)
+}
+
+// FindSession reads a session from the table SessionStore writes, through
+// the read pool: its data and when it expires. found is false when there is
+// none, or it has expired.
+func (s *Store) FindSession(ctx context.Context, token string) (data []byte, expiry time.Time, found bool, err error) {
+	// scs's stores keep the expiry as a timestamp on PostgreSQL and as a
+	// Julian day number on SQLite.
+	query := `SELECT data, CAST(round((expiry - 2440587.5) * 86400000) AS INTEGER) FROM sessions
+		WHERE token = $1 AND julianday('now') < expiry`
+	if s.db.Dialect == Postgres {
+		query = `SELECT data, CAST(round(extract(epoch FROM expiry) * 1000) AS BIGINT) FROM sessions
+			WHERE token = $1 AND current_timestamp < expiry`
+	}
+	var at int64
+	err = s.db.Read.QueryRowContext(ctx, query, token).Scan(&data, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, time.Time{}, false, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, false, fmt.Errorf("find session: %w", err)
+	}
+	return data, fromMS(at), true, nil
 }
 
 // Writes counts the writes this Store has finished, committed or not. When it
