@@ -141,7 +141,7 @@ func (h *Handler) checkIn(w http.ResponseWriter, r *http.Request) {
 		default:
 			answer = describeScan(result, door.Event)
 			if result.Answer == store.CheckedIn {
-				h.publish(r, live.Event{CheckinEventID: door.Event.ID})
+				h.live.Publish(live.Event{CheckinEventID: door.Event.ID})
 			}
 		}
 	}

@@ -62,7 +62,7 @@ func (h *Handler) extendOrder(w http.ResponseWriter, r *http.Request) {
 		h.refuseOrder(w, r, extending, err, o)
 		return
 	}
-	h.publish(r, live.Event{TicketID: o.ListingID, OrderID: o.ID})
+	h.live.Publish(live.Event{TicketID: o.ListingID, OrderID: o.ID})
 	h.sessions.Put(r.Context(), sessionFlash,
 		"Your hold is extended: you have "+formatDuration(extended.ExpiresAt.Sub(o.ExpiresAt))+" more to pay.")
 	back := orderPath(o.ID)

@@ -18,7 +18,7 @@ import (
 
 // Live is the hub that carries change events to open pages: *live.Hub.
 type Live interface {
-	Publish(ctx context.Context, e live.Event)
+	Publish(e live.Event)
 	Subscribe(ctx context.Context) (<-chan live.Event, func())
 	SubscribeElsewhere(ctx context.Context) (<-chan live.Event, func())
 }
@@ -61,11 +61,6 @@ func (h *Handler) openStream(w http.ResponseWriter, r *http.Request, key live.To
 	case err != nil:
 		h.serverError(w, r, err)
 	}
-}
-
-// publish tells open pages about a change that has committed.
-func (h *Handler) publish(r *http.Request, e live.Event) {
-	h.live.Publish(r.Context(), e)
 }
 
 // liveListings streams a "tickets" event whenever a ticket is listed,

@@ -281,11 +281,11 @@ func TestLiveListings(t *testing.T) {
 			events := b.openStream(t, newClient(t), "/live")
 			// One change first, so that the stream has joined its topic,
 			// then a window's quiet.
-			b.hub.Publish(t.Context(), live.Event{TicketID: 100})
+			b.hub.Publish(live.Event{TicketID: 100})
 			require.Equal(t, "tickets", events.next(t))
 			time.Sleep(2 * handlers.CoalesceWindow)
 			for i := range 20 {
-				b.hub.Publish(t.Context(), live.Event{TicketID: int64(i + 1)})
+				b.hub.Publish(live.Event{TicketID: int64(i + 1)})
 			}
 			require.Equal(t, "tickets", events.next(t), "the first event goes out at once")
 			require.Equal(t, "tickets", events.next(t), "the rest follow as one message")
@@ -303,7 +303,7 @@ func TestLiveListings(t *testing.T) {
 			start := time.Now()
 			for range 20 {
 				b.buyOK(t, buyer, b.listTicket(t, seller, "Opera", "30.00"))
-				b.hub.Publish(t.Context(), live.Any)
+				b.hub.Publish(live.Any)
 			}
 			require.Less(t, time.Since(start), 20*time.Second)
 		})
@@ -313,7 +313,7 @@ func TestLiveListings(t *testing.T) {
 			b := setupLive(t, dialect, liveOpts{serverTimeouts: 300 * time.Millisecond})
 			events := b.openStream(t, newClient(t), "/live")
 			time.Sleep(time.Second)
-			b.hub.Publish(t.Context(), live.Event{TicketID: 1})
+			b.hub.Publish(live.Event{TicketID: 1})
 			require.Equal(t, "tickets", events.next(t))
 		})
 
@@ -377,7 +377,7 @@ func TestOrderLive(t *testing.T) {
 				o, err := b.store.Order(t.Context(), otherOrder, b.userID(t, "buyer@example.com"))
 				return err == nil && o.Status == store.Paid
 			}, 10*time.Second, 20*time.Millisecond)
-			b.hub.Publish(t.Context(), live.Event{TicketID: 99})
+			b.hub.Publish(live.Event{TicketID: 99})
 			events.requireQuiet(t) // other orders and tickets are not this page's business
 
 			b.pay(t, buyer, orderID)

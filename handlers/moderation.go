@@ -224,7 +224,7 @@ func (h *Handler) adminUpdateEvent(w http.ResponseWriter, r *http.Request) {
 		h.refuseModeration(w, r, err, func(message string, status int) { h.renderAdminEvent(w, r, status, e, form, message) })
 		return
 	}
-	h.publish(r, live.Any)
+	h.live.Publish(live.Any)
 	h.sessions.Put(r.Context(), sessionFlash, "Your changes to “"+form.Name+"” are saved.")
 	redirect(w, r, adminEventPath(e.ID))
 }
@@ -253,7 +253,7 @@ func (h *Handler) setEventHidden(w http.ResponseWriter, r *http.Request, hide bo
 		})
 		return
 	}
-	h.publish(r, live.Any)
+	h.live.Publish(live.Any)
 	h.sessions.Put(r.Context(), sessionFlash, flash)
 	redirect(w, r, adminEventPath(e.ID))
 }
@@ -368,7 +368,7 @@ func (h *Handler) adminMergeEvents(w http.ResponseWriter, r *http.Request) {
 		h.renderMerge(w, r, err, adminMergePage{Page: h.page(r, "Merge “"+e.Name+"”"), Event: e, IntoID: typed})
 		return
 	}
-	h.publish(r, live.Any)
+	h.live.Publish(live.Any)
 	h.sessions.Put(r.Context(), sessionFlash, "“"+e.Name+"” is merged into this event: "+listingsMoved(moved)+".")
 	redirect(w, r, adminEventPath(intoID))
 }
@@ -461,7 +461,7 @@ func (h *Handler) adminSuspendUser(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	h.publish(r, live.Any)
+	h.live.Publish(live.Any)
 	h.sessions.Put(r.Context(), sessionFlash, u.Email+" is suspended: signed out everywhere, their listings off sale, "+
 		holdsReleased(released)+".")
 	redirect(w, r, adminUserPath(u.Email))
@@ -483,7 +483,7 @@ func (h *Handler) adminReinstateUser(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
-	h.publish(r, live.Any)
+	h.live.Publish(live.Any)
 	h.sessions.Put(r.Context(), sessionFlash, u.Email+" is reinstated: they may sign in again, and their listings are back on sale.")
 	redirect(w, r, adminUserPath(u.Email))
 }

@@ -103,7 +103,7 @@ func (h *Handler) heldTickets(ctx context.Context, buyerID int64, now time.Time)
 func (h *Handler) hold(r *http.Request, buyerID, listingID int64, quantity int, now time.Time) (store.Order, error) {
 	order, err := h.store.CreateOrder(r.Context(), buyerID, listingID, quantity, now, h.cfg.OrderHold)
 	if err == nil {
-		h.publish(r, live.Event{TicketID: listingID, OrderID: order.ID})
+		h.live.Publish(live.Event{TicketID: listingID, OrderID: order.ID})
 		return order, nil
 	}
 	if !errors.Is(err, store.ErrHeld) {
@@ -311,7 +311,7 @@ func (h *Handler) cancelOrder(w http.ResponseWriter, r *http.Request) {
 		h.refuseOrder(w, r, cancelling, err, o)
 		return
 	}
-	h.publish(r, live.Event{TicketID: o.ListingID, OrderID: o.ID})
+	h.live.Publish(live.Event{TicketID: o.ListingID, OrderID: o.ID})
 	h.sessions.Put(r.Context(), sessionFlash, "Your order is cancelled and the ticket is back on sale.")
 	redirect(w, r, orderPath(o.ID))
 }

@@ -102,7 +102,7 @@ func (h *Handler) resell(w http.ResponseWriter, r *http.Request) {
 		ref, known := refusalFor(reselling, facts{err: err, now: rules.now})
 		switch {
 		case err == nil:
-			h.publish(r, live.Event{TicketID: l.ID})
+			h.live.Publish(live.Event{TicketID: l.ID})
 			h.sessions.Put(r.Context(), sessionFlash, onSale(l.Quantity))
 			redirect(w, r, ticketPath(l.ID))
 			return

@@ -227,7 +227,7 @@ func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
 	if !form.Errors.Any() {
 		t, err := h.store.CreateListing(r.Context(), currentUser(r).ID, form.listing, rules.now)
 		if err == nil {
-			h.publish(r, live.Event{TicketID: t.ID})
+			h.live.Publish(live.Event{TicketID: t.ID})
 			h.sessions.Put(r.Context(), sessionFlash, onSale(t.Quantity))
 			redirect(w, r, ticketPath(t.ID))
 			return
@@ -306,7 +306,7 @@ func (h *Handler) updateTicket(w http.ResponseWriter, r *http.Request) {
 	if !form.Errors.Any() {
 		_, err := h.store.UpdateListing(r.Context(), t.ID, t.SellerID, form.edit(), rules.now)
 		if err == nil {
-			h.publish(r, live.Event{TicketID: t.ID})
+			h.live.Publish(live.Event{TicketID: t.ID})
 			h.sessions.Put(r.Context(), sessionFlash, "Your changes are saved.")
 			redirect(w, r, ticketPath(t.ID))
 			return
@@ -331,7 +331,7 @@ func (h *Handler) withdrawTicket(w http.ResponseWriter, r *http.Request) {
 		h.refuseTicket(w, r, withdrawing, err, t)
 		return
 	}
-	h.publish(r, live.Event{TicketID: t.ID})
+	h.live.Publish(live.Event{TicketID: t.ID})
 	h.sessions.Put(r.Context(), sessionFlash, "“"+t.Title()+"” is withdrawn: buyers no longer find it, and cannot buy it until you put it back on sale.")
 	redirect(w, r, "/my/tickets")
 }
@@ -346,7 +346,7 @@ func (h *Handler) relistTicket(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
-	h.publish(r, live.Event{TicketID: t.ID})
+	h.live.Publish(live.Event{TicketID: t.ID})
 	h.sessions.Put(r.Context(), sessionFlash, "“"+t.Title()+"” is back on sale.")
 	redirect(w, r, "/my/tickets")
 }

@@ -37,7 +37,7 @@ func (w *CloseSalesWorker) Work(ctx context.Context, job *river.Job[store.CloseS
 		return err
 	}
 	for _, id := range listings {
-		w.deps.publish(ctx, live.Event{TicketID: id})
+		w.deps.publish(live.Event{TicketID: id})
 	}
 	return nil
 }

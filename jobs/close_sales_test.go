@@ -50,7 +50,7 @@ type recorder struct {
 	events []live.Event
 }
 
-func (r *recorder) Publish(_ context.Context, e live.Event) {
+func (r *recorder) Publish(e live.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, e)

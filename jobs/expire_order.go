@@ -32,7 +32,7 @@ func (w *ExpireOrderWorker) Work(ctx context.Context, job *river.Job[store.Expir
 	}
 	// The ticket is back on sale (or the order had ended already, which an
 	// extra event does not harm).
-	w.deps.publish(ctx, live.Event{OrderID: job.Args.OrderID})
+	w.deps.publish(live.Event{OrderID: job.Args.OrderID})
 	if sessionID == "" {
 		return nil
 	}
@@ -46,7 +46,7 @@ func (w *ExpireOrderWorker) Work(ctx context.Context, job *river.Job[store.Expir
 		if err := w.deps.recordPayment(ctx, *paid); err != nil {
 			return err
 		}
-		w.deps.publish(ctx, live.Event{OrderID: job.Args.OrderID})
+		w.deps.publish(live.Event{OrderID: job.Args.OrderID})
 	}
 	return nil
 }

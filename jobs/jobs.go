@@ -97,7 +97,7 @@ type Stripe interface {
 // Publisher tells open pages that tickets or orders changed (see package
 // live). Publish runs after the change has committed and never fails the job.
 type Publisher interface {
-	Publish(ctx context.Context, e live.Event)
+	Publish(e live.Event)
 }
 
 // Deps is what the workers need.
@@ -118,9 +118,9 @@ type Deps struct {
 }
 
 // publish tells open pages about e, if anyone listens.
-func (d Deps) publish(ctx context.Context, e live.Event) {
+func (d Deps) publish(e live.Event) {
 	if d.Live != nil {
-		d.Live.Publish(ctx, e)
+		d.Live.Publish(e)
 	}
 }
 

@@ -108,7 +108,7 @@ func (w *RefundSaleWorker) Work(ctx context.Context, job *river.Job[store.Refund
 		func(ctx context.Context, r store.SaleRefund, id string) error {
 			orderID, listingID, err := w.deps.Store.RecordSaleRefund(ctx, r.SaleID, id, w.deps.Now())
 			if err == nil {
-				w.deps.publish(ctx, live.Event{OrderID: orderID, TicketID: listingID})
+				w.deps.publish(live.Event{OrderID: orderID, TicketID: listingID})
 			}
 			return err
 		})

@@ -64,7 +64,7 @@ func (w *ProcessStripeEventWorker) process(ctx context.Context, job *river.Job[s
 		// The order is paid and its ticket sold, or the payment is being
 		// refunded: either way its page changes.
 		if p.OrderID != 0 {
-			w.deps.publish(ctx, live.Event{OrderID: p.OrderID})
+			w.deps.publish(live.Event{OrderID: p.OrderID})
 		}
 		return nil
 	case stripe.EventTypeChargeRefunded:
@@ -84,7 +84,7 @@ func (w *ProcessStripeEventWorker) process(ctx context.Context, job *river.Job[s
 			return err
 		}
 		if orderID != 0 || ticketID != 0 {
-			w.deps.publish(ctx, live.Event{OrderID: orderID, TicketID: ticketID})
+			w.deps.publish(live.Event{OrderID: orderID, TicketID: ticketID})
 		}
 		return nil
 	case stripe.EventTypeAccountUpdated:

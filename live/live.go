@@ -163,7 +163,7 @@ func NewPostgres(ctx context.Context, db *sql.DB, url string, log *slog.Logger) 
 // other processes' by the notifier a moment later. A failure to notify is
 // logged, not returned: the change itself has happened, and pages catch up
 // with the next event or reconnect.
-func (h *Hub) Publish(ctx context.Context, e Event) {
+func (h *Hub) Publish(e Event) {
 	h.fanOut(e, true)
 	if h.outbox == nil {
 		return

@@ -113,7 +113,7 @@ func TestHub(t *testing.T) {
 			second, unsubscribe2 := hub.Subscribe(t.Context())
 			defer unsubscribe2()
 
-			hub.Publish(t.Context(), live.Event{TicketID: 7, OrderID: 3})
+			hub.Publish(live.Event{TicketID: 7, OrderID: 3})
 			want := live.Event{TicketID: 7, OrderID: 3}
 			require.Equal(t, want, receive(t, first))
 			require.Equal(t, want, receive(t, second))
@@ -129,7 +129,7 @@ func TestHub(t *testing.T) {
 			unsubscribe() // twice is harmless
 			requireClosed(t, events)
 			require.Zero(t, hub.Subscribers())
-			hub.Publish(t.Context(), live.Event{TicketID: 1}) // nobody listens: no panic
+			hub.Publish(live.Event{TicketID: 1}) // nobody listens: no panic
 		})
 
 		t.Run("EndingTheContextUnsubscribes", func(t *testing.T) {
@@ -171,7 +171,7 @@ func TestHub(t *testing.T) {
 			go func() {
 				defer close(published)
 				for i := int64(1); i <= n; i++ {
-					hub.Publish(t.Context(), live.Event{TicketID: i})
+					hub.Publish(live.Event{TicketID: i})
 				}
 			}()
 			select {
@@ -210,7 +210,7 @@ func TestHubAcrossProcesses(t *testing.T) {
 		own, unsubscribeOwn := one.Subscribe(t.Context())
 		defer unsubscribeOwn()
 
-		one.Publish(t.Context(), live.Event{TicketID: 11, OrderID: 5})
+		one.Publish(live.Event{TicketID: 11, OrderID: 5})
 		require.Equal(t, live.Event{TicketID: 11, OrderID: 5}, receive(t, events), "another instance hears it")
 		require.Equal(t, live.Event{TicketID: 11, OrderID: 5}, receive(t, own), "the publishing instance hears it too")
 	})
@@ -225,7 +225,7 @@ func TestHubAcrossProcesses(t *testing.T) {
 		// Published at once, they go out in few statements, in order.
 		const n = 12 // fewer than a subscriber's buffer
 		for i := int64(1); i <= n; i++ {
-			one.Publish(t.Context(), live.Event{TicketID: i})
+			one.Publish(live.Event{TicketID: i})
 		}
 		for i := int64(1); i <= n; i++ {
 			require.Equal(t, live.Event{TicketID: i}, receive(t, events))
@@ -241,7 +241,7 @@ func TestHubAcrossProcesses(t *testing.T) {
 		defer unsubscribe()
 
 		require.NoError(t, b.db.Close()) // every NOTIFY fails from here
-		hub.Publish(t.Context(), live.Event{TicketID: 3})
+		hub.Publish(live.Event{TicketID: 3})
 		require.Equal(t, live.Event{TicketID: 3}, receive(t, events))
 		requireQuiet(t, events)
 	})
@@ -255,9 +255,9 @@ func TestHubAcrossProcesses(t *testing.T) {
 		all, unsubscribeAll := one.Subscribe(t.Context())
 		defer unsubscribeAll()
 
-		one.Publish(t.Context(), live.Event{TicketID: 1})
+		one.Publish(live.Event{TicketID: 1})
 		require.Equal(t, live.Event{TicketID: 1}, receive(t, all))
-		other.Publish(t.Context(), live.Event{TicketID: 2})
+		other.Publish(live.Event{TicketID: 2})
 		require.Equal(t, live.Event{TicketID: 2}, receive(t, all))
 		require.Equal(t, live.Event{TicketID: 2}, receive(t, elsewhere), "the other hub's event, not its own")
 		requireQuiet(t, elsewhere)
@@ -268,7 +268,7 @@ func TestHubAcrossProcesses(t *testing.T) {
 		ours, theirs := setup(t, store.Postgres).hub(t), setup(t, store.Postgres).hub(t)
 		events, unsubscribe := theirs.Subscribe(t.Context())
 		defer unsubscribe()
-		ours.Publish(t.Context(), live.Event{TicketID: 1})
+		ours.Publish(live.Event{TicketID: 1})
 		requireQuiet(t, events)
 	})
 
@@ -294,7 +294,7 @@ func TestHubAcrossProcesses(t *testing.T) {
 		// ...and hears new events again. The publisher reconnects too, so
 		// wait until a published event comes through.
 		require.Eventually(t, func() bool {
-			publisher.Publish(t.Context(), live.Event{OrderID: 9})
+			publisher.Publish(live.Event{OrderID: 9})
 			for {
 				select {
 				case e := <-events:
