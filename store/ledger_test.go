@@ -172,6 +172,46 @@ func TestLedger(t *testing.T) {
 				assert.Equal(t, store.PayoutReversal{SaleID: sales[0].ID, TransferID: "tr_1", Amount: 2850}, reversal)
 			})
 
+			// Stripe's charge.refunded for a sale's refund may come before
+			// the refund job records it: the sale is not counted twice, and
+			// a payment half refunded is not taken for refunded in full.
+			t.Run("SaleRefundHeardFromStripeFirst", func(t *testing.T) {
+				t.Parallel()
+				b := setup(t, dialect)
+				seller, buyer, admin := b.user(t, "seller@example.com"), b.user(t, "buyer@example.com"), b.user(t, "ops@example.com")
+				l, err := b.store.CreateListing(ctx, seller.ID, store.NewListing{
+					Event: store.NewEvent{Name: "Gig", StartsAt: base.Add(48 * time.Hour), TimeZone: "UTC"},
+					Price: 2000, FaceValue: 2000, Currency: "usd", Quantity: 2}, base)
+				require.NoError(t, err)
+				o, err := b.store.CreateOrder(ctx, buyer.ID, l.ID, 2, base, hold)
+				require.NoError(t, err)
+				b.pay(t, o, base)
+				require.NoError(t, b.store.RefundOrder(ctx, admin.ID, o.ID, base))
+				sales, err := b.store.OrderSales(ctx, o.ID)
+				require.NoError(t, err)
+				require.Len(t, sales, 2)
+
+				// The first sale's refund: Stripe's total first, then the job.
+				_, _, err = b.store.RecordRefund(ctx, "pi_test_"+itoa(o.ID), 2000, false, base)
+				require.NoError(t, err)
+				_, _, err = b.store.RecordSaleRefund(ctx, sales[0].ID, "re_1", base)
+				require.NoError(t, err)
+				payments, err := b.store.PaymentsForOrder(ctx, o.ID)
+				require.NoError(t, err)
+				assert.Equal(t, int64(2000), payments[0].AmountRefunded)
+				assert.NotEqual(t, store.PaymentRefunded, payments[0].Status, "half of it is still with the platform")
+
+				_, _, err = b.store.RecordSaleRefund(ctx, sales[1].ID, "re_2", base)
+				require.NoError(t, err)
+				payments, err = b.store.PaymentsForOrder(ctx, o.ID)
+				require.NoError(t, err)
+				assert.Equal(t, int64(4000), payments[0].AmountRefunded)
+				assert.Equal(t, store.PaymentRefunded, payments[0].Status)
+				wrong, err := b.store.LedgerDiscrepancies(ctx)
+				require.NoError(t, err)
+				assert.Empty(t, wrong)
+			})
+
 			// A refund decided while the transfer is in flight reverses the
 			// transfer once it is recorded.
 			t.Run("RefundDuringTheTransfer", func(t *testing.T) {

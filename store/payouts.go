@@ -449,12 +449,20 @@ func (s *Store) RecordSaleRefund(ctx context.Context, saleID int64, reference st
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err // recorded already
 		}
+		// What the ledger says went back, not what was there plus this
+		// sale: Stripe's charge.refunded for this very refund may have set
+		// the total already (RecordRefund), and adding to it would count
+		// the sale twice.
 		var amount, refunded int64
 		var status PaymentStatus
 		if err := tx.QueryRowContext(ctx, `
-			UPDATE payments SET amount_refunded = CASE WHEN amount_refunded + $1 > amount THEN amount ELSE amount_refunded + $1 END,
-				updated_at = $2 WHERE id = $3
-			RETURNING amount, amount_refunded, status`, gross, ms(now), paymentID).
+			UPDATE payments SET amount_refunded = CASE WHEN r.total > amount THEN amount
+					WHEN r.total > amount_refunded THEN r.total ELSE amount_refunded END,
+				updated_at = $1
+			FROM (SELECT coalesce(sum(le.amount), 0) AS total FROM ledger_entries le JOIN sales x ON x.id = le.sale_id
+			      WHERE x.payment_id = $2 AND le.kind = 'refund') r
+			WHERE id = $2
+			RETURNING amount, amount_refunded, status`, ms(now), paymentID).
 			Scan(&amount, &refunded, &status); err != nil {
 			return err
 		}
