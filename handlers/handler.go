@@ -248,11 +248,10 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		Max: cfg.MaxLiveStreams, Window: coalesceWindow, Keepalive: keepaliveEvery, Done: cfg.Done,
 	})
 	deps.Metrics.ObserveStreams(h.streams)
-	if deps.Store.DB().Dialect == store.Postgres {
-		// Other instances change what is on sale too: the kept listing
-		// hears of it through the hub.
-		followChanges(deps.Store, deps.Live)
-	}
+	// Other instances (on PostgreSQL) change what is on sale too: the kept
+	// listing hears of it through the hub, which tells no other process's
+	// changes when there is only this one.
+	followChanges(deps.Store, deps.Live)
 	// A session that cannot be loaded or saved (the database is down) gets
 	// the app's own answer, not scs's bare 500.
 	h.sessions.ErrorFunc = h.serverError

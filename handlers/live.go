@@ -40,7 +40,7 @@ const (
 // DefaultMaxLiveStreams is how many event streams one process holds open
 // unless configured otherwise (MAX_LIVE_STREAMS). A stream taken over from
 // the server costs 1.2 to 3 KB of memory (BENCHMARKS.md, "Live pages at
-// on-sale scale"): 20,000 are 30 to 60 MB, and as many file descriptors.
+// on-sale scale"): 20,000 are 24 to 60 MB, and as many file descriptors.
 const DefaultMaxLiveStreams = 20_000
 
 // streamRetryAfter is the Retry-After, in seconds, of a stream refused

@@ -45,8 +45,6 @@ type Streams struct {
 	mu      sync.Mutex
 	topics  map[Topic]*topic
 	closed  bool
-	stop    func()
-	done    chan struct{}
 }
 
 // Topic is what a stream shows. Pages that show the same topic get the same
@@ -138,19 +136,18 @@ var ErrTooManyStreams = errors.New("too many live pages are open")
 func NewStreams(hub Subscriber, log *slog.Logger, cfg StreamsConfig) *Streams {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	if most := streamsWithin(fileLimit()); most > 0 && (cfg.Max <= 0 || cfg.Max > most) {
+	limit := fileLimit()
+	if most := streamsWithin(limit); most > 0 && (cfg.Max <= 0 || cfg.Max > most) {
 		log.Warn("live: fewer streams than asked, for the open files limit (ulimit -n) leaves room for the rest",
-			"max_live_streams", cfg.Max, "open_files_limit", fileLimit(), "streams", most)
+			"max_live_streams", cfg.Max, "open_files_limit", limit, "streams", most)
 		cfg.Max = most
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	s := &Streams{
 		log: log, max: cfg.Max, window: cfg.Window, prefix: hex.EncodeToString(b) + "-",
-		topics: map[Topic]*topic{}, stop: cancel, done: make(chan struct{}),
+		topics: map[Topic]*topic{},
 	}
-	events, unsubscribe := hub.Subscribe(ctx)
+	events, unsubscribe := hub.Subscribe(context.Background())
 	go func() {
-		defer close(s.done)
 		defer unsubscribe()
 		defer s.closeAll()
 		keepalive := time.NewTicker(cfg.Keepalive)
@@ -159,8 +156,6 @@ func NewStreams(hub Subscriber, log *slog.Logger, cfg StreamsConfig) *Streams {
 		defer check.Stop()
 		for {
 			select {
-			case <-ctx.Done():
-				return
 			case <-cfg.Done:
 				return
 			case e, ok := <-events:
@@ -180,12 +175,6 @@ func NewStreams(hub Subscriber, log *slog.Logger, cfg StreamsConfig) *Streams {
 		}
 	}()
 	return s
-}
-
-// Close ends every stream and stops listening to the hub.
-func (s *Streams) Close() {
-	s.stop()
-	<-s.done
 }
 
 // Open answers r with an event stream of the topic. It returns at once for
