@@ -48,7 +48,7 @@ func (a Sale) ProblemOpen() bool { return !a.ProblemReportedAt.IsZero() && a.Pro
 const saleColumns = `a.id, a.order_id, a.ticket_id, a.payment_id, a.seller_id, e.id, e.name, b.email, su.email,
 	a.currency, a.gross, a.fee, a.net, a.release_at, a.state,
 	a.problem_note, a.problem_reported_at, coalesce(a.problem_decision, ''), a.problem_decided_at, coalesce(a.transfer_id, ''),
-	CASE WHEN a.state IN ('reversing', 'reversed', 'refunded') THEN p.refund_reason ELSE '' END,
+	CASE WHEN a.state IN ('reversing', 'reversed', 'refunded') OR a.refund_requested_at IS NOT NULL THEN p.refund_reason ELSE '' END,
 	(SELECT le.created_at FROM ledger_entries le WHERE le.sale_id = a.id AND le.kind = 'transfer'),
 	(SELECT le.created_at FROM ledger_entries le WHERE le.sale_id = a.id AND le.kind = 'reversal'),
 	(SELECT le.created_at FROM ledger_entries le WHERE le.sale_id = a.id AND le.kind = 'refund'),

@@ -231,6 +231,9 @@ func TestLedger(t *testing.T) {
 				require.Equal(t, store.SaleTransferring, sales[0].State)
 
 				require.NoError(t, b.store.RefundOrder(ctx, admin.ID, o.ID, far))
+				sales, err = b.store.OrderSales(ctx, o.ID)
+				require.NoError(t, err)
+				assert.Equal(t, store.RefundByOperator, sales[0].RefundReason, "being refunded, though the transfer is in flight")
 				_, err = b.store.RefundToMake(ctx, sales[0].ID)
 				require.ErrorIs(t, err, store.ErrNoPayoutStep, "no refund before the transfer is reversed")
 				require.NoError(t, b.store.RecordTransfer(ctx, sales[0].ID, "tr_1", far))

@@ -121,7 +121,7 @@ func (s *Store) recordSales(ctx context.Context, tx *writeTx, o Order, paymentID
 			o.ID, ticketID, paymentID, sellerID, o.Currency, gross, fee, gross-fee, ms(release), ms(now)).Scan(&saleID); err != nil {
 			return fmt.Errorf("insert sale: %w", err)
 		}
-		if err := appendLedger(ctx, tx, saleID, "sale", gross, "", now); err != nil {
+		if _, err := appendLedger(ctx, tx, saleID, "sale", gross, "", now); err != nil {
 			return err
 		}
 	}
@@ -131,14 +131,16 @@ func (s *Store) recordSales(ctx context.Context, tx *writeTx, o Order, paymentID
 
 // appendLedger appends an entry to the ledger; an entry of the same kind for
 // the sale is there already when a step is retried, and is kept as it is.
-func appendLedger(ctx context.Context, tx *writeTx, saleID int64, kind string, amount int64, reference string, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `
+// It reports whether it added the entry.
+func appendLedger(ctx context.Context, tx *writeTx, saleID int64, kind string, amount int64, reference string, now time.Time) (added bool, err error) {
+	res, err := tx.ExecContext(ctx, `
 		INSERT INTO ledger_entries (sale_id, kind, amount, reference, created_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (sale_id, kind) DO NOTHING`, saleID, kind, amount, reference, ms(now))
 	if err != nil {
-		return fmt.Errorf("ledger %s: %w", kind, err)
+		return false, fmt.Errorf("ledger %s: %w", kind, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // openProblem is true of a sale whose buyer reported a problem the operator
@@ -326,7 +328,7 @@ func (s *Store) RecordTransfer(ctx context.Context, saleID int64, transferID str
 		if err != nil {
 			return err
 		}
-		if err := appendLedger(ctx, tx, saleID, "transfer", net, transferID, now); err != nil {
+		if _, err := appendLedger(ctx, tx, saleID, "transfer", net, transferID, now); err != nil {
 			return err
 		}
 		if refund {
@@ -375,7 +377,7 @@ func (s *Store) RecordReversal(ctx context.Context, saleID int64, reversalID str
 		if err != nil {
 			return err
 		}
-		if err := appendLedger(ctx, tx, saleID, "reversal", net, reversalID, now); err != nil {
+		if _, err := appendLedger(ctx, tx, saleID, "reversal", net, reversalID, now); err != nil {
 			return err
 		}
 		return s.refundBuyer(ctx, tx, saleID, now)
@@ -394,7 +396,8 @@ func (s *Store) refundBuyer(ctx context.Context, tx *writeTx, saleID int64, now 
 		return err
 	}
 	if refunded {
-		return appendLedger(ctx, tx, saleID, "refund", gross, "payment refunded in full", now)
+		_, err := appendLedger(ctx, tx, saleID, "refund", gross, "payment refunded in full", now)
+		return err
 	}
 	tx.insertJob(RefundSaleArgs{SaleID: saleID}, nil)
 	return nil
@@ -440,14 +443,8 @@ func (s *Store) RecordSaleRefund(ctx context.Context, saleID int64, reference st
 			saleID).Scan(&gross, &paymentID, &orderID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO ledger_entries (sale_id, kind, amount, reference, created_at) VALUES ($1, 'refund', $2, $3, $4)
-			ON CONFLICT (sale_id, kind) DO NOTHING`, saleID, gross, reference, ms(now))
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err // recorded already
+		if added, err := appendLedger(ctx, tx, saleID, "refund", gross, reference, now); err != nil || !added {
+			return err // or recorded already
 		}
 		// What the ledger says went back, not what was there plus this
 		// sale: Stripe's charge.refunded for this very refund may have set
