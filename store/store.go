@@ -361,18 +361,14 @@ func (s *Store) insertJobs(ctx context.Context, tx *sql.Tx, jobs []river.InsertM
 	return nil
 }
 
-// querier runs a query for one row on a pool or in a transaction.
+// querier runs queries: a pool or a transaction.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// queryer runs queries: a pool or a transaction.
-type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // queryIDs returns the ids a query selects, in its order.
-func queryIDs(ctx context.Context, q queryer, query string, args ...any) ([]int64, error) {
+func queryIDs(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
