@@ -58,10 +58,21 @@ var encoderPools = map[static.Encoding]*sync.Pool{
 // which the caller releases once it has written it. Otherwise it returns
 // body itself and a nil encoder.
 func compressBody(r *http.Request, body []byte) ([]byte, *pageEncoder) {
+	return compressAs(pageEncoding(r, body), body)
+}
+
+// pageEncoding is the encoding body goes to r in: the one r accepts best, or
+// none for a body too small to gain from it.
+func pageEncoding(r *http.Request, body []byte) static.Encoding {
 	if len(body) < minCompressBytes {
-		return body, nil
+		return static.Identity
 	}
-	enc := static.Negotiate(r, pageEncodings...)
+	return static.Negotiate(r, pageEncodings...)
+}
+
+// compressAs returns body compressed in enc and the encoder holding it, as
+// compressBody does; body itself and a nil encoder for Identity.
+func compressAs(enc static.Encoding, body []byte) ([]byte, *pageEncoder) {
 	if enc == static.Identity {
 		return body, nil
 	}
@@ -105,10 +116,7 @@ type compressedOnce struct {
 
 // write answers r with the page, as writeHTML would.
 func (p *keptPage) write(w http.ResponseWriter, r *http.Request, status int) {
-	enc := static.Identity
-	if len(p.plain) >= minCompressBytes {
-		enc = static.Negotiate(r, pageEncodings...)
-	}
+	enc := pageEncoding(r, p.plain)
 	kept := &p.gzip
 	switch enc {
 	case static.Identity:
@@ -118,7 +126,7 @@ func (p *keptPage) write(w http.ResponseWriter, r *http.Request, status int) {
 		kept = &p.br
 	}
 	kept.once.Do(func() {
-		body, z := compressBody(r, p.plain)
+		body, z := compressAs(enc, p.plain)
 		kept.body = bytes.Clone(body)
 		z.release()
 	})
