@@ -113,14 +113,11 @@ func payoutTotals(sales []store.Sale) []payoutTotal {
 				totals = append(totals, payoutTotal{payoutStage: stage, Currency: a.Currency})
 			}
 		}
-		for i := first; i < first+len(payoutStages); i++ {
-			if totals[i].payoutStage == stageOfSaleState[a.State] {
-				totals[i].Sales++
-				totals[i].Gross += a.Gross
-				totals[i].Fee += a.Fee
-				totals[i].Net += a.Net
-			}
-		}
+		t := &totals[first+slices.Index(payoutStages, stageOfSaleState[a.State])]
+		t.Sales++
+		t.Gross += a.Gross
+		t.Fee += a.Fee
+		t.Net += a.Net
 	}
 	return slices.DeleteFunc(totals, func(t payoutTotal) bool { return t.Sales == 0 })
 }
