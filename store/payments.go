@@ -419,7 +419,11 @@ func (s *Store) RecordRefund(ctx context.Context, paymentIntentID string, refund
 			}
 			refundedNow, changedOrderID = true, orderID.Int64
 			// Nothing of it goes to the seller now; what did comes back.
-			return s.refundSales(ctx, tx, id, now)
+			sales, err := queryIDs(ctx, tx.Tx, `SELECT id FROM sales WHERE payment_id = $1 ORDER BY id`, id)
+			if err != nil {
+				return err
+			}
+			return s.refundSales(ctx, tx, sales, RefundInStripe, now)
 		}
 		if refunded <= before {
 			return nil

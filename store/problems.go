@@ -83,10 +83,8 @@ func (s *Store) DecideProblem(ctx context.Context, actorID, orderID int64, decis
 			return ErrNoOpenProblem
 		}
 		if decision == DecisionRefund {
-			for _, id := range ids {
-				if err := s.refundSale(ctx, tx, id, RefundProblem, now); err != nil {
-					return err
-				}
+			if err := s.refundSales(ctx, tx, ids, RefundProblem, now); err != nil {
+				return err
 			}
 		} else {
 			var due int
@@ -120,10 +118,8 @@ func (s *Store) RefundOrder(ctx context.Context, actorID, orderID int64, now tim
 		if len(ids) == 0 {
 			return ErrNothingToRefund
 		}
-		for _, id := range ids {
-			if err := s.refundSale(ctx, tx, id, RefundByOperator, now); err != nil {
-				return err
-			}
+		if err := s.refundSales(ctx, tx, ids, RefundByOperator, now); err != nil {
+			return err
 		}
 		// An open problem is decided by the refund.
 		if _, err := tx.ExecContext(ctx, `
@@ -135,16 +131,10 @@ func (s *Store) RefundOrder(ctx context.Context, actorID, orderID int64, now tim
 	})
 }
 
-// refundSales refunds every sale of a payment refunded in Stripe's
-// dashboard: none is transferred afterwards, and those transferred already
-// are reversed.
-func (s *Store) refundSales(ctx context.Context, tx *writeTx, paymentID int64, now time.Time) error {
-	ids, err := queryIDs(ctx, tx.Tx, `SELECT id FROM sales WHERE payment_id = $1 ORDER BY id`, paymentID)
-	if err != nil {
-		return err
-	}
+// refundSales refunds the sales ids, for reason (see refundSale).
+func (s *Store) refundSales(ctx context.Context, tx *writeTx, ids []int64, reason string, now time.Time) error {
 	for _, id := range ids {
-		if err := s.refundSale(ctx, tx, id, RefundInStripe, now); err != nil {
+		if err := s.refundSale(ctx, tx, id, reason, now); err != nil {
 			return err
 		}
 	}
