@@ -61,7 +61,7 @@ type Store interface {
 
 	// ReleaseSales releases an order's due sales and returns when its next
 	// sale is due (zero if none).
-	ReleaseSales(ctx context.Context, orderID int64, now time.Time) (time.Time, error)
+	ReleaseSales(ctx context.Context, orderID int64, now time.Time) error
 	// TransferToMake, ReversalToMake and RefundToMake return a sale's next
 	// movement of money, or store.ErrNoPayoutStep once it is made or no
 	// longer wanted; RecordTransfer, RecordReversal and RecordSaleRefund

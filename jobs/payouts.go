@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/riverqueue/river"
 
@@ -13,8 +12,8 @@ import (
 	"github.com/eventhive/eventhive/store"
 )
 
-// ReleaseSalesWorker releases an order's sales when they are due. An event
-// moved later since the job was scheduled makes it wait again.
+// ReleaseSalesWorker releases an order's sales that are due. An event moved
+// since the job was scheduled has scheduled another.
 type ReleaseSalesWorker struct {
 	river.WorkerDefaults[store.ReleaseSalesArgs]
 	deps Deps
@@ -22,11 +21,7 @@ type ReleaseSalesWorker struct {
 
 // Work releases the order's due sales.
 func (w *ReleaseSalesWorker) Work(ctx context.Context, job *river.Job[store.ReleaseSalesArgs]) error {
-	next, err := w.deps.Store.ReleaseSales(ctx, job.Args.OrderID, w.deps.Now())
-	if err != nil || next.IsZero() {
-		return err
-	}
-	return river.JobSnooze(max(next.Sub(w.deps.Now()), time.Second))
+	return w.deps.Store.ReleaseSales(ctx, job.Args.OrderID, w.deps.Now())
 }
 
 // moveMoney takes a sale's next movement of money: it reads the step (none

@@ -157,17 +157,17 @@ const missingFile = `(NOT e.checkin_with_eventhive AND NOT EXISTS (
 // to its seller (a transfer job) if the seller's payout account can be paid,
 // waits for one (releasable) if not, or is refunded when its e-ticket file
 // was still missing when the event started. A sale with a problem waiting for
-// the operator stays held. It returns when the order's next sale is due
-// (zero if none is): its event may have been moved.
-func (s *Store) ReleaseSales(ctx context.Context, orderID int64, now time.Time) (next time.Time, err error) {
-	err = s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
-		next = time.Time{}
+// the operator stays held. Sales not due yet are left: their event was
+// moved later, which scheduled another release (rescheduleReleases).
+func (s *Store) ReleaseSales(ctx context.Context, orderID int64, now time.Time) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		rows, err := tx.QueryContext(ctx, `
-			SELECT a.id, a.release_at, `+missingFile+`,
+			SELECT a.id, `+missingFile+`,
 			       coalesce((SELECT p.payouts_enabled FROM payout_accounts p WHERE p.user_id = a.seller_id), FALSE)
 			FROM sales a JOIN tickets k ON k.id = a.ticket_id JOIN listings l ON l.id = k.listing_id
 			JOIN events e ON e.id = l.event_id
-			WHERE a.order_id = $1 AND a.state = 'held' AND NOT `+openProblem+` ORDER BY a.id`, orderID)
+			WHERE a.order_id = $1 AND a.state = 'held' AND a.release_at <= $2 AND NOT `+openProblem+` ORDER BY a.id`,
+			orderID, ms(now))
 		if err != nil {
 			return err
 		}
@@ -178,16 +178,9 @@ func (s *Store) ReleaseSales(ctx context.Context, orderID int64, now time.Time) 
 		var dues []due
 		for rows.Next() {
 			var d due
-			var release int64
-			if err := rows.Scan(&d.id, &release, &d.missing, &d.payout); err != nil {
+			if err := rows.Scan(&d.id, &d.missing, &d.payout); err != nil {
 				rows.Close()
 				return err
-			}
-			if at := fromMS(release); at.After(now) {
-				if next.IsZero() || at.Before(next) {
-					next = at
-				}
-				continue
 			}
 			dues = append(dues, d)
 		}
@@ -213,7 +206,6 @@ func (s *Store) ReleaseSales(ctx context.Context, orderID int64, now time.Time) 
 		}
 		return nil
 	})
-	return next, err
 }
 
 // setSaleState moves a sale from one state to another, or fails if it is

@@ -87,14 +87,8 @@ func (s *Store) DecideProblem(ctx context.Context, actorID, orderID int64, decis
 				return err
 			}
 		} else {
-			var due int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sales WHERE order_id = $1 AND state = 'held' AND release_at <= $2`,
-				orderID, ms(now)).Scan(&due); err != nil {
-				return err
-			}
-			if due > 0 {
-				tx.insertJob(ReleaseSalesArgs{OrderID: orderID}, nil)
-			}
+			// At once: what is due goes; what is not waits for its job.
+			tx.insertJob(ReleaseSalesArgs{OrderID: orderID}, nil)
 		}
 		action := ActionProblemRelease
 		if decision == DecisionRefund {
