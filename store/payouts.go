@@ -430,8 +430,16 @@ func (s *Store) RecordSaleRefund(ctx context.Context, saleID int64, reference st
 	var refundedNow bool
 	err = s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		orderID, listingID, refundedNow = 0, 0, false
+		// The payment is locked first on PostgreSQL: the refunds of its
+		// other sales wait, and each then sums what the others committed.
+		lock := ""
+		if s.db.Dialect == Postgres {
+			lock = " FOR UPDATE OF p"
+		}
 		var gross, paymentID int64
-		if err := tx.QueryRowContext(ctx, `SELECT gross, payment_id, order_id FROM sales WHERE id = $1 AND state IN ('refunded', 'reversed')`,
+		if err := tx.QueryRowContext(ctx, `
+			SELECT a.gross, a.payment_id, a.order_id FROM sales a JOIN payments p ON p.id = a.payment_id
+			WHERE a.id = $1 AND a.state IN ('refunded', 'reversed')`+lock,
 			saleID).Scan(&gross, &paymentID, &orderID); err != nil {
 			return err
 		}
