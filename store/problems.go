@@ -35,17 +35,15 @@ func (s *Store) ReportProblem(ctx context.Context, buyerID, orderID int64, note 
 		return ErrProblemNote
 	}
 	return s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
-		var status OrderStatus
-		err := tx.QueryRowContext(ctx, `SELECT status FROM orders WHERE id = $1 AND buyer_id = $2`, orderID, buyerID).Scan(&status)
+		// The buyer's order, and whether a problem was reported already.
+		var reported int
+		err := tx.QueryRowContext(ctx, `
+			SELECT (SELECT count(*) FROM sales a WHERE a.order_id = o.id AND a.problem_reported_at IS NOT NULL)
+			FROM orders o WHERE o.id = $1 AND o.buyer_id = $2`, orderID, buyerID).Scan(&reported)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
-			return err
-		}
-		var reported int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sales WHERE order_id = $1 AND problem_reported_at IS NOT NULL`,
-			orderID).Scan(&reported); err != nil {
 			return err
 		}
 		if reported > 0 {
