@@ -27,12 +27,16 @@ func cpuTime(b *testing.B) time.Duration {
 // BenchmarkCreateOrder measures the claim transaction of a purchase without
 // HTTP: CreateOrder by a buyer of its own on a fresh ticket each time, from
 // 32 goroutines as in a rush, with the app's limits on holds and its cool-down,
-// with River's insert of the expiry job and without it (the same
-// transaction with River's INSERT statement skipped). It reports claims/s.
+// with River's insert of the expiry job and, on SQLite, without it (the same
+// transaction with River's INSERT statement skipped; on PostgreSQL the claim
+// statement writes the job itself). It reports claims/s.
 // bench/ (go run ./bench) prints these as the store-level limits.
 func BenchmarkCreateOrder(b *testing.B) {
 	for _, dialect := range storetest.Dialects() {
 		for _, withRiver := range []bool{true, false} {
+			if !withRiver && dialect == store.Postgres {
+				continue
+			}
 			name := string(dialect) + "/river"
 			if !withRiver {
 				name = string(dialect) + "/no_river"

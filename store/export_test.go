@@ -58,3 +58,12 @@ func (s *Store) Claims(ctx context.Context, listingID int64) ([]Claim, error) {
 // MigrateTo applies the app migrations numbered up to version, and River's:
 // a database as an older EventHive left it.
 func (d *DB) MigrateTo(ctx context.Context, version int) error { return d.migrate(ctx, version) }
+
+// InsertJob inserts a job with River's own insert, in a transaction of its
+// own.
+func (s *Store) InsertJob(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	return s.inTx(ctx, func(_ context.Context, tx *writeTx) error {
+		tx.insertJob(args, opts)
+		return nil
+	})
+}

@@ -3,32 +3,23 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/riverqueue/river"
 )
 
-// lockBuyer makes a buyer's claims on PostgreSQL take turns, so that the
+// lockBuyerSQL makes a buyer's claims on PostgreSQL take turns, so that the
 // count of their holds cannot be raced: it locks the buyer's users row until
 // the transaction ends (FOR NO KEY UPDATE, which the foreign-key checks of
 // other inserts do not wait for). SQLite needs none: its one write
 // connection runs write transactions one at a time.
-func (s *Store) lockBuyer(ctx context.Context, tx *sql.Tx, buyerID int64) error {
-	if s.maxHolds == 0 {
-		return nil
-	}
-	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE`, buyerID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("lock buyer: %w", err)
-	}
-	return nil
-}
+const lockBuyerSQL = `SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE`
 
 // checkBuyer refuses an order that would give its buyer more than maxHolds
 // tickets in unexpired pending orders (ErrTooManyHolds), or from a buyer who
@@ -67,14 +58,14 @@ func (s *Store) tooManyHolds(holds int) error {
 	return nil
 }
 
-// holdPostgres is CreateOrder's claim on PostgreSQL, in as few round trips
-// as the rules allow: the buyer's lock (see lockBuyer), then one statement
-// that inserts the order, claims its tickets and counts the buyer's holds
-// and lapses, then River's insert with the commit. The lock must be a
-// statement of its own: a statement reads from a snapshot taken when it
-// starts, and the counts must see what the buyer's previous claim, which the
-// lock waited for, committed. The new order is not in the statement's own
-// snapshot, so its quantity is added to the holds counted.
+// holdPostgres is CreateOrder's claim on PostgreSQL, in two round trips
+// (see claimPostgres): the buyer's lock (see lockBuyerSQL) and one statement
+// that inserts the order, claims its tickets, counts the buyer's holds and
+// lapses and writes the order's expiry job, sent together; then COMMIT. The
+// lock must be a statement of its own: a statement reads from a snapshot
+// taken when it starts, and the counts must see what the buyer's previous
+// claim, which the lock waited for, committed. The new order is not in the
+// statement's own snapshot, so its quantity is added to the holds counted.
 //
 // Tickets are claimed as they are locked, skipping those another buyer's
 // transaction has locked, so that buyers racing for one listing claim
@@ -99,47 +90,123 @@ func (s *Store) holdPostgres(ctx context.Context, buyerID, listingID int64, quan
 // asked for.
 var errShortClaim = errors.New("fewer tickets claimed than asked for")
 
+// claimPostgres is one try of holdPostgres. It runs on the pool's pgx
+// connection itself, which sends BEGIN, the lock and the claim in one
+// pipeline and reads their answers together: through database/sql each is a
+// round trip, and with River's insert and COMMIT a claim took five, each
+// costing the Go process as much CPU as the database spends on the
+// statement. The claim writes its expiry job itself (see insertExpiryJob),
+// which spares River's insert its round trip.
 func (s *Store) claimPostgres(ctx context.Context, buyerID, listingID int64, quantity int, now, expires time.Time, wait string) (Order, error) {
-	o := Order{BuyerID: buyerID, ListingID: listingID, Quantity: quantity, Status: Pending,
-		ExpiresAt: fromMS(ms(expires)), CreatedAt: fromMS(ms(now)), UpdatedAt: fromMS(ms(now))}
-	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
-		if err := s.lockBuyer(ctx, tx.Tx, buyerID); err != nil {
-			return err
-		}
-		var claimed, holds, lapsedHolds int
-		var latest sql.NullInt64
-		err := tx.QueryRowContext(ctx, `
-			WITH o AS (`+insertOrder+`
-				RETURNING id, amount, currency
-			), claimed AS (
-				UPDATE tickets SET claim_order_id = o.id, claim_expires_at = $3 FROM o
-				WHERE tickets.id IN (`+freeTickets("FOR UPDATE "+wait)+`)
-				RETURNING tickets.id
-			)
-			SELECT o.id, o.amount, o.currency, e.name, (SELECT count(*) FROM claimed), h.*
-			FROM o JOIN listings l ON l.id = $5 JOIN events e ON e.id = l.event_id,
-			     (SELECT `+heldBy("$4")+`, `+lapses("$4", "$6")+` FROM orders WHERE buyer_id = $1) h`,
-			buyerID, quantity, ms(expires), ms(now), listingID, ms(now.Add(-s.cooldown.Window)),
-		).Scan(&o.ID, &o.Amount, &o.Currency, &o.EventName, &claimed, &holds, &lapsedHolds, &latest)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errNotClaimable
-		}
-		if err != nil {
-			return fmt.Errorf("claim: %w", err)
-		}
-		if err := s.tooManyHolds(holds + quantity); err != nil {
-			return err
-		}
-		if err := s.cooldownAt(lapsedHolds, latest, now); err != nil {
-			return err
-		}
-		if claimed != quantity {
-			return errShortClaim
-		}
-		tx.insertJob(ExpireOrderArgs{OrderID: o.ID}, &river.InsertOpts{ScheduledAt: expires})
-		return nil
+	defer s.wrote()
+	conn, err := s.db.Write.Conn(ctx)
+	if err != nil {
+		return Order{}, fmt.Errorf("claim: %w", err)
+	}
+	defer conn.Close()
+	var o Order
+	err = conn.Raw(func(driverConn any) error {
+		c := driverConn.(*stdlib.Conn).Conn()
+		var err error
+		o, err = s.claimOn(ctx, c, buyerID, listingID, quantity, now, expires, wait)
+		return endTx(ctx, c, err)
 	})
 	return o, err
+}
+
+func (s *Store) claimOn(ctx context.Context, c *pgx.Conn, buyerID, listingID int64, quantity int, now, expires time.Time, wait string) (Order, error) {
+	o := Order{BuyerID: buyerID, ListingID: listingID, Quantity: quantity, Status: Pending,
+		ExpiresAt: fromMS(ms(expires)), CreatedAt: fromMS(ms(now)), UpdatedAt: fromMS(ms(now))}
+	batch := &pgx.Batch{}
+	batch.Queue(`BEGIN`)
+	if s.maxHolds > 0 {
+		batch.Queue(lockBuyerSQL, buyerID)
+	}
+	batch.Queue(`
+		WITH o AS (`+insertOrder+`
+			RETURNING id, amount, currency, expires_at
+		), claimed AS (
+			UPDATE tickets SET claim_order_id = o.id, claim_expires_at = $3 FROM o
+			WHERE tickets.id IN (`+freeTickets("FOR UPDATE "+wait)+`)
+			RETURNING tickets.id
+		), job AS (`+insertExpiryJob("o", "$7")+`)
+		SELECT o.id, o.amount, o.currency, e.name, (SELECT count(*) FROM claimed), h.*
+		FROM o JOIN listings l ON l.id = $5 JOIN events e ON e.id = l.event_id,
+		     (SELECT `+heldBy("$4")+`, `+lapses("$4", "$6")+` FROM orders WHERE buyer_id = $1) h`,
+		buyerID, quantity, ms(expires), ms(now), listingID, ms(now.Add(-s.cooldown.Window)), o.ExpiresAt)
+	results := c.SendBatch(ctx, batch)
+	defer results.Close()
+	if _, err := results.Exec(); err != nil {
+		return Order{}, fmt.Errorf("begin: %w", err)
+	}
+	if s.maxHolds > 0 {
+		var id int64
+		err := results.QueryRow().Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Order{}, ErrNotFound
+		}
+		if err != nil {
+			return Order{}, fmt.Errorf("lock buyer: %w", err)
+		}
+	}
+	var claimed, holds, lapsedHolds int
+	var latest sql.NullInt64
+	err := results.QueryRow().Scan(&o.ID, &o.Amount, &o.Currency, &o.EventName, &claimed, &holds, &lapsedHolds, &latest)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Order{}, errNotClaimable
+	}
+	if err != nil {
+		return Order{}, fmt.Errorf("claim: %w", err)
+	}
+	if err := s.tooManyHolds(holds + quantity); err != nil {
+		return Order{}, err
+	}
+	if err := s.cooldownAt(lapsedHolds, latest, now); err != nil {
+		return Order{}, err
+	}
+	if claimed != quantity {
+		return Order{}, errShortClaim
+	}
+	return o, results.Close()
+}
+
+// endTx commits the transaction open on c when err is nil, else rolls it
+// back, and returns err or the commit's error. A connection whose
+// transaction could not be ended is given up (driver.ErrBadConn), so that
+// no lock it holds outlives the claim in the pool.
+func endTx(ctx context.Context, c *pgx.Conn, err error) error {
+	if c.PgConn().TxStatus() == 'I' {
+		return err
+	}
+	end := "COMMIT"
+	if err != nil {
+		end = "ROLLBACK"
+	}
+	tag, endErr := c.Exec(ctx, end)
+	if endErr == nil && end == "COMMIT" && tag.String() != "COMMIT" {
+		endErr = errors.New("the transaction was rolled back")
+	}
+	if endErr != nil && err == nil {
+		err = fmt.Errorf("commit: %w", endErr)
+	}
+	if c.PgConn().TxStatus() != 'I' {
+		return errors.Join(err, driver.ErrBadConn)
+	}
+	return err
+}
+
+// insertExpiryJob is the INSERT, for a data-modifying WITH, of the River job
+// that ends the hold of the order selected by from (a WITH query with its
+// id) at scheduledAt (a timestamptz): the row River's own insert of
+// ExpireOrderArgs writes, with River's defaults for a job with no insert
+// options (TestClaimWritesRiversExpiryJob compares them). River's other
+// clients (Python, Ruby) insert their jobs with SQL of their own in the same
+// way.
+func insertExpiryJob(from, scheduledAt string) string {
+	return `INSERT INTO river_job (args, kind, max_attempts, priority, queue, scheduled_at, state)
+		SELECT jsonb_build_object('order_id', ` + from + `.id), '` + ExpireOrderArgs{}.Kind() + `', ` +
+		strconv.Itoa(river.MaxAttemptsDefault) + `, ` + strconv.Itoa(river.PriorityDefault) + `, '` + river.QueueDefault + `', ` +
+		scheduledAt + `, 'scheduled' FROM ` + from
 }
 
 // sweepPostgres is sweepExpired on PostgreSQL. Expiries run there side by

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventhive/eventhive/store"
@@ -259,4 +260,38 @@ func TestSweptTicketsLeftLockedAreReleased(t *testing.T) {
 			require.Zero(t, b.claimOf(t, skipped.ListingID).OrderID, "released by the order's own job")
 		})
 	}
+}
+
+// TestClaimWritesRiversExpiryJob: on PostgreSQL the claim's statement writes
+// its order's expiry job into River's table itself. The row must be the one
+// River's own insert writes for the same job, so that a River upgrade that
+// changes its rows fails here.
+func TestClaimWritesRiversExpiryJob(t *testing.T) {
+	t.Parallel()
+	if len(storetest.Dialects()) < 2 {
+		t.Skip("PostgreSQL only: on SQLite River inserts the job")
+	}
+	b := setupHolds(t, store.Postgres, 4)
+	ctx := t.Context()
+	seller, buyer := b.user(t, "seller@example.com"), b.user(t, "buyer@example.com")
+	listing := b.ticket(t, seller.ID, "Opera gala", 3000)
+	o, err := b.store.CreateOrder(ctx, buyer.ID, listing.ID, 1, time.Now().UTC(), hold)
+	require.NoError(t, err)
+	require.NoError(t, b.store.InsertJob(ctx, store.ExpireOrderArgs{OrderID: o.ID}, &river.InsertOpts{ScheduledAt: o.ExpiresAt}))
+
+	rows, err := b.db.Read.QueryContext(ctx, `
+		SELECT concat_ws(' | ', args, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags,
+		       attempt, attempted_at, attempted_by, errors, finalized_at, unique_key, unique_states)
+		FROM river_job WHERE kind = $1 ORDER BY id`, store.ExpireOrderArgs{}.Kind())
+	require.NoError(t, err)
+	defer rows.Close()
+	var jobs []string
+	for rows.Next() {
+		var job string
+		require.NoError(t, rows.Scan(&job))
+		jobs = append(jobs, job)
+	}
+	require.NoError(t, rows.Err())
+	require.Len(t, jobs, 2, "the claim's job, then River's")
+	require.Equal(t, jobs[1], jobs[0])
 }
