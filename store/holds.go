@@ -98,19 +98,23 @@ var errShortClaim = errors.New("fewer tickets claimed than asked for")
 // statement. The claim writes its expiry job itself (see insertExpiryJob),
 // which spares River's insert its round trip.
 func (s *Store) claimPostgres(ctx context.Context, buyerID, listingID int64, quantity int, now, expires time.Time, wait string) (Order, error) {
-	defer s.wrote()
 	conn, err := s.db.Write.Conn(ctx)
 	if err != nil {
 		return Order{}, fmt.Errorf("claim: %w", err)
 	}
 	defer conn.Close()
 	var o Order
+	unchanged := false
 	err = conn.Raw(func(driverConn any) error {
 		c := driverConn.(*stdlib.Conn).Conn()
 		var err error
 		o, err = s.claimOn(ctx, c, buyerID, listingID, quantity, now, expires, wait)
-		return endTx(ctx, c, err)
+		err, unchanged = endTx(ctx, c, err)
+		return err
 	})
+	if !unchanged {
+		s.wrote()
+	}
 	return o, err
 }
 
@@ -158,41 +162,47 @@ func (s *Store) claimOn(ctx context.Context, c *pgx.Conn, buyerID, listingID int
 	if err != nil {
 		return Order{}, fmt.Errorf("claim: %w", err)
 	}
+	// A listing that cannot give what is asked says why first, as
+	// CreateOrder's read before the claim would have.
+	if claimed != quantity {
+		return Order{}, errShortClaim
+	}
 	if err := s.tooManyHolds(holds + quantity); err != nil {
 		return Order{}, err
 	}
 	if err := s.cooldownAt(lapsedHolds, latest, now); err != nil {
 		return Order{}, err
 	}
-	if claimed != quantity {
-		return Order{}, errShortClaim
-	}
 	return o, results.Close()
 }
 
 // endTx commits the transaction open on c when err is nil, else rolls it
-// back, and returns err or the commit's error. A connection whose
-// transaction could not be ended is given up (driver.ErrBadConn), so that
-// no lock it holds outlives the claim in the pool.
-func endTx(ctx context.Context, c *pgx.Conn, err error) error {
-	if c.PgConn().TxStatus() == 'I' {
-		return err
-	}
+// back, and returns err or the commit's error, and whether the transaction
+// surely changed nothing: it was rolled back. A connection whose transaction
+// could not be ended is given up (driver.ErrBadConn), so that no lock it
+// holds outlives the claim in the pool.
+func endTx(ctx context.Context, c *pgx.Conn, err error) (_ error, unchanged bool) {
 	end := "COMMIT"
 	if err != nil {
 		end = "ROLLBACK"
 	}
 	tag, endErr := c.Exec(ctx, end)
-	if endErr == nil && end == "COMMIT" && tag.String() != "COMMIT" {
-		endErr = errors.New("the transaction was rolled back")
-	}
-	if endErr != nil && err == nil {
-		err = fmt.Errorf("commit: %w", endErr)
+	if endErr == nil && tag.String() != end {
+		// COMMIT rolls back a transaction one of its statements failed in.
+		endErr = fmt.Errorf("%s ended the transaction with %s", end, tag)
 	}
 	if c.PgConn().TxStatus() != 'I' {
-		return errors.Join(err, driver.ErrBadConn)
+		endErr = errors.Join(endErr, driver.ErrBadConn)
 	}
-	return err
+	switch {
+	case err != nil && endErr == nil:
+		return err, true
+	case err != nil:
+		return errors.Join(err, endErr), false
+	case endErr != nil:
+		return fmt.Errorf("commit: %w", endErr), false
+	}
+	return nil, false
 }
 
 // insertExpiryJob is the INSERT, for a data-modifying WITH, of the River job

@@ -101,11 +101,16 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 	// give what is asked: in a rush most attempts are for tickets just
 	// taken, and each would otherwise wait its turn for the one SQLite write
 	// connection only to fail. This read only ever refuses; the claim below
-	// decides.
-	if l, err := s.Listing(ctx, listingID, now); err != nil {
-		return Order{}, err
-	} else if err := notClaimable(l, buyerID, quantity, now); err != nil {
-		return Order{}, s.refused(ctx, buyerID, listingID, now, err)
+	// decides. On PostgreSQL, where claims run side by side and cost two
+	// round trips, the read is worth it only while the listing's claims are
+	// being refused (see refusalMemo).
+	if s.db.Dialect == SQLite || s.refusals.recent(listingID, now) {
+		if l, err := s.Listing(ctx, listingID, now); err != nil {
+			return Order{}, err
+		} else if err := notClaimable(l, buyerID, quantity, now); err != nil {
+			s.refusals.note(listingID, now)
+			return Order{}, s.refused(ctx, buyerID, listingID, now, err)
+		}
 	}
 	claim := s.holdSQLite
 	if s.db.Dialect == Postgres {
@@ -113,6 +118,7 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 	}
 	o, err := claim(ctx, buyerID, listingID, quantity, now, now.Add(hold))
 	if errors.Is(err, errNotClaimable) {
+		s.refusals.note(listingID, now)
 		return Order{}, s.refused(ctx, buyerID, listingID, now, s.whyNotClaimable(ctx, buyerID, listingID, quantity, now))
 	}
 	if err != nil {

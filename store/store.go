@@ -193,6 +193,8 @@ type Store struct {
 	sweeping atomic.Bool
 	// contention spares repeated notes of contended holds (see refused).
 	contention contentionMemo
+	// refusals tells CreateOrder when to read a listing before claiming it.
+	refusals refusalMemo
 	// priceCap is the resale cap (see WithPriceCap), or nil.
 	priceCap func(faceValue int64) (int64, bool)
 	// passKey signs EventHive passes (see LoadPassKey).
