@@ -288,7 +288,8 @@ func (s *Store) FindSession(ctx context.Context, token string) (data []byte, exp
 	return data, fromMS(at), true, nil
 }
 
-// Writes counts the writes this Store has finished, committed or not. When it
+// Writes counts the writes this Store has finished, committed or not, but
+// for the claims of holds refused on PostgreSQL, rolled back. When it
 // returns the same number before and after a read, no write through this
 // Store committed in between, so the read's result still holds at the second
 // call (apart from holds that end meanwhile). Writes by other processes, such
