@@ -128,7 +128,7 @@ func (s *Store) claimOn(ctx context.Context, c *pgx.Conn, buyerID, listingID int
 	}
 	batch.Queue(`
 		WITH o AS (`+insertOrder+`
-			RETURNING id, amount, currency, expires_at
+			RETURNING id, amount, currency
 		), claimed AS (
 			UPDATE tickets SET claim_order_id = o.id, claim_expires_at = $3 FROM o
 			WHERE tickets.id IN (`+freeTickets("FOR UPDATE "+wait)+`)
