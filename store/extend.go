@@ -143,38 +143,6 @@ func extension(ctx context.Context, db querier, lock string, orderID, buyerID in
 	return x, nil
 }
 
-// refusalMemo remembers, per listing, when this process last refused a
-// claim of it, so that CreateOrder on PostgreSQL reads the listing before
-// claiming only while its claims are being refused: in a sell-out nearly all
-// attempts are, and the read spares each a claim and its retry, while a
-// listing whose claims succeed is claimed without it.
-type refusalMemo struct {
-	mu      sync.Mutex
-	refused map[int64]int64 // listing id → Unix ms
-}
-
-// refusalMemoFor is how long a refusal keeps CreateOrder reading first.
-const refusalMemoFor = time.Second
-
-// note records that a claim of the listing was refused at now.
-func (m *refusalMemo) note(listingID int64, now time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.refused == nil || len(m.refused) >= contentionMemoMax {
-		m.refused = map[int64]int64{}
-	}
-	m.refused[listingID] = ms(now)
-}
-
-// recent reports whether a claim of the listing was refused within
-// refusalMemoFor of now.
-func (m *refusalMemo) recent(listingID int64, now time.Time) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	at, ok := m.refused[listingID]
-	return ok && ms(now)-at < refusalMemoFor.Milliseconds()
-}
-
 // contentionMemo remembers, per listing, the latest order noted as
 // contended by this process, so that a rush of refused buyers writes the
 // note once instead of once each.
