@@ -1019,7 +1019,10 @@ func TestBrowser(t *testing.T) {
 		buyer.signUp("buyer@example.com")
 		buyer.open(page)
 		buyer.setValue(item+` select[name="quantity"]`, "2")
-		buyer.do(chromedp.Click(chromedp.CSS(item+` form.buy button`)), chromedp.WaitVisible(chromedp.CSS("#order")))
+		// Clicked through click: the page's stream may replace the button
+		// just after the page loads.
+		buyer.click(item + ` form.buy button`)
+		buyer.do(chromedp.WaitVisible(chromedp.CSS("#order")))
 		viewer.waitFor(fmt.Sprintf(`document.querySelector('%s .left').textContent === '1 of 3 left'`, item), 10*time.Second)
 		require.Equal(t, "for sale", run(viewer, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector('%s').dataset.state`, item))))
 		require.True(t, viewer.visible(item+" form.buy"))
@@ -1030,7 +1033,8 @@ func TestBrowser(t *testing.T) {
 		other := newPerson(t, browser, app, "other", false)
 		other.signUp("other@example.com")
 		other.open(page)
-		other.do(chromedp.Click(chromedp.CSS(item+` form.buy button`)), chromedp.WaitVisible(chromedp.CSS("#order")))
+		other.click(item + ` form.buy button`)
+		other.do(chromedp.WaitVisible(chromedp.CSS("#order")))
 		viewer.waitFor(fmt.Sprintf(`document.querySelector('%s .left').textContent === '0 of 3 left'`, item), 10*time.Second)
 		require.True(t, viewer.visible(item+` [data-badge="held"]`))
 		require.False(t, viewer.visible(item+` [data-badge="sold"]`))
