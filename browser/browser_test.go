@@ -1047,6 +1047,43 @@ func TestBrowser(t *testing.T) {
 		require.False(t, viewer.visible(item+" form.buy"))
 	})
 
+	t.Run("ChoiceKeptThroughLiveUpdate", func(t *testing.T) {
+		app := startApp(t, time.Minute)
+		seller := newPerson(t, browser, app, "seller", false)
+		buyer := newPerson(t, browser, app, "buyer", false)
+
+		seller.signUp("seller@example.com")
+		u, err := app.store.UserByEmail(t.Context(), "seller@example.com")
+		require.NoError(t, err)
+		l, err := app.store.CreateListing(t.Context(), u.ID, store.NewListing{
+			Event: store.NewEvent{Name: "Arena night", StartsAt: time.Now().Add(7 * 24 * time.Hour).Truncate(time.Minute), TimeZone: "UTC"},
+			Price: 3000, FaceValue: 3000, Currency: "usd", Quantity: 3,
+		}, time.Now().UTC())
+		require.NoError(t, err)
+		item := "#listing-" + strconv.FormatInt(l.ID, 10)
+
+		buyer.signUp("buyer@example.com")
+		buyer.open("/events/" + strconv.FormatInt(l.Event.ID, 10))
+		require.Eventually(t, func() bool { return app.openStreams(t) >= 1 }, step, 20*time.Millisecond)
+		buyer.setValue(item+` select[name="quantity"]`, "2")
+		buyer.mark()
+
+		// Another listing for the event: every page is sent the whole list
+		// again, which offers 1 by default.
+		_, err = app.store.CreateListing(t.Context(), u.ID, store.NewListing{
+			EventID: l.Event.ID, Price: 2500, FaceValue: 3000, Currency: "usd", Quantity: 1,
+		}, time.Now().UTC())
+		require.NoError(t, err)
+		app.hub.Publish(live.Any)
+		buyer.waitFor(`document.querySelectorAll('#event-listings li[id^="listing-"]').length === 2`, 10*time.Second)
+		buyer.requireNotReloaded()
+		require.Equal(t, "2", run(buyer, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector('%s select[name="quantity"]').value`, item))))
+
+		buyer.click(item + ` form.buy button`)
+		buyer.do(chromedp.WaitVisible(chromedp.CSS("#order")))
+		require.Contains(t, buyer.text("#order"), "$60.00", "two tickets held")
+	})
+
 	t.Run("ListingCatchesUpAfterReconnecting", func(t *testing.T) {
 		app := startApp(t, time.Minute)
 		seller := newPerson(t, browser, app, "seller", false)

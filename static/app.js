@@ -317,6 +317,7 @@
 
   document.addEventListener('htmx:beforeSwap', function (evt) {
     rememberFocus(evt.detail && evt.detail.target);
+    rememberChoices(evt.detail && evt.detail.target);
   });
 
   // What a stream sends to swap in (sse-swap) is swapped without
@@ -324,6 +325,7 @@
   // follows as for any swap.
   document.addEventListener('htmx:sseBeforeMessage', function (evt) {
     rememberFocus(evt.target);
+    rememberChoices(evt.target);
   });
 
   function restoreFocus(swapped) {
@@ -344,6 +346,61 @@
     container.focus({ preventScroll: true });
   }
 
+  // ---- Keep what the reader chose across live updates ---------------------
+  //
+  // New content comes with its choices at their defaults: a quantity picked,
+  // or an event chosen in the sell form's picker, while an update was on its
+  // way would be silently undone (the buyer would hold one ticket, not the
+  // two they picked). A choice the reader changed from its default is made
+  // again in the new content when that still offers it. It is found again
+  // by its id, or else by its name inside the nearest element with an id
+  // (#listing-7).
+
+  var choices = [];
+
+  function changedByReader(el) {
+    if (el.tagName === 'SELECT') {
+      return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+    }
+    return el.checked !== el.defaultChecked && (el.type === 'checkbox' || el.checked);
+  }
+
+  function rememberChoices(target) {
+    choices = [];
+    if (!target || !target.querySelectorAll) return;
+    target.querySelectorAll('select, input[type="radio"], input[type="checkbox"]').forEach(function (el) {
+      if (!changedByReader(el)) return;
+      var scope = el.id || !el.parentElement ? null : el.parentElement.closest('[id]');
+      if (!el.id && !(scope && el.name)) return;
+      choices.push({ id: el.id, scope: scope && scope.id, name: el.name, value: el.value, checked: el.checked });
+    });
+  }
+
+  function findChoice(c) {
+    if (c.id) return document.getElementById(c.id);
+    var scope = document.getElementById(c.scope);
+    if (!scope || !window.CSS || !CSS.escape) return null;
+    var els = scope.querySelectorAll('[name="' + CSS.escape(c.name) + '"]');
+    for (var i = 0; i < els.length; i++) {
+      if (els[i].type !== 'radio' || els[i].value === c.value) return els[i];
+    }
+    return null;
+  }
+
+  function restoreChoices() {
+    var kept = choices;
+    choices = [];
+    kept.forEach(function (c) {
+      var el = findChoice(c);
+      if (!el) return;
+      if (el.tagName === 'SELECT') {
+        if (Array.prototype.some.call(el.options, function (o) { return o.value === c.value; })) el.value = c.value;
+      } else if (el.value === c.value) {
+        el.checked = c.checked;
+      }
+    });
+  }
+
   // ---- Wiring -----------------------------------------------------------
 
   // htmx fires htmx:load for the body at start-up and for every element it
@@ -358,6 +415,7 @@
   document.addEventListener('htmx:afterSwap', function (evt) {
     focusFirstInvalid(evt.target);
     announce(evt.target);
+    restoreChoices();
     restoreFocus(evt.target);
   });
 
