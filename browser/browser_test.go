@@ -447,11 +447,29 @@ func (p *person) waitFor(expression string, timeout time.Duration) {
 	}
 }
 
-// click clicks the first element sel matches. A live update can replace the
-// element between finding it and clicking it: then it finds it again.
-func (p *person) click(sel string) {
-	p.t.Helper()
-	p.onNode("click "+sel, chromedp.Click(chromedp.CSS(sel)))
+// click clicks the first element sel matches.
+func (p *person) click(sel string) { p.t.Helper(); p.do(press(sel)) }
+
+// press waits for the first element sel matches to be visible, then clicks
+// it. The click is one step in the page, not chromedp.Click's mouse press
+// and release at the element's centre: a live update that replaced the
+// element between the two sent the press to the old element and the release
+// to the new one, so no click happened at all (CI lost a Buy and a Cancel
+// that way). It fails, as a pointer would, when something else covers the
+// element's centre.
+func press(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+			const el = document.querySelector(%q);
+			if (!el) throw new Error("no element matches " + %[1]q);
+			el.scrollIntoView({block: "center", inline: "center"});
+			const r = el.getBoundingClientRect();
+			const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+			if (!el.contains(hit)) throw new Error(%[1]q + " is covered by " + (hit ? hit.outerHTML.slice(0, 120) : "nothing"));
+			el.click();
+		})()`, sel)),
+	)
 }
 
 // onNode runs actions on a node of the page, again if a live update
@@ -669,7 +687,7 @@ func (p *person) signUp(email string) {
 	p.do(
 		chromedp.SendKeys(chromedp.CSS("#email"), email),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS(`#signup-form button[type="submit"]`)),
+		press(`#signup-form button[type="submit"]`),
 		chromedp.WaitVisible(chromedp.CSS(".whoami")),
 	)
 	require.Contains(p.t, p.text(".whoami"), email)
@@ -683,7 +701,7 @@ func (p *person) sell(title, price string) string {
 	p.do(
 		chromedp.SendKeys(chromedp.CSS("#event_name"), title),
 		chromedp.SendKeys(chromedp.CSS("#price"), price),
-		chromedp.Click(chromedp.CSS(`#ticket-form button[type="submit"]:not([formmethod])`)),
+		press(`#ticket-form button[type="submit"]:not([formmethod])`),
 		chromedp.WaitVisible(chromedp.CSS("#buy")),
 	)
 	require.Contains(p.t, p.text("#buy"), "This is your listing.")
@@ -702,7 +720,7 @@ func (p *person) setValue(sel, value string) {
 func (p *person) buy() string {
 	p.t.Helper()
 	p.do(
-		chromedp.Click(chromedp.CSS(`#buy button[type="submit"]`)),
+		press(`#buy button[type="submit"]`),
 		chromedp.WaitVisible(chromedp.CSS("#order")),
 	)
 	require.Equal(p.t, "pending", p.orderStatus())
@@ -784,7 +802,7 @@ func TestBrowser(t *testing.T) {
 		require.Regexp(t, `^00:[0-5]\d$|^01:00$`, buyer.text(".checkout .countdown"), "the checkout counts down the same hold")
 		buyer.screenshot("checkout")
 		buyer.do(
-			chromedp.Click(chromedp.CSS(`.checkout form[action$="/pay"] button`)),
+			press(`.checkout form[action$="/pay"] button`),
 			chromedp.WaitVisible(chromedp.CSS("#order")),
 		)
 		require.Equal(t, order, buyer.path())
@@ -813,7 +831,7 @@ func TestBrowser(t *testing.T) {
 		require.Equal(t, "The QR code was refused at the door.", run(buyer, chromedp.Evaluate[string](`document.getElementById('note').value`)))
 		require.True(t, buyer.visible("#note"), "the report stays open")
 		buyer.screenshot("order-report")
-		buyer.do(chromedp.Click(chromedp.CSS("#report-button")), chromedp.WaitVisible(chromedp.CSS("#problem-reported")))
+		buyer.do(press("#report-button"), chromedp.WaitVisible(chromedp.CSS("#problem-reported")))
 		require.Contains(t, buyer.text("#problem-reported"), "EventHive is looking into it")
 		buyer.screenshot("order-reported")
 		buyer.open("/payouts")
@@ -922,7 +940,7 @@ func TestBrowser(t *testing.T) {
 		require.Contains(t, buyer.text("#listing"), "5 tickets from $45.00")
 		buyer.screenshot("home-events")
 		buyer.viewport(phone)
-		buyer.do(chromedp.Click(chromedp.CSS(`#listing .event-card h2 a`)), chromedp.WaitVisible(chromedp.CSS("#event-listings")))
+		buyer.do(press(`#listing .event-card h2 a`), chromedp.WaitVisible(chromedp.CSS("#event-listings")))
 		require.Equal(t, []string{cheaper, listing}, run(buyer, chromedp.Evaluate[[]string](
 			`[...document.querySelectorAll('#event-listings li a[href^="/tickets/"]')].map(a => a.getAttribute("href"))`)),
 			"cheapest first")
@@ -933,7 +951,7 @@ func TestBrowser(t *testing.T) {
 		id := strings.TrimPrefix(listing, "/tickets/")
 		buyer.setValue(`#listing-`+id+` select[name="quantity"]`, "2")
 		buyer.do(
-			chromedp.Click(chromedp.CSS(`#listing-`+id+` form.buy button`)),
+			press(`#listing-`+id+` form.buy button`),
 			chromedp.WaitVisible(chromedp.CSS("#order")),
 		)
 		require.Equal(t, "pending", buyer.orderStatus())
@@ -988,7 +1006,7 @@ func TestBrowser(t *testing.T) {
 		require.False(t, member.visible(".menu > summary"))
 		require.True(t, member.visible(`.menu a[href="/payments"]`))
 		require.True(t, member.visible(".whoami"))
-		member.do(chromedp.Click(chromedp.CSS(`.menu a[href="/payments"]`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/payments"][aria-current="page"]`)))
+		member.do(press(`.menu a[href="/payments"]`), chromedp.WaitVisible(chromedp.CSS(`a[href="/payments"][aria-current="page"]`)))
 	})
 
 	t.Run("EventPageCountsLive", func(t *testing.T) {
@@ -1128,7 +1146,7 @@ func TestBrowser(t *testing.T) {
 		// (A page without a stream of its own: the listing's own page has
 		// one.)
 		viewer.do(
-			chromedp.Click(chromedp.CSS(`a[href^="/signin"]`)),
+			press(`a[href^="/signin"]`),
 			chromedp.WaitVisible(chromedp.CSS("#email")),
 		)
 		require.Eventually(t, func() bool { return app.openStreams(t) == 0 }, step, 20*time.Millisecond,
@@ -1237,7 +1255,7 @@ func TestBrowser(t *testing.T) {
 		ticket := seller.sell("Opera", "30.00")
 		buyer.signUp("buyer@example.com")
 		buyer.open("/")
-		buyer.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#listing a[href=%q]`, ticket))), chromedp.WaitVisible(chromedp.CSS("#buy")))
+		buyer.do(press(fmt.Sprintf(`#listing a[href=%q]`, ticket)), chromedp.WaitVisible(chromedp.CSS("#buy")))
 		order := buyer.buy()
 		require.Equal(t, "01:00", buyer.text(".countdown"), "the server's time left, with no script to count down")
 		require.Regexp(t, `^\d+ \w{3} \d{4} \d\d:\d\d UTC$`, buyer.text("#order .facts time"), "the time in UTC, with no script to show it in the reader's zone")
@@ -1247,7 +1265,7 @@ func TestBrowser(t *testing.T) {
 		buyer.click("#pay-button")
 		buyer.do(
 			chromedp.WaitVisible(chromedp.CSS(".checkout")),
-			chromedp.Click(chromedp.CSS(`.checkout form[action$="/pay"] button`)),
+			press(`.checkout form[action$="/pay"] button`),
 			chromedp.WaitVisible(chromedp.CSS("#order")),
 		)
 		require.Equal(t, order, buyer.path())
@@ -1379,7 +1397,7 @@ func (p *person) signIn(email string) {
 	p.do(
 		chromedp.SendKeys(chromedp.CSS("#email"), email),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
+		press(`#signin-form button[type="submit"]`),
 		chromedp.WaitVisible(chromedp.CSS(".whoami")),
 	)
 	require.Contains(p.t, p.text(".whoami"), email)
