@@ -408,6 +408,43 @@ func TestMoneyWaitsForThePayoutAccount(t *testing.T) {
 	}
 }
 
+// TestSuspendedSellerIsNotPaid suspends a seller before their sales are
+// released: the money waits, even when their payout account is enabled again,
+// and goes to them once an operator reinstates them. A sale of a seller still
+// suspended can be refunded to its buyer instead.
+func TestSuspendedSellerIsNotPaid(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			w := newPayoutWorld(t, dialect)
+			w.connect()
+			kept, refunded := w.sell(1, false), w.sell(1, false)
+			_, err := w.st.SuspendUser(ctx, w.admin.ID, w.seller.ID, "selling tickets twice", w.clock.Now())
+			require.NoError(t, err)
+
+			w.clock.Advance(time.Hour + payoutDelay + time.Minute)
+			w.sales(kept.ID, store.SaleReleasable)
+			w.sales(refunded.ID, store.SaleReleasable)
+			require.NoError(t, w.st.UpdatePayoutAccount(ctx, "acct_seller", true, "bank account ending 6789", w.clock.Now()))
+			w.jobsDone()
+			w.sales(kept.ID, store.SaleReleasable)
+			assert.Equal(t, 0, w.money.count("transfer "), "no money to a suspended seller")
+			w.balanced()
+
+			require.NoError(t, w.st.RefundOrder(ctx, w.admin.ID, refunded.ID, w.clock.Now()))
+			w.sales(refunded.ID, store.SaleRefunded)
+			require.NoError(t, w.st.ReinstateUser(ctx, w.admin.ID, w.seller.ID, w.clock.Now()))
+			w.sales(kept.ID, store.SaleTransferred)
+			w.jobsDone()
+			assert.Equal(t, 1, w.money.count("transfer "))
+			assert.Equal(t, 1, w.money.count("refund "))
+			w.balanced()
+		})
+	}
+}
+
 // TestPostponedEventPostponesThePayout moves an event a week later after its
 // tickets sold: the release follows the new start.
 func TestPostponedEventPostponesThePayout(t *testing.T) {

@@ -305,7 +305,8 @@ func (u User) CanBeSuspendedBy(actorID int64) error {
 
 // SuspendUser suspends an account, for reason, in one transaction: its
 // sessions end at once (a new session epoch), it cannot sign in (CanSignIn),
-// its listings leave sale (listingOpen), and every hold it has as a buyer is
+// its listings leave sale (listingOpen), the money of its sales released from
+// now on waits (sellerPayable), and every hold it has as a buyer is
 // released as CancelOrder would: the order cancelled, its tickets back on
 // sale, and its checkout session, if any, expired by a job. It returns how
 // many holds were released. Suspending a suspended account changes nothing.
@@ -377,8 +378,9 @@ func releaseHolds(ctx context.Context, tx *writeTx, buyerID int64, now time.Time
 	return len(holds), nil
 }
 
-// ReinstateUser lifts an account's suspension: it may sign in again and its
-// listings are back on sale, as they were. Reinstating an account that is
+// ReinstateUser lifts an account's suspension: it may sign in again, its
+// listings are back on sale, as they were, and the money of its sales that
+// waited meanwhile goes to it if its payout account can be paid. Reinstating an account that is
 // not suspended changes nothing.
 func (s *Store) ReinstateUser(ctx context.Context, actorID, userID int64, now time.Time) error {
 	return s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
@@ -390,6 +392,9 @@ func (s *Store) ReinstateUser(ctx context.Context, actorID, userID int64, now ti
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET suspended_at = NULL WHERE id = $1`, userID); err != nil {
+			return err
+		}
+		if err := transferReleasable(ctx, tx, userID, now); err != nil {
 			return err
 		}
 		return recordAction(ctx, tx.Tx, actorID, ActionReinstate, SubjectUser, userID, "", now)

@@ -71,15 +71,29 @@ func (s *Store) UpdatePayoutAccount(ctx context.Context, accountID string, enabl
 		if err != nil || !enabled {
 			return err
 		}
-		ids, err := queryIDs(ctx, tx.Tx, `
-			UPDATE sales SET state = 'transferring', updated_at = $1
-			WHERE seller_id = $2 AND state = 'releasable' RETURNING id`, ms(now), userID)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			tx.insertJob(TransferSaleArgs{SaleID: id}, nil)
-		}
-		return nil
+		return transferReleasable(ctx, tx, userID, now)
 	})
 }
+
+// transferReleasable starts the transfer of a seller's sales that wait for
+// the seller to be paid (releasable), if the seller can be paid now: their
+// payout account is enabled and an operator has not suspended them.
+func transferReleasable(ctx context.Context, tx *writeTx, sellerID int64, now time.Time) error {
+	ids, err := queryIDs(ctx, tx.Tx, `
+		UPDATE sales AS a SET state = 'transferring', updated_at = $1
+		WHERE a.seller_id = $2 AND a.state = 'releasable' AND `+sellerPayable+` RETURNING id`, ms(now), sellerID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		tx.insertJob(TransferSaleArgs{SaleID: id}, nil)
+	}
+	return nil
+}
+
+// sellerPayable is true of a sale (a) whose seller can be paid: their payout
+// account is enabled and they are not suspended. The money of a suspended
+// seller waits (releasable) until an operator reinstates them or refunds
+// its buyers.
+const sellerPayable = `coalesce((SELECT p.payouts_enabled FROM payout_accounts p WHERE p.user_id = a.seller_id), FALSE)
+	AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = a.seller_id AND u.suspended_at IS NOT NULL)`

@@ -154,8 +154,8 @@ const missingFile = `(NOT e.checkin_with_eventhive AND NOT EXISTS (
 	  AND (e.starts_at IS NULL OR f.uploaded_at <= e.starts_at)))`
 
 // ReleaseSales releases the sales of an order that are due at now: each goes
-// to its seller (a transfer job) if the seller's payout account can be paid,
-// waits for one (releasable) if not, or is refunded when its e-ticket file
+// to its seller (a transfer job) if the seller can be paid (sellerPayable),
+// waits (releasable) if not, or is refunded when its e-ticket file
 // was still missing when the event started. A sale with a problem waiting for
 // the operator stays held. Sales not due yet are left: their event was
 // moved later, which scheduled another release (rescheduleReleases).
@@ -163,7 +163,7 @@ func (s *Store) ReleaseSales(ctx context.Context, orderID int64, now time.Time) 
 	return s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		rows, err := tx.QueryContext(ctx, `
 			SELECT a.id, `+missingFile+`,
-			       coalesce((SELECT p.payouts_enabled FROM payout_accounts p WHERE p.user_id = a.seller_id), FALSE)
+			       `+sellerPayable+`
 			FROM sales a JOIN tickets k ON k.id = a.ticket_id JOIN listings l ON l.id = k.listing_id
 			JOIN events e ON e.id = l.event_id
 			WHERE a.order_id = $1 AND a.state = 'held' AND a.release_at <= $2 AND NOT `+openProblem+` ORDER BY a.id`,
