@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -74,13 +76,31 @@ func startApp(t *testing.T, databaseURL string, hold time.Duration, env ...strin
 	return a
 }
 
-// freePort returns a TCP port on 127.0.0.1 that nothing listens on.
+// freePort returns a TCP port on 127.0.0.1 that nothing listens on, below
+// the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768 and up
+// by default). A port from that range (":0") is free only until the next
+// outgoing connection of a test running in parallel takes it as its own,
+// before the app could listen on it.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 20000 {
+				low = n
+			}
+		}
+	}
+	for range 100 {
+		port := 20000 + rand.IntN(low-20000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			ln.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port below the ephemeral range")
+	return 0
 }
 
 // user is a browser with its own cookies.
