@@ -1102,6 +1102,61 @@ func TestBrowser(t *testing.T) {
 		require.Contains(t, buyer.text("#order"), "$60.00", "two tickets held")
 	})
 
+	t.Run("ListingPageTakesWhatItsStreamSends", func(t *testing.T) {
+		app := startApp(t, time.Minute)
+		seller := newPerson(t, browser, app, "seller", false)
+		viewer := newPerson(t, browser, app, "viewer", false)
+
+		seller.signUp("seller@example.com")
+		u, err := app.store.UserByEmail(t.Context(), "seller@example.com")
+		require.NoError(t, err)
+		l, err := app.store.CreateListing(t.Context(), u.ID, store.NewListing{
+			Event: store.NewEvent{Name: "Arena night", StartsAt: time.Now().Add(7 * 24 * time.Hour).Truncate(time.Minute), TimeZone: "UTC"},
+			Price: 3000, FaceValue: 3000, Currency: "usd", Quantity: 3,
+		}, time.Now().UTC())
+		require.NoError(t, err)
+		// hold has a buyer of their own hold tickets, and returns their
+		// order and id; the pages hear of it only when told to.
+		hold := func(email string, quantity int, tell bool) (store.Order, int64) {
+			t.Helper()
+			id := signUpByHTTP(t, app, email)
+			o, err := app.store.CreateOrder(t.Context(), id, l.ID, quantity, time.Now().UTC(), time.Minute)
+			require.NoError(t, err)
+			if tell {
+				app.hub.Publish(live.Event{TicketID: l.ID, OrderID: o.ID})
+			}
+			return o, id
+		}
+
+		viewer.signUp("viewer@example.com")
+		viewer.open("/tickets/" + strconv.FormatInt(l.ID, 10))
+		require.Eventually(t, func() bool { return app.openStreams(t) >= 1 }, step, 20*time.Millisecond)
+		viewer.mark()
+
+		// Tickets held by someone else: the box the stream sends replaces
+		// the page's, which fetches nothing.
+		first, firstID := hold("first@example.com", 1, true)
+		viewer.waitFor(`document.querySelector('#buy .left').textContent === '2 of 3 left'`, 10*time.Second)
+		require.Zero(t, run(viewer, chromedp.Evaluate[int](`performance.getEntriesByType("resource").filter(e => e.initiatorType === "xmlhttprequest").length`)),
+			"the page fetched its box")
+
+		// The rest held before the page could hear of it: pressing Buy is
+		// refused, and the refusal stays in view when the next box comes.
+		hold("second@example.com", 2, false)
+		viewer.quiet(true) // the browser logs the 409
+		viewer.click(`#buy form.buy button`)
+		viewer.waitFor(`document.getElementById('buy-error') !== null`, step)
+		viewer.quiet(false)
+		refusal := viewer.text("#buy-error")
+		require.NoError(t, app.store.CancelOrder(t.Context(), first.ID, firstID, time.Now().UTC()))
+		app.hub.Publish(live.Event{TicketID: l.ID, OrderID: first.ID})
+		viewer.waitFor(`document.querySelector('#buy .left').textContent === '1 of 3 left'`, 10*time.Second)
+		require.Equal(t, refusal, viewer.text("#buy-error"))
+		require.Empty(t, run(viewer, chromedp.Evaluate[string](`document.getElementById('buy-error').getAttribute('role') || ""`)),
+			"not announced again")
+		viewer.requireNotReloaded()
+	})
+
 	t.Run("ListingCatchesUpAfterReconnecting", func(t *testing.T) {
 		app := startApp(t, time.Minute)
 		seller := newPerson(t, browser, app, "seller", false)

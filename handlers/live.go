@@ -168,6 +168,52 @@ func (h *Handler) renderEventListings(ctx context.Context, id int64, loc *money.
 	return r, nil
 }
 
+// ticketLive streams a listing's buy box as any signed-out reader sees it, in
+// the reader's locale: rendered once a coalescing window for every page that
+// shows it, as a "buy" event that replaces the page's box, and only when it
+// changed. A stream is sent the box when it opens unless its Last-Event-ID
+// says it has the latest. The seller's page and a holder's use /live
+// instead: they show the listing as theirs.
+func (h *Handler) ticketLive(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.ticket(w, r)
+	if !ok {
+		return
+	}
+	if !t.Event.HiddenAt.IsZero() {
+		// A hidden event's listing is for its seller and operators,
+		// whose pages re-fetch.
+		h.notFound(w, r)
+		return
+	}
+	id, loc := t.ID, readerLocale(r)
+	h.openStream(w, r, live.Topic{Name: "buy", ID: id, Variant: loc.String()}, live.Feed{
+		Concerns: func(e live.Event) bool { return e.ConcernsListing(id) },
+		Render: func(ctx context.Context, last any) (live.Rendering, error) {
+			return h.renderBuyBox(ctx, id, loc, last)
+		},
+	})
+}
+
+// renderBuyBox renders a listing's buy box as a signed-out reader sees it;
+// Same when it is what last (the bytes of the previous rendering) says.
+func (h *Handler) renderBuyBox(ctx context.Context, id int64, loc *money.Locale, last any) (live.Rendering, error) {
+	now := h.now()
+	t, err := h.store.Listing(ctx, id, now)
+	if err != nil {
+		return live.Rendering{}, err
+	}
+	data := h.buyBox(Page{Now: now}, t)
+	data.Shared = true
+	var buf bytes.Buffer
+	if err := h.views.In(loc).Render(&buf, templates.TicketBuy, data); err != nil {
+		return live.Rendering{}, err
+	}
+	if before, ok := last.([]byte); ok && bytes.Equal(before, buf.Bytes()) {
+		return live.Rendering{Same: true, State: before}, nil
+	}
+	return live.Rendering{HTML: buf.Bytes(), State: buf.Bytes()}, nil
+}
+
 // orderLive streams an "order" event whenever the signed-in buyer's order
 // named in the URL changes state; anyone else's order is 404.
 func (h *Handler) orderLive(w http.ResponseWriter, r *http.Request) {

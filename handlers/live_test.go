@@ -675,3 +675,67 @@ func TestEventLive(t *testing.T) {
 		})
 	})
 }
+
+// TestTicketLive checks a listing page's buy box: rendered once for every
+// reader who is neither its seller nor holding its tickets, sent when it
+// changed, and only for that listing.
+func TestTicketLive(t *testing.T) {
+	t.Parallel()
+
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		t.Run("EveryReaderGetsTheSameBox", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			seller := b.signUp(t, "seller@example.com")
+			l := b.listUnderNewEvent(t, "seller@example.com", "Arena", 3)
+			buyer := b.signUp(t, "buyer@example.com")
+			page, path := "/tickets/"+itoa(l.ID), "/tickets/"+itoa(l.ID)+"/live"
+
+			// Signed out or in, a reader's page takes its box from the
+			// listing's stream; the seller's fetches its own.
+			for _, c := range []*http.Client{newClient(t), b.signUp(t, "viewer@example.com")} {
+				requireElement(t, b.get(t, c, page).HTML,
+					`div[hx-ext="sse"][sse-connect="`+path+`"] > div#buy[sse-swap="buy"][hx-swap="outerHTML"]:not([hx-get])`)
+			}
+			requireElement(t, b.get(t, seller, page).HTML, `div[hx-ext="sse"][sse-connect="/live"] > div#buy[hx-get="`+page+`"]`)
+
+			first, second := b.openStream(t, newClient(t), path), b.openStream(t, newClient(t), path)
+			opening := first.nextMessage(t)
+			require.Equal(t, "buy", opening.Name, "the latest rendering, at once")
+			require.Equal(t, opening, second.nextMessage(t))
+			require.Equal(t, "3 of 3", leftOf.FindStringSubmatch(opening.Data)[1])
+			require.Contains(t, opening.Data, `sse-swap="buy"`, "what replaces the box goes on taking what the stream sends")
+
+			b.buyN(t, buyer, l.ID, 2)
+			change := first.nextMessage(t)
+			require.Equal(t, "buy", change.Name)
+			require.Equal(t, "1 of 3", leftOf.FindStringSubmatch(change.Data)[1])
+			require.Equal(t, change, second.nextMessage(t), "the same bytes for every reader")
+			require.NotContains(t, change.Data, "your-hold")
+
+			// The holder's page shows their hold, and fetches its own box.
+			requireElement(t, b.get(t, buyer, page).HTML, `div[hx-ext="sse"][sse-connect="/live"] > div#buy[hx-get] #your-hold`)
+
+			// A reader who has the latest is sent nothing when it
+			// reconnects; nor are the readers when another listing changes.
+			uptodate := b.openStream(t, newClient(t), path, withHeader("Last-Event-ID", change.ID))
+			other := b.listUnderNewEvent(t, "seller@example.com", "Other", 1)
+			b.buyN(t, b.signUp(t, "third@example.com"), other.ID, 1)
+			uptodate.requireQuiet(t)
+			first.requireQuiet(t)
+		})
+
+		t.Run("NoStreamForAListingNobodyMaySee", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			b.signUp(t, "seller@example.com")
+			l := b.listUnderNewEvent(t, "seller@example.com", "Arena", 3)
+			require.NoError(t, b.store.HideEvent(t.Context(), b.userID(t, "seller@example.com"), l.Event.ID, b.clock.Now()))
+			for _, path := range []string{"/tickets/9999/live", "/tickets/" + itoa(l.ID) + "/live"} {
+				res := b.get(t, newClient(t), path, withHeader("Accept", "text/event-stream"))
+				requireStatus(t, res, http.StatusNotFound)
+			}
+			require.Zero(t, b.openStreams(t))
+		})
+	})
+}

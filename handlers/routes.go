@@ -50,6 +50,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 		r.Get("/tickets/{id}", h.showTicket)
 		r.Get("/events/{id}", h.showEvent)
 		r.Get("/events/{id}/live", h.eventLive)
+		r.Get("/tickets/{id}/live", h.ticketLive)
 		// E-ticket downloads answer 404 to anyone but their reader, signed
 		// out included.
 		r.Get("/tickets/{id}/files/{n}", h.listingFile)

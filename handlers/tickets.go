@@ -48,12 +48,44 @@ type ticketPage struct {
 	// Files are the seller's e-ticket files of the listing's tickets; nil
 	// for anyone else, and for an event with EventHive passes.
 	Files *fileUploads
+	// Shared is set when the buy box is what any signed-out reader sees
+	// (the viewer is neither the seller nor holding tickets of the listing,
+	// whose event is not hidden): the page then takes the rendering every
+	// such page shares from /tickets/{id}/live, instead of fetching its box
+	// again whenever tickets change anywhere.
+	Shared bool
 }
 
 // ticketPage is the data of t's page for the viewer, who may be holding some
 // of its tickets.
 func (h *Handler) ticketPage(r *http.Request, t store.Listing) (ticketPage, error) {
-	p := h.page(r, t.Title())
+	data := h.buyBox(h.page(r, t.Title()), t)
+	if data.IsSeller {
+		var err error
+		if data.Files, err = h.fileUploads(r.Context(), t, data.Now); err != nil {
+			return data, err
+		}
+	}
+	data.Shared = t.Event.HiddenAt.IsZero() && !data.IsSeller
+	if data.User == nil || data.IsSeller || t.Held() == 0 {
+		return data, nil
+	}
+	// Some tickets are held: by the viewer, among others?
+	o, err := h.store.HeldBy(r.Context(), t.ID, data.User.ID, data.Now)
+	switch {
+	case err == nil:
+		data.Mine, data.MineLeft = &o, formatClock(o.ExpiresAt.Sub(data.Now))
+		data.Shared = false
+	case !errors.Is(err, store.ErrNotFound):
+		return data, err
+	}
+	return data, nil
+}
+
+// buyBox is what t's buy box shows p's reader before anything of their own
+// (their hold, their files) is added: what any reader who is not its seller
+// sees.
+func (h *Handler) buyBox(p Page, t store.Listing) ticketPage {
 	data := ticketPage{
 		Page:         p,
 		Ticket:       t,
@@ -62,26 +94,10 @@ func (h *Handler) ticketPage(r *http.Request, t store.Listing) (ticketPage, erro
 		Hold:         formatDuration(h.cfg.OrderHold),
 		Quantity:     1,
 	}
-	if data.IsSeller {
-		var err error
-		if data.Files, err = h.fileUploads(r.Context(), t, p.Now); err != nil {
-			return data, err
-		}
-	} else {
+	if !data.IsSeller {
 		data.Quantities = quantitiesOf(t, p.Now, h.store.MaxHolds())
 	}
-	if p.User == nil || data.IsSeller || t.Held() == 0 {
-		return data, nil
-	}
-	// Some tickets are held: by the viewer, among others?
-	o, err := h.store.HeldBy(r.Context(), t.ID, p.User.ID, p.Now)
-	switch {
-	case err == nil:
-		data.Mine, data.MineLeft = &o, formatClock(o.ExpiresAt.Sub(p.Now))
-	case !errors.Is(err, store.ErrNotFound):
-		return data, err
-	}
-	return data, nil
+	return data
 }
 
 // noStore keeps a page out of the browser's caches, the back/forward cache

@@ -57,6 +57,13 @@ func (e Event) ConcernsCheckins(eventID int64) bool { return e.CheckinEventID ==
 // sale: all but a check-in at a door may.
 func (e Event) ConcernsTickets() bool { return e.CheckinEventID == 0 }
 
+// ConcernsListing reports whether the event may change the listing with the
+// id: one of its own, or one whose publisher does not know which listing
+// changed (an order that expired or was paid).
+func (e Event) ConcernsListing(id int64) bool {
+	return e.ConcernsTickets() && (e.TicketID == id || e.TicketID == 0)
+}
+
 // Channel is the PostgreSQL notification channel of an app whose tables live
 // in the public schema; an app in another schema uses Channel+"_"+schema, so
 // that apps sharing a database do not hear each other.

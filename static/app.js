@@ -213,9 +213,13 @@
 
   // An element that refreshes itself ([data-live]) keeps what it shows when
   // a refresh fails (the server is restarting, the database is briefly
-  // down): the next event or reconnection refreshes it again.
+  // down): the next event or reconnection refreshes it again. Only its own
+  // requests count: a form inside it whose refusal (409, 422) replaces it
+  // is answered as usual. (htmx's detail.elt is the swap's target, not the
+  // element that asked.)
   document.addEventListener('htmx:beforeSwap', function (evt) {
-    var elt = evt.detail && evt.detail.elt;
+    var config = evt.detail && evt.detail.requestConfig;
+    var elt = config && config.elt;
     if (elt && elt.hasAttribute && elt.hasAttribute('data-live') && evt.detail.xhr && evt.detail.xhr.status >= 400) {
       evt.detail.shouldSwap = false;
     }
@@ -326,6 +330,7 @@
   document.addEventListener('htmx:sseBeforeMessage', function (evt) {
     rememberFocus(evt.target);
     rememberChoices(evt.target);
+    rememberStickies(evt.target);
   });
 
   function restoreFocus(swapped) {
@@ -401,6 +406,37 @@
     });
   }
 
+  // ---- Keep a refusal in view across what a stream sends ------------------
+  //
+  // <p id="buy-error" class="field-error" role="alert" data-sticky>
+  //
+  // What a stream sends replaces a box for every reader alike, without the
+  // message this reader was given when they pressed Buy: it is put back in
+  // the new box, as plain text (not announced again).
+
+  var stickies = [];
+
+  function rememberStickies(target) {
+    stickies = [];
+    if (!target || !target.querySelectorAll) return;
+    target.querySelectorAll('[data-sticky][id]').forEach(function (el) {
+      var parent = el.parentElement;
+      if (parent && parent.id) stickies.push({ id: el.id, parent: parent.id, el: el });
+    });
+  }
+
+  function restoreStickies() {
+    var kept = stickies;
+    stickies = [];
+    kept.forEach(function (s) {
+      var parent = document.getElementById(s.parent);
+      if (!parent || document.getElementById(s.id)) return;
+      var copy = s.el.cloneNode(true);
+      copy.removeAttribute('role');
+      parent.insertBefore(copy, parent.firstChild);
+    });
+  }
+
   // ---- Wiring -----------------------------------------------------------
 
   // htmx fires htmx:load for the body at start-up and for every element it
@@ -416,6 +452,7 @@
     focusFirstInvalid(evt.target);
     announce(evt.target);
     restoreChoices();
+    restoreStickies();
     restoreFocus(evt.target);
   });
 
