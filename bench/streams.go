@@ -26,6 +26,7 @@ import (
 // while buyers rush its tickets.
 type streamsResult struct {
 	dialect            store.Dialect
+	pages              string // what the viewers have open: "event" or "listing" pages
 	noise              string
 	asked, open        int
 	refused, failed    int
@@ -73,7 +74,10 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 		progress("%s: (f) the open files limit (ulimit -Hn) is %d: %d pages instead of %d", dialect, limit, limit-1_000, o.streams)
 		o.streams = limit - 1_000
 	}
-	r := &streamsResult{dialect: dialect, asked: o.streams, tickets: o.streamTickets}
+	if o.streamPages != "event" && o.streamPages != "listing" {
+		return nil, fmt.Errorf("-stream-pages %q: event or listing", o.streamPages)
+	}
+	r := &streamsResult{dialect: dialect, pages: o.streamPages, asked: o.streams, tickets: o.streamTickets}
 	progress("%s: (f) noise", dialect)
 	r.noise = noise()
 	db, err := newDatabase(ctx, dialect, dir, "streams", pgURL)
@@ -125,8 +129,19 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 	progress("%s: (f) rush with no page open: %d buyers, %d tickets", dialect, len(buyers), o.streamTickets)
 	r.alone, _ = rushEvent(ctx, c, buyers, alone)
 
-	progress("%s: (f) opening %d live pages on /events/%d (%d listings)", dialect, o.streams, watched[0].Event.ID, len(watched))
-	v := openViewers(ctx, a.url, "/events/"+strconv.FormatInt(watched[0].Event.ID, 10)+"/live", o.streams, watched)
+	// Each group of viewers watches one page; a sale is shown on its
+	// group's page: the event's (one group), or its listing's.
+	paths := []string{"/events/" + strconv.FormatInt(watched[0].Event.ID, 10) + "/live"}
+	groupOf := func(int) int { return 0 }
+	if o.streamPages == "listing" {
+		paths = paths[:0]
+		for _, l := range watched {
+			paths = append(paths, "/tickets/"+strconv.FormatInt(l.ID, 10)+"/live")
+		}
+		groupOf = func(listing int) int { return listing }
+	}
+	progress("%s: (f) opening %d live %s pages of /events/%d (%d listings)", dialect, o.streams, o.streamPages, watched[0].Event.ID, len(watched))
+	v := openViewers(ctx, a.url, paths, o.streams, watched)
 	defer v.close()
 	r.open, r.refused, r.failed = v.counts()
 	time.Sleep(2 * time.Second) // the first rendering reaches every page
@@ -135,7 +150,7 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 
 	progress("%s: (f) rush beside %d open pages", dialect, r.open)
 	v.startCounting()
-	var sold []time.Time
+	var sold []sale
 	stopProfile := a.profile(o.profile, string(dialect)+"-streams")
 	r.beside, sold = rushEvent(ctx, c, buyers, watched)
 	stopProfile()
@@ -148,7 +163,16 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 	v.closing.Store(true)
 	a.stop()
 	v.close()
-	r.lag, r.missed = v.lags(sold, o.streamTickets)
+	groups := make([][]time.Time, len(paths))
+	tickets := make([]int, len(paths))
+	for _, sl := range sold {
+		g := groupOf(sl.listing)
+		groups[g] = append(groups[g], sl.at)
+	}
+	for i, l := range watched {
+		tickets[groupOf(i)] += l.Quantity
+	}
+	r.lag, r.missed = v.lags(groups, tickets)
 	return r, nil
 }
 
@@ -175,13 +199,20 @@ func bigEvent(ctx context.Context, st *store.Store, seller store.User, name stri
 	return ls, nil
 }
 
+// sale is a hold a buyer was told of: when, and of which listing (its
+// index).
+type sale struct {
+	at      time.Time
+	listing int
+}
+
 // rushEvent has every buyer try once, 256 at a time, to hold one ticket of
 // one of the event's listings (buyer i the listing i modulo their number).
 // It returns the latencies and, in order, when each successful buyer had
 // its answer: by then its hold had committed.
-func rushEvent(ctx context.Context, c *client, buyers []*buyer, listings []store.Listing) (*stats, []time.Time) {
+func rushEvent(ctx context.Context, c *client, buyers []*buyer, listings []store.Listing) (*stats, []sale) {
 	var mu sync.Mutex
-	var sold []time.Time
+	var sold []sale
 	s := closedLoop(ctx, 256, len(buyers), 10*time.Minute, func(ctx context.Context, _, i int) (int, error) {
 		id := listings[i%len(listings)].ID
 		resp, err := c.do(ctx, http.MethodPost, "/orders", buyers[i].cookie,
@@ -189,12 +220,12 @@ func rushEvent(ctx context.Context, c *client, buyers []*buyer, listings []store
 		if err == nil && resp.status == http.StatusSeeOther {
 			now := time.Now()
 			mu.Lock()
-			sold = append(sold, now)
+			sold = append(sold, sale{at: now, listing: i % len(listings)})
 			mu.Unlock()
 		}
 		return resp.status, err
 	})
-	slices.SortFunc(sold, func(a, b time.Time) int { return a.Compare(b) })
+	slices.SortFunc(sold, func(a, b sale) int { return a.at.Compare(b.at) })
 	return s, sold
 }
 
@@ -230,7 +261,8 @@ func (a *app) metric(name string) string {
 // viewers are open live pages, each a connection of its own that reads its
 // stream as a browser would and notes when it was shown which count.
 type viewers struct {
-	base, path string
+	base       string
+	paths      []string // viewer i opens paths[i % len(paths)], the page of its group
 	mu         sync.Mutex
 	conns      []net.Conn
 	open       atomic.Int64
@@ -253,8 +285,8 @@ type shown struct {
 	left int
 }
 
-func openViewers(ctx context.Context, base, path string, n int, listings []store.Listing) *viewers {
-	v := &viewers{base: strings.TrimPrefix(base, "http://"), path: path, seen: make([][]shown, n),
+func openViewers(ctx context.Context, base string, paths []string, n int, listings []store.Listing) *viewers {
+	v := &viewers{base: strings.TrimPrefix(base, "http://"), paths: paths, seen: make([][]shown, n),
 		first: listings[0].ID, listings: len(listings)}
 	ready := make(chan struct{}, n)
 	sem := make(chan struct{}, 200) // connections being opened at once
@@ -317,7 +349,7 @@ func (v *viewers) dial(i int, lastID string) (net.Conn, *bufio.Reader, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	req := "GET " + v.path + " HTTP/1.1\r\nHost: " + v.base + "\r\nAccept: text/event-stream\r\n"
+	req := "GET " + v.paths[i%len(v.paths)] + " HTTP/1.1\r\nHost: " + v.base + "\r\nAccept: text/event-stream\r\n"
 	if lastID != "" {
 		req += "Last-Event-ID: " + lastID + "\r\n"
 	}
@@ -376,7 +408,8 @@ func number(b []byte) int {
 
 // read reads one stream's messages until it ends, as the page would apply
 // them: a "listings" message replaces every count, a "counts" message
-// changes some. It returns the id of the last message.
+// changes some, a "buy" message (a listing's page) says its listing's. It
+// returns the id of the last message.
 func (v *viewers) read(i int, conn net.Conn, br *bufio.Reader, p *page) (lastID string) {
 	defer conn.Close()
 	var name string
@@ -413,6 +446,11 @@ func (v *viewers) read(i int, conn net.Conn, br *bufio.Reader, p *page) (lastID 
 					p.set(v, int64(number(f[0])), number(f[1]))
 				}
 			}
+		case bytes.HasPrefix(line, []byte("data: ")) && name == "buy":
+			// A listing page's box: "N of M left".
+			if j := bytes.Index(line, leftMark); j >= 0 {
+				p.total = number(line[j+len(leftMark):])
+			}
 		case bytes.HasPrefix(line, []byte("data: ")) && name == "listings":
 			if j := bytes.Index(line, listingMark); j >= 0 {
 				id = int64(number(line[j+len(listingMark):]))
@@ -435,35 +473,40 @@ func (v *viewers) stopCounting() (bytes, messages, reconnects int64) {
 	return v.bytes.Load(), v.messages.Load(), v.reconnects.Load()
 }
 
-// lags returns, for the k-th sale (sold[k-1], sorted), the time from its
-// buyer's answer to when the last viewer was shown at most tickets-k left:
-// by that answer, at least k holds had committed. missed counts the sales
-// some open viewer was never shown.
-func (v *viewers) lags(sold []time.Time, tickets int) (lag []time.Duration, missed int) {
-	last := make([]time.Time, len(sold)+1) // by k
-	seenBy := make([]int, len(sold)+1)
-	viewers := 0
-	for _, seen := range v.seen {
-		if len(seen) == 0 {
-			continue
-		}
-		viewers++
-		k := 1
-		for _, s := range seen {
-			for ; k <= len(sold) && s.left <= tickets-k; k++ {
-				if s.at.After(last[k]) {
-					last[k] = s.at
+// lags returns, for the k-th sale of each group of viewers (sold[g][k-1],
+// sorted), the time from its buyer's answer to when the group's last viewer
+// was shown at most tickets[g]-k left: by that answer, at least k holds of
+// the group's had committed. Viewer i is in group i modulo the number of
+// groups. missed counts the sales some open viewer of their group was never
+// shown.
+func (v *viewers) lags(sold [][]time.Time, tickets []int) (lag []time.Duration, missed int) {
+	for g := range sold {
+		last := make([]time.Time, len(sold[g])+1) // by k
+		seenBy := make([]int, len(sold[g])+1)
+		viewers := 0
+		for i := g; i < len(v.seen); i += len(sold) {
+			seen := v.seen[i]
+			if len(seen) == 0 {
+				continue
+			}
+			viewers++
+			k := 1
+			for _, s := range seen {
+				for ; k <= len(sold[g]) && s.left <= tickets[g]-k; k++ {
+					if s.at.After(last[k]) {
+						last[k] = s.at
+					}
+					seenBy[k]++
 				}
-				seenBy[k]++
 			}
 		}
-	}
-	for k := 1; k <= len(sold); k++ {
-		if seenBy[k] < viewers {
-			missed++
-			continue
+		for k := 1; k <= len(sold[g]); k++ {
+			if seenBy[k] < viewers {
+				missed++
+				continue
+			}
+			lag = append(lag, last[k].Sub(sold[g][k-1]))
 		}
-		lag = append(lag, last[k].Sub(sold[k-1]))
 	}
 	slices.Sort(lag)
 	return lag, missed
@@ -480,8 +523,8 @@ func (v *viewers) close() {
 }
 
 func (r *streamsResult) print(w io.Writer) {
-	fmt.Fprintf(w, "\n== %s: (f) live pages: %d open on one event while %d buyers rush its %d tickets ==\n",
-		r.dialect, r.open, r.alone.n(), r.tickets)
+	fmt.Fprintf(w, "\n== %s: (f) live pages: %d %s pages open on one event while %d buyers rush its %d tickets ==\n",
+		r.dialect, r.open, r.pages, r.alone.n(), r.tickets)
 	fmt.Fprintf(w, "noise: %s\n", r.noise)
 	fmt.Fprintf(w, "streams: %d asked, %d open, %d refused (503), %d failed; /metrics eventhive_live_streams_open %s\n",
 		r.asked, r.open, r.refused, r.failed, r.gauge)
