@@ -1142,7 +1142,7 @@ func TestBrowser(t *testing.T) {
 
 		// The rest held before the page could hear of it: pressing Buy is
 		// refused, and the refusal stays in view when the next box comes.
-		hold("second@example.com", 2, false)
+		second, secondID := hold("second@example.com", 2, false)
 		viewer.quiet(true) // the browser logs the 409
 		viewer.click(`#buy form.buy button`)
 		viewer.waitFor(`document.getElementById('buy-error') !== null`, step)
@@ -1154,6 +1154,14 @@ func TestBrowser(t *testing.T) {
 		require.Equal(t, refusal, viewer.text("#buy-error"))
 		require.Empty(t, run(viewer, chromedp.Evaluate[string](`document.getElementById('buy-error').getAttribute('role') || ""`)),
 			"not announced again")
+
+		// A keyboard user on the Buy button stays there when the box is
+		// replaced.
+		viewer.do(chromedp.Focus(chromedp.CSS("#buy-button")))
+		require.NoError(t, app.store.CancelOrder(t.Context(), second.ID, secondID, time.Now().UTC()))
+		app.hub.Publish(live.Event{TicketID: l.ID, OrderID: second.ID})
+		viewer.waitFor(`document.querySelector('#buy .left').textContent === '3 of 3 left'`, 10*time.Second)
+		require.Equal(t, "buy-button", run(viewer, chromedp.Evaluate[string](`document.activeElement.id`)))
 		viewer.requireNotReloaded()
 	})
 
