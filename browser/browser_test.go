@@ -1015,14 +1015,7 @@ func TestBrowser(t *testing.T) {
 		viewer := newPerson(t, browser, app, "viewer", false)
 		buyer := newPerson(t, browser, app, "buyer", false)
 
-		seller.signUp("seller@example.com")
-		u, err := app.store.UserByEmail(t.Context(), "seller@example.com")
-		require.NoError(t, err)
-		l, err := app.store.CreateListing(t.Context(), u.ID, store.NewListing{
-			Event: store.NewEvent{Name: "Arena night", StartsAt: time.Now().Add(7 * 24 * time.Hour).Truncate(time.Minute), TimeZone: "UTC"},
-			Price: 3000, FaceValue: 3000, Currency: "usd", Quantity: 3,
-		}, time.Now().UTC())
-		require.NoError(t, err)
+		l := listThree(t, app, seller)
 		item := "#listing-" + strconv.FormatInt(l.ID, 10)
 		page := "/events/" + strconv.FormatInt(l.Event.ID, 10)
 
@@ -1070,14 +1063,7 @@ func TestBrowser(t *testing.T) {
 		seller := newPerson(t, browser, app, "seller", false)
 		buyer := newPerson(t, browser, app, "buyer", false)
 
-		seller.signUp("seller@example.com")
-		u, err := app.store.UserByEmail(t.Context(), "seller@example.com")
-		require.NoError(t, err)
-		l, err := app.store.CreateListing(t.Context(), u.ID, store.NewListing{
-			Event: store.NewEvent{Name: "Arena night", StartsAt: time.Now().Add(7 * 24 * time.Hour).Truncate(time.Minute), TimeZone: "UTC"},
-			Price: 3000, FaceValue: 3000, Currency: "usd", Quantity: 3,
-		}, time.Now().UTC())
-		require.NoError(t, err)
+		l := listThree(t, app, seller)
 		item := "#listing-" + strconv.FormatInt(l.ID, 10)
 
 		buyer.signUp("buyer@example.com")
@@ -1088,7 +1074,7 @@ func TestBrowser(t *testing.T) {
 
 		// Another listing for the event: every page is sent the whole list
 		// again, which offers 1 by default.
-		_, err = app.store.CreateListing(t.Context(), u.ID, store.NewListing{
+		_, err := app.store.CreateListing(t.Context(), l.SellerID, store.NewListing{
 			EventID: l.Event.ID, Price: 2500, FaceValue: 3000, Currency: "usd", Quantity: 1,
 		}, time.Now().UTC())
 		require.NoError(t, err)
@@ -1107,14 +1093,7 @@ func TestBrowser(t *testing.T) {
 		seller := newPerson(t, browser, app, "seller", false)
 		viewer := newPerson(t, browser, app, "viewer", false)
 
-		seller.signUp("seller@example.com")
-		u, err := app.store.UserByEmail(t.Context(), "seller@example.com")
-		require.NoError(t, err)
-		l, err := app.store.CreateListing(t.Context(), u.ID, store.NewListing{
-			Event: store.NewEvent{Name: "Arena night", StartsAt: time.Now().Add(7 * 24 * time.Hour).Truncate(time.Minute), TimeZone: "UTC"},
-			Price: 3000, FaceValue: 3000, Currency: "usd", Quantity: 3,
-		}, time.Now().UTC())
-		require.NoError(t, err)
+		l := listThree(t, app, seller)
 		// hold has a buyer of their own hold tickets, and returns their
 		// order and id; the pages hear of it only when told to.
 		hold := func(email string, quantity int, tell bool) (store.Order, int64) {
@@ -1437,6 +1416,21 @@ func TestBrowser(t *testing.T) {
 		}
 		require.Equal(t, 2, stylesheets, "the next page links the stylesheets")
 	})
+}
+
+// listThree signs seller up and lists 3 tickets at $30.00 for an event a
+// week away, through the store.
+func listThree(t *testing.T, app *testApp, seller *person) store.Listing {
+	t.Helper()
+	seller.signUp("seller@example.com")
+	u, err := app.store.UserByEmail(t.Context(), "seller@example.com")
+	require.NoError(t, err)
+	l, err := app.store.CreateListing(t.Context(), u.ID, store.NewListing{
+		Event: store.NewEvent{Name: "Arena night", StartsAt: time.Now().Add(7 * 24 * time.Hour).Truncate(time.Minute), TimeZone: "UTC"},
+		Price: 3000, FaceValue: 3000, Currency: "usd", Quantity: 3,
+	}, time.Now().UTC())
+	require.NoError(t, err)
+	return l
 }
 
 // signUpByHTTP creates an account through the sign-up form, without a
