@@ -785,6 +785,8 @@ func TestBrowser(t *testing.T) {
 		t.Logf("the seller's listing dropped the ticket %v after the buyer clicked Buy", time.Since(bought).Round(time.Millisecond))
 		seller.requireNotReloaded()
 		require.Contains(t, seller.text("#listing"), "Jazz night", "the other tickets stay")
+		require.Zero(t, run(seller, chromedp.Evaluate[int](`performance.getEntriesByType("resource").filter(e => e.initiatorType === "xmlhttprequest").length`)),
+			"the list came from the stream: the page fetched nothing")
 		require.Equal(t, jazz, run(seller, chromedp.Evaluate[string](`document.activeElement.getAttribute("href") || ""`)),
 			"the focus stays on the ticket it was on")
 
@@ -1169,8 +1171,8 @@ func TestBrowser(t *testing.T) {
 		app.streams.restore()
 		seller.quiet(false)
 
-		// The SSE extension reconnects by itself, and the listing re-fetches
-		// itself when it does.
+		// The SSE extension reconnects by itself, and the stream sends the
+		// list it missed (its Last-Event-ID is not the latest).
 		viewer.waitFor(listingHas(ticket), 15*time.Second)
 		viewer.requireNotReloaded()
 		require.Greater(t, app.streams.openedCount(), opened, "the browser opened a new stream")
@@ -1202,7 +1204,11 @@ func TestBrowser(t *testing.T) {
 		t.Logf("back to the listing: restored from the back/forward cache: %v", restored)
 		require.Eventually(t, func() bool { return app.openStreams(t) == 1 }, step, 20*time.Millisecond)
 
-		// A refresh that fails leaves the listing as it was.
+		// A search's list fetches itself when tickets change; a refresh
+		// that fails leaves it as it was.
+		viewer.open("/?q=listed")
+		viewer.do(chromedp.WaitVisible(chromedp.CSS(`#listing[hx-trigger*="sse:tickets"]:not([sse-swap])`)))
+		require.Eventually(t, func() bool { return app.openStreams(t) == 1 }, step, 20*time.Millisecond)
 		viewer.quiet(true)
 		app.streams.failRefreshes(true)
 		viewer.do(chromedp.Evaluate[chromedp.Void](`document.addEventListener('htmx:afterRequest', e => { if (e.detail.xhr.status === 503) window.ehRefreshFailed = true })`))

@@ -164,6 +164,10 @@ type homePage struct {
 	URL        string // this page's own address, which it re-fetches when tickets change
 	PrevURL    string
 	NextURL    string
+	// Shared is set for the list everyone sees first (no search, the first
+	// page): the page then takes the rendering every such page shares from
+	// /events/live, instead of fetching its list again when tickets change.
+	Shared bool
 }
 
 // home lists the upcoming events, soonest first, with how many tickets are on
@@ -195,19 +199,10 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// One extra row tells whether there is a next page.
-	events, err := h.store.UpcomingEvents(r.Context(), now, filter.query, eventsPerPage+1, (number-1)*eventsPerPage)
+	data, err := h.homeEvents(r.Context(), h.page(r, "Upcoming events"), filter, number)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
-	}
-	data := homePage{Page: h.page(r, "Upcoming events"), Filter: filter, Events: events, PageNumber: number, URL: key.url}
-	if len(events) > eventsPerPage {
-		data.Events = events[:eventsPerPage]
-		data.NextURL = filter.url(number + 1)
-	}
-	if number > 1 {
-		data.PrevURL = filter.url(number - 1)
 	}
 	body, ok := h.renderBody(w, r, templates.HomeListing, data)
 	if !ok {
@@ -221,6 +216,25 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeHTML(w, r, http.StatusOK, body)
+}
+
+// homeEvents is the home page's list of the filter's events at page number.
+func (h *Handler) homeEvents(ctx context.Context, p Page, filter eventFilter, number int) (homePage, error) {
+	// One extra row tells whether there is a next page.
+	events, err := h.store.UpcomingEvents(ctx, p.Now, filter.query, eventsPerPage+1, (number-1)*eventsPerPage)
+	if err != nil {
+		return homePage{}, err
+	}
+	data := homePage{Page: p, Filter: filter, Events: events, PageNumber: number, URL: filter.url(number)}
+	if len(events) > eventsPerPage {
+		data.Events = events[:eventsPerPage]
+		data.NextURL = filter.url(number + 1)
+	}
+	if number > 1 {
+		data.PrevURL = filter.url(number - 1)
+	}
+	data.Shared = data.URL == "/"
+	return data, nil
 }
 
 type eventPage struct {

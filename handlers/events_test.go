@@ -146,7 +146,7 @@ func TestHome(t *testing.T) {
 			res := b.get(t, anyone, "/")
 			requireStatus(t, res, http.StatusOK)
 			require.Equal(t, "no-store", res.Header.Get("Cache-Control"))
-			requireElement(t, res.HTML, `[hx-ext="sse"][sse-connect="/live"] section#listing`, "the list updates live")
+			requireElement(t, res.HTML, `[hx-ext="sse"][sse-connect="/events/live"] section#listing[sse-swap="events"]`, "the list updates live")
 			require.Equal(t, []homeEvent{
 				{soon.Event.ID, "Soon show", "1 ticket from $30.00", soon.ID},
 				{held.Event.ID, "Held show", "No tickets for sale right now.", 0},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -168,6 +169,45 @@ func (h *Handler) renderEventListings(ctx context.Context, id int64, loc *money.
 	return r, nil
 }
 
+// homeLive streams the list of events everyone sees first on the home page
+// (no search, the first page), in the reader's locale: rendered once a
+// coalescing window for every page that shows it, as an "events" event that
+// replaces the page's list, and only when it changed. A stream is sent the
+// list when it opens unless its Last-Event-ID says it has the latest. A
+// search or another page of the list uses /live instead and fetches itself.
+func (h *Handler) homeLive(w http.ResponseWriter, r *http.Request) {
+	loc := readerLocale(r)
+	h.openStream(w, r, live.Topic{Name: "events", Variant: loc.String()}, live.Feed{
+		Concerns: live.Event.ConcernsTickets,
+		Render: func(ctx context.Context, last any) (live.Rendering, error) {
+			return h.renderHomeEvents(ctx, loc, last)
+		},
+	})
+}
+
+// renderHomeEvents renders the home page's first list of events; Same when
+// it is what last (the bytes of the previous rendering) says.
+func (h *Handler) renderHomeEvents(ctx context.Context, loc *money.Locale, last any) (live.Rendering, error) {
+	data, err := h.homeEvents(ctx, Page{Now: h.now()}, readEventFilter(url.Values{}, h.cfg.DefaultTimeZone), 1)
+	if err != nil {
+		return live.Rendering{}, err
+	}
+	return renderShared(h.views.In(loc), templates.HomeEvents, data, last)
+}
+
+// renderShared renders a view that a topic sends whole; Same when it is
+// what last (the bytes of the previous rendering) says.
+func renderShared(views *templates.Set, view templates.View, data any, last any) (live.Rendering, error) {
+	var buf bytes.Buffer
+	if err := views.Render(&buf, view, data); err != nil {
+		return live.Rendering{}, err
+	}
+	if before, ok := last.([]byte); ok && bytes.Equal(before, buf.Bytes()) {
+		return live.Rendering{Same: true, State: before}, nil
+	}
+	return live.Rendering{HTML: buf.Bytes(), State: buf.Bytes()}, nil
+}
+
 // ticketLive streams a listing's buy box as any signed-out reader sees it, in
 // the reader's locale: rendered once a coalescing window for every page that
 // shows it, as a "buy" event that replaces the page's box, and only when it
@@ -194,8 +234,7 @@ func (h *Handler) ticketLive(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// renderBuyBox renders a listing's buy box as a signed-out reader sees it;
-// Same when it is what last (the bytes of the previous rendering) says.
+// renderBuyBox renders a listing's buy box as a signed-out reader sees it.
 func (h *Handler) renderBuyBox(ctx context.Context, id int64, loc *money.Locale, last any) (live.Rendering, error) {
 	now := h.now()
 	t, err := h.store.Listing(ctx, id, now)
@@ -204,14 +243,7 @@ func (h *Handler) renderBuyBox(ctx context.Context, id int64, loc *money.Locale,
 	}
 	data := h.buyBox(Page{Now: now}, t)
 	data.Shared = true
-	var buf bytes.Buffer
-	if err := h.views.In(loc).Render(&buf, templates.TicketBuy, data); err != nil {
-		return live.Rendering{}, err
-	}
-	if before, ok := last.([]byte); ok && bytes.Equal(before, buf.Bytes()) {
-		return live.Rendering{Same: true, State: before}, nil
-	}
-	return live.Rendering{HTML: buf.Bytes(), State: buf.Bytes()}, nil
+	return renderShared(h.views.In(loc), templates.TicketBuy, data, last)
 }
 
 // orderLive streams an "order" event whenever the signed-in buyer's order

@@ -442,7 +442,7 @@ func TestLivePages(t *testing.T) {
 			}
 			res := b.get(t, newClient(t), "/?q=opera&page=2")
 			requireElement(t, res.HTML, `div[hx-ext="sse"][sse-connect="/live"]`)
-			requireElement(t, res.HTML, `section#listing[aria-label="Events"][hx-get="/?page=2&q=opera"][hx-trigger="sse:tickets, sse-reconnected"]`)
+			requireElement(t, res.HTML, `section#listing[aria-label="Events"][hx-get="/?page=2&q=opera"][hx-trigger="sse:tickets, sse:events, sse-reconnected"]:not([sse-swap])`)
 			fragment := b.get(t, newClient(t), "/?q=opera&page=2", htmx)
 			requireFragment(t, fragment, `<section id="listing"`)
 			requireElement(t, fragment.HTML, `section#listing[hx-get="/?page=2&q=opera"]`, "the re-fetched listing keeps its address")
@@ -737,5 +737,43 @@ func TestTicketLive(t *testing.T) {
 			}
 			require.Zero(t, b.openStreams(t))
 		})
+	})
+}
+
+// TestHomeLive checks the list of events everyone sees first: rendered once
+// for every reader, sent when it changed.
+func TestHomeLive(t *testing.T) {
+	t.Parallel()
+
+	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
+		b := setupLive(t, dialect, liveOpts{})
+		seller := b.signUp(t, "seller@example.com")
+		l := b.listUnderNewEvent(t, "seller@example.com", "Arena", 3)
+		buyer := b.signUp(t, "buyer@example.com")
+
+		// Signed out or in, the first list takes what /events/live sends; a
+		// search fetches its own.
+		for _, c := range []*http.Client{newClient(t), seller} {
+			requireElement(t, b.get(t, c, "/").HTML,
+				`div[hx-ext="sse"][sse-connect="/events/live"] > section#listing[sse-swap="events"][hx-swap="outerHTML"]`)
+		}
+		requireElement(t, b.get(t, newClient(t), "/?q=arena").HTML, `div[hx-ext="sse"][sse-connect="/live"] > section#listing:not([sse-swap])`)
+
+		first, second := b.openStream(t, newClient(t), "/events/live"), b.openStream(t, newClient(t), "/events/live")
+		opening := first.nextMessage(t)
+		require.Equal(t, "events", opening.Name, "the latest rendering, at once")
+		require.Equal(t, opening, second.nextMessage(t))
+		require.Contains(t, opening.Data, `sse-swap="events"`, "what replaces the list goes on taking what the stream sends")
+		require.Contains(t, opening.Data, `3 tickets from <span class="price">$20.00</span>`)
+
+		b.buyN(t, buyer, l.ID, 2)
+		change := first.nextMessage(t)
+		require.Equal(t, "events", change.Name)
+		require.Contains(t, change.Data, `1 ticket from <span class="price">$20.00</span>`)
+		require.Equal(t, change, second.nextMessage(t), "the same bytes for every reader")
+
+		// A change that the list does not show sends nothing.
+		b.hub.Publish(live.Any)
+		first.requireQuiet(t)
 	})
 }

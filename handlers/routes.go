@@ -49,6 +49,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 		r.Get("/account/verify/{token}", h.verifyEmail)
 		r.Get("/tickets/{id}", h.showTicket)
 		r.Get("/events/{id}", h.showEvent)
+		r.Get("/events/live", h.homeLive)
 		r.Get("/events/{id}/live", h.eventLive)
 		r.Get("/tickets/{id}/live", h.ticketLive)
 		// E-ticket downloads answer 404 to anyone but their reader, signed

@@ -68,6 +68,7 @@ var (
 
 	Home        = page("home")
 	HomeListing = Home.part("listing")
+	HomeEvents  = Home.part("events")
 
 	MyTickets     = page("my_tickets")
 	MyTicketsList = MyTickets.part("my-tickets")
