@@ -58,7 +58,7 @@ type options struct {
 	streams       int            // (f) live pages open on one event; 0: no phase (f)
 	streamBuyers  int            // buyers rushing its tickets
 	streamTickets int            // its tickets
-	streamPages   string         // "event": the viewers' pages are the event's; "listing": its listings'
+	streamPages   string         // the viewers' pages: the event's ("event"), its listings' ("listing") or the home page ("home")
 	onlyStreams   bool           // run phase (f) alone
 	rush          bigRushOptions // (g), in rush.go
 }
@@ -81,7 +81,7 @@ func main() {
 	flag.IntVar(&o.streams, "streams", 20_000, "(f) live pages open on one event's listing (0: skip the phase)")
 	flag.IntVar(&o.streamBuyers, "stream-buyers", 20_000, "(f) buyers rushing that event's tickets")
 	flag.IntVar(&o.streamTickets, "stream-tickets", 5_000, "(f) that event's tickets")
-	flag.StringVar(&o.streamPages, "stream-pages", "event", "(f) the pages open: the event's (event), or its listings' (listing), spread evenly over them")
+	flag.StringVar(&o.streamPages, "stream-pages", "event", "(f) the pages open: the event's (event), its listings' (listing, spread evenly over them) or the home page's first list (home)")
 	flag.BoolVar(&o.onlyStreams, "only-streams", false, "run only (f), the live pages")
 	addRushFlags(&o.rush)
 	flag.Parse()

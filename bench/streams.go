@@ -74,8 +74,8 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 		progress("%s: (f) the open files limit (ulimit -Hn) is %d: %d pages instead of %d", dialect, limit, limit-1_000, o.streams)
 		o.streams = limit - 1_000
 	}
-	if o.streamPages != "event" && o.streamPages != "listing" {
-		return nil, fmt.Errorf("-stream-pages %q: event or listing", o.streamPages)
+	if o.streamPages != "event" && o.streamPages != "listing" && o.streamPages != "home" {
+		return nil, fmt.Errorf("-stream-pages %q: event, listing or home", o.streamPages)
 	}
 	r := &streamsResult{dialect: dialect, pages: o.streamPages, asked: o.streams, tickets: o.streamTickets}
 	progress("%s: (f) noise", dialect)
@@ -130,10 +130,14 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 	r.alone, _ = rushEvent(ctx, c, buyers, alone)
 
 	// Each group of viewers watches one page; a sale is shown on its
-	// group's page: the event's (one group), or its listing's.
+	// group's page: the event's or the home page's list (one group), or its
+	// listing's.
 	paths := []string{"/events/" + strconv.FormatInt(watched[0].Event.ID, 10) + "/live"}
 	groupOf := func(int) int { return 0 }
-	if o.streamPages == "listing" {
+	switch o.streamPages {
+	case "home":
+		paths = []string{"/events/live"}
+	case "listing":
 		paths = paths[:0]
 		for _, l := range watched {
 			paths = append(paths, "/tickets/"+strconv.FormatInt(l.ID, 10)+"/live")
@@ -275,6 +279,7 @@ type viewers struct {
 	seen       [][]shown // per viewer, in order
 	first      int64     // the id of the event's first listing: the others follow it
 	listings   int
+	event      int64 // the event's id, whose card the home page's list shows
 	closing    atomic.Bool
 	wg         sync.WaitGroup
 }
@@ -287,7 +292,7 @@ type shown struct {
 
 func openViewers(ctx context.Context, base string, paths []string, n int, listings []store.Listing) *viewers {
 	v := &viewers{base: strings.TrimPrefix(base, "http://"), paths: paths, seen: make([][]shown, n),
-		first: listings[0].ID, listings: len(listings)}
+		first: listings[0].ID, listings: len(listings), event: listings[0].Event.ID}
 	ready := make(chan struct{}, n)
 	sem := make(chan struct{}, 200) // connections being opened at once
 	for i := range n {
@@ -392,6 +397,9 @@ func (p *page) set(v *viewers, id int64, left int) {
 var (
 	listingMark = []byte(`<li id="listing-`)
 	leftMark    = []byte(`class="left">`)
+	eventMark   = []byte(`<li id="event-`)
+	offerMark   = []byte(`<p class="offer">`)
+	linkEnd     = []byte(`">`)
 )
 
 // number reads the digits at the start of b.
@@ -408,12 +416,13 @@ func number(b []byte) int {
 
 // read reads one stream's messages until it ends, as the page would apply
 // them: a "listings" message replaces every count, a "counts" message
-// changes some, a "buy" message (a listing's page) says its listing's. It
-// returns the id of the last message.
+// changes some, a "buy" message (a listing's page) says its listing's, an
+// "events" message (the home page) the event's on its card. It returns the
+// id of the last message.
 func (v *viewers) read(i int, conn net.Conn, br *bufio.Reader, p *page) (lastID string) {
 	defer conn.Close()
 	var name string
-	var id int64 // the listing being read in a "listings" message
+	var id int64 // the listing being read in a "listings" message, the event in an "events" one
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil && err != bufio.ErrBufferFull {
@@ -444,6 +453,19 @@ func (v *viewers) read(i int, conn net.Conn, br *bufio.Reader, p *page) (lastID 
 			for entry := range bytes.SplitSeq(bytes.TrimSpace(line[6:]), []byte(",")) {
 				if f := bytes.Fields(entry); len(f) == 3 {
 					p.set(v, int64(number(f[0])), number(f[1]))
+				}
+			}
+		case bytes.HasPrefix(line, []byte("data: ")) && name == "events":
+			// The home page's list: the event's card says "N tickets
+			// from", "1 ticket from" or "No tickets for sale".
+			if j := bytes.Index(line, eventMark); j >= 0 {
+				id = int64(number(line[j+len(eventMark):]))
+			}
+			if j := bytes.Index(line, offerMark); j >= 0 && id == v.event {
+				rest := line[j+len(offerMark):]
+				p.total = 0
+				if k := bytes.Index(rest, linkEnd); bytes.HasPrefix(rest, []byte("<a ")) && k >= 0 {
+					p.total = number(rest[k+len(linkEnd):])
 				}
 			}
 		case bytes.HasPrefix(line, []byte("data: ")) && name == "buy":
