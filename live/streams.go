@@ -45,6 +45,9 @@ type Streams struct {
 	mu      sync.Mutex
 	topics  map[Topic]*topic
 	closed  bool
+
+	paceMu sync.Mutex
+	owed   time.Time // until when the topics' writes so far are paid for (pace)
 }
 
 // Topic is what a stream shows. Pages that show the same topic get the same
@@ -393,11 +396,27 @@ func (t *topic) changed() {
 	go t.fire()
 }
 
-// busyShare bounds the time a topic spends sending: after a message that
-// took d to write to every stream, the next waits at least busyShare*d. On
-// a machine short of CPU for thousands of streams, pages are then updated
-// less often rather than buyers served late.
+// busyShare bounds the time the topics spend sending: every message that
+// took d to write to its streams adds busyShare*d to a wait shared by all
+// topics (pace). On a machine short of CPU for thousands of streams, pages
+// are then updated less often rather than buyers served late, whether the
+// streams show one topic or many.
 const busyShare = 1
+
+// pace returns how long a topic that has just (at now) taken d to send a
+// message waits before its next one: at least the window, and until the
+// writes of every topic so far are paid for, busyShare*d each. One topic
+// alone waits max(window, busyShare*d); many small topics, which write
+// quickly each, wait for each other's writes too.
+func (s *Streams) pace(now time.Time, d time.Duration) time.Duration {
+	s.paceMu.Lock()
+	defer s.paceMu.Unlock()
+	if s.owed.Before(now) {
+		s.owed = now
+	}
+	s.owed = s.owed.Add(busyShare * d)
+	return max(s.window, s.owed.Sub(now))
+}
 
 // fire sends the topic's message and opens a window, at whose end it fires
 // again if more changes came.
@@ -410,7 +429,7 @@ func (t *topic) fire() {
 	case m != nil:
 		t.broadcast(m)
 	}
-	time.AfterFunc(max(t.s.window, busyShare*time.Since(start)), func() {
+	time.AfterFunc(t.s.pace(time.Now(), time.Since(start)), func() {
 		t.mu.Lock()
 		// A failed rendering is tried again; a topic nobody reads any more
 		// stops.
