@@ -472,25 +472,6 @@ func press(sel string) chromedp.Action[chromedp.Void] {
 	)
 }
 
-// onNode runs actions on a node of the page, again if a live update
-// replaced the node meanwhile (Chromium: "No node with given id").
-func (p *person) onNode(what string, actions ...chromedp.Action[chromedp.Void]) {
-	p.t.Helper()
-	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(p.ctx, step)
-		err := chromedp.Do(ctx, actions...)
-		cancel()
-		if err == nil {
-			return
-		}
-		if attempt < 5 && (strings.Contains(err.Error(), "No node with given id") ||
-			strings.Contains(err.Error(), "Could not find node with given id")) {
-			continue
-		}
-		require.NoError(p.t, err, "%s: %s", p.name, what)
-	}
-}
-
 // mark tags the page, so that reloaded() can tell whether it was loaded again.
 func (p *person) mark() {
 	p.t.Helper()
@@ -709,11 +690,20 @@ func (p *person) sell(title, price string) string {
 }
 
 // setValue sets a form field's value as a person would, firing input and
-// change (datetime-local and select fields take no keystrokes reliably).
+// change (datetime-local and select fields take no keystrokes reliably). As
+// press does, it acts in one step in the page: chromedp.SetValue finds the
+// node first and sets it next, and a live update in between left the value
+// on a node no longer in the page (CI: a buyer who picked 2 tickets held 1).
 func (p *person) setValue(sel, value string) {
 	p.t.Helper()
-	p.onNode("set "+sel, chromedp.SetValue(chromedp.CSS(sel), value), chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
-		`(el => { el.dispatchEvent(new Event('input', {bubbles: true})); el.dispatchEvent(new Event('change', {bubbles: true})) })(document.querySelector(%q))`, sel)))
+	p.do(
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(el => {
+			el.value = %q;
+			el.dispatchEvent(new Event('input', {bubbles: true}));
+			el.dispatchEvent(new Event('change', {bubbles: true}));
+		})(document.querySelector(%q))`, value, sel)),
+	)
 }
 
 // buy buys the ticket on the page open and waits for the order page.
