@@ -399,7 +399,7 @@ func TestEventPage(t *testing.T) {
 			requireElementText(t, res.HTML, "h1", "Gala <night>")
 			require.Contains(t, res.HTML, "Olympia · Paris")
 			require.Contains(t, textOf(requireElement(t, res.HTML, "article.event time")), "Europe/Paris")
-			requireElement(t, res.HTML, `[sse-connect="/events/`+itoa(event)+`/live"] section#event-listings[sse-swap="listings"]`)
+			requireElement(t, res.HTML, `[sse-connect="/events/`+itoa(event)+`/live"][sse-swap="listings"] section#event-listings`)
 			requireElement(t, res.HTML, `a[href="/tickets/new?event_id=`+itoa(event)+`"]`, "Sell tickets for this event")
 
 			items := requireElement(t, res.HTML, "#event-listings li")

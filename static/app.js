@@ -143,11 +143,13 @@
 
   // ---- Live updates (htmx's SSE extension) --------------------------------
   //
-  // <div hx-ext="sse" sse-connect="/events/7/live">
-  //   <section id="event-listings" sse-swap="listings" hx-swap="outerHTML">
+  // <div hx-ext="sse" sse-connect="/events/7/live" sse-swap="listings" hx-swap="innerHTML">
+  //   <section id="event-listings">
   //
   // A page that any signed-out reader sees alike is replaced by what its
-  // stream sends: the server renders it once for every page that shows it,
+  // stream sends (taken by the element around it, which stays: htmx hooks
+  // up a swapped-in element a moment after the swap, and a message that
+  // comes meanwhile would be lost): the server renders it once for every page that shows it,
   // and sends the latest rendering whenever a stream opens (unless the
   // browser's Last-Event-ID says it has it), so such a page catches up by
   // itself after a reconnection and fetches nothing.
@@ -227,8 +229,9 @@
 
   // ---- Counts written in place --------------------------------------------
   //
-  // <section id="event-listings" sse-swap="listings" hx-trigger="sse:counts" data-max-holds="4">
-  //   <li id="listing-7" data-quantity="20" [data-together]> ... <span class="left">
+  // <div sse-connect="/events/7/live" sse-swap="listings" hx-trigger="sse:counts">
+  //   <section id="event-listings" data-max-holds="4">
+  //     <li id="listing-7" data-quantity="20" [data-together]> ... <span class="left">
   //
   // A "counts" message says "id free sold" for each listing whose counts
   // changed, comma-separated. The count, the state, the badges and the Buy
@@ -236,10 +239,10 @@
   // State and Buyable). Anything else comes as a whole new list
   // ("listings").
 
-  function applyCounts(section, entry) {
+  function applyCounts(root, entry) {
     var f = entry.trim().split(' ');
     var li = document.getElementById('listing-' + f[0]);
-    if (!li || f.length !== 3 || !section.contains(li)) return;
+    if (!li || f.length !== 3 || !root.contains(li)) return;
     var free = parseInt(f[1], 10), sold = parseInt(f[2], 10);
     var quantity = parseInt(li.getAttribute('data-quantity'), 10);
     var together = li.hasAttribute('data-together');
@@ -256,7 +259,8 @@
     if (!form) return;
     form.hidden = state !== 'for sale';
     if (form.hidden) return;
-    var limit = parseInt(section.getAttribute('data-max-holds'), 10) || 0;
+    var list = li.closest('[data-max-holds]');
+    var limit = list ? parseInt(list.getAttribute('data-max-holds'), 10) || 0 : 0;
     var least = together ? free : 1;
     var most = together || !limit ? free : Math.min(free, limit);
     var select = form.querySelector('select[name="quantity"]');
