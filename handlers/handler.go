@@ -262,6 +262,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 // Cookies are Secure when the app is served over https.
 func newSessionManager(st *store.Store, secure bool) *scs.SessionManager {
 	sessions := scs.New()
+	sessions.Codec = sessionCodec{}
 	sessions.Store = newSessionStore(st, sessions.Codec)
 	sessions.Lifetime = 14 * 24 * time.Hour
 	sessions.IdleTimeout = 7 * 24 * time.Hour
