@@ -98,14 +98,14 @@ func scanOrder(row rowScanner) (Order, error) {
 // hold more than MaxHolds tickets gets ErrTooManyHolds, and one who has let
 // too many holds lapse lately a *CooldownError (ErrCoolingDown).
 func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quantity int, now time.Time, hold time.Duration) (Order, error) {
-	// Refuse at once, through the read pool, a listing that plainly cannot
-	// give what is asked: in a rush most attempts are for tickets just
-	// taken, and each would otherwise wait its turn for the one SQLite write
-	// connection only to fail. This read only ever refuses; the claim below
-	// decides. On PostgreSQL, where claims run side by side and cost two
-	// round trips, the read is worth it only while the listing's claims are
-	// being refused (see refusalMemo).
-	if s.db.Dialect == SQLite || s.refusals.recent(listingID, now) {
+	// While a listing's claims are being refused (see refusalMemo), refuse
+	// at once, through the read pool, what it plainly cannot give: in a
+	// sell-out most attempts are for tickets just taken, and each would
+	// otherwise wait its turn for the one SQLite write connection, or take
+	// two round trips on PostgreSQL, only to fail. This read only ever
+	// refuses; the claim below decides. A listing whose claims succeed is
+	// claimed without it.
+	if s.refusals.recent(listingID, now) {
 		if l, err := s.Listing(ctx, listingID, now); err != nil {
 			return Order{}, err
 		} else if err := notClaimable(l, buyerID, quantity, now); err != nil {
@@ -130,10 +130,10 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 }
 
 // refusalMemo remembers, per listing, when this process last refused a
-// claim of it, so that CreateOrder on PostgreSQL reads the listing before
-// claiming only while its claims are being refused: in a sell-out nearly all
-// attempts are, and the read spares each a claim and its retry, while a
-// listing whose claims succeed is claimed without it.
+// claim of it, so that CreateOrder reads the listing before claiming only
+// while its claims are being refused: in a sell-out nearly all attempts are,
+// and the read spares each a claim, while a listing whose claims succeed is
+// claimed without it.
 type refusalMemo struct {
 	mu      sync.Mutex
 	refused map[int64]int64 // listing id → Unix ms
@@ -176,8 +176,8 @@ func freeTickets(lock string) string {
 	return `SELECT k.id FROM tickets k WHERE k.listing_id = $5 AND ` + unclaimed("k", "$4") + ` ORDER BY k.id LIMIT $2 ` + lock
 }
 
-// holdSQLite is CreateOrder's claim on SQLite: it inserts the order, checks
-// the buyer's holds, and claims the tickets.
+// holdSQLite is CreateOrder's claim on SQLite: it inserts the order, claims
+// the tickets, and checks the buyer's holds.
 func (s *Store) holdSQLite(ctx context.Context, buyerID, listingID int64, quantity int, now, expires time.Time) (Order, error) {
 	var orderID int64
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
@@ -189,9 +189,6 @@ func (s *Store) holdSQLite(ctx context.Context, buyerID, listingID int64, quanti
 		if err != nil {
 			return fmt.Errorf("insert order: %w", err)
 		}
-		if err := s.checkBuyer(ctx, tx.Tx, buyerID, now); err != nil {
-			return err
-		}
 		res, err := tx.ExecContext(ctx, `
 			UPDATE tickets SET claim_order_id = $1, claim_expires_at = $3
 			WHERE id IN (`+freeTickets("")+`)`,
@@ -201,6 +198,11 @@ func (s *Store) holdSQLite(ctx context.Context, buyerID, listingID int64, quanti
 		}
 		if n, err := res.RowsAffected(); err != nil || n != int64(quantity) {
 			return errors.Join(errNotClaimable, err)
+		}
+		// After the tickets, so that a listing's refusal comes before the
+		// buyer's, as on PostgreSQL.
+		if err := s.checkBuyer(ctx, tx.Tx, buyerID, now); err != nil {
+			return err
 		}
 		tx.insertJob(ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: expires})
 		return nil

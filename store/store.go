@@ -289,7 +289,8 @@ func (s *Store) FindSession(ctx context.Context, token string) (data []byte, exp
 }
 
 // Writes counts the writes this Store has finished, committed or not, but
-// for the claims of holds refused on PostgreSQL, rolled back. When it
+// for those refused by their own statements (a claim of tickets already
+// taken, say), which rolled back having changed nothing. When it
 // returns the same number before and after a read, no write through this
 // Store committed in between, so the read's result still holds at the second
 // call (apart from holds that end meanwhile). Writes by other processes, such
@@ -325,12 +326,21 @@ func (tx *writeTx) insertJob(args river.JobArgs, opts *river.InsertOpts) {
 // without ctx's cancellation, as it never waits for a lock. On PostgreSQL
 // transactions run side by side, and ctx bounds the whole transaction, since
 // a statement can wait for a row lock.
+//
+// A write that fn refused (returned an error) rolled back and changed
+// nothing, so it is not counted by Writes.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *writeTx) error) error {
-	defer s.wrote()
+	var refused bool
+	defer func() {
+		if !refused {
+			s.wrote()
+		}
+	}()
 	if s.batch != nil {
 		return s.batch.Run(ctx, func(ctx context.Context, tx *sql.Tx) ([]river.InsertManyParams, error) {
 			w := &writeTx{Tx: tx}
 			err := fn(ctx, w)
+			refused = err != nil
 			return w.jobs, err
 		})
 	}
@@ -340,6 +350,7 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *write
 	}
 	w := &writeTx{Tx: tx}
 	if err := fn(ctx, w); err != nil {
+		refused = true
 		_ = tx.Rollback()
 		return err
 	}
