@@ -27,13 +27,23 @@ const sessionTouch = time.Hour
 // stored, and a session whose data did not change is written back only
 // when its idle deadline would move by more than sessionTouch: an idle
 // session may end up to an hour before its seven days are up.
+//
+// On SQLite, where this process makes every change to the sessions table,
+// the store also answers Find from memory with what it last read or wrote
+// (kept), which spares a signed-in request a read. Every write and delete
+// moves an epoch on, and a read or write that raced one is not kept, so
+// memory never holds what the database no longer has: a session signed out
+// is gone from both.
 type sessionStore struct {
 	find  func(ctx context.Context, token string) (data []byte, expiry time.Time, found bool, err error)
 	write scs.Store
 	codec scs.Codec
+	keep  bool // answer Find from kept
 
 	mu    sync.Mutex
-	found map[string]storedSession // token → as Find read it, until Commit
+	found map[string]storedSession // token → as Find returned it, until Commit
+	kept  map[string]storedSession // token → as the database has it (keep only)
+	epoch uint64                   // moves on with every write and delete
 }
 
 // storedSession is a session as the database has it.
@@ -42,37 +52,87 @@ type storedSession struct {
 	expiry time.Time
 }
 
-// maxTrackedSessions bounds the sessions read and not yet committed (a
-// request that fails may never commit): past it the map starts over, which
-// only costs a few writes.
+// maxTrackedSessions bounds found (a request that fails may never commit)
+// and kept: past it a map starts over, which only costs a few reads and
+// writes.
 const maxTrackedSessions = 10_000
 
 func newSessionStore(st *store.Store, codec scs.Codec) *sessionStore {
-	return &sessionStore{find: st.FindSession, write: st.SessionStore(), codec: codec, found: map[string]storedSession{}}
+	return &sessionStore{
+		find: st.FindSession, write: st.SessionStore(), codec: codec,
+		keep:  st.DB().Dialect == store.SQLite,
+		found: map[string]storedSession{},
+		kept:  map[string]storedSession{},
+	}
 }
 
 func (s *sessionStore) Find(token string) ([]byte, bool, error) {
-	b, expiry, ok, err := s.find(context.Background(), token)
-	if ok && err == nil {
-		s.mu.Lock()
-		if len(s.found) >= maxTrackedSessions {
-			clear(s.found)
+	s.mu.Lock()
+	kept, ok := s.kept[token]
+	epoch := s.epoch
+	s.mu.Unlock()
+	if !ok || !time.Now().Before(kept.expiry) {
+		var err error
+		kept.data, kept.expiry, ok, err = s.find(context.Background(), token)
+		if !ok || err != nil {
+			return nil, false, err
 		}
-		s.found[token] = storedSession{data: b, expiry: expiry}
-		s.mu.Unlock()
+		if s.keep {
+			s.keepSession(token, kept, epoch)
+		}
 	}
-	return b, ok, err
+	s.noteFound(token, kept)
+	return kept.data, true, nil
+}
+
+// noteFound notes the session Find returned, for Commit to compare.
+func (s *sessionStore) noteFound(token string, stored storedSession) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.found) >= maxTrackedSessions {
+		clear(s.found)
+	}
+	s.found[token] = stored
+}
+
+// keepSession keeps a session as the database has it, unless a write or
+// delete has finished since epoch, as it may have changed it.
+func (s *sessionStore) keepSession(token string, stored storedSession, epoch uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.epoch != epoch {
+		return
+	}
+	if len(s.kept) >= maxTrackedSessions {
+		clear(s.kept)
+	}
+	s.kept[token] = stored
 }
 
 func (s *sessionStore) Commit(token string, b []byte, expiry time.Time) error {
 	s.mu.Lock()
 	stored, wasFound := s.found[token]
 	delete(s.found, token)
+	epoch := s.epoch
 	s.mu.Unlock()
 	if wasFound && s.same(stored.data, b) && !expiry.Before(stored.expiry) && expiry.Sub(stored.expiry) < sessionTouch {
 		return nil // unchanged, and the stored deadline is near enough
 	}
-	return s.write.Commit(token, b, expiry)
+	err := s.write.Commit(token, b, expiry)
+	s.changed(token)
+	if err == nil && s.keep {
+		s.keepSession(token, storedSession{data: b, expiry: expiry}, epoch+1)
+	}
+	return err
+}
+
+// changed records that the session of token was written or deleted: it is
+// no longer kept, and reads that began before do not keep what they read.
+func (s *sessionStore) changed(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.epoch++
+	delete(s.kept, token)
 }
 
 // same reports whether two encodings hold the same session. They differ in
@@ -91,5 +151,7 @@ func (s *sessionStore) Delete(token string) error {
 	s.mu.Lock()
 	delete(s.found, token)
 	s.mu.Unlock()
-	return s.write.Delete(token)
+	err := s.write.Delete(token)
+	s.changed(token)
+	return err
 }
