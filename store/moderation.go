@@ -312,6 +312,7 @@ func (u User) CanBeSuspendedBy(actorID int64) error {
 // many holds were released. Suspending a suspended account changes nothing.
 // It refuses what CanBeSuspendedBy refuses.
 func (s *Store) SuspendUser(ctx context.Context, actorID, userID int64, reason string, now time.Time) (int, error) {
+	defer s.users.changed()
 	var released int
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		released = 0
@@ -383,6 +384,7 @@ func releaseHolds(ctx context.Context, tx *writeTx, buyerID int64, now time.Time
 // waited meanwhile goes to it if its payout account can be paid. Reinstating an account that is
 // not suspended changes nothing.
 func (s *Store) ReinstateUser(ctx context.Context, actorID, userID int64, now time.Time) error {
+	defer s.users.changed()
 	return s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		u, err := s.lockUser(ctx, tx.Tx, userID)
 		switch {

@@ -83,6 +83,7 @@ func (s *Store) CheckPasswordReset(ctx context.Context, token string, now time.T
 // every other the account has. It fails, changing nothing, with ErrNotFound,
 // ErrTokenUsed or ErrTokenExpired when the token does not work at now.
 func (s *Store) ResetPassword(ctx context.Context, token, passwordHash string, now time.Time) (User, error) {
+	defer s.users.changed()
 	var u User
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		userID, err := useToken(ctx, tx, token, now)
@@ -117,6 +118,7 @@ func useToken(ctx context.Context, tx *writeTx, token string, now time.Time) (in
 // account (EndSessions) and voids its reset tokens. It returns the user as
 // now stored, with the new session epoch.
 func (s *Store) ChangePassword(ctx context.Context, userID int64, passwordHash string, now time.Time) (User, error) {
+	defer s.users.changed()
 	var u User
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		var err error

@@ -195,6 +195,8 @@ type Store struct {
 	contention contentionMemo
 	// refusals tells CreateOrder when to read a listing before claiming it.
 	refusals refusalMemo
+	// users keeps users read by id, on SQLite (see userMemo).
+	users userMemo
 	// priceCap is the resale cap (see WithPriceCap), or nil.
 	priceCap func(faceValue int64) (int64, bool)
 	// passKey signs EventHive passes (see LoadPassKey).
@@ -238,6 +240,7 @@ func newStore(db *DB, config *river.Config, opts ...Option) (*Store, error) {
 	s := &Store{db: db, jobs: jobs, observer: nopObserver{}, payout: DefaultPayoutTerms}
 	if db.Dialect == SQLite {
 		s.batch = sqlitedb.NewGroupCommit(db.Write, jobs)
+		s.users.on = true
 	}
 	for _, opt := range opts {
 		opt(s)

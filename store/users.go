@@ -100,8 +100,23 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 	return s.user(ctx, s.db.Read, `WHERE email = $1`, email)
 }
 
-// UserByID finds a user by id.
+// UserByID finds a user by id. On SQLite it may answer from memory (see
+// userMemo).
 func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
+	u, epoch, ok := s.users.get(id)
+	if ok {
+		return u, nil
+	}
+	u, err := s.UserByIDFromDatabase(ctx, id)
+	if err == nil {
+		s.users.put(u, epoch)
+	}
+	return u, err
+}
+
+// UserByIDFromDatabase finds a user by id, never from memory: for a change
+// another process may have made a moment ago.
+func (s *Store) UserByIDFromDatabase(ctx context.Context, id int64) (User, error) {
 	return s.user(ctx, s.db.Read, `WHERE id = $1`, id)
 }
 
@@ -110,6 +125,7 @@ func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 // rights if ADMIN_EMAILS lists it. Confirming again keeps the first time.
 // ErrNotFound means no account has the email.
 func (s *Store) ConfirmAdmin(ctx context.Context, email string, now time.Time) (User, error) {
+	defer s.users.changed()
 	defer s.wrote()
 	res, err := s.db.Write.ExecContext(ctx, `
 		UPDATE users SET admin_confirmed_at = COALESCE(admin_confirmed_at, $2) WHERE email = $1`, email, ms(now))
@@ -129,6 +145,7 @@ func (s *Store) ConfirmAdmin(ctx context.Context, email string, now time.Time) (
 // no longer signed in (the handlers compare epochs on every request).
 // ErrNotFound means no such user.
 func (s *Store) EndSessions(ctx context.Context, userID int64) error {
+	defer s.users.changed()
 	defer s.wrote()
 	res, err := s.db.Write.ExecContext(ctx,
 		`UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1`, userID)

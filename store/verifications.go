@@ -100,6 +100,7 @@ func (s *Store) queueVerification(ctx context.Context, tx *writeTx, userID int64
 // changing nothing, with ErrNotFound, ErrTokenUsed or ErrTokenExpired when
 // the token does not work at now.
 func (s *Store) VerifyEmail(ctx context.Context, token string, now time.Time) (User, error) {
+	defer s.users.changed()
 	var u User
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
 		// The one UPDATE makes the token single-use however many use it

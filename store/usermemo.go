@@ -1,0 +1,76 @@
+package store
+
+import (
+	"sync"
+	"time"
+)
+
+// userMemo keeps users read by id on SQLite, so that a signed-in request
+// need not read its user from the database. There this process makes every
+// change people make to accounts: each moves an epoch on (changed), which
+// drops every user kept, and a read that began before it is not kept. The
+// one change made by another process, an operator's ConfirmAdmin on the
+// server, shows within userMemoFor, the longest a user is kept. On
+// PostgreSQL other instances change users too, and nothing is kept.
+type userMemo struct {
+	on bool
+
+	mu    sync.Mutex
+	epoch uint64
+	users map[int64]keptUser
+}
+
+type keptUser struct {
+	user User
+	at   time.Time
+}
+
+// userMemoFor is how long a user is kept; userMemoMax how many.
+const (
+	userMemoFor = time.Second
+	userMemoMax = 10_000
+)
+
+// get returns the kept user of id, if any, and the epoch to give put after
+// reading it from the database otherwise.
+func (m *userMemo) get(id int64) (User, uint64, bool) {
+	if !m.on {
+		return User{}, 0, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	kept, ok := m.users[id]
+	if !ok || time.Since(kept.at) >= userMemoFor {
+		return User{}, m.epoch, false
+	}
+	return kept.user, m.epoch, true
+}
+
+// put keeps u, read from the database after get returned epoch, unless a
+// change has been made since.
+func (m *userMemo) put(u User, epoch uint64) {
+	if !m.on {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.epoch != epoch {
+		return
+	}
+	if m.users == nil || len(m.users) >= userMemoMax {
+		m.users = map[int64]keptUser{}
+	}
+	m.users[u.ID] = keptUser{user: u, at: time.Now()}
+}
+
+// changed drops every kept user: call it once a change to users has
+// committed (or failed), never before.
+func (m *userMemo) changed() {
+	if !m.on {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.epoch++
+	clear(m.users)
+}

@@ -1,0 +1,95 @@
+package store_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventhive/eventhive/store"
+	"github.com/eventhive/eventhive/store/storetest"
+)
+
+// TestUserByIDSeesEveryChange changes a user every way the app can, each
+// time right after reading it: UserByID keeps users in memory on SQLite,
+// and a change it missed would keep a suspended or signed-out account
+// signed in.
+func TestUserByIDSeesEveryChange(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			b := setupModeration(t, dialect)
+			ctx := t.Context()
+			now := base.Add(time.Minute)
+			u, err := b.store.SignUp(ctx, "kim@example.com", "hash", now)
+			require.NoError(t, err)
+
+			read := func() store.User {
+				t.Helper()
+				got, err := b.store.UserByID(ctx, u.ID)
+				require.NoError(t, err)
+				return got
+			}
+			before := read()
+
+			require.NoError(t, b.store.EndSessions(ctx, u.ID))
+			require.Equal(t, before.SessionEpoch+1, read().SessionEpoch, "EndSessions")
+
+			_, err = b.store.SuspendUser(ctx, b.operator.ID, u.ID, "Fraud", now)
+			require.NoError(t, err)
+			require.False(t, read().SuspendedAt.IsZero(), "SuspendUser")
+
+			require.NoError(t, b.store.ReinstateUser(ctx, b.operator.ID, u.ID, now))
+			require.True(t, read().SuspendedAt.IsZero(), "ReinstateUser")
+
+			_, err = b.store.ChangePassword(ctx, u.ID, "hash-2", now)
+			require.NoError(t, err)
+			require.Equal(t, "hash-2", read().PasswordHash, "ChangePassword")
+
+			token := b.requestReset(t, u.Email, now)
+			_, err = b.store.ResetPassword(ctx, token, "hash-3", now)
+			require.NoError(t, err)
+			require.Equal(t, "hash-3", read().PasswordHash, "ResetPassword")
+
+			verify := b.outboxOf(t, store.MailVerifyEmail)
+			require.Len(t, verify, 1)
+			path, _ := verify[0].Data["Path"].(string)
+			_, err = b.store.VerifyEmail(ctx, strings.TrimPrefix(path, "/account/verify/"), now)
+			require.NoError(t, err)
+			require.False(t, read().EmailVerifiedAt.IsZero(), "VerifyEmail")
+
+			_, err = b.store.ConfirmAdmin(ctx, u.Email, now)
+			require.NoError(t, err)
+			require.False(t, read().AdminConfirmedAt.IsZero(), "ConfirmAdmin")
+		})
+	}
+}
+
+// TestUserByIDSeesOtherProcesses: a change made by another process (the
+// operator's ConfirmAdmin on the server, another instance) shows within a
+// second.
+func TestUserByIDSeesOtherProcesses(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, dialect)
+			ctx := t.Context()
+			u := b.user(t, "kim@example.com")
+			got, err := b.store.UserByID(ctx, u.ID)
+			require.NoError(t, err)
+			require.True(t, got.AdminConfirmedAt.IsZero())
+
+			elsewhere, err := store.New(b.db)
+			require.NoError(t, err)
+			_, err = elsewhere.ConfirmAdmin(ctx, u.Email, base)
+			require.NoError(t, err)
+			require.Eventually(t, func() bool {
+				got, err := b.store.UserByID(ctx, u.ID)
+				return err == nil && !got.AdminConfirmedAt.IsZero()
+			}, 3*time.Second, 20*time.Millisecond)
+		})
+	}
+}
