@@ -67,3 +67,16 @@ func (s *Store) InsertJob(ctx context.Context, args river.JobArgs, opts *river.I
 		return nil
 	})
 }
+
+// AgeKeptUsers makes the users UserByID keeps in memory older by d.
+func (s *Store) AgeKeptUsers(d time.Duration) {
+	s.users.mu.Lock()
+	defer s.users.mu.Unlock()
+	for id, kept := range s.users.users {
+		kept.at = kept.at.Add(-d)
+		s.users.users[id] = kept
+	}
+}
+
+// UserMemoFor is how long UserByID keeps a user in memory.
+const UserMemoFor = userMemoFor

@@ -10,7 +10,8 @@ import (
 // change people make to accounts: each moves an epoch on (changed), which
 // drops every user kept, and a read that began before it is not kept. The
 // one change made by another process, an operator's ConfirmAdmin on the
-// server, shows within userMemoFor, the longest a user is kept. On
+// server, shows within userMemoFor, the longest a user is kept (the console
+// itself reads the account from the database, and opens at once). On
 // PostgreSQL other instances change users too, and nothing is kept.
 type userMemo struct {
 	on bool
@@ -25,9 +26,10 @@ type keptUser struct {
 	at   time.Time
 }
 
-// userMemoFor is how long a user is kept; userMemoMax how many.
+// userMemoFor is how long a user is kept: long enough to span a buyer's
+// visit; userMemoMax how many.
 const (
-	userMemoFor = time.Second
+	userMemoFor = time.Minute
 	userMemoMax = 10_000
 )
 
