@@ -179,16 +179,18 @@ func freeTickets(lock string) string {
 // holdSQLite is CreateOrder's claim on SQLite: it inserts the order, claims
 // the tickets, and checks the buyer's holds.
 func (s *Store) holdSQLite(ctx context.Context, buyerID, listingID int64, quantity int, now, expires time.Time) (Order, error) {
-	var orderID int64
+	var order Order
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
-		err := tx.QueryRowContext(ctx, insertOrder+` RETURNING id`,
-			buyerID, quantity, ms(expires), ms(now), listingID).Scan(&orderID)
-		if errors.Is(err, sql.ErrNoRows) {
+		var err error
+		order, err = scanOrder(tx.QueryRowContext(ctx, insertOrder+returningOrder,
+			buyerID, quantity, ms(expires), ms(now), listingID))
+		if errors.Is(err, ErrNotFound) {
 			return errNotClaimable
 		}
 		if err != nil {
 			return fmt.Errorf("insert order: %w", err)
 		}
+		orderID := order.ID
 		res, err := tx.ExecContext(ctx, `
 			UPDATE tickets SET claim_order_id = $1, claim_expires_at = $3
 			WHERE id IN (`+freeTickets("")+`)`,
@@ -210,10 +212,14 @@ func (s *Store) holdSQLite(ctx context.Context, buyerID, listingID int64, quanti
 	if err != nil {
 		return Order{}, err
 	}
-	// Committed, so the read pool sees it; the write connection is not
-	// needed for this.
-	return s.order(ctx, s.db.Read, orderID)
+	return order, nil
 }
+
+// returningOrder ends an INSERT INTO orders with orderColumns of the new
+// order: it has no payment yet.
+const returningOrder = ` RETURNING id, buyer_id, listing_id, quantity,
+	(SELECT e.name FROM listings l JOIN events e ON e.id = l.event_id WHERE l.id = orders.listing_id),
+	status, amount, currency, expires_at, checkout_session_id, cancelled_at, paid_at, created_at, updated_at, NULL`
 
 var errNotClaimable = errors.New("tickets not claimable")
 
