@@ -181,10 +181,9 @@ func freeTickets(lock string) string {
 func (s *Store) holdSQLite(ctx context.Context, buyerID, listingID int64, quantity int, now, expires time.Time) (Order, error) {
 	var order Order
 	err := s.inTx(ctx, func(ctx context.Context, tx *writeTx) error {
-		var err error
-		order, err = scanOrder(tx.QueryRowContext(ctx, insertOrder+returningOrder,
-			buyerID, quantity, ms(expires), ms(now), listingID))
-		if errors.Is(err, ErrNotFound) {
+		err := tx.QueryRowContext(ctx, insertOrder+returningOrder,
+			buyerID, quantity, ms(expires), ms(now), listingID).Scan(&order.ID, &order.Amount, &order.Currency, &order.EventName)
+		if errors.Is(err, sql.ErrNoRows) {
 			return errNotClaimable
 		}
 		if err != nil {
@@ -212,14 +211,18 @@ func (s *Store) holdSQLite(ctx context.Context, buyerID, listingID int64, quanti
 	if err != nil {
 		return Order{}, err
 	}
+	// The rest is what the INSERT wrote: the order is returned without a
+	// read, and the write connection spends no time scanning it.
+	order.BuyerID, order.ListingID, order.Quantity, order.Status = buyerID, listingID, quantity, Pending
+	order.ExpiresAt, order.CreatedAt = fromMS(ms(expires)), fromMS(ms(now))
+	order.UpdatedAt = order.CreatedAt
 	return order, nil
 }
 
-// returningOrder ends an INSERT INTO orders with orderColumns of the new
-// order: it has no payment yet.
-const returningOrder = ` RETURNING id, buyer_id, listing_id, quantity,
-	(SELECT e.name FROM listings l JOIN events e ON e.id = l.event_id WHERE l.id = orders.listing_id),
-	status, amount, currency, expires_at, checkout_session_id, cancelled_at, paid_at, created_at, updated_at, NULL`
+// returningOrder ends an INSERT INTO orders with the columns of the new
+// order that its caller does not know: its id, amount, currency and event.
+const returningOrder = ` RETURNING id, amount, currency,
+	(SELECT e.name FROM listings l JOIN events e ON e.id = l.event_id WHERE l.id = orders.listing_id)`
 
 var errNotClaimable = errors.New("tickets not claimable")
 
