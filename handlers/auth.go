@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,6 +40,12 @@ func (h *Handler) loadUser(next http.Handler) http.Handler {
 			return
 		}
 		u, err := h.store.UserByID(r.Context(), id)
+		if err == nil && slices.Contains(h.cfg.AdminEmails, u.Email) && !h.isAdmin(&u) {
+			// The operator may have confirmed this account on the server
+			// (eventhive admin confirm) a moment ago, from another process,
+			// which the users the store keeps in memory do not show.
+			u, err = h.store.UserByIDFromDatabase(r.Context(), id)
+		}
 		if errors.Is(err, store.ErrNotFound) || (err == nil && u.SessionEpoch != h.sessions.GetInt64(r.Context(), sessionEpoch)) {
 			if err := h.sessions.Destroy(r.Context()); err != nil {
 				h.serverError(w, r, err)

@@ -10,9 +10,10 @@ import (
 // change people make to accounts: each moves an epoch on (changed), which
 // drops every user kept, and a read that began before it is not kept. The
 // one change made by another process, an operator's ConfirmAdmin on the
-// server, shows within userMemoFor, the longest a user is kept (the console
-// itself reads the account from the database, and opens at once). On
-// PostgreSQL other instances change users too, and nothing is kept.
+// server, is read from the database by the handlers for the accounts it can
+// concern (UserByIDFromDatabase); any other change made outside, by hand,
+// shows within userMemoFor, the longest a user is kept. On PostgreSQL other
+// instances change users too, and nothing is kept.
 type userMemo struct {
 	on bool
 
@@ -27,7 +28,8 @@ type keptUser struct {
 }
 
 // userMemoFor is how long a user is kept: long enough to span a buyer's
-// visit; userMemoMax how many.
+// visit, short enough to bound what a change made by hand hides; userMemoMax
+// how many.
 const (
 	userMemoFor = time.Minute
 	userMemoMax = 10_000
