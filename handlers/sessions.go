@@ -28,8 +28,8 @@ const sessionTouch = time.Hour
 // when its idle deadline would move by more than sessionTouch: an idle
 // session may end up to an hour before its seven days are up.
 //
-// On SQLite, where this process makes every change to the sessions table,
-// the store also answers Find from memory with what it last read or wrote
+// Where this process makes every change to the sessions table (SQLite, see
+// store.SoleWriter), the store also answers Find from memory with what it last read or wrote
 // (kept), which spares a signed-in request a read. Every write and delete
 // moves an epoch on, and a read or write that raced one is not kept, so
 // memory never holds what the database no longer has: a session signed out
@@ -60,7 +60,7 @@ const maxTrackedSessions = 10_000
 func newSessionStore(st *store.Store, codec scs.Codec) *sessionStore {
 	return &sessionStore{
 		find: st.FindSession, write: st.SessionStore(), codec: codec,
-		keep:  st.DB().Dialect == store.SQLite,
+		keep:  st.SoleWriter(),
 		found: map[string]storedSession{},
 		kept:  map[string]storedSession{},
 	}

@@ -240,13 +240,20 @@ func newStore(db *DB, config *river.Config, opts ...Option) (*Store, error) {
 	s := &Store{db: db, jobs: jobs, observer: nopObserver{}, payout: DefaultPayoutTerms}
 	if db.Dialect == SQLite {
 		s.batch = sqlitedb.NewGroupCommit(db.Write, jobs)
-		s.users.on = true
 	}
+	s.users.on = s.SoleWriter()
 	for _, opt := range opts {
 		opt(s)
 	}
 	return s, nil
 }
+
+// SoleWriter reports whether this process makes every change people make to
+// the database, so that what it last read or wrote of a row still holds
+// until it writes the row again: on SQLite, which serves one machine (the
+// operator's commands on the server aside). On PostgreSQL other instances
+// write too.
+func (s *Store) SoleWriter() bool { return s.db.Dialect == SQLite }
 
 // MaxHolds is how many tickets one buyer may hold at once; 0 means no limit.
 func (s *Store) MaxHolds() int { return s.maxHolds }

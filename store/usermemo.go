@@ -5,15 +5,15 @@ import (
 	"time"
 )
 
-// userMemo keeps users read by id on SQLite, so that a signed-in request
-// need not read its user from the database. There this process makes every
-// change people make to accounts: each moves an epoch on (changed), which
-// drops every user kept, and a read that began before it is not kept. The
-// one change made by another process, an operator's ConfirmAdmin on the
-// server, is read from the database by the handlers for the accounts it can
-// concern (UserByIDFromDatabase); any other change made outside, by hand,
-// shows within userMemoFor, the longest a user is kept. On PostgreSQL other
-// instances change users too, and nothing is kept.
+// userMemo keeps users read by id where this process is the database's
+// sole writer (SQLite, see SoleWriter), so that a signed-in request need not
+// read its user from the database. Each change to a user moves an epoch on
+// (changed), which drops every user kept, and a read that began before it
+// is not kept. The one change made by another process, an operator's
+// ConfirmAdmin on the server, is read from the database by the handlers for
+// the accounts it can concern (UserByIDFromDatabase); any other change made
+// outside, by hand, shows within userMemoFor, the longest a user is kept.
+// On PostgreSQL other instances change users too, and nothing is kept.
 type userMemo struct {
 	on bool
 
