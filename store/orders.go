@@ -189,11 +189,10 @@ func (s *Store) holdSQLite(ctx context.Context, buyerID, listingID int64, quanti
 		if err != nil {
 			return fmt.Errorf("insert order: %w", err)
 		}
-		orderID := order.ID
 		res, err := tx.ExecContext(ctx, `
 			UPDATE tickets SET claim_order_id = $1, claim_expires_at = $3
 			WHERE id IN (`+freeTickets("")+`)`,
-			orderID, quantity, ms(expires), ms(now), listingID)
+			order.ID, quantity, ms(expires), ms(now), listingID)
 		if err != nil {
 			return fmt.Errorf("claim tickets: %w", err)
 		}
@@ -205,7 +204,7 @@ func (s *Store) holdSQLite(ctx context.Context, buyerID, listingID int64, quanti
 		if err := s.checkBuyer(ctx, tx.Tx, buyerID, now); err != nil {
 			return err
 		}
-		tx.insertJob(ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: expires})
+		tx.insertJob(ExpireOrderArgs{OrderID: order.ID}, &river.InsertOpts{ScheduledAt: expires})
 		return nil
 	})
 	if err != nil {
