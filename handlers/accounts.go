@@ -250,7 +250,7 @@ func (h *Handler) resumePurchase(w http.ResponseWriter, r *http.Request, user st
 	order, err := h.hold(r, user.ID, listingID, quantity, now)
 	to := orderPath(order.ID)
 	if err != nil {
-		ref, refErr := h.buyingRefusal(r.Context(), err, user.ID, listingID, now)
+		ref, _, refErr := h.buyingRefusal(r.Context(), err, user.ID, listingID, now)
 		switch {
 		case errors.Is(refErr, store.ErrNotFound):
 			// No such ticket: go where the visitor was going.

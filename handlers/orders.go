@@ -29,23 +29,29 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 	buyerID, now := currentUser(r).ID, h.now()
 	quantity, problem := parseQuantity(formText(r.PostForm, "quantity"))
 	ref := refusal{status: http.StatusUnprocessableEntity, message: problem}
+	var t store.Listing
+	lookForMine := true
 	if problem == "" {
 		order, err := h.hold(r, buyerID, listingID, quantity, now)
 		if err == nil {
 			redirect(w, r, orderPath(order.ID))
 			return
 		}
-		if ref, err = h.buyingRefusal(r.Context(), err, buyerID, listingID, now); err != nil {
+		// hold says another buyer holds the tickets only once it has
+		// found that this one holds none.
+		lookForMine = !errors.Is(err, store.ErrHeld)
+		if ref, t, err = h.buyingRefusal(r.Context(), err, buyerID, listingID, now); err != nil {
+			h.storeError(w, r, err)
+			return
+		}
+	} else {
+		var err error
+		if t, err = h.store.Listing(r.Context(), listingID, now); err != nil {
 			h.storeError(w, r, err)
 			return
 		}
 	}
-	t, err := h.store.Listing(r.Context(), listingID, now)
-	if err != nil {
-		h.storeError(w, r, err)
-		return
-	}
-	data, err := h.ticketPage(r, t)
+	data, err := h.ticketPageLooking(r, t, lookForMine)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -62,23 +68,24 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 
 // buyingRefusal is what to tell a buyer whose attempt to hold tickets of a
 // listing the store refused with err, from what the listing and their holds
-// are now. An error the buying rules do not know is returned as it is.
-func (h *Handler) buyingRefusal(ctx context.Context, err error, buyerID, listingID int64, now time.Time) (refusal, error) {
+// are now, and the listing as it read it. An error the buying rules do not
+// know is returned as it is.
+func (h *Handler) buyingRefusal(ctx context.Context, err error, buyerID, listingID int64, now time.Time) (refusal, store.Listing, error) {
 	f := facts{err: err, now: now, maxHolds: h.store.MaxHolds()}
 	if _, known := refusalFor(buying, f); !known {
-		return refusal{}, err
+		return refusal{}, store.Listing{}, err
 	}
 	var readErr error
 	if f.listing, readErr = h.store.Listing(ctx, listingID, now); readErr != nil {
-		return refusal{}, readErr
+		return refusal{}, store.Listing{}, readErr
 	}
 	if errors.Is(err, store.ErrTooManyHolds) {
 		if f.held, readErr = h.heldTickets(ctx, buyerID, now); readErr != nil {
-			return refusal{}, readErr
+			return refusal{}, store.Listing{}, readErr
 		}
 	}
 	ref, _ := refusalFor(buying, f)
-	return ref, nil
+	return ref, f.listing, nil
 }
 
 // heldTickets counts the tickets the buyer's running holds keep.

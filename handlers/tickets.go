@@ -59,6 +59,13 @@ type ticketPage struct {
 // ticketPage is the data of t's page for the viewer, who may be holding some
 // of its tickets.
 func (h *Handler) ticketPage(r *http.Request, t store.Listing) (ticketPage, error) {
+	return h.ticketPageLooking(r, t, true)
+}
+
+// ticketPageLooking is ticketPage, which looks for the viewer's own hold of
+// t's tickets only if lookForMine: a caller that has just found they hold
+// none spares the read.
+func (h *Handler) ticketPageLooking(r *http.Request, t store.Listing, lookForMine bool) (ticketPage, error) {
 	data := h.buyBox(h.page(r, t.Title()), t)
 	if data.IsSeller {
 		var err error
@@ -67,7 +74,7 @@ func (h *Handler) ticketPage(r *http.Request, t store.Listing) (ticketPage, erro
 		}
 	}
 	data.Shared = t.Event.HiddenAt.IsZero() && !data.IsSeller
-	if data.User == nil || data.IsSeller || t.Held() == 0 {
+	if !lookForMine || data.User == nil || data.IsSeller || t.Held() == 0 {
 		return data, nil
 	}
 	// Some tickets are held: by the viewer, among others?
