@@ -246,6 +246,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	h.connectEvents = webhookEndpoint{secret: cfg.StripeConnectWebhookSecret, handled: payments.HandledConnectEventTypes}
 	h.streams = live.NewStreams(deps.Live, deps.Log.With("component", "live"), live.StreamsConfig{
 		Max: cfg.MaxLiveStreams, Window: coalesceWindow, Keepalive: keepaliveEvery, Done: cfg.Done,
+		Delivered: deps.Metrics.LiveDelivered,
 	})
 	deps.Metrics.ObserveStreams(h.streams)
 	// Other instances (on PostgreSQL) change what is on sale too: the kept

@@ -79,16 +79,22 @@ func (b *liveBundle) openStreams(t *testing.T) int {
 // openStreamsGauge reads eventhive_live_streams_open from m.
 func openStreamsGauge(t *testing.T, m *metrics.Metrics) int {
 	t.Helper()
+	return int(metricValue(t, m, "eventhive_live_streams_open"))
+}
+
+// metricValue reads the sample named (with its labels, if any) from m.
+func metricValue(t *testing.T, m *metrics.Metrics, name string) float64 {
+	t.Helper()
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	for line := range strings.Lines(rec.Body.String()) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "eventhive_live_streams_open "); ok {
-			n, err := strconv.Atoi(v)
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			n, err := strconv.ParseFloat(v, 64)
 			require.NoError(t, err)
 			return n
 		}
 	}
-	t.Fatal("no eventhive_live_streams_open in the metrics")
+	t.Fatalf("no %s in the metrics", name)
 	return 0
 }
 
@@ -620,6 +626,13 @@ func TestEventLive(t *testing.T) {
 			require.Equal(t, itoa(l.ID)+" 7 0", change.Data)
 			require.NotEqual(t, opening.ID, change.ID)
 			require.Equal(t, change, second.nextMessage(t), "the same bytes for every reader")
+			// The operator sees how long after the hold every page was
+			// sent it; the opening rendering carried no change.
+			require.Eventually(t, func() bool {
+				return metricValue(t, b.metrics, "eventhive_live_delivery_seconds_count") == 1
+			}, 5*time.Second, 10*time.Millisecond)
+			require.Greater(t, metricValue(t, b.metrics, "eventhive_live_delivery_seconds_sum"), 0.0)
+			require.Less(t, metricValue(t, b.metrics, "eventhive_live_delivery_seconds_sum"), 5.0)
 
 			// A reader who has the latest is sent nothing when it
 			// reconnects; one who missed it is sent the whole list at once.

@@ -48,6 +48,8 @@ type Streams struct {
 
 	paceMu sync.Mutex
 	owed   time.Time // until when the topics' writes so far are paid for (pace)
+
+	delivered func(delay time.Duration)
 }
 
 // Topic is what a stream shows. Pages that show the same topic get the same
@@ -104,6 +106,10 @@ type StreamsConfig struct {
 	Keepalive time.Duration
 	// Done ends every stream when closed (the app is shutting down).
 	Done <-chan struct{}
+	// Delivered, if set, is told of every message that carries a change,
+	// once every stream of its topic has been sent it: how long after the
+	// first change it carries was heard.
+	Delivered func(delay time.Duration)
 }
 
 // Subscriber is where Streams hears of changes: a *Hub.
@@ -147,7 +153,7 @@ func NewStreams(hub Subscriber, log *slog.Logger, cfg StreamsConfig) *Streams {
 	}
 	s := &Streams{
 		log: log, max: cfg.Max, window: cfg.Window, prefix: hex.EncodeToString(b) + "-",
-		topics: map[Topic]*topic{},
+		topics: map[Topic]*topic{}, delivered: cfg.Delivered,
 	}
 	events, unsubscribe := hub.Subscribe(context.Background())
 	go func() {
@@ -306,7 +312,7 @@ func (s *Streams) join(key Topic, feed Feed, sk sink, lastID string, heard uint6
 	case !ok && feed.Render != nil:
 		// The first reader: render now, so that the readers to come have
 		// something to be sent at once.
-		t.changed()
+		t.changed(time.Time{})
 	}
 }
 
@@ -334,9 +340,10 @@ func (s *Streams) leave(key Topic, sk sink) {
 // joins a topic after the snapshot below finds the count moved (see join).
 func (s *Streams) changed(e Event) {
 	s.changes.Add(1)
+	heard := time.Now()
 	for _, t := range s.snapshot() {
 		if t.feed.Concerns(e) {
-			t.changed()
+			t.changed(heard)
 		}
 	}
 }
@@ -381,11 +388,19 @@ type topic struct {
 	sent    time.Time // when the last message (not a keep-alive) went out
 	window  bool      // a message went out less than a window ago
 	pending bool      // a change arrived during the window
+	// heard is when the first change not yet in a message was heard (zero:
+	// none), for Delivered.
+	heard time.Time
 }
 
-// changed sends a message now, or at the end of the window under way.
-func (t *topic) changed() {
+// changed sends a message now, or at the end of the window under way, for
+// a change heard at heard (zero for the first rendering, which carries
+// none).
+func (t *topic) changed(heard time.Time) {
 	t.mu.Lock()
+	if t.heard.IsZero() {
+		t.heard = heard
+	}
 	if t.window {
 		t.pending = true
 		t.mu.Unlock()
@@ -421,13 +436,26 @@ func (s *Streams) pace(now time.Time, d time.Duration) time.Duration {
 // fire sends the topic's message and opens a window, at whose end it fires
 // again if more changes came.
 func (t *topic) fire() {
+	// What the rendering below reads includes every change heard so far.
+	t.mu.Lock()
+	heard := t.heard
+	t.heard = time.Time{}
+	t.mu.Unlock()
 	m, err := t.message()
 	start := time.Now()
 	switch {
 	case err != nil:
 		t.s.log.Error("live: render", "err", err, "topic", t.key.Name, "id", t.key.ID)
+		t.mu.Lock()
+		if !heard.IsZero() && (t.heard.IsZero() || heard.Before(t.heard)) {
+			t.heard = heard // the next try carries them
+		}
+		t.mu.Unlock()
 	case m != nil:
 		t.broadcast(m)
+		if t.s.delivered != nil && !heard.IsZero() {
+			t.s.delivered(time.Since(heard))
+		}
 	}
 	time.AfterFunc(t.s.pace(time.Now(), time.Since(start)), func() {
 		t.mu.Lock()

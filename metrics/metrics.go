@@ -32,6 +32,7 @@ type Metrics struct {
 	webhookEvents *prometheus.CounterVec
 	jobLateness   *prometheus.HistogramVec
 	jobsFinished  *prometheus.CounterVec
+	liveDelivery  prometheus.Histogram
 }
 
 // New returns an app's metrics, with the Go runtime's and the process's.
@@ -68,11 +69,16 @@ func New() *Metrics {
 			Name: "eventhive_jobs_finished_total",
 			Help: "Job runs by kind and outcome: completed, failed (to be retried or discarded), cancelled or snoozed.",
 		}, []string{"kind", "outcome"}),
+		liveDelivery: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "eventhive_live_delivery_seconds",
+			Help:    "Time from this process hearing of a change to every open page that shows it having been sent it, by message.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.holds, m.payments, m.refunds, m.webhookEvents, m.jobLateness, m.jobsFinished,
+		m.requests, m.holds, m.payments, m.refunds, m.webhookEvents, m.jobLateness, m.jobsFinished, m.liveDelivery,
 	)
 	return m
 }
@@ -178,6 +184,10 @@ func (m *Metrics) ObserveStreams(s Streams) {
 		}, func() float64 { return float64(s.Refused()) }),
 	)
 }
+
+// LiveDelivered records a live message that carried a change, sent to all
+// its pages delay after the change was heard.
+func (m *Metrics) LiveDelivered(delay time.Duration) { m.liveDelivery.Observe(delay.Seconds()) }
 
 // HoldCreated implements store.Observer.
 func (m *Metrics) HoldCreated() { m.holds.Inc() }
