@@ -15,8 +15,13 @@ const cssCookie = "eventhive_css"
 // <style> element rather than linking the files: on a first visit, or when
 // the CSS has changed since, a slow phone paints a round trip sooner. The
 // page also has the browser prefetch the files, so that the next pages link
-// them from its cache (see rememberCSS).
+// them from its cache (see rememberCSS). The answer to a form never carries
+// it: the page the form was on gave the browser the files, and a buyer
+// refused in an on-sale rush would otherwise be sent the whole CSS again.
 func inlineCSS(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
 	c, err := r.Cookie(cssCookie)
 	return err != nil || c.Value != static.StylesheetVersion()
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -18,7 +19,8 @@ import (
 // the site's CSS yet carries it in a <style> element that the Content
 // Security Policy allows by its hash, has the files prefetched and sets a
 // cookie; once the cookie names the current CSS, pages link the files
-// instead. Fragments, redirects and kept listings follow the same rule.
+// instead, as does the answer to a form. Fragments, redirects and kept
+// listings follow the same rule.
 func TestFirstVisitCarriesTheCSS(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, dialect store.Dialect) {
@@ -78,6 +80,13 @@ func TestFirstVisitCarriesTheCSS(t *testing.T) {
 		t.Run("ChangedCSS", func(t *testing.T) {
 			res := b.get(t, newClient(t), "/signin", withHeader("Cookie", "eventhive_css=0123456789"))
 			requireInline(t, res)
+		})
+
+		t.Run("FormAnswer", func(t *testing.T) {
+			// The page the form was on gave the browser the files.
+			res := b.postForm(t, newClient(t), "/signin", url.Values{"email": {"seller@example.com"}, "password": {"wrong password"}})
+			requireStatus(t, res, http.StatusUnprocessableEntity)
+			requireLinked(t, res)
 		})
 
 		t.Run("ErrorPage", func(t *testing.T) {
