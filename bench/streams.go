@@ -41,6 +41,7 @@ type streamsResult struct {
 	reconnects         int64           // viewers that had to open their stream again
 	lag                []time.Duration // per sale: its buyer's answer to the last viewer shown it
 	missed             int             // sales some viewer was never shown
+	delivery           buckets         // the app's eventhive_live_delivery_seconds over that rush
 }
 
 // raiseFileLimit lets this process, and the app it starts, hold up to n
@@ -153,6 +154,7 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 	r.gauge = a.metric("eventhive_live_streams_open")
 
 	progress("%s: (f) rush beside %d open pages", dialect, r.open)
+	deliveredBefore := a.buckets("eventhive_live_delivery_seconds")
 	v.startCounting()
 	var sold []sale
 	stopProfile := a.profile(o.profile, string(dialect)+"-streams")
@@ -161,6 +163,7 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 	r.sales = len(sold)
 	time.Sleep(2 * time.Second) // the last change reaches every page
 	r.bytes, r.messages, r.reconnects = v.stopCounting()
+	r.delivery = a.buckets("eventhive_live_delivery_seconds").minus(deliveredBefore)
 	// The app closes the streams first, so that the closed connections
 	// wait out TIME_WAIT on its side, not on ports of this machine's
 	// ephemeral range that the next app may be given.
@@ -257,6 +260,60 @@ func (a *app) metric(name string) string {
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
 			return v
+		}
+	}
+	return "?"
+}
+
+// buckets are a Prometheus histogram's cumulative counts, by upper bound
+// ("le"), in the order /metrics writes them (ascending, +Inf last).
+type buckets struct {
+	le    []string
+	count []float64
+}
+
+// buckets reads the histogram named from the app's /metrics.
+func (a *app) buckets(name string) buckets {
+	var b buckets
+	resp, err := http.Get(a.operator + "/metrics")
+	if err != nil {
+		return b
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), name+`_bucket{le="`)
+		if !ok {
+			continue
+		}
+		le, value, ok := strings.Cut(rest, `"} `)
+		n, err := strconv.ParseFloat(value, 64)
+		if ok && err == nil {
+			b.le, b.count = append(b.le, le), append(b.count, n)
+		}
+	}
+	return b
+}
+
+// minus is what was counted since before.
+func (b buckets) minus(before buckets) buckets {
+	d := buckets{le: b.le, count: slices.Clone(b.count)}
+	for i := range d.count {
+		if i < len(before.count) {
+			d.count[i] -= before.count[i]
+		}
+	}
+	return d
+}
+
+// quantile returns the upper bound of the bucket the q-quantile falls in.
+func (b buckets) quantile(q float64) string {
+	if len(b.count) == 0 || b.count[len(b.count)-1] == 0 {
+		return "?"
+	}
+	for i, c := range b.count {
+		if c >= q*b.count[len(b.count)-1] {
+			return b.le[i] + " s"
 		}
 	}
 	return "?"
@@ -362,7 +419,7 @@ func (v *viewers) dial(i int, lastID string) (net.Conn, *bufio.Reader, error) {
 		conn.Close()
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(conn, 2048)
+	br := bufio.NewReaderSize(conn, 4096)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		conn.Close()
@@ -418,68 +475,119 @@ func number(b []byte) int {
 // them: a "listings" message replaces every count, a "counts" message
 // changes some, a "buy" message (a listing's page) says its listing's, an
 // "events" message (the home page) the event's on its card. It returns the
-// id of the last message.
+// id of the last message. It allocates nothing per message: with 20,000
+// viewers on the app's machine, the readers' own work would otherwise be
+// most of what the lag measures.
 func (v *viewers) read(i int, conn net.Conn, br *bufio.Reader, p *page) (lastID string) {
 	defer conn.Close()
-	var name string
-	var id int64 // the listing being read in a "listings" message, the event in an "events" one
+	var id []byte
+	defer func() { lastID = string(id) }()
+	var name eventName
+	var listing int64 // the listing being read in a "listings" message, the event in an "events" one
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil && err != bufio.ErrBufferFull {
-			return lastID
+			return
 		}
 		if v.counting.Load() {
 			v.bytes.Add(int64(len(line)))
 		}
+		field, value, _ := bytes.Cut(line, []byte(": "))
 		switch {
 		case len(line) == 1: // the end of a message
-			if name != "" {
+			if name != none {
 				if v.counting.Load() {
 					v.messages.Add(1)
 				}
 				v.seen[i] = append(v.seen[i], shown{at: time.Now(), left: p.total})
 			}
-			name = ""
-		case bytes.HasPrefix(line, []byte("id: ")):
-			lastID = strings.TrimSpace(string(line[4:]))
-		case bytes.HasPrefix(line, []byte("event: ")):
-			name = strings.TrimSpace(string(line[7:]))
-			if name == "listings" {
+			name = none
+		case string(field) == "id":
+			id = append(id[:0], bytes.TrimSpace(value)...)
+		case string(field) == "event":
+			name = nameOf(bytes.TrimSpace(value))
+			if name == listingsEvent {
 				clear(p.left)
 				p.total = 0
 			}
-		case bytes.HasPrefix(line, []byte("data: ")) && name == "counts":
-			// "id free sold,id free sold,..."
-			for entry := range bytes.SplitSeq(bytes.TrimSpace(line[6:]), []byte(",")) {
-				if f := bytes.Fields(entry); len(f) == 3 {
-					p.set(v, int64(number(f[0])), number(f[1]))
-				}
-			}
-		case bytes.HasPrefix(line, []byte("data: ")) && name == "events":
+		case string(field) != "data":
+		case name == countsEvent:
+			p.setCounts(v, value)
+		case name == eventsEvent:
 			// The home page's list: the event's card says "N tickets
 			// from", "1 ticket from" or "No tickets for sale".
 			if j := bytes.Index(line, eventMark); j >= 0 {
-				id = int64(number(line[j+len(eventMark):]))
+				listing = int64(number(line[j+len(eventMark):]))
 			}
-			if j := bytes.Index(line, offerMark); j >= 0 && id == v.event {
+			if j := bytes.Index(line, offerMark); j >= 0 && listing == v.event {
 				rest := line[j+len(offerMark):]
 				p.total = 0
 				if k := bytes.Index(rest, linkEnd); bytes.HasPrefix(rest, []byte("<a ")) && k >= 0 {
 					p.total = number(rest[k+len(linkEnd):])
 				}
 			}
-		case bytes.HasPrefix(line, []byte("data: ")) && name == "buy":
+		case name == buyEvent:
 			// A listing page's box: "N of M left".
 			if j := bytes.Index(line, leftMark); j >= 0 {
 				p.total = number(line[j+len(leftMark):])
 			}
-		case bytes.HasPrefix(line, []byte("data: ")) && name == "listings":
+		case name == listingsEvent:
 			if j := bytes.Index(line, listingMark); j >= 0 {
-				id = int64(number(line[j+len(listingMark):]))
+				listing = int64(number(line[j+len(listingMark):]))
 			}
 			if j := bytes.Index(line, leftMark); j >= 0 {
-				p.set(v, id, number(line[j+len(leftMark):]))
+				p.set(v, listing, number(line[j+len(leftMark):]))
 			}
+		}
+	}
+}
+
+// eventName is the name of a message the viewers read.
+type eventName int
+
+const (
+	none eventName = iota // a comment, or a name the viewers ignore
+	listingsEvent
+	countsEvent
+	eventsEvent
+	buyEvent
+)
+
+func nameOf(b []byte) eventName {
+	switch string(b) {
+	case "listings":
+		return listingsEvent
+	case "counts":
+		return countsEvent
+	case "events":
+		return eventsEvent
+	case "buy":
+		return buyEvent
+	}
+	return none
+}
+
+// setCounts applies a "counts" message's data: "id free sold,id free sold,...".
+func (p *page) setCounts(v *viewers, data []byte) {
+	var f [3]int
+	n, inNumber := 0, false
+	for _, c := range data {
+		switch {
+		case c >= '0' && c <= '9':
+			if n < len(f) {
+				f[n] = f[n]*10 + int(c-'0')
+			}
+			inNumber = true
+			continue
+		case inNumber:
+			n++
+			inNumber = false
+		}
+		if c == ',' || c == '\n' {
+			if n == len(f) {
+				p.set(v, int64(f[0]), f[1])
+			}
+			f, n = [3]int{}, 0
 		}
 	}
 }
@@ -566,5 +674,9 @@ func (r *streamsResult) print(w io.Writer) {
 	if len(r.lag) > 0 {
 		fmt.Fprintf(w, "sale (buyer's answer) to the last viewer shown it: p50 %s, p99 %s, max %s over %d sales (goal p99 <= 1 s); %d sales some viewer never saw\n",
 			ms(r.lag[len(r.lag)/2]), ms(r.lag[min(len(r.lag)-1, len(r.lag)*99/100)]), ms(r.lag[len(r.lag)-1]), len(r.lag), r.missed)
+	}
+	if n := len(r.delivery.count); n > 0 {
+		fmt.Fprintf(w, "the app's part (/metrics eventhive_live_delivery_seconds: change heard to the topic's last page written): p50 <= %s, p99 <= %s over %.0f messages\n",
+			r.delivery.quantile(0.5), r.delivery.quantile(0.99), r.delivery.count[n-1])
 	}
 }

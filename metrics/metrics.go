@@ -72,7 +72,7 @@ func New() *Metrics {
 		liveDelivery: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "eventhive_live_delivery_seconds",
 			Help:    "Time from this process hearing of a change to every open page that shows it having been sent it, by message.",
-			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, .75, 1, 1.5, 2, 2.5, 5, 10},
 		}),
 	}
 	m.registry.MustRegister(
