@@ -39,7 +39,13 @@ func (h *Handler) loadUser(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		u, err := h.store.UserByID(r.Context(), id)
+		var u store.User
+		var err error
+		if p := prefetchedUser(r.Context()); p != nil && p.ID == id { // read along with the session
+			u = *p
+		} else {
+			u, err = h.store.UserByID(r.Context(), id)
+		}
 		if err == nil && slices.Contains(h.cfg.AdminEmails, u.Email) && !h.isAdmin(&u) {
 			// The operator may have confirmed this account on the server
 			// (eventhive admin confirm) a moment ago, from another process,

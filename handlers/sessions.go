@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"reflect"
 	"sync"
 	"time"
@@ -34,15 +35,24 @@ const sessionTouch = time.Hour
 // moves an epoch on, and a read or write that raced one is not kept, so
 // memory never holds what the database no longer has: a session signed out
 // is gone from both.
+//
+// Elsewhere (PostgreSQL) a request reads its session and its user in one
+// round trip: the store notes which user each session it read or wrote
+// held (hints), and reads the next request's session along with that user,
+// whom it leaves in the request's context for loadUser (prefetchUser) if
+// the session read holds them: a wrong hint costs a read, never a wrong
+// user.
 type sessionStore struct {
-	find  func(ctx context.Context, token string) (data []byte, expiry time.Time, found bool, err error)
-	write scs.Store
-	codec scs.Codec
-	keep  bool // answer Find from kept
+	find         func(ctx context.Context, token string) (data []byte, expiry time.Time, found bool, err error)
+	findWithUser func(ctx context.Context, token string, userID int64) (data []byte, expiry time.Time, u store.User, found bool, err error)
+	write        scs.Store
+	codec        scs.Codec
+	keep         bool // answer Find from kept
 
 	mu    sync.Mutex
 	found map[string]storedSession // token → as Find returned it, until Commit
 	kept  map[string]storedSession // token → as the database has it (keep only)
+	hints map[string]int64         // token → the user its session held when last read or written (unless keep)
 	epoch uint64                   // moves on with every write and delete
 }
 
@@ -52,37 +62,101 @@ type storedSession struct {
 	expiry time.Time
 }
 
-// maxTrackedSessions bounds found (a request that fails may never commit)
-// and kept: past it a map starts over, which only costs a few reads and
-// writes.
+// maxTrackedSessions bounds found (a request that fails may never commit),
+// kept and hints: past it a map starts over, which only costs a few reads
+// and writes.
 const maxTrackedSessions = 10_000
 
 func newSessionStore(st *store.Store, codec scs.Codec) *sessionStore {
 	return &sessionStore{
-		find: st.FindSession, write: st.SessionStore(), codec: codec,
+		find: st.FindSession, findWithUser: st.FindSessionAndUser, write: st.SessionStore(), codec: codec,
 		keep:  st.SoleWriter(),
 		found: map[string]storedSession{},
 		kept:  map[string]storedSession{},
+		hints: map[string]int64{},
 	}
 }
 
 func (s *sessionStore) Find(token string) ([]byte, bool, error) {
+	return s.FindCtx(context.Background(), token)
+}
+
+// FindCtx is Find for a request whose context may have room for its user
+// (prefetchUser).
+func (s *sessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	s.mu.Lock()
 	kept, ok := s.kept[token]
 	epoch := s.epoch
+	userID := s.hints[token]
 	s.mu.Unlock()
-	if !ok || !time.Now().Before(kept.expiry) {
-		var err error
-		kept.data, kept.expiry, ok, err = s.find(context.Background(), token)
-		if !ok || err != nil {
-			return nil, false, err
-		}
-		if s.keep {
-			s.keepSession(token, kept, epoch)
-		}
+	if ok && time.Now().Before(kept.expiry) {
+		s.noteFound(token, kept)
+		return kept.data, true, nil
+	}
+	ok = false
+	var err error
+	var u store.User
+	slot, _ := ctx.Value(prefetchKey{}).(*prefetched)
+	if slot != nil && userID != 0 {
+		kept.data, kept.expiry, u, ok, err = s.findWithUser(ctx, token, userID)
+	}
+	if !ok && err == nil {
+		kept.data, kept.expiry, ok, err = s.find(ctx, token)
+	}
+	if !ok || err != nil {
+		return nil, false, err
+	}
+	if s.keep {
+		s.keepSession(token, kept, epoch)
+	} else if holds := s.hint(token, kept.data); u.ID != 0 && u.ID == holds {
+		// Read along with the session, which still holds them.
+		slot.user = &u
 	}
 	s.noteFound(token, kept)
 	return kept.data, true, nil
+}
+
+// hint notes which user, if any, the session of token holds in b, and
+// returns them (0: none).
+func (s *sessionStore) hint(token string, b []byte) (userID int64) {
+	if _, values, err := s.codec.Decode(b); err == nil {
+		userID, _ = values[sessionUserID].(int64)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if userID == 0 {
+		delete(s.hints, token)
+		return 0
+	}
+	if len(s.hints) >= maxTrackedSessions {
+		clear(s.hints)
+	}
+	s.hints[token] = userID
+	return userID
+}
+
+// prefetchKey is the context key of a request's prefetched user.
+type prefetchKey struct{}
+
+// prefetched is where the session store leaves the user it read along with
+// the request's session.
+type prefetched struct{ user *store.User }
+
+// prefetchUser gives the session store a place in the request's context to
+// leave the user it reads along with the session (see sessionStore).
+func prefetchUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), prefetchKey{}, &prefetched{})))
+	})
+}
+
+// prefetchedUser returns the user read along with the request's session,
+// or nil.
+func prefetchedUser(ctx context.Context) *store.User {
+	if slot, _ := ctx.Value(prefetchKey{}).(*prefetched); slot != nil {
+		return slot.user
+	}
+	return nil
 }
 
 // noteFound notes the session Find returned, for Commit to compare.
@@ -122,6 +196,8 @@ func (s *sessionStore) Commit(token string, b []byte, expiry time.Time) error {
 	s.changed(token)
 	if err == nil && s.keep {
 		s.keepSession(token, storedSession{data: b, expiry: expiry}, epoch+1)
+	} else if err == nil {
+		s.hint(token, b)
 	}
 	return err
 }
@@ -133,6 +209,7 @@ func (s *sessionStore) changed(token string) {
 	defer s.mu.Unlock()
 	s.epoch++
 	delete(s.kept, token)
+	delete(s.hints, token)
 }
 
 // same reports whether two encodings hold the same session. They differ in

@@ -17,6 +17,7 @@ import (
 // counted, and may run a step in the middle of one.
 type countedSessions struct {
 	*sessionStore
+	st     *store.Store
 	reads  atomic.Int64
 	during func() // runs after a read, before it returns
 }
@@ -24,7 +25,7 @@ type countedSessions struct {
 func newCountedSessions(t *testing.T, dialect store.Dialect) *countedSessions {
 	st, err := store.New(storetest.Open(t, dialect))
 	require.NoError(t, err)
-	c := &countedSessions{sessionStore: newSessionStore(st, sessionCodec{})}
+	c := &countedSessions{sessionStore: newSessionStore(st, sessionCodec{}), st: st}
 	find := c.find
 	c.find = func(ctx context.Context, token string) ([]byte, time.Time, bool, error) {
 		c.reads.Add(1)
@@ -153,4 +154,66 @@ func (r racingStore) Commit(token string, b []byte, expiry time.Time) error {
 	err := r.Store.Commit(token, b, expiry)
 	r.during()
 	return err
+}
+
+// TestSessionReadWithItsUser: where sessions are not kept, a session read
+// (or written) once is read the next time along with the user it held, in
+// one round trip, and that user is as the database has them now. A session
+// that no longer holds that user gets none prefetched.
+func TestSessionReadWithItsUser(t *testing.T) {
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			s := newCountedSessions(t, dialect)
+			s.keep = false // as on PostgreSQL
+			ctx := t.Context()
+			ann, err := s.st.CreateUser(ctx, "ann@example.com", "hash", time.Now())
+			require.NoError(t, err)
+			bob, err := s.st.CreateUser(ctx, "bob@example.com", "hash", time.Now())
+			require.NoError(t, err)
+			expiry := time.Now().Add(time.Hour)
+			session := func(userID int64) []byte {
+				values := map[string]any{sessionEpoch: int64(0)}
+				if userID != 0 {
+					values[sessionUserID] = userID
+				}
+				b, err := sessionCodec{}.Encode(expiry, values)
+				require.NoError(t, err)
+				return b
+			}
+			find := func() *store.User {
+				t.Helper()
+				slot := &prefetched{}
+				_, found, err := s.FindCtx(context.WithValue(ctx, prefetchKey{}, slot), "tok")
+				require.NoError(t, err)
+				require.True(t, found)
+				return slot.user
+			}
+
+			require.NoError(t, s.Commit("tok", session(ann.ID), expiry))
+			u := find()
+			require.NotNil(t, u, "read with the session")
+			require.Equal(t, ann.ID, u.ID)
+			require.Zero(t, s.reads.Load(), "one round trip")
+
+			// The user as they are now, not as they were.
+			require.NoError(t, s.st.EndSessions(ctx, ann.ID))
+			u = find()
+			require.NotNil(t, u)
+			require.Equal(t, ann.SessionEpoch+1, u.SessionEpoch)
+
+			// Another process signs Bob in on the same token: the hint
+			// (Ann) is wrong, and nobody is prefetched.
+			s.hints["tok"] = ann.ID
+			require.NoError(t, s.st.SessionStore().Commit("tok", session(bob.ID), expiry))
+			require.Nil(t, find(), "Ann, read with Bob's session")
+			require.Equal(t, bob.ID, find().ID, "the hint followed the session")
+
+			// Signed out: no user to read.
+			require.NoError(t, s.Commit("tok", session(0), expiry))
+			reads := s.reads.Load()
+			require.Nil(t, find())
+			require.Equal(t, reads+1, s.reads.Load())
+		})
+	}
 }

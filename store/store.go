@@ -298,6 +298,28 @@ func (s *Store) FindSession(ctx context.Context, token string) (data []byte, exp
 	return data, fromMS(at), true, nil
 }
 
+// FindSessionAndUser is FindSession and, in the same round trip, the user
+// with userID, whom the caller expects the session to hold. found is false
+// when there is no such session, or no such user: the caller then reads the
+// two apart.
+func (s *Store) FindSessionAndUser(ctx context.Context, token string, userID int64) (data []byte, expiry time.Time, u User, found bool, err error) {
+	query := `SELECT ` + userColumns + `, sessions.data, CAST(round((sessions.expiry - 2440587.5) * 86400000) AS INTEGER)
+		FROM sessions, users WHERE sessions.token = $1 AND julianday('now') < sessions.expiry AND users.id = $2`
+	if s.db.Dialect == Postgres {
+		query = `SELECT ` + userColumns + `, sessions.data, CAST(round(extract(epoch FROM sessions.expiry) * 1000) AS BIGINT)
+			FROM sessions, users WHERE sessions.token = $1 AND current_timestamp < sessions.expiry AND users.id = $2`
+	}
+	var at int64
+	u, err = scanUser(s.db.Read.QueryRowContext(ctx, query, token, userID), &data, &at)
+	if errors.Is(err, ErrNotFound) {
+		return nil, time.Time{}, User{}, false, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, User{}, false, fmt.Errorf("find session and user: %w", err)
+	}
+	return data, fromMS(at), u, true, nil
+}
+
 // Writes counts the writes this Store has finished, committed or not, but
 // for those refused by their own statements (a claim of tickets already
 // taken, say), which rolled back having changed nothing. When it
