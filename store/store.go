@@ -279,16 +279,8 @@ func (s *Store) SessionStore() scs.Store {
 // the read pool: its data and when it expires. found is false when there is
 // none, or it has expired.
 func (s *Store) FindSession(ctx context.Context, token string) (data []byte, expiry time.Time, found bool, err error) {
-	// scs's stores keep the expiry as a timestamp on PostgreSQL and as a
-	// Julian day number on SQLite.
-	query := `SELECT data, CAST(round((expiry - 2440587.5) * 86400000) AS INTEGER) FROM sessions
-		WHERE token = $1 AND julianday('now') < expiry`
-	if s.db.Dialect == Postgres {
-		query = `SELECT data, CAST(round(extract(epoch FROM expiry) * 1000) AS BIGINT) FROM sessions
-			WHERE token = $1 AND current_timestamp < expiry`
-	}
 	var at int64
-	err = s.db.Read.QueryRowContext(ctx, query, token).Scan(&data, &at)
+	err = s.db.Read.QueryRowContext(ctx, `SELECT `+s.sessionColumns()+` FROM sessions WHERE `+s.sessionFound(), token).Scan(&data, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, time.Time{}, false, nil
 	}
@@ -303,14 +295,9 @@ func (s *Store) FindSession(ctx context.Context, token string) (data []byte, exp
 // when there is no such session, or no such user: the caller then reads the
 // two apart.
 func (s *Store) FindSessionAndUser(ctx context.Context, token string, userID int64) (data []byte, expiry time.Time, u User, found bool, err error) {
-	query := `SELECT ` + userColumns + `, sessions.data, CAST(round((sessions.expiry - 2440587.5) * 86400000) AS INTEGER)
-		FROM sessions, users WHERE sessions.token = $1 AND julianday('now') < sessions.expiry AND users.id = $2`
-	if s.db.Dialect == Postgres {
-		query = `SELECT ` + userColumns + `, sessions.data, CAST(round(extract(epoch FROM sessions.expiry) * 1000) AS BIGINT)
-			FROM sessions, users WHERE sessions.token = $1 AND current_timestamp < sessions.expiry AND users.id = $2`
-	}
 	var at int64
-	u, err = scanUser(s.db.Read.QueryRowContext(ctx, query, token, userID), &data, &at)
+	u, err = scanUser(s.db.Read.QueryRowContext(ctx, `SELECT `+userColumns+`, `+s.sessionColumns()+`
+		FROM sessions, users WHERE `+s.sessionFound()+` AND users.id = $2`, token, userID), &data, &at)
 	if errors.Is(err, ErrNotFound) {
 		return nil, time.Time{}, User{}, false, nil
 	}
@@ -318,6 +305,25 @@ func (s *Store) FindSessionAndUser(ctx context.Context, token string, userID int
 		return nil, time.Time{}, User{}, false, fmt.Errorf("find session and user: %w", err)
 	}
 	return data, fromMS(at), u, true, nil
+}
+
+// sessionColumns selects a session's data and its expiry in milliseconds
+// since the epoch: scs's stores keep the expiry as a timestamp on
+// PostgreSQL and as a Julian day number on SQLite.
+func (s *Store) sessionColumns() string {
+	if s.db.Dialect == Postgres {
+		return `sessions.data, CAST(round(extract(epoch FROM sessions.expiry) * 1000) AS BIGINT)`
+	}
+	return `sessions.data, CAST(round((sessions.expiry - 2440587.5) * 86400000) AS INTEGER)`
+}
+
+// sessionFound is the condition that finds the unexpired session whose
+// token is $1.
+func (s *Store) sessionFound() string {
+	if s.db.Dialect == Postgres {
+		return `sessions.token = $1 AND current_timestamp < sessions.expiry`
+	}
+	return `sessions.token = $1 AND julianday('now') < sessions.expiry`
 }
 
 // Writes counts the writes this Store has finished, committed or not, but
