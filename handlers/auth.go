@@ -41,16 +41,17 @@ func (h *Handler) loadUser(next http.Handler) http.Handler {
 		}
 		var u store.User
 		var err error
-		if p := prefetchedUser(r.Context()); p != nil && p.ID == id { // read along with the session
-			u = *p
+		if p := prefetchedUser(r.Context()); p != nil && p.ID == id {
+			u = *p // read from the database along with the session
 		} else {
 			u, err = h.store.UserByID(r.Context(), id)
-		}
-		if err == nil && slices.Contains(h.cfg.AdminEmails, u.Email) && !h.isAdmin(&u) {
-			// The operator may have confirmed this account on the server
-			// (eventhive admin confirm) a moment ago, from another process,
-			// which the users the store keeps in memory do not show.
-			u, err = h.store.UserByIDFromDatabase(r.Context(), id)
+			if err == nil && slices.Contains(h.cfg.AdminEmails, u.Email) && !h.isAdmin(&u) {
+				// The operator may have confirmed this account on the
+				// server (eventhive admin confirm) a moment ago, from
+				// another process, which the users the store keeps in
+				// memory do not show.
+				u, err = h.store.UserByIDFromDatabase(r.Context(), id)
+			}
 		}
 		if errors.Is(err, store.ErrNotFound) || (err == nil && u.SessionEpoch != h.sessions.GetInt64(r.Context(), sessionEpoch)) {
 			if err := h.sessions.Destroy(r.Context()); err != nil {
