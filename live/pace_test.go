@@ -20,11 +20,11 @@ func TestPaceSharesTheWritesOfAllTopics(t *testing.T) {
 	require.Equal(t, 250*ms, s.pace(at.Add(time.Second), 10*ms), "the earlier writes are paid for")
 
 	at = at.Add(time.Minute)
-	require.Equal(t, 400*ms, s.pace(at, 400*ms), "a slow message: as long again")
+	require.Equal(t, 400*ms, s.pace(at, 800*ms), "a slow message: half as long again")
 	// Other topics, at the same moment, wait for it and for each other.
-	require.Equal(t, 450*ms, s.pace(at, 50*ms))
-	require.Equal(t, 500*ms, s.pace(at, 50*ms))
+	require.Equal(t, 450*ms, s.pace(at, 100*ms))
+	require.Equal(t, 500*ms, s.pace(at, 100*ms))
 	// Later, only what is still owed.
-	require.Equal(t, 250*ms, s.pace(at.Add(300*ms), 50*ms), "owed until at+550ms: 250 ms left, the window")
-	require.Equal(t, 300*ms, s.pace(at.Add(300*ms), 50*ms))
+	require.Equal(t, 250*ms, s.pace(at.Add(300*ms), 100*ms), "owed until at+550ms: 250 ms left, the window")
+	require.Equal(t, 300*ms, s.pace(at.Add(300*ms), 100*ms))
 }
