@@ -226,3 +226,24 @@ func TestHoldCooldown(t *testing.T) {
 		})
 	}
 }
+
+// TestBuyerCountReadsOnlyTheIndex checks how SQLite counts a buyer's holds
+// and lapses in every claim: from orders_buyer_expires_idx alone, starting at
+// the window's orders, so that neither a long history nor the table's rows
+// are read.
+func TestBuyerCountReadsOnlyTheIndex(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, store.SQLite)
+	rows, err := db.Read.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+store.CheckBuyerSQL, 1, 2, 1)
+	require.NoError(t, err)
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+		plan = append(plan, detail)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"SEARCH orders USING COVERING INDEX orders_buyer_expires_idx (buyer_id=? AND expires_at>?)"}, plan)
+}

@@ -80,3 +80,7 @@ func (s *Store) AgeKeptUsers(d time.Duration) {
 
 // UserMemoFor is how long UserByID keeps a user in memory.
 const UserMemoFor = userMemoFor
+
+// CheckBuyerSQL is the statement that counts a buyer's holds and lapses on
+// SQLite.
+var CheckBuyerSQL = checkBuyerSQL

@@ -32,8 +32,7 @@ func (s *Store) checkBuyer(ctx context.Context, tx *sql.Tx, buyerID int64, now t
 	}
 	var holds, n int
 	var latest sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT `+heldBy("$2")+`, `+lapses("$2", "$3")+` FROM orders WHERE buyer_id = $1`,
-		buyerID, ms(now), ms(now.Add(-s.cooldown.Window))).Scan(&holds, &n, &latest)
+	err := tx.QueryRowContext(ctx, checkBuyerSQL, buyerID, ms(now), ms(s.lapsesSince(now))).Scan(&holds, &n, &latest)
 	if err != nil {
 		return fmt.Errorf("count holds: %w", err)
 	}
@@ -41,6 +40,24 @@ func (s *Store) checkBuyer(ctx context.Context, tx *sql.Tx, buyerID int64, now t
 		return err
 	}
 	return s.cooldownAt(n, latest, now)
+}
+
+// checkBuyerSQL counts a buyer's holds and lapses (checkBuyer) on SQLite:
+// buyer $1, now $2, lapses since $3.
+var checkBuyerSQL = `SELECT ` + heldBy("$2") + `, ` + lapses("$2", "$3") + ` ` + buyerOrdersSince("$1", "$3")
+
+// buyerOrdersSince is the FROM and WHERE of heldBy and lapses: the orders of
+// one buyer ending after since, which is at most now (lapsesSince). Only
+// those can hold tickets or count as lapses, and orders_buyer_expires_idx
+// finds them without reading the buyer's older orders.
+func buyerOrdersSince(buyer, since string) string {
+	return `FROM orders WHERE buyer_id = ` + buyer + ` AND expires_at > ` + since
+}
+
+// lapsesSince is when the lapses that count at now began: the cool-down's
+// window before now, and never after now.
+func (s *Store) lapsesSince(now time.Time) time.Time {
+	return now.Add(-max(s.cooldown.Window, 0))
 }
 
 // heldBy is the SQL expression, on orders of one buyer, for the tickets their
@@ -136,8 +153,8 @@ func (s *Store) claimOn(ctx context.Context, c *pgx.Conn, buyerID, listingID int
 		), job AS (`+insertExpiryJob("o", "$7")+`)
 		SELECT o.id, o.amount, o.currency, e.name, (SELECT count(*) FROM claimed), h.*
 		FROM o JOIN listings l ON l.id = $5 JOIN events e ON e.id = l.event_id,
-		     (SELECT `+heldBy("$4")+`, `+lapses("$4", "$6")+` FROM orders WHERE buyer_id = $1) h`,
-		buyerID, quantity, ms(expires), ms(now), listingID, ms(now.Add(-s.cooldown.Window)), o.ExpiresAt)
+		     (SELECT `+heldBy("$4")+`, `+lapses("$4", "$6")+` `+buyerOrdersSince("$1", "$6")+`) h`,
+		buyerID, quantity, ms(expires), ms(now), listingID, ms(s.lapsesSince(now)), o.ExpiresAt)
 	results := c.SendBatch(ctx, batch)
 	defer results.Close()
 	if _, err := results.Exec(); err != nil {
