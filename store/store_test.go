@@ -211,7 +211,7 @@ func editOf(l store.Listing, note string, price int64) store.ListingEdit {
 // with. The writer's claims run in savepoints that share one transaction
 // (sqlitedb.GroupCommit): with temp_store on MEMORY their statement journal
 // stays in memory, where a file would cost a write syscall per page once a
-// batch has changed 64 KiB (bench: 7 to 10 % of the app's CPU a hold).
+// batch has changed 64 KiB (bench: 5 to 7.5 % of the app's CPU a hold).
 func TestSQLiteConnectionSettings(t *testing.T) {
 	t.Parallel()
 	db := storetest.Open(t, store.SQLite)
