@@ -31,7 +31,7 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 	// protection against cross-site request forgery for every state-changing
 	// request.
 	r.Group(func(r chi.Router) {
-		r.Use(http.NewCrossOriginProtection().Handler, prefetchUser, h.sessions.LoadAndSave, h.loadUser)
+		r.Use(http.NewCrossOriginProtection().Handler, h.prefetchUser, h.sessions.LoadAndSave, h.loadUser)
 		r.NotFound(h.notFound)
 		r.MethodNotAllowed(h.methodNotAllowed)
 

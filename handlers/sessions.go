@@ -143,8 +143,14 @@ type prefetchKey struct{}
 type prefetched struct{ user *store.User }
 
 // prefetchUser gives the session store a place in the request's context to
-// leave the user it reads along with the session (see sessionStore).
-func prefetchUser(next http.Handler) http.Handler {
+// leave the user it reads along with the session (see sessionStore). Where
+// the store keeps sessions and users in memory (SoleWriter, as
+// newSessionStore decides) nothing is read, and a request goes on as it
+// came, without a copy of itself.
+func (h *Handler) prefetchUser(next http.Handler) http.Handler {
+	if h.store.SoleWriter() {
+		return next
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), prefetchKey{}, &prefetched{})))
 	})

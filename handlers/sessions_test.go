@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -214,6 +216,26 @@ func TestSessionReadWithItsUser(t *testing.T) {
 			reads := s.reads.Load()
 			require.Nil(t, find())
 			require.Equal(t, reads+1, s.reads.Load())
+		})
+	}
+}
+
+// TestPrefetchOnlyWhereSessionsAreRead: a request gets a place for the user
+// read along with its session only where sessions are read from the
+// database (PostgreSQL); where they are kept in memory (SQLite) it goes on
+// untouched, as the same request.
+func TestPrefetchOnlyWhereSessionsAreRead(t *testing.T) {
+	for _, dialect := range storetest.Dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			st, err := store.New(storetest.Open(t, dialect))
+			require.NoError(t, err)
+			h := &Handler{store: st}
+			var got *http.Request
+			h.prefetchUser(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r })).
+				ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+			_, slot := got.Context().Value(prefetchKey{}).(*prefetched)
+			require.Equal(t, dialect == store.Postgres, slot)
 		})
 	}
 }
