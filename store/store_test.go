@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -215,21 +216,20 @@ func editOf(l store.Listing, note string, price int64) store.ListingEdit {
 func TestSQLiteConnectionSettings(t *testing.T) {
 	t.Parallel()
 	db := storetest.Open(t, store.SQLite)
-	pragma := func(pool, name string) string {
-		conn := db.Write
-		if pool == "read" {
-			conn = db.Read
+	for _, pool := range []struct {
+		name      string
+		conn      *sql.DB
+		queryOnly string
+	}{{"write", db.Write, "0"}, {"read", db.Read, "1"}} {
+		pragma := func(name string) string {
+			var v string
+			require.NoError(t, pool.conn.QueryRowContext(t.Context(), `PRAGMA `+name).Scan(&v))
+			return v
 		}
-		var v string
-		require.NoError(t, conn.QueryRowContext(t.Context(), `PRAGMA `+name).Scan(&v))
-		return v
+		require.Equal(t, "wal", pragma("journal_mode"), pool.name)
+		require.Equal(t, "1", pragma("synchronous"), pool.name+": NORMAL")
+		require.Equal(t, "1", pragma("foreign_keys"), pool.name)
+		require.Equal(t, "2", pragma("temp_store"), pool.name+": MEMORY")
+		require.Equal(t, pool.queryOnly, pragma("query_only"), pool.name)
 	}
-	for _, pool := range []string{"write", "read"} {
-		require.Equal(t, "wal", pragma(pool, "journal_mode"), pool)
-		require.Equal(t, "1", pragma(pool, "synchronous"), pool+": NORMAL")
-		require.Equal(t, "1", pragma(pool, "foreign_keys"), pool)
-		require.Equal(t, "2", pragma(pool, "temp_store"), pool+": MEMORY")
-	}
-	require.Equal(t, "0", pragma("write", "query_only"))
-	require.Equal(t, "1", pragma("read", "query_only"))
 }
