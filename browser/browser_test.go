@@ -493,29 +493,44 @@ func (p *person) viewport(size [2]int64) {
 	p.do(chromedp.EmulateViewport(size[0], size[1]))
 }
 
-// screenshot checks that the page fits a phone's width, and saves it at
-// desktop and at phone width to SCREENSHOT_DIR, if set.
+// screenshot checks that the page fits a phone's width and reads well in
+// the light and the dark color scheme, and saves it at desktop and at phone
+// width, in both, to SCREENSHOT_DIR, if set.
 func (p *person) screenshot(name string) {
 	p.t.Helper()
 	dir := os.Getenv("SCREENSHOT_DIR")
-	for _, size := range []struct {
+	for _, v := range []struct {
 		suffix string
 		size   [2]int64
-	}{{"desktop", desktop}, {"phone", phone}} {
-		p.viewport(size.size)
-		if size.size == phone {
+		scheme string
+	}{{"desktop", desktop, "light"}, {"phone", phone, "light"}, {"phone-dark", phone, "dark"}, {"desktop-dark", desktop, "dark"}} {
+		p.viewport(v.size)
+		p.colorScheme(v.scheme)
+		if v.size == phone && v.scheme == "light" {
 			p.requireFitsPhone(name)
 			p.requireOneLineHeader(name)
 		}
-		p.requireAccessible(name + " at " + size.suffix + " width")
+		if v.suffix != "desktop-dark" {
+			p.requireAccessible(name + " at " + v.suffix + " width")
+		}
 		if dir == "" {
 			continue
 		}
 		png := run(p, chromedp.FullScreenshot(100))
 		require.NoError(p.t, os.MkdirAll(dir, 0o755))
-		require.NoError(p.t, os.WriteFile(filepath.Join(dir, name+"-"+size.suffix+".png"), png, 0o644))
+		require.NoError(p.t, os.WriteFile(filepath.Join(dir, name+"-"+v.suffix+".png"), png, 0o644))
 	}
+	p.colorScheme("light")
 	p.viewport(desktop)
+}
+
+// colorScheme makes the browser prefer the light or the dark color scheme.
+func (p *person) colorScheme(scheme string) {
+	p.t.Helper()
+	_, err := chromedp.Call(p.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+	})
+	require.NoError(p.t, err)
 }
 
 // requireFitsPhone fails the test when the page open, at phone width, is

@@ -129,7 +129,7 @@ func TestCompression(t *testing.T) {
 		})
 
 		t.Run("Head", func(t *testing.T) {
-			for _, path := range []string{"/", "/signin", static.Path("vendor/pico.min.css")} {
+			for _, path := range []string{"/", "/signin", static.Path("base.css")} {
 				get := b.get(t, raw, path, browser)
 				head := b.do(t, raw, http.MethodHead, path, nil, browser)
 				requireStatus(t, head, http.StatusOK)

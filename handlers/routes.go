@@ -118,8 +118,8 @@ func (h *Handler) Routes(extra ...func(chi.Router)) http.Handler {
 
 // contentSecurityPolicy allows only the app's own scripts, styles and forms.
 // The one inline style allowed is the site's own CSS, which a first visit's
-// page carries (see inlineCSS), by its hash. Pico's stylesheet draws its
-// icons with data: images; forms may lead to Stripe Checkout, which the Pay
+// page carries (see inlineCSS), by its hash. base.css draws a select's
+// arrow with a data: image; forms may lead to Stripe Checkout, which the Pay
 // form redirects to, and to Stripe Connect's onboarding, which the Get paid
 // form redirects to (browsers hold a form's redirects to form-action too).
 var contentSecurityPolicy = "default-src 'self'; style-src 'self' " + static.StylesheetCSP() + "; img-src 'self' data:; " +

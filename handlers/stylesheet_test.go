@@ -28,7 +28,7 @@ func TestFirstVisitCarriesTheCSS(t *testing.T) {
 		seller := b.signUp(t, "seller@example.com")
 		b.listTicket(t, seller, "Opera gala", "30")
 
-		stylesheets := []string{static.Path("vendor/pico.min.css"), static.Path("app.css")}
+		stylesheets := []string{static.Path("base.css"), static.Path("app.css")}
 		hrefs := func(doc *goquery.Document, sel string) []string {
 			var got []string
 			doc.Find(sel).Each(func(_ int, s *goquery.Selection) { got = append(got, s.AttrOr("href", "")) })

@@ -49,7 +49,7 @@ const hashLen = 10
 // cacheControl is sent with every asset; hashed names never change content.
 const cacheControl = "public, max-age=31536000, immutable"
 
-//go:embed app.css app.js checkin.js vendor/htmx.min.js vendor/sse.min.js vendor/pico.min.css vendor/jsQR.js
+//go:embed base.css app.css app.js checkin.js vendor/htmx.min.js vendor/sse.min.js vendor/jsQR.js
 var files embed.FS
 
 //go:generate go run ./brotligen
@@ -212,7 +212,7 @@ func contentType(name string, data []byte) string {
 }
 
 // stylesheets are the site's stylesheets, in the order pages apply them.
-var stylesheets = []string{"vendor/pico.min.css", "app.css"}
+var stylesheets = []string{"base.css", "app.css"}
 
 // stylesheet is every stylesheet as one text (see Stylesheet), with its
 // version and CSP hash source; set by bundleStylesheets.
@@ -233,7 +233,7 @@ func bundleStylesheets() {
 	stylesheetCSP = "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }
 
-// Stylesheet returns the site's stylesheets, Pico then app.css, as one text
+// Stylesheet returns the site's stylesheets, base.css then app.css, as one text
 // for a <style> element: a page carries it when the visitor's browser does
 // not hold the files yet, which saves the first paint a round trip.
 func Stylesheet() string { return stylesheet }

@@ -32,7 +32,7 @@ var assets = []struct {
 	{"checkin.js", `^/static/checkin\.([0-9a-f]{10})\.js$`, "text/javascript; charset=utf-8"},
 	{"vendor/htmx.min.js", `^/static/vendor/htmx\.min\.([0-9a-f]{10})\.js$`, "text/javascript; charset=utf-8"},
 	{"vendor/sse.min.js", `^/static/vendor/sse\.min\.([0-9a-f]{10})\.js$`, "text/javascript; charset=utf-8"},
-	{"vendor/pico.min.css", `^/static/vendor/pico\.min\.([0-9a-f]{10})\.css$`, "text/css; charset=utf-8"},
+	{"base.css", `^/static/base\.([0-9a-f]{10})\.css$`, "text/css; charset=utf-8"},
 	{"vendor/jsQR.js", `^/static/vendor/jsQR\.([0-9a-f]{10})\.js$`, "text/javascript; charset=utf-8"},
 }
 
@@ -161,14 +161,14 @@ func TestHandler(t *testing.T) {
 			"/static/app.css",
 			"/static/app.js",
 			"/static/vendor/htmx.min.js",
-			"/static/vendor/pico.min.css",
+			"/static/base.css",
 			"/static/nope.0123456789.css",
 			"/static/",
 			"/static",
 			"/static/vendor",
 			"/static/vendor/",
 			"/static/vendor/README.md",
-			"/static/vendor/LICENSE.pico.md",
+			"/static/vendor/LICENSE.htmx.org.txt",
 			"/static/static.go",
 			"/static/../static/app.css",
 			"/static//" + strings.TrimPrefix(hashed, "/static/"),
@@ -322,7 +322,7 @@ func TestCompression(t *testing.T) {
 
 	t.Run("HeadHasTheHeadersAndNoBody", func(t *testing.T) {
 		t.Parallel()
-		url := static.Path("vendor/pico.min.css")
+		url := static.Path("base.css")
 		got := get(t, http.MethodGet, url, browser)
 		rec := get(t, http.MethodHead, url, browser)
 		require.Equal(t, http.StatusOK, rec.Code)
@@ -351,9 +351,9 @@ func TestCompression(t *testing.T) {
 		require.Equal(t, int32(len(assets)), static.CompressRuns())
 		for _, ae := range []string{"br", "gzip"} {
 			header := http.Header{"Accept-Encoding": {ae}}
-			first := get(t, http.MethodGet, static.Path("vendor/pico.min.css"), header).Body.Bytes()
+			first := get(t, http.MethodGet, static.Path("base.css"), header).Body.Bytes()
 			for range 3 {
-				require.Equal(t, first, get(t, http.MethodGet, static.Path("vendor/pico.min.css"), header).Body.Bytes())
+				require.Equal(t, first, get(t, http.MethodGet, static.Path("base.css"), header).Body.Bytes())
 			}
 		}
 		require.Equal(t, int32(len(assets)), static.CompressRuns(), "serving compressed a file again")
