@@ -115,6 +115,26 @@ type listingsShown struct {
 	counts map[int64]string
 }
 
+// countsSince returns the "counts" event that brings a page that shows
+// older up to what now shows: the counts of each listing whose counts
+// changed, nil when none did. ok is false when only the whole list can
+// (older is no listingsShown, or of another shape).
+func (now listingsShown) countsSince(older any, listings []eventListing) (update []byte, ok bool) {
+	before, ok := older.(listingsShown)
+	if !ok || before.shape != now.shape {
+		return nil, false
+	}
+	for _, l := range listings {
+		if c := now.counts[l.ID]; c != before.counts[l.ID] {
+			if update != nil {
+				update = append(update, ',')
+			}
+			update = append(update, c...)
+		}
+	}
+	return update, true
+}
+
 // renderEventListings renders an event's listings as a signed-out reader
 // sees them, and what changed since last (a listingsShown, or nil).
 func (h *Handler) renderEventListings(ctx context.Context, id int64, loc *money.Locale, last any) (live.Rendering, error) {
@@ -144,22 +164,16 @@ func (h *Handler) renderEventListings(ctx context.Context, id int64, loc *money.
 	}
 	now.shape = shape.String()
 
-	r := live.Rendering{State: now}
-	if before, ok := last.(listingsShown); ok && before.shape == now.shape {
-		var update []byte
-		for _, l := range data.Listings {
-			if c := now.counts[l.ID]; c != before.counts[l.ID] {
-				if update != nil {
-					update = append(update, ',')
-				}
-				update = append(update, c...)
-			}
-		}
+	r := live.Rendering{State: now, UpdateName: "counts", Since: func(older any) []byte {
+		update, _ := now.countsSince(older, data.Listings)
+		return update
+	}}
+	if update, ok := now.countsSince(last, data.Listings); ok {
 		if update == nil {
 			r.Same = true
 			return r, nil
 		}
-		r.Update, r.UpdateName = update, "counts"
+		r.Update = update
 	}
 	var buf bytes.Buffer
 	if err := h.views.In(loc).Render(&buf, templates.EventListings, data); err != nil {

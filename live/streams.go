@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"runtime"
@@ -18,16 +19,17 @@ import (
 )
 
 // Streams serves the server-sent event streams of one process. Every stream
-// shows a topic (what its page shows live), and every stream of a topic gets
-// the same bytes: a change is turned into a message once per topic, at most
+// shows a topic (what its page shows live), and the streams of a topic share
+// its messages: a change is turned into a message once per topic, at most
 // once per coalescing window, however many pages show it.
 //
 // A stream of HTTP/1.1 is taken over from the server once its headers are
 // sent: no goroutine, buffer or timer of its own waits for it, only its
-// connection and a few bytes of bookkeeping. One goroutine writes each
-// message to every connection of its topic without waiting for any; a
-// connection that cannot take a message at once has fallen behind and is
-// closed, and its browser reconnects and is sent the latest message. One
+// connection and a few bytes of bookkeeping. One goroutine a topic writes
+// to its connections without waiting for any, each sent what brings it up
+// to the newest message (see topic); a connection that cannot take a
+// message at once has fallen behind and is closed, and its browser
+// reconnects and is sent the latest message. One
 // shared ticker sends the keep-alive comments, another looks for readers
 // that left. Streams that cannot be taken over (HTTP/2) keep their
 // handler's goroutine and get the same messages.
@@ -90,6 +92,12 @@ type Rendering struct {
 	Same bool
 	// State is what the next Render is given as last.
 	State any
+	// Since, when not nil, returns what brings a page that shows the
+	// rendering whose State was older up to date, as an event named
+	// UpdateName, or nil when only the whole rendering can. A stream that
+	// missed messages (a rendering came while the app wrote to the others)
+	// is then sent one update instead of the whole.
+	Since func(older any) []byte
 }
 
 // StreamsConfig sets up Streams.
@@ -174,7 +182,7 @@ func NewStreams(hub Subscriber, log *slog.Logger, cfg StreamsConfig) *Streams {
 				s.changed(e)
 			case <-keepalive.C:
 				for _, t := range s.snapshot() {
-					t.broadcast(keepaliveMessage)
+					t.keepAlive()
 				}
 			case <-check.C:
 				for _, t := range s.snapshot() {
@@ -288,18 +296,22 @@ func (s *Streams) join(key Topic, feed Feed, sk sink, lastID string, heard uint6
 	}
 	t, ok := s.topics[key]
 	if !ok {
-		t = &topic{s: s, key: key, feed: feed, sinks: map[sink]struct{}{}}
+		t = &topic{s: s, key: key, feed: feed, sinks: map[sink]int{}}
 		s.topics[key] = t
 	}
 	t.mu.Lock()
 	s.mu.Unlock()
-	t.sinks[sk] = struct{}{}
-	// Sent under the lock broadcast holds: a message that follows the
-	// latest rendering cannot overtake it.
+	t.add(sk)
+	// Sent under the lock a write holds: a message that follows the latest
+	// rendering cannot overtake it.
 	sent := true
+	cur := t.cur.Load()
+	if cur != nil {
+		sk.setSeen(cur.seq)
+	}
 	switch {
-	case feed.Render != nil && t.latest != nil && t.latest.id != lastID:
-		sent = sk.send(t.latest)
+	case feed.Render != nil && cur != nil && cur.whole.id != lastID:
+		sent = sk.send(cur.whole)
 	case feed.Render == nil && s.changes.Load() != heard:
 		// A change came between the request and now, which the topic
 		// may not have sent this stream: its page fetches itself again.
@@ -326,10 +338,9 @@ func (s *Streams) leave(key Topic, sk sink) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, ok := t.sinks[sk]; !ok {
+	if !t.remove(sk) {
 		return
 	}
-	delete(t.sinks, sk)
 	sk.close()
 	if len(t.sinks) == 0 {
 		delete(s.topics, key)
@@ -364,66 +375,135 @@ func (s *Streams) closeAll() {
 	s.closed = true
 	for key, t := range s.topics {
 		t.mu.Lock()
-		for sk := range t.sinks {
+		for _, sk := range t.order {
 			sk.close()
 		}
-		t.sinks = nil
+		t.sinks, t.order = nil, nil
+		t.count.Store(0)
 		t.mu.Unlock()
 		delete(s.topics, key)
 	}
 }
 
-// topic is the state of one topic: its streams, its latest rendering, and
-// its coalescing window.
+// topic is the state of one topic: its streams, its latest message, and its
+// coalescing window.
+//
+// Rendering and writing take turns no longer: a topic renders at most once a
+// window, whenever changes came, while its writes bring its streams up to
+// date, one after another in a fixed order, at most once per pace. A write
+// that reaches a stream sends it the newest message there is at that moment,
+// so that a rendering made while a write is under way reaches the streams
+// the write has not reached yet in that same write, and the others in the
+// next. With thousands of streams, where one write takes longer than the
+// window, that spares the last stream a whole write and a wait.
 type topic struct {
 	s    *Streams
 	key  Topic
 	feed Feed
 
-	mu      sync.Mutex
-	sinks   map[sink]struct{}
-	latest  *message // the latest rendering, whole (rendered topics only)
-	seq     uint64
-	state   any       // the State of the latest rendering; fire's alone
-	sent    time.Time // when the last message (not a keep-alive) went out
-	window  bool      // a message went out less than a window ago
-	pending bool      // a change arrived during the window
-	// heard is when the first change not yet in a message was heard (zero:
-	// none), for Delivered.
+	// cur is the latest message, which writes read without a lock.
+	cur atomic.Pointer[latest]
+
+	mu    sync.Mutex // guards the streams
+	sinks map[sink]int
+	order []sink    // the streams, in the order writes reach them; sinks holds their index
+	sent  time.Time // when the last write (not a keep-alive) began
+	count atomic.Int64
+
+	fmu     sync.Mutex // guards the rendering's window and the writes' turn
+	window  bool       // a rendering began less than a window ago
+	pending bool       // a change arrived during the window
+	// heard is when the first change not yet rendered was heard (zero:
+	// none), for Delivered; unsent holds it, by rendering, until every
+	// stream has been sent that rendering.
+	heard     time.Time
+	unsent    []heardAt
+	writing   bool      // a write is under way or waits for its turn
+	restUntil time.Time // when the next write may begin (pace)
+
+	// Only fire touches these, one rendering at a time.
+	seq    uint64
+	state  any        // the State of the latest rendering
+	recent []seqState // the last renderings' States, oldest first
+}
+
+// seqState is the State of a rendering.
+type seqState struct {
+	seq   uint64
+	state any
+}
+
+// latest is a topic's latest message.
+type latest struct {
+	seq   uint64
+	whole *message
+	// from holds, by the seq of the message a stream has, what brings it up
+	// to seq in fewer bytes. A stream with another seq is sent whole.
+	from map[uint64]*message
+}
+
+// heardAt is when the first change a rendering carries was heard.
+type heardAt struct {
+	seq   uint64
 	heard time.Time
 }
 
-// changed sends a message now, or at the end of the window under way, for
+// catchUpMost is how many renderings behind a stream may be and still be
+// sent an update rather than the whole.
+const catchUpMost = 8
+
+func (t *topic) add(sk sink) {
+	t.sinks[sk] = len(t.order)
+	t.order = append(t.order, sk)
+	t.count.Store(int64(len(t.order)))
+}
+
+func (t *topic) remove(sk sink) bool {
+	i, ok := t.sinks[sk]
+	if !ok {
+		return false
+	}
+	last := len(t.order) - 1
+	t.order[i] = t.order[last]
+	t.sinks[t.order[i]] = i
+	t.order[last] = nil
+	t.order = t.order[:last]
+	delete(t.sinks, sk)
+	t.count.Store(int64(len(t.order)))
+	return true
+}
+
+// changed renders the topic now, or at the end of the window under way, for
 // a change heard at heard (zero for the first rendering, which carries
 // none).
 func (t *topic) changed(heard time.Time) {
-	t.mu.Lock()
+	t.fmu.Lock()
 	if t.heard.IsZero() {
 		t.heard = heard
 	}
 	if t.window {
 		t.pending = true
-		t.mu.Unlock()
+		t.fmu.Unlock()
 		return
 	}
 	t.window = true
-	t.mu.Unlock()
+	t.fmu.Unlock()
 	go t.fire()
 }
 
-// busyShare bounds the time the topics spend sending: every message that
-// took d to write to its streams adds busyShare*d to a wait shared by all
-// topics (pace). On a machine short of CPU for thousands of streams, pages
-// are then updated less often rather than buyers served late, whether the
-// streams show one topic or many. A half: with 19,000 pages of one event
-// open during a rush (bench (f)), the last page was updated some 200 ms
-// sooner than with a whole in each of five pairs of runs, and the buyers'
-// p99 did not move beyond the runs' spread (BENCHMARKS.md).
+// busyShare bounds the time the topics spend sending: every write that took
+// d to reach its streams adds busyShare*d to a wait shared by all topics
+// (pace). On a machine short of CPU for thousands of streams, pages are then
+// updated less often rather than buyers served late, whether the streams
+// show one topic or many. A half: with 19,000 pages of one event open during
+// a rush (bench (f)), the last page was updated some 200 ms sooner than with
+// a whole in each of five pairs of runs, and the buyers' p99 did not move
+// beyond the runs' spread (BENCHMARKS.md).
 const busyShare = 0.5
 
-// pace returns how long a topic that has just (at now) taken d to send a
-// message waits before its next one: at least the window, and until the
-// writes of every topic so far are paid for, busyShare*d each. One topic
+// pace returns how long a topic that has just (at now) taken d to write to
+// its streams waits before its next write: at least the window, and until
+// the writes of every topic so far are paid for, busyShare*d each. One topic
 // alone waits max(window, busyShare*d); many small topics, which write
 // quickly each, wait for each other's writes too.
 func (s *Streams) pace(now time.Time, d time.Duration) time.Duration {
@@ -436,68 +516,196 @@ func (s *Streams) pace(now time.Time, d time.Duration) time.Duration {
 	return max(s.window, s.owed.Sub(now))
 }
 
-// fire sends the topic's message and opens a window, at whose end it fires
-// again if more changes came.
+// fire renders the topic, has its streams written to, and opens a window,
+// at whose end it fires again if more changes came.
 func (t *topic) fire() {
 	// What the rendering below reads includes every change heard so far.
-	t.mu.Lock()
+	t.fmu.Lock()
 	heard := t.heard
 	t.heard = time.Time{}
-	t.mu.Unlock()
-	m, err := t.message()
-	start := time.Now()
+	t.fmu.Unlock()
+	l, err := t.render()
 	switch {
 	case err != nil:
 		t.s.log.Error("live: render", "err", err, "topic", t.key.Name, "id", t.key.ID)
-		t.mu.Lock()
+		t.fmu.Lock()
 		if !heard.IsZero() && (t.heard.IsZero() || heard.Before(t.heard)) {
 			t.heard = heard // the next try carries them
 		}
-		t.mu.Unlock()
-	case m != nil:
-		t.broadcast(m)
-		if t.s.delivered != nil && !heard.IsZero() {
-			t.s.delivered(time.Since(heard))
+		t.fmu.Unlock()
+	case l != nil:
+		t.cur.Store(l)
+		t.fmu.Lock()
+		if !heard.IsZero() {
+			t.unsent = append(t.unsent, heardAt{l.seq, heard})
 		}
+		t.fmu.Unlock()
+		t.startWriting()
 	}
-	time.AfterFunc(t.s.pace(time.Now(), time.Since(start)), func() {
-		t.mu.Lock()
+	time.AfterFunc(t.s.window, func() {
+		t.fmu.Lock()
 		// A failed rendering is tried again; a topic nobody reads any more
 		// stops.
-		again := (t.pending || err != nil) && len(t.sinks) > 0
+		again := (t.pending || err != nil) && t.count.Load() > 0
 		t.pending, t.window = false, again
-		t.mu.Unlock()
+		t.fmu.Unlock()
 		if again {
 			t.fire()
 		}
 	})
 }
 
-// message is what the topic sends now: nil when nothing changed.
-func (t *topic) message() (*message, error) {
+// render returns the topic's message now: nil when nothing changed.
+func (t *topic) render() (*latest, error) {
 	if t.feed.Render == nil {
-		return changedMessage(t.key), nil
+		t.seq++
+		return &latest{seq: t.seq, whole: changedMessage(t.key)}, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), renderTimeout)
 	defer cancel()
-	// Only fire renders, one at a time: state needs no lock.
 	r, err := t.feed.Render(ctx, t.state)
 	if err != nil || r.Same {
 		return nil, err
 	}
+	last := t.state
 	t.state = r.State
-	t.mu.Lock()
 	t.seq++
 	id := t.s.prefix + strconv.FormatUint(t.seq, 10)
-	t.mu.Unlock()
-	whole := newEvent(id, t.key.Name, r.HTML)
-	t.mu.Lock()
-	t.latest = whole
-	t.mu.Unlock()
-	if r.Update != nil {
-		return newEvent(id, r.UpdateName, r.Update), nil
+	l := &latest{seq: t.seq, whole: newMessage(string(eventBytes(id, t.key.Name, r.HTML)))}
+	l.whole.id = id
+	switch {
+	case r.Since != nil:
+		l.from = make(map[uint64]*message, len(t.recent))
+		for _, older := range t.recent {
+			if u := r.Since(older.state); u != nil {
+				l.from[older.seq] = newMessage(string(eventBytes(id, r.UpdateName, u)))
+			}
+		}
+	case r.Update != nil && last != nil:
+		l.from = map[uint64]*message{t.seq - 1: newMessage(string(eventBytes(id, r.UpdateName, r.Update)))}
 	}
-	return whole, nil
+	if len(t.recent) == catchUpMost {
+		t.recent = append(t.recent[:0], t.recent[1:]...)
+	}
+	t.recent = append(t.recent, seqState{t.seq, r.State})
+	return l, nil
+}
+
+// startWriting has the topic's streams written to, at once or when the pace
+// lets it, unless a write is under way: that one sends the new message too.
+func (t *topic) startWriting() {
+	t.fmu.Lock()
+	if t.writing {
+		t.fmu.Unlock()
+		return
+	}
+	t.writing = true
+	wait := time.Until(t.restUntil)
+	t.fmu.Unlock()
+	if wait > 0 {
+		time.AfterFunc(wait, t.write)
+		return
+	}
+	go t.write()
+}
+
+// write brings every stream up to date, once more after the pace's wait
+// for as long as a rendering comes during a write.
+func (t *topic) write() {
+	for {
+		start := time.Now()
+		oldest := t.pass()
+		now := time.Now()
+		rest := t.s.pace(now, now.Sub(start))
+		t.fmu.Lock()
+		t.restUntil = now.Add(rest)
+		var delivered []time.Duration
+		for len(t.unsent) > 0 && t.unsent[0].seq <= oldest {
+			delivered = append(delivered, now.Sub(t.unsent[0].heard))
+			t.unsent = t.unsent[1:]
+		}
+		done := oldest >= t.cur.Load().seq
+		if done {
+			t.writing = false
+		}
+		t.fmu.Unlock()
+		if t.s.delivered != nil {
+			for _, d := range delivered {
+				t.s.delivered(d)
+			}
+		}
+		if done {
+			return
+		}
+		time.Sleep(rest)
+	}
+}
+
+// pass sends every stream of the topic that lacks the latest message what
+// brings it up to date, drops those that cannot take it, and returns the
+// oldest seq a stream has after it (the greatest there is when none is left).
+func (t *topic) pass() uint64 {
+	t.mu.Lock()
+	t.sent = time.Now()
+	oldest := uint64(math.MaxUint64)
+	var mu sync.Mutex
+	gone := inParts(t.order, func(part []sink) []sink {
+		gone, o := t.catchUp(part)
+		mu.Lock()
+		oldest = min(oldest, o)
+		mu.Unlock()
+		return gone
+	})
+	t.mu.Unlock()
+	for _, sk := range gone {
+		t.s.leave(t.key, sk)
+	}
+	return oldest
+}
+
+// inParts runs write on parts of sinks that keep their order, from as many
+// goroutines as there are cores once there are parallelFrom sinks, and
+// returns the sinks that write says could not take what it sent.
+func inParts(sinks []sink, write func(part []sink) (gone []sink)) []sink {
+	n := runtime.GOMAXPROCS(0)
+	if len(sinks) < parallelFrom || n == 1 {
+		return write(sinks)
+	}
+	goneOf := make([][]sink, n)
+	var wg sync.WaitGroup
+	for p := range n {
+		part := sinks[p*len(sinks)/n : (p+1)*len(sinks)/n]
+		wg.Go(func() { goneOf[p] = write(part) })
+	}
+	wg.Wait()
+	return slices.Concat(goneOf...)
+}
+
+// parallelFrom is how many streams a topic has before its writes are made
+// from as many goroutines as there are cores.
+const parallelFrom = 2000
+
+// catchUp sends each of sinks what brings it up to the latest message when
+// its turn comes, and returns those that could not take it and the oldest
+// seq the others have.
+func (t *topic) catchUp(sinks []sink) (gone []sink, oldest uint64) {
+	oldest = math.MaxUint64
+	for _, sk := range sinks {
+		l := t.cur.Load()
+		if seen := sk.seen(); seen != l.seq {
+			m := l.from[seen]
+			if m == nil {
+				m = l.whole
+			}
+			if !sk.send(m) {
+				gone = append(gone, sk)
+				continue
+			}
+			sk.setSeen(l.seq)
+		}
+		oldest = min(oldest, sk.seen())
+	}
+	return gone, oldest
 }
 
 // changedMessage tells the pages of a topic that is not rendered to fetch
@@ -506,9 +714,9 @@ func changedMessage(key Topic) *message {
 	return newMessage("event: " + key.Name + "\ndata: changed\n\n")
 }
 
-// newEvent frames data as an event with an id and a name: one data field a
-// line, since a field cannot hold a line break.
-func newEvent(id, name string, data []byte) *message {
+// eventBytes frames data as an event with an id and a name: one data field
+// a line, since a field cannot hold a line break.
+func eventBytes(id, name string, data []byte) []byte {
 	b := make([]byte, 0, len(data)+len(data)/16+64)
 	b = append(b, "id: "+id+"\nevent: "+name+"\n"...)
 	for line := range splitLines(data) {
@@ -516,70 +724,33 @@ func newEvent(id, name string, data []byte) *message {
 		b = append(b, line...)
 		b = append(b, '\n')
 	}
-	b = append(b, '\n')
-	m := newMessage(string(b))
-	m.id = id
-	return m
+	return append(b, '\n')
 }
 
 // renderTimeout bounds a rendering's database work.
 const renderTimeout = 5 * time.Second
 
-// broadcast writes m to every stream of the topic, and drops those that
-// cannot take it.
-func (t *topic) broadcast(m *message) {
-	var gone []sink
+// keepAlive writes a keep-alive comment to every stream of the topic, and
+// drops those that cannot take it.
+func (t *topic) keepAlive() {
 	t.mu.Lock()
-	if m != keepaliveMessage {
-		t.sent = time.Now()
-	}
-	if len(t.sinks) < parallelFrom {
-		for sk := range t.sinks {
-			if !sk.send(m) {
+	gone := inParts(t.order, func(part []sink) (gone []sink) {
+		for _, sk := range part {
+			if !sk.send(keepaliveMessage) {
 				gone = append(gone, sk)
 			}
 		}
-	} else {
-		gone = sendAll(t.sinks, m)
-	}
+		return gone
+	})
 	t.mu.Unlock()
 	for _, sk := range gone {
 		t.s.leave(t.key, sk)
 	}
 }
 
-// parallelFrom is how many streams a topic has before its messages are
-// written from as many goroutines as there are cores.
-const parallelFrom = 2000
-
-// sendAll sends m to every sink from as many goroutines as there are
-// cores, and returns the sinks that could not take it.
-func sendAll(sinks map[sink]struct{}, m *message) []sink {
-	n := runtime.GOMAXPROCS(0)
-	parts := make([][]sink, n)
-	i := 0
-	for sk := range sinks {
-		parts[i%n] = append(parts[i%n], sk)
-		i++
-	}
-	gone := make([][]sink, n)
-	var wg sync.WaitGroup
-	for p := range parts {
-		wg.Go(func() {
-			for _, sk := range parts[p] {
-				if !sk.send(m) {
-					gone[p] = append(gone[p], sk)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return slices.Concat(gone...)
-}
-
-// dropLeft drops the streams whose reader has left. A topic that sent a
-// message since the last check is skipped: a write to a connection whose
-// reader left fails by the second message, at no cost of its own.
+// dropLeft drops the streams whose reader has left. A topic that wrote
+// since the last check is skipped: a write to a connection whose reader
+// left fails by the second message, at no cost of its own.
 func (t *topic) dropLeft() {
 	var gone []sink
 	t.mu.Lock()
@@ -587,7 +758,7 @@ func (t *topic) dropLeft() {
 		t.mu.Unlock()
 		return
 	}
-	for sk := range t.sinks {
+	for _, sk := range t.order {
 		if sk.left() {
 			gone = append(gone, sk)
 		}
@@ -644,10 +815,21 @@ type sink interface {
 	// left reports whether the reader has gone.
 	left() bool
 	close()
+	// seen and setSeen keep the seq of the latest message the stream was
+	// sent (its topic's lock guards them).
+	seen() uint64
+	setSeen(seq uint64)
 }
+
+// progress is what a sink keeps of its topic's messages.
+type progress struct{ seq uint64 }
+
+func (p *progress) seen() uint64       { return p.seq }
+func (p *progress) setSeen(seq uint64) { p.seq = seq }
 
 // connSink is a stream taken over from the server: its connection alone.
 type connSink struct {
+	progress
 	s       *Streams
 	conn    net.Conn
 	chunked bool
@@ -676,6 +858,7 @@ func (c *connSink) close() {
 
 // chanSink is a stream whose handler writes what it is sent.
 type chanSink struct {
+	progress
 	s    *Streams
 	ch   chan *message
 	gone chan struct{}
