@@ -389,8 +389,9 @@ func (s *Streams) closeAll() {
 // coalescing window.
 //
 // Rendering and writing take turns no longer: a topic renders at most once a
-// window, whenever changes came, while its writes bring its streams up to
-// date, one after another in a fixed order, at most once per pace. A write
+// window, whenever changes came, and when a write begins while changes wait
+// for the window to end; its writes bring its streams up to date, one after
+// another in a fixed order, at most once per pace. A write
 // that reaches a stream sends it the newest message there is at that moment,
 // so that a rendering made while a write is under way reaches the streams
 // the write has not reached yet in that same write, and the others in the
@@ -421,7 +422,7 @@ type topic struct {
 	writing   bool      // a write is under way or waits for its turn
 	restUntil time.Time // when the next write may begin (pace)
 
-	// Only fire touches these, one rendering at a time.
+	rmu    sync.Mutex // one rendering at a time; guards what follows
 	seq    uint64
 	state  any        // the State of the latest rendering
 	recent []seqState // the last renderings' States, oldest first
@@ -519,6 +520,25 @@ func (s *Streams) pace(now time.Time, d time.Duration) time.Duration {
 // fire renders the topic, has its streams written to, and opens a window,
 // at whose end it fires again if more changes came.
 func (t *topic) fire() {
+	err := t.publish()
+	time.AfterFunc(t.s.window, func() {
+		t.fmu.Lock()
+		// A failed rendering is tried again; a topic nobody reads any more
+		// stops.
+		again := (t.pending || err != nil) && t.count.Load() > 0
+		t.pending, t.window = false, again
+		t.fmu.Unlock()
+		if again {
+			t.fire()
+		}
+	})
+}
+
+// publish renders the topic and makes the rendering its latest message, to
+// be written to its streams.
+func (t *topic) publish() error {
+	t.rmu.Lock()
+	defer t.rmu.Unlock()
 	// What the rendering below reads includes every change heard so far.
 	t.fmu.Lock()
 	heard := t.heard
@@ -542,17 +562,7 @@ func (t *topic) fire() {
 		t.fmu.Unlock()
 		t.startWriting()
 	}
-	time.AfterFunc(t.s.window, func() {
-		t.fmu.Lock()
-		// A failed rendering is tried again; a topic nobody reads any more
-		// stops.
-		again := (t.pending || err != nil) && t.count.Load() > 0
-		t.pending, t.window = false, again
-		t.fmu.Unlock()
-		if again {
-			t.fire()
-		}
-	})
+	return err
 }
 
 // render returns the topic's message now: nil when nothing changed.
@@ -613,6 +623,15 @@ func (t *topic) startWriting() {
 // for as long as a rendering comes during a write.
 func (t *topic) write() {
 	for {
+		// Changes that wait for the window to end are rendered now, so
+		// that the write starts with the newest there is.
+		t.fmu.Lock()
+		waiting := t.pending
+		t.pending = false
+		t.fmu.Unlock()
+		if waiting && t.publish() != nil {
+			t.changed(time.Time{}) // tried again when the window lets it
+		}
 		start := time.Now()
 		oldest := t.pass()
 		now := time.Now()

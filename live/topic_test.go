@@ -182,3 +182,20 @@ func TestARenderingDuringAWriteReachesTheStreamsLeft(t *testing.T) {
 	require.Len(t, delivered, 1, "delivered once both streams had it")
 	require.Empty(t, tp.unsent)
 }
+
+// TestAWriteStartsWithTheChangesThatWait checks that changes waiting for
+// the window to end are rendered when a write begins, so that the write
+// sends them rather than a rendering older than they are.
+func TestAWriteStartsWithTheChangesThatWait(t *testing.T) {
+	c := &counter{steps: []string{"shape:A", "x=1"}, count: map[string]string{}}
+	page := &recorder{}
+	tp := newTestTopic(c, page)
+	renderNext(t, tp)
+	tp.pass()
+
+	tp.window, tp.pending = true, true // a change came during the window
+	tp.writing = true
+	tp.write()
+	require.Equal(t, []string{whole(1, "A "), update(2, "x=1")}, page.got)
+	require.False(t, tp.pending, "nothing left for the window's end")
+}
