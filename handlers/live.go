@@ -168,12 +168,9 @@ func (h *Handler) renderEventListings(ctx context.Context, id int64, loc *money.
 		update, _ := now.countsSince(older, data.Listings)
 		return update
 	}}
-	if update, ok := now.countsSince(last, data.Listings); ok {
-		if update == nil {
-			r.Same = true
-			return r, nil
-		}
-		r.Update = update
+	if update, ok := now.countsSince(last, data.Listings); ok && update == nil {
+		r.Same = true
+		return r, nil
 	}
 	var buf bytes.Buffer
 	if err := h.views.In(loc).Render(&buf, templates.EventListings, data); err != nil {

@@ -81,23 +81,21 @@ type Feed struct {
 type Rendering struct {
 	// HTML replaces what a page shows, as an event named after the topic. A
 	// stream is sent the latest when it opens, unless its Last-Event-ID
-	// says it has it; every stream is sent it when Update is nil.
+	// says it has it, and whenever Since cannot bring it up to date.
 	HTML []byte
-	// Update, when not nil, brings a page that shows the last rendering up
-	// to date in fewer bytes, as an event named UpdateName.
-	Update     []byte
+	// Since, when not nil, returns what brings a page that shows the
+	// rendering whose State was older up to date in fewer bytes, as an
+	// event named UpdateName, or nil when only HTML can. It is asked for
+	// the last rendering and for the few before it, so that a stream that
+	// missed messages (a rendering came while the app wrote to the others)
+	// is sent one update instead of the whole.
+	Since      func(older any) []byte
 	UpdateName string
 	// Same says that nothing changed since the last rendering: nothing is
 	// sent.
 	Same bool
 	// State is what the next Render is given as last.
 	State any
-	// Since, when not nil, returns what brings a page that shows the
-	// rendering whose State was older up to date, as an event named
-	// UpdateName, or nil when only the whole rendering can. A stream that
-	// missed messages (a rendering came while the app wrote to the others)
-	// is then sent one update instead of the whole.
-	Since func(older any) []byte
 }
 
 // StreamsConfig sets up Streams.
@@ -409,6 +407,8 @@ type topic struct {
 	sinks map[sink]int
 	order []sink    // the streams, in the order writes reach them; sinks holds their index
 	sent  time.Time // when the last write (not a keep-alive) began
+	// count is len(order), for the rendering's timer, which must not wait
+	// for mu: a write holds it for as long as it takes.
 	count atomic.Int64
 
 	fmu     sync.Mutex // guards the rendering's window and the writes' turn
@@ -577,22 +577,18 @@ func (t *topic) render() (*latest, error) {
 	if err != nil || r.Same {
 		return nil, err
 	}
-	last := t.state
 	t.state = r.State
 	t.seq++
 	id := t.s.prefix + strconv.FormatUint(t.seq, 10)
 	l := &latest{seq: t.seq, whole: newMessage(string(eventBytes(id, t.key.Name, r.HTML)))}
 	l.whole.id = id
-	switch {
-	case r.Since != nil:
+	if r.Since != nil {
 		l.from = make(map[uint64]*message, len(t.recent))
 		for _, older := range t.recent {
 			if u := r.Since(older.state); u != nil {
 				l.from[older.seq] = newMessage(string(eventBytes(id, r.UpdateName, u)))
 			}
 		}
-	case r.Update != nil && last != nil:
-		l.from = map[uint64]*message{t.seq - 1: newMessage(string(eventBytes(id, r.UpdateName, r.Update)))}
 	}
 	if len(t.recent) == catchUpMost {
 		t.recent = append(t.recent[:0], t.recent[1:]...)
