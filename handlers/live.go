@@ -51,7 +51,14 @@ const streamRetryAfter = 30
 // openStream answers r with an event stream of the topic (see
 // live.Streams.Open), or says why it cannot: past the cap, 503 with
 // Retry-After, so that the buy path is never starved; the page still works.
+// The topic's renderings read from the live pages' pool (store.ForLivePages),
+// so that buyers' requests do not hold them up.
 func (h *Handler) openStream(w http.ResponseWriter, r *http.Request, key live.Topic, feed live.Feed) {
+	if render := feed.Render; render != nil {
+		feed.Render = func(ctx context.Context, last any) (live.Rendering, error) {
+			return render(store.ForLivePages(ctx), last)
+		}
+	}
 	err := h.streams.Open(w, r, key, feed)
 	switch {
 	case errors.Is(err, live.ErrTooManyStreams):

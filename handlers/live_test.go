@@ -660,6 +660,32 @@ func TestEventLive(t *testing.T) {
 			require.NotContains(t, list.Data, "other@example.com")
 		})
 
+		t.Run("RenderedWhileBuyersHoldEveryConnection", func(t *testing.T) {
+			t.Parallel()
+			b := setupLive(t, dialect, liveOpts{})
+			b.signUp(t, "seller@example.com")
+			l := b.listUnderNewEvent(t, "seller@example.com", "Arena", 10)
+			page := b.openStream(t, newClient(t), "/events/"+itoa(l.Event.ID)+"/live")
+			require.Equal(t, "listings", page.nextMessage(t).Name)
+
+			// The price changes behind the app's back; then, as in a rush,
+			// requests take every connection the app writes and reads
+			// with, and the change is heard.
+			_, err := b.db.Write.ExecContext(t.Context(), `UPDATE listings SET price = 4321 WHERE id = $1`, l.ID)
+			require.NoError(t, err)
+			for range b.db.Write.Stats().MaxOpenConnections {
+				conn, err := b.db.Write.Conn(t.Context())
+				require.NoError(t, err)
+				t.Cleanup(func() { conn.Close() })
+			}
+			b.hub.Publish(live.Event{TicketID: l.ID})
+
+			// The page is still sent the new rendering.
+			list := page.nextMessage(t)
+			require.Equal(t, "listings", list.Name)
+			require.Contains(t, list.Data, "43.21")
+		})
+
 		t.Run("SellersPagesFetchTheirOwn", func(t *testing.T) {
 			t.Parallel()
 			b := setupLive(t, dialect, liveOpts{})

@@ -49,7 +49,7 @@ func (p PaymentRecord) Refundable() bool {
 // ticket, newest first: the operator's view for reconciling payments with
 // orders.
 func (s *Store) PaymentRecords(ctx context.Context) ([]PaymentRecord, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `
+	rows, err := s.reader(ctx).QueryContext(ctx, `
 		SELECT p.id, p.checkout_session_id, p.payment_intent_id, p.amount, p.currency, p.status,
 		       p.refund_reason, p.created_at, p.updated_at,
 		       o.id, o.buyer_id, o.listing_id, o.quantity, o.status, o.amount, o.currency, o.expires_at,

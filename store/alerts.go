@@ -46,7 +46,7 @@ func (s *Store) SetAlert(ctx context.Context, userID, eventID, maxPrice int64, n
 // Alerts lists the person's alerts of events still to come, soonest first
 // (those of events to be announced last).
 func (s *Store) Alerts(ctx context.Context, userID int64, now time.Time) ([]Alert, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `
+	rows, err := s.reader(ctx).QueryContext(ctx, `
 		SELECT `+eventColumns+`, a.id, a.user_id, a.max_price, a.created_at
 		FROM alerts a JOIN events e ON e.id = a.event_id
 		WHERE a.user_id = $1 AND `+eventOpen("$2")+`
@@ -84,7 +84,7 @@ func (s *Store) AlertByToken(ctx context.Context, token string) (Alert, error) {
 	var a Alert
 	var price sql.NullInt64
 	var created int64
-	e, err := scanEvent(s.db.Read.QueryRowContext(ctx, `
+	e, err := scanEvent(s.reader(ctx).QueryRowContext(ctx, `
 		SELECT `+eventColumns+`, a.id, a.user_id, a.max_price, a.created_at
 		FROM alert_sends x JOIN alerts a ON a.id = x.alert_id JOIN events e ON e.id = a.event_id
 		WHERE x.token_hash = $1`, tokenHash(token)), &a.ID, &a.UserID, &price, &created)

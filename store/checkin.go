@@ -21,7 +21,7 @@ type Door struct {
 // else, any other event and a merged one are ErrNotFound.
 func (s *Store) DoorFor(ctx context.Context, eventID int64, u User) (Door, error) {
 	var helper bool
-	e, err := scanEvent(s.db.Read.QueryRowContext(ctx, `
+	e, err := scanEvent(s.reader(ctx).QueryRowContext(ctx, `
 		SELECT `+eventColumns+`, EXISTS (SELECT 1 FROM event_checkers c WHERE c.event_id = e.id AND c.email = $2)
 		FROM events e WHERE e.id = $1 AND e.checkin_with_eventhive AND e.merged_into IS NULL`, eventID, u.Email), &helper)
 	switch {
@@ -225,7 +225,7 @@ type CheckinCounts struct {
 // CheckinCounts counts the seats of an event sold now and those checked in.
 func (s *Store) CheckinCounts(ctx context.Context, eventID int64) (CheckinCounts, error) {
 	var c CheckinCounts
-	err := s.db.Read.QueryRowContext(ctx, `
+	err := s.reader(ctx).QueryRowContext(ctx, `
 		SELECT (SELECT count(DISTINCT root_id) FROM checkins WHERE event_id = $1),
 		       (SELECT count(*) FROM tickets k JOIN orders o ON o.id = k.claim_order_id JOIN listings l ON l.id = k.listing_id
 		        WHERE l.event_id = $1 AND `+owned+`)`, eventID).Scan(&c.CheckedIn, &c.Sold)
@@ -235,7 +235,7 @@ func (s *Store) CheckinCounts(ctx context.Context, eventID int64) (CheckinCounts
 // CheckinHelpers lists the emails of the helpers an event's organizer named,
 // in the order they were named.
 func (s *Store) CheckinHelpers(ctx context.Context, eventID int64) ([]string, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT email FROM event_checkers WHERE event_id = $1 ORDER BY id`, eventID)
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT email FROM event_checkers WHERE event_id = $1 ORDER BY id`, eventID)
 	if err != nil {
 		return nil, err
 	}

@@ -117,7 +117,7 @@ func scheduleSalesClose(tx *writeTx, eventID int64, startsAt time.Time) {
 
 // Event finds an event by id, hidden or merged ones included.
 func (s *Store) Event(ctx context.Context, id int64) (Event, error) {
-	return scanEvent(s.db.Read.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events e WHERE e.id = $1`, id))
+	return scanEvent(s.reader(ctx).QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events e WHERE e.id = $1`, id))
 }
 
 // EventQuery narrows and orders the events people look for.
@@ -173,7 +173,7 @@ func (s *Store) UpcomingEvents(ctx context.Context, now time.Time, q EventQuery,
 	}
 	args = append(args, limit, offset)
 	n := len(args)
-	rows, err := s.db.Read.QueryContext(ctx, `
+	rows, err := s.reader(ctx).QueryContext(ctx, `
 		SELECT `+eventColumns+`, coalesce(sale.tickets, 0), coalesce(sale.lowest, 0), coalesce(sale.currency, ''),
 		       coalesce((SELECT l.id FROM listings l WHERE l.event_id = e.id AND l.price = sale.lowest AND `+listingOpen+`
 		                 AND EXISTS (SELECT 1 FROM tickets k WHERE k.listing_id = l.id AND `+unclaimed("k", "$1")+`)
@@ -297,5 +297,5 @@ func (s *Store) CreateEvent(ctx context.Context, by int64, e NewEvent, now time.
 // EventListingIDs lists the ids of every listing of an event, whatever its
 // state, oldest first: the pages to tell when the event changes.
 func (s *Store) EventListingIDs(ctx context.Context, eventID int64) ([]int64, error) {
-	return queryIDs(ctx, s.db.Read, `SELECT id FROM listings WHERE event_id = $1 ORDER BY id`, eventID)
+	return queryIDs(ctx, s.reader(ctx), `SELECT id FROM listings WHERE event_id = $1 ORDER BY id`, eventID)
 }

@@ -67,7 +67,7 @@ func (x Extension) Offered(now time.Time) bool {
 // HoldExtension says whether, when and by how much the buyer may extend
 // their order's hold at now. Someone else's order is ErrNotFound.
 func (s *Store) HoldExtension(ctx context.Context, orderID, buyerID int64, now time.Time) (Extension, error) {
-	return extension(ctx, s.db.Read, "", orderID, buyerID, now)
+	return extension(ctx, s.reader(ctx), "", orderID, buyerID, now)
 }
 
 // ExtendHold extends the hold of the buyer's pending order by its own length,
@@ -110,7 +110,7 @@ func (s *Store) ExtendHold(ctx context.Context, orderID, buyerID int64, now time
 	if err != nil {
 		return Order{}, err
 	}
-	return s.order(ctx, s.db.Read, orderID)
+	return s.order(ctx, s.reader(ctx), orderID)
 }
 
 // extension reads what the buyer may do about their order's hold at now;
@@ -204,7 +204,7 @@ const uncontended = `contended_at IS NULL AND buyer_id <> $1 AND id IN (
 // the hold merely stays extendable, and the next refusal tries again.
 func (s *Store) noteContention(ctx context.Context, buyerID, listingID int64, now time.Time) {
 	var latest sql.NullInt64
-	err := s.db.Read.QueryRowContext(ctx, `SELECT max(id) FROM orders WHERE `+uncontended,
+	err := s.reader(ctx).QueryRowContext(ctx, `SELECT max(id) FROM orders WHERE `+uncontended,
 		buyerID, listingID, ms(now)).Scan(&latest)
 	if err != nil || !latest.Valid || !s.contention.claim(listingID, latest.Int64) {
 		return

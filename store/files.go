@@ -151,7 +151,7 @@ func (s *Store) ListingFile(ctx context.Context, viewerID, listingID int64, n in
 		return TicketFile{}, ErrNotFound
 	}
 	var seatID int64
-	err := s.db.Read.QueryRowContext(ctx, `
+	err := s.reader(ctx).QueryRowContext(ctx, `
 		SELECT coalesce(k.root_id, k.id) FROM tickets k WHERE k.listing_id = $1 ORDER BY k.id LIMIT 1 OFFSET $2`,
 		listingID, n-1).Scan(&seatID)
 	if err != nil {
@@ -168,7 +168,7 @@ func (s *Store) OrderFile(ctx context.Context, buyerID, orderID int64, n int) (T
 		return TicketFile{}, ErrNotFound
 	}
 	var seatID int64
-	err := s.db.Read.QueryRowContext(ctx, `
+	err := s.reader(ctx).QueryRowContext(ctx, `
 		SELECT coalesce(k.root_id, k.id) FROM tickets k JOIN orders o ON o.id = k.claim_order_id
 		WHERE o.id = $1 AND o.buyer_id = $2 AND o.status = 'paid' AND k.claim_expires_at IS NULL
 		ORDER BY k.id LIMIT 1 OFFSET $3`, orderID, buyerID, n-1).Scan(&seatID)
@@ -198,7 +198,7 @@ func (s *Store) seatFile(ctx context.Context, viewerID, seatID int64) (TicketFil
 	f := TicketFile{SeatID: seatID}
 	var uploaded int64
 	var replaced sql.NullInt64
-	err = s.db.Read.QueryRowContext(ctx, `
+	err = s.reader(ctx).QueryRowContext(ctx, `
 		SELECT content, content_type, size, sha256, uploaded_at, replaced_at FROM ticket_files WHERE ticket_id = $1`,
 		seatID).Scan(&f.Content, &f.ContentType, &f.Size, &f.SHA256, &uploaded, &replaced)
 	if err != nil {
@@ -216,7 +216,7 @@ func (s *Store) fileReader(ctx context.Context, seatID int64) (int64, error) {
 		return h.HolderID, err
 	}
 	var seller int64
-	err = s.db.Read.QueryRowContext(ctx, `
+	err = s.reader(ctx).QueryRowContext(ctx, `
 		SELECT l.seller_id FROM tickets k JOIN listings l ON l.id = k.listing_id WHERE k.id = $1`, seatID).Scan(&seller)
 	return seller, notFound(err)
 }
@@ -247,7 +247,7 @@ func (s *Store) OrderFiles(ctx context.Context, orderID int64) ([]FileSlot, erro
 }
 
 func (s *Store) fileSlots(ctx context.Context, query string, args ...any) ([]FileSlot, error) {
-	rows, err := s.db.Read.QueryContext(ctx, query, args...)
+	rows, err := s.reader(ctx).QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

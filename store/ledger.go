@@ -59,7 +59,7 @@ const saleFrom = ` FROM sales a JOIN orders o ON o.id = a.order_id JOIN payments
 	JOIN listings l ON l.id = k.listing_id JOIN events e ON e.id = l.event_id `
 
 func (s *Store) sales(ctx context.Context, query string, args ...any) ([]Sale, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+saleColumns+saleFrom+query, args...)
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+saleColumns+saleFrom+query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (b LedgerBalance) Balanced() bool { return b.Gross == b.Paid }
 
 // LedgerBalances sums the ledger, one balance per currency.
 func (s *Store) LedgerBalances(ctx context.Context) ([]LedgerBalance, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `
+	rows, err := s.reader(ctx).QueryContext(ctx, `
 		SELECT currency, state, count(*), sum(gross), sum(fee), sum(net) FROM sales GROUP BY currency, state ORDER BY currency`)
 	if err != nil {
 		return nil, err
@@ -163,7 +163,7 @@ func (s *Store) LedgerBalances(ctx context.Context) ([]LedgerBalance, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	paid, err := s.db.Read.QueryContext(ctx, `
+	paid, err := s.reader(ctx).QueryContext(ctx, `
 		SELECT p.currency, sum(p.amount) FROM payments p
 		WHERE EXISTS (SELECT 1 FROM sales a WHERE a.payment_id = p.id) GROUP BY p.currency`)
 	if err != nil {
@@ -222,7 +222,7 @@ func (s *Store) LedgerDiscrepancies(ctx context.Context) ([]LedgerDiscrepancy, e
 		fmt.Fprintf(&first, " WHEN %s THEN %s", check.broken, param(i+1))
 		problems[i] = check.problem
 	}
-	rows, err := s.db.Read.QueryContext(ctx, `
+	rows, err := s.reader(ctx).QueryContext(ctx, `
 		SELECT id, order_id, problem FROM (
 			SELECT a.id, a.order_id, CASE`+first.String()+` END AS problem FROM (
 				SELECT x.*,

@@ -285,7 +285,7 @@ func addTickets(ctx context.Context, tx *sql.Tx, listingID int64, n int) error {
 
 // Listing finds a listing by id, its tickets counted at now.
 func (s *Store) Listing(ctx context.Context, id int64, now time.Time) (Listing, error) {
-	return s.listingIn(ctx, s.db.Read, id, now)
+	return s.listingIn(ctx, s.reader(ctx), id, now)
 }
 
 func (s *Store) listingIn(ctx context.Context, db querier, id int64, now time.Time) (Listing, error) {
@@ -320,7 +320,7 @@ func (s *Store) EventListings(ctx context.Context, eventID int64, now time.Time)
 // hold running at now ends, or the next event starts. Zero: neither.
 func (s *Store) NextChange(ctx context.Context, now time.Time) (time.Time, error) {
 	var end, start sql.NullInt64
-	err := s.db.Read.QueryRowContext(ctx, `
+	err := s.reader(ctx).QueryRowContext(ctx, `
 		SELECT (SELECT MIN(claim_expires_at) FROM tickets WHERE claim_expires_at > $1),
 		       (SELECT MIN(starts_at) FROM events WHERE starts_at > $1)`, ms(now)).Scan(&end, &start)
 	switch {
@@ -336,7 +336,7 @@ func (s *Store) NextChange(ctx context.Context, now time.Time) (time.Time, error
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func (s *Store) listings(ctx context.Context, now time.Time, query string, args ...any) ([]Listing, error) {
-	rows, err := s.db.Read.QueryContext(ctx, query, args...)
+	rows, err := s.reader(ctx).QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

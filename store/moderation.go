@@ -406,7 +406,7 @@ func (s *Store) ReinstateUser(ctx context.Context, actorID, userID int64, now ti
 // ModerationLog lists the latest limit actions, newest first, with the
 // operator's email and the name of what they acted on.
 func (s *Store) ModerationLog(ctx context.Context, limit int) ([]ModerationEntry, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `
+	rows, err := s.reader(ctx).QueryContext(ctx, `
 		SELECT m.id, m.actor_id, a.email, m.action, m.subject, m.subject_id, m.detail, m.created_at,
 		       coalesce(CASE m.subject
 		                WHEN 'event' THEN (SELECT e.name FROM events e WHERE e.id = m.subject_id)
@@ -446,7 +446,7 @@ type ModeratedEvent struct {
 func (s *Store) EventsForModeration(ctx context.Context, search string, limit, offset int) ([]ModeratedEvent, error) {
 	where, args := matchWords(search, "e.name", "e.venue", "e.city")
 	args = append(args, limit, offset)
-	rows, err := s.db.Read.QueryContext(ctx, `
+	rows, err := s.reader(ctx).QueryContext(ctx, `
 		SELECT `+eventColumns+`, (SELECT count(*) FROM listings l WHERE l.event_id = e.id), coalesce(t.name, '')
 		FROM events e LEFT JOIN events t ON t.id = e.merged_into
 		WHERE `+where+`
@@ -477,7 +477,7 @@ type ModeratedUser struct {
 func (s *Store) UsersForModeration(ctx context.Context, search string, limit, offset int) ([]ModeratedUser, error) {
 	where, args := matchWords(search, "users.email")
 	args = append(args, limit, offset)
-	rows, err := s.db.Read.QueryContext(ctx, `
+	rows, err := s.reader(ctx).QueryContext(ctx, `
 		SELECT `+userColumns+`, (SELECT count(*) FROM listings l WHERE l.seller_id = users.id)
 		FROM users WHERE `+where+`
 		ORDER BY id DESC LIMIT `+param(len(args)-1)+` OFFSET `+param(len(args)), args...)

@@ -54,8 +54,8 @@ func (c MoveCounts) Jobs() int {
 }
 
 // OpenSQLiteReadOnly opens an existing SQLite database for reading only: the
-// file is opened read-only and every statement that would write fails. Write
-// and Read are the same read-only pool. It is the source of MoveToPostgres.
+// file is opened read-only and every statement that would write fails. Write,
+// Read and Live are one read-only pool. It is the source of MoveToPostgres.
 func OpenSQLiteReadOnly(ctx context.Context, url string) (*DB, error) {
 	if isPostgresURL(url) {
 		return nil, errors.New("want a SQLite file, not a PostgreSQL URL")
@@ -84,7 +84,7 @@ func OpenSQLiteReadOnly(ctx context.Context, url string) (*DB, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(2)
-	d := &DB{Dialect: SQLite, Write: db, Read: db}
+	d := &DB{Dialect: SQLite, Write: db, Read: db, Live: db}
 	if err := d.ping(ctx); err != nil {
 		return nil, fmt.Errorf("open %s: %w", file, err)
 	}

@@ -265,7 +265,7 @@ func notClaimable(l Listing, buyerID int64, quantity int, now time.Time) error {
 
 // Order finds a buyer's order. Someone else's order is ErrNotFound.
 func (s *Store) Order(ctx context.Context, id, buyerID int64) (Order, error) {
-	o, err := s.order(ctx, s.db.Read, id)
+	o, err := s.order(ctx, s.reader(ctx), id)
 	if err == nil && o.BuyerID != buyerID {
 		return Order{}, ErrNotFound
 	}
@@ -280,7 +280,7 @@ func (s *Store) order(ctx context.Context, db *sql.DB, id int64) (Order, error) 
 // at now: pending, its hold not ended, and its tickets' claim. Anything else,
 // someone else's hold included, is ErrNotFound.
 func (s *Store) HeldBy(ctx context.Context, listingID, buyerID int64, now time.Time) (Order, error) {
-	return scanOrder(s.db.Read.QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+`
+	return scanOrder(s.reader(ctx).QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+`
 		WHERE o.listing_id = $1 AND o.buyer_id = $2 AND o.status = 'pending' AND o.expires_at > $3
 		  AND EXISTS (SELECT 1 FROM tickets k WHERE k.claim_order_id = o.id)
 		ORDER BY o.id DESC LIMIT 1`, listingID, buyerID, ms(now)))
@@ -288,7 +288,7 @@ func (s *Store) HeldBy(ctx context.Context, listingID, buyerID int64, now time.T
 
 // OrdersByBuyer lists a buyer's orders, newest first.
 func (s *Store) OrdersByBuyer(ctx context.Context, buyerID int64) ([]Order, error) {
-	rows, err := s.db.Read.QueryContext(ctx,
+	rows, err := s.reader(ctx).QueryContext(ctx,
 		`SELECT `+orderColumns+orderFrom+`WHERE o.buyer_id = $1 ORDER BY o.id DESC`, buyerID)
 	if err != nil {
 		return nil, err

@@ -105,7 +105,7 @@ func (s *Store) MarkMailSent(ctx context.Context, id int64, now time.Time) error
 
 // RecentMail lists the outbox's latest messages, newest first.
 func (s *Store) RecentMail(ctx context.Context, limit int) ([]OutboxMail, error) {
-	rows, err := s.db.Read.QueryContext(ctx,
+	rows, err := s.reader(ctx).QueryContext(ctx,
 		`SELECT `+mailColumns+` FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, err

@@ -76,7 +76,7 @@ func scanOwned(row rowScanner) (OwnedTicket, error) {
 // OwnedTickets lists the tickets a person holds, the soonest event first
 // (those to be announced last), then in the order they were bought.
 func (s *Store) OwnedTickets(ctx context.Context, ownerID int64) ([]OwnedTicket, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+ownedColumns+ownedFrom+`
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+ownedColumns+ownedFrom+`
 		WHERE o.buyer_id = $1 AND `+owned+`
 		ORDER BY e.starts_at IS NULL, e.starts_at, o.id, k.id`, ownerID)
 	if err != nil {
@@ -96,7 +96,7 @@ func (s *Store) OwnedTickets(ctx context.Context, ownerID int64) ([]OwnedTicket,
 
 // OwnedTicket finds a ticket row the person holds; any other is ErrNotOwner.
 func (s *Store) OwnedTicket(ctx context.Context, ownerID, ticketID int64) (OwnedTicket, error) {
-	return scanOwned(s.db.Read.QueryRowContext(ctx, `SELECT `+ownedColumns+ownedFrom+`
+	return scanOwned(s.reader(ctx).QueryRowContext(ctx, `SELECT `+ownedColumns+ownedFrom+`
 		WHERE k.id = $1 AND o.buyer_id = $2 AND `+owned, ticketID, ownerID))
 }
 
@@ -115,7 +115,7 @@ type Holding struct {
 // ErrNotFound.
 func (s *Store) Holding(ctx context.Context, rootID int64) (Holding, error) {
 	var h Holding
-	err := s.db.Read.QueryRowContext(ctx, `
+	err := s.reader(ctx).QueryRowContext(ctx, `
 		SELECT k.id, coalesce(k.root_id, k.id), k.generation, o.buyer_id, o.id, l.event_id
 		FROM tickets k JOIN orders o ON o.id = k.claim_order_id JOIN listings l ON l.id = k.listing_id
 		WHERE (k.id = $1 OR k.root_id = $1) AND k.claim_expires_at IS NULL AND o.status = 'paid'

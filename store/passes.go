@@ -243,7 +243,7 @@ func (s *Store) HeldPass(ctx context.Context, code string, holderID int64) (Held
 		return HeldPass{}, ErrNotFound
 	}
 	hp := HeldPass{Pass: p}
-	hp.Event, err = scanEvent(s.db.Read.QueryRowContext(ctx, `
+	hp.Event, err = scanEvent(s.reader(ctx).QueryRowContext(ctx, `
 		SELECT `+eventColumns+`, u.email FROM events e JOIN users u ON u.id = $2
 		WHERE e.id = $1 AND e.checkin_with_eventhive`, p.EventID, holderID), &hp.HolderEmail)
 	if err != nil {
@@ -268,7 +268,7 @@ func (s *Store) OrderPasses(ctx context.Context, orderID int64) ([]OrderPass, er
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Read.QueryContext(ctx, `
+	rows, err := s.reader(ctx).QueryContext(ctx, `
 		SELECT l.event_id, coalesce(k.root_id, k.id), k.generation, o.id, NOT (`+owned+`)
 		FROM tickets k JOIN orders o ON o.id = k.claim_order_id JOIN listings l ON l.id = k.listing_id
 		JOIN events e ON e.id = l.event_id

@@ -74,7 +74,7 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email string, link fun
 // CheckPasswordReset says whether a reset token works at now: nil, or
 // ErrNotFound, ErrTokenUsed or ErrTokenExpired.
 func (s *Store) CheckPasswordReset(ctx context.Context, token string, now time.Time) error {
-	_, err := checkToken(ctx, s.db.Read.QueryRowContext, token, now)
+	_, err := checkToken(ctx, s.reader(ctx).QueryRowContext, token, now)
 	return err
 }
 

@@ -92,7 +92,7 @@ func (s *Store) RecordStripeEvent(ctx context.Context, id, eventType string, pay
 // StripeEvent returns a stored event's payload.
 func (s *Store) StripeEvent(ctx context.Context, id string) ([]byte, error) {
 	var payload string
-	err := s.db.Read.QueryRowContext(ctx, `SELECT payload FROM stripe_events WHERE id = $1`, id).Scan(&payload)
+	err := s.reader(ctx).QueryRowContext(ctx, `SELECT payload FROM stripe_events WHERE id = $1`, id).Scan(&payload)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -336,7 +336,7 @@ func (s *Store) SetCheckoutSession(ctx context.Context, orderID, buyerID int64, 
 
 // OrderBySession finds a buyer's order by its checkout session.
 func (s *Store) OrderBySession(ctx context.Context, sessionID string, buyerID int64) (Order, error) {
-	return scanOrder(s.db.Read.QueryRowContext(ctx,
+	return scanOrder(s.reader(ctx).QueryRowContext(ctx,
 		`SELECT `+orderColumns+orderFrom+`WHERE o.checkout_session_id = $1 AND o.buyer_id = $2`, sessionID, buyerID))
 }
 
@@ -361,7 +361,7 @@ func (s *Store) PaymentsForOrder(ctx context.Context, orderID int64) ([]Payment,
 }
 
 func (s *Store) payments(ctx context.Context, query string, args ...any) ([]Payment, error) {
-	rows, err := s.db.Read.QueryContext(ctx, query, args...)
+	rows, err := s.reader(ctx).QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ type PayoutAccount struct {
 // PayoutAccount returns a seller's payout account, or ErrNotFound if they
 // have not started onboarding.
 func (s *Store) PayoutAccount(ctx context.Context, userID int64) (PayoutAccount, error) {
-	return payoutAccount(ctx, s.db.Read, userID)
+	return payoutAccount(ctx, s.reader(ctx), userID)
 }
 
 func payoutAccount(ctx context.Context, q querier, userID int64) (PayoutAccount, error) {

@@ -292,7 +292,7 @@ var ErrNoPayoutStep = errors.New("the sale has no such step to take")
 // TransferToMake returns the transfer of a sale being transferred.
 func (s *Store) TransferToMake(ctx context.Context, saleID int64) (PayoutTransfer, error) {
 	t := PayoutTransfer{SaleID: saleID}
-	err := s.db.Read.QueryRowContext(ctx, `
+	err := s.reader(ctx).QueryRowContext(ctx, `
 		SELECT a.order_id, coalesce(pa.account_id, ''), p.payment_intent_id, a.net, a.currency
 		FROM sales a JOIN payments p ON p.id = a.payment_id LEFT JOIN payout_accounts pa ON pa.user_id = a.seller_id
 		WHERE a.id = $1 AND a.state = 'transferring'`, saleID).
@@ -347,7 +347,7 @@ func (r PayoutReversal) IdempotencyKey() string {
 // ReversalToMake returns the reversal of a sale being reversed.
 func (s *Store) ReversalToMake(ctx context.Context, saleID int64) (PayoutReversal, error) {
 	r := PayoutReversal{SaleID: saleID}
-	err := s.db.Read.QueryRowContext(ctx, `
+	err := s.reader(ctx).QueryRowContext(ctx, `
 		SELECT transfer_id, net FROM sales WHERE id = $1 AND state = 'reversing'`, saleID).Scan(&r.TransferID, &r.Amount)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNoPayoutStep
@@ -410,7 +410,7 @@ func (r SaleRefund) IdempotencyKey() string { return "refund:sale:" + strconv.Fo
 // reversal, if it was transferred) that has not been made yet.
 func (s *Store) RefundToMake(ctx context.Context, saleID int64) (SaleRefund, error) {
 	r := SaleRefund{SaleID: saleID}
-	err := s.db.Read.QueryRowContext(ctx, `
+	err := s.reader(ctx).QueryRowContext(ctx, `
 		SELECT p.payment_intent_id, a.gross FROM sales a JOIN payments p ON p.id = a.payment_id
 		WHERE a.id = $1 AND a.state IN ('refunded', 'reversed')
 		  AND NOT EXISTS (SELECT 1 FROM ledger_entries le WHERE le.sale_id = a.id AND le.kind = 'refund')`, saleID).

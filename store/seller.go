@@ -24,7 +24,7 @@ type SellerListing struct {
 // SellerListings lists every listing a seller made, newest first, its
 // tickets counted at now, with its sales. It tells nothing about the buyers.
 func (s *Store) SellerListings(ctx context.Context, sellerID int64, now time.Time) ([]SellerListing, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `
+	rows, err := s.reader(ctx).QueryContext(ctx, `
 		SELECT `+listingColumns("$2")+`,
 		       (SELECT max(o.paid_at) FROM orders o WHERE o.listing_id = l.id AND o.status = 'paid'),
 		       (SELECT coalesce(sum(o.amount), 0) FROM orders o WHERE o.listing_id = l.id AND o.status = 'paid'),

@@ -97,7 +97,7 @@ func (s *Store) CreateUser(ctx context.Context, email, passwordHash string, now 
 
 // UserByEmail finds a user by normalised email.
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
-	return s.user(ctx, s.db.Read, `WHERE email = $1`, email)
+	return s.user(ctx, s.reader(ctx), `WHERE email = $1`, email)
 }
 
 // UserByID finds a user by id. On SQLite it may answer from memory (see
@@ -117,7 +117,7 @@ func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 // UserByIDFromDatabase finds a user by id, never from memory: for a change
 // another process may have made a moment ago.
 func (s *Store) UserByIDFromDatabase(ctx context.Context, id int64) (User, error) {
-	return s.user(ctx, s.db.Read, `WHERE id = $1`, id)
+	return s.user(ctx, s.reader(ctx), `WHERE id = $1`, id)
 }
 
 // ConfirmAdmin records that the operator, on the server, confirmed the
