@@ -186,6 +186,23 @@ func (s *stream) nextMessage(t *testing.T) sseMessage {
 	}
 }
 
+// settle waits for the stream's next message and takes the others that come
+// within two coalescing windows, which must have its name, and returns that
+// name: changes close together go out as one message or as several.
+func (s *stream) settle(t *testing.T) string {
+	t.Helper()
+	name := s.next(t)
+	for {
+		select {
+		case m, ok := <-s.messages:
+			require.True(t, ok, "the stream ended")
+			require.Equal(t, name, m.Name)
+		case <-time.After(2 * handlers.CoalesceWindow):
+			return name
+		}
+	}
+}
+
 // requireQuiet checks that the stream sends no event for a while.
 func (s *stream) requireQuiet(t *testing.T) {
 	t.Helper()
