@@ -503,10 +503,13 @@ func (t *topic) changed(heard time.Time) {
 const busyShare = 0.5
 
 // pace returns how long a topic that has just (at now) taken d to write to
-// its streams waits before its next write: at least the window, and until
-// the writes of every topic so far are paid for, busyShare*d each. One topic
-// alone waits max(window, busyShare*d); many small topics, which write
-// quickly each, wait for each other's writes too.
+// its streams waits before its next write: until the writes of every topic
+// so far are paid for, busyShare*d each. One topic alone waits busyShare*d;
+// many small topics, which write quickly each, wait for each other's writes
+// too. The wait has no floor of a window: a topic renders at most once a
+// window, and a write only sends renderings, so a quick write waits for the
+// next rendering anyway, and a slow one (a write to 19,000 pages takes
+// longer than a window) should not wait longer than its share.
 func (s *Streams) pace(now time.Time, d time.Duration) time.Duration {
 	s.paceMu.Lock()
 	defer s.paceMu.Unlock()
@@ -514,7 +517,7 @@ func (s *Streams) pace(now time.Time, d time.Duration) time.Duration {
 		s.owed = now
 	}
 	s.owed = s.owed.Add(time.Duration(busyShare * float64(d)))
-	return max(s.window, s.owed.Sub(now))
+	return s.owed.Sub(now)
 }
 
 // fire renders the topic, has its streams written to, and opens a window,
