@@ -100,6 +100,7 @@ type stats struct {
 	statuses  map[int]int
 	errors    int // transport errors
 	elapsed   time.Duration
+	cpu       cpuUse // used while measuring; zero when not measured
 }
 
 func newStats() *stats { return &stats{statuses: map[int]int{}} }

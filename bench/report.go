@@ -44,6 +44,7 @@ func (r *report) print(w io.Writer) {
 		limitText(r.claimRiver, "store claim"), ratio(own.holdsPerSecond(), r.claimRiver), "≥1000/s, ratio ≥0.70")
 	row("    latency", own.attempts.latencyText(), "", "", "")
 	row("    holds, errors, oversold", fmt.Sprintf("%d of %d, %d, %d", own.holds, own.tickets, own.errors, own.oversold), "", "", "all, 0, 0")
+	row("    CPU a hold", own.attempts.cpu.per(own.attempts.n()), "", "", "")
 	rush := r.rush
 	row(fmt.Sprintf("(a) rush: %d buyers race, %d×%d tickets", r.opts.buyers, r.opts.rounds, r.opts.tickets),
 		perSecond(rush.holdsPerSecond(), "holds/s"),
@@ -63,6 +64,7 @@ func (r *report) print(w io.Writer) {
 	row("(b) GET /, 100 for sale, 64 conns", perSecond(l.rate(), "req/s"), limitText(r.noopGet.rate(), "no-op GET"), ratio(l.rate(), r.noopGet.rate()), "≥5000/s")
 	row("    latency", l.latencyText(), "", "", "p99 ≤25 ms")
 	row("    errors", fmt.Sprint(l.errors+l.unexpected(http.StatusOK)), "", "", "0")
+	row("    CPU a request", l.cpu.per(l.n()), "", "", "")
 
 	wh := r.webhooks
 	row("(c) webhooks, 32 conns", perSecond(wh.requests.rate(), "events/s"), limitText(r.noopGet.rate(), "no-op GET"), ratio(wh.requests.rate(), r.noopGet.rate()), "")

@@ -75,7 +75,8 @@ func runSuite(ctx context.Context, o options, bin, dir string, dialect store.Dia
 
 	progress("%s: (b) listing", dialect)
 	stopProfile := a.profile(o.profile, string(dialect)+"-listing")
-	r.listing, err = listing(ctx, c, st, seller, o)
+	meter := cpuMeter{appPID: a.cmd.Process.Pid, database: dialect == store.Postgres}
+	r.listing, err = listing(ctx, c, st, seller, o, meter)
 	stopProfile()
 	if err != nil {
 		return nil, err
@@ -89,11 +90,13 @@ func runSuite(ctx context.Context, o options, bin, dir string, dialect store.Dia
 		return nil, err
 	}
 	if err == nil {
+		progress("%s: (a) holds, a ticket each", dialect)
 		stopProfile := a.profile(o.profile, string(dialect)+"-holds")
-		r.own, err = sustained(ctx, c, st, seller, buyers, o)
+		r.own, err = sustained(ctx, c, st, seller, buyers, o, meter)
 		stopProfile()
 	}
 	if err == nil {
+		progress("%s: (a) one hot ticket", dialect)
 		r.hot, err = hotTicket(ctx, c, st, seller, buyers)
 	}
 	r.rssRush = rss.Max()
@@ -194,8 +197,8 @@ func createTickets(ctx context.Context, st *store.Store, seller store.User, n in
 }
 
 // listing measures GET / by signed-out visitors with exactly 100 tickets
-// for sale, at 64 connections.
-func listing(ctx context.Context, c *client, st *store.Store, seller store.User, o options) (*stats, error) {
+// for sale, at 64 connections, and the CPU it takes.
+func listing(ctx context.Context, c *client, st *store.Store, seller store.User, o options, meter cpuMeter) (*stats, error) {
 	if _, err := createTickets(ctx, st, seller, 100, "Listing ticket"); err != nil {
 		return nil, err
 	}
@@ -207,10 +210,12 @@ func listing(ctx context.Context, c *client, st *store.Store, seller store.User,
 		return nil, fmt.Errorf("%d tickets for sale, want 100", len(forSale))
 	}
 	lc := newClient(c.base, 64)
+	before := meter.now()
 	s := closedLoop(ctx, 64, 1_000_000, o.listing, func(ctx context.Context, _, _ int) (int, error) {
 		resp, err := lc.do(ctx, http.MethodGet, "/", "", nil, nil, "", false)
 		return resp.status, err
 	})
+	s.cpu = meter.now().since(before)
 	return s, nil
 }
 
@@ -377,15 +382,18 @@ func liveOrders(ctx context.Context, st *store.Store, tickets []int64, now time.
 
 // sustained measures holds without contention, to compare with the
 // store's claim: in each round every buyer buys a ticket of its own, all at
-// the same instant.
-func sustained(ctx context.Context, c *client, st *store.Store, seller store.User, buyers []*buyer, o options) (*rushResult, error) {
+// the same instant. The CPU is measured over the rounds alone, without the
+// work between them.
+func sustained(ctx context.Context, c *client, st *store.Store, seller store.User, buyers []*buyer, o options, meter cpuMeter) (*rushResult, error) {
 	res := &rushResult{attempts: newStats()}
 	for round := range o.rounds {
 		tickets, err := createTickets(ctx, st, seller, len(buyers), fmt.Sprintf("Own %d ticket", round+1))
 		if err != nil {
 			return nil, err
 		}
+		before := meter.now()
 		s, wins, elapsed := raceFor(ctx, c, buyers, tickets, 1, true)
+		res.attempts.cpu = res.attempts.cpu.plus(meter.now().since(before))
 		res.attempts.merge(s)
 		res.elapsed += elapsed
 		res.tickets += len(tickets)
