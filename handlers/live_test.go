@@ -289,8 +289,11 @@ func TestLiveListings(t *testing.T) {
 			t.Parallel()
 			b := setupLive(t, dialect, liveOpts{})
 			seller := b.signUp(t, "seller@example.com")
-			ticketID := b.listTicket(t, seller, "Opera", "30.00")
 			events := b.openStream(t, newClient(t), "/live")
+			// The listing's own change first: heard after the stream opened,
+			// it would otherwise be taken for one of the failed changes'.
+			ticketID := b.listTicket(t, seller, "Opera", "30.00")
+			require.Equal(t, "tickets", events.settle(t))
 
 			requireStatus(t, b.buy(t, seller, ticketID), http.StatusConflict) // own ticket
 			res := b.postForm(t, seller, "/tickets", url.Values{"title": {""}, "price": {"x"}})
