@@ -424,7 +424,6 @@ type topic struct {
 
 	rmu    sync.Mutex // one rendering at a time; guards what follows
 	seq    uint64
-	state  any        // the State of the latest rendering
 	recent []seqState // the last renderings' States, oldest first
 }
 
@@ -506,10 +505,11 @@ const busyShare = 0.5
 // its streams waits before its next write: until the writes of every topic
 // so far are paid for, busyShare*d each. One topic alone waits busyShare*d;
 // many small topics, which write quickly each, wait for each other's writes
-// too. The wait has no floor of a window: a topic renders at most once a
-// window, and a write only sends renderings, so a quick write waits for the
-// next rendering anyway, and a slow one (a write to 19,000 pages takes
-// longer than a window) should not wait longer than its share.
+// too. The wait has no floor of a window: every write follows a rendering
+// that the window paces (fire's; the one a write begins with is sent by
+// that write), so a topic writes no more often than the window lets it
+// render whatever the wait, and a slow write (one to 19,000 pages takes longer than a window) should
+// not wait longer than its share.
 func (s *Streams) pace(now time.Time, d time.Duration) time.Duration {
 	s.paceMu.Lock()
 	defer s.paceMu.Unlock()
@@ -576,20 +576,22 @@ func (t *topic) render() (*latest, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), renderTimeout)
 	defer cancel()
-	r, err := t.feed.Render(ctx, t.state)
+	var last any
+	if n := len(t.recent); n > 0 {
+		last = t.recent[n-1].state
+	}
+	r, err := t.feed.Render(ctx, last)
 	if err != nil || r.Same {
 		return nil, err
 	}
-	t.state = r.State
 	t.seq++
 	id := t.s.prefix + strconv.FormatUint(t.seq, 10)
-	l := &latest{seq: t.seq, whole: newMessage(string(eventBytes(id, t.key.Name, r.HTML)))}
-	l.whole.id = id
+	l := &latest{seq: t.seq, whole: newEvent(id, t.key.Name, r.HTML)}
 	if r.Since != nil {
 		l.from = make(map[uint64]*message, len(t.recent))
 		for _, older := range t.recent {
 			if u := r.Since(older.state); u != nil {
-				l.from[older.seq] = newMessage(string(eventBytes(id, r.UpdateName, u)))
+				l.from[older.seq] = newEvent(id, r.UpdateName, u)
 			}
 		}
 	}
@@ -732,9 +734,9 @@ func changedMessage(key Topic) *message {
 	return newMessage("event: " + key.Name + "\ndata: changed\n\n")
 }
 
-// eventBytes frames data as an event with an id and a name: one data field
-// a line, since a field cannot hold a line break.
-func eventBytes(id, name string, data []byte) []byte {
+// newEvent frames data as an event with an id and a name: one data field a
+// line, since a field cannot hold a line break.
+func newEvent(id, name string, data []byte) *message {
 	b := make([]byte, 0, len(data)+len(data)/16+64)
 	b = append(b, "id: "+id+"\nevent: "+name+"\n"...)
 	for line := range splitLines(data) {
@@ -742,7 +744,10 @@ func eventBytes(id, name string, data []byte) []byte {
 		b = append(b, line...)
 		b = append(b, '\n')
 	}
-	return append(b, '\n')
+	b = append(b, '\n')
+	m := newMessage(string(b))
+	m.id = id
+	return m
 }
 
 // renderTimeout bounds a rendering's database work.
