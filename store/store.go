@@ -64,8 +64,8 @@ type DB struct {
 	// On PostgreSQL it is a pool of its own: in an on-sale rush hundreds of
 	// buyers' requests wait for the 20 connections of the other, and a
 	// rendering that every open page waits for would wait behind them (with
-	// 19,000 pages open, renderings took 51 to 294 ms there and 20 to 121 ms
-	// on a pool of their own, BENCHMARKS.md). On SQLite, where reads never
+	// 19,000 pages open, renderings took up to 326 ms there and at most
+	// 121 ms on a pool of their own, BENCHMARKS.md). On SQLite, where reads never
 	// wait for a writer, it is Read.
 	Live *sql.DB
 
