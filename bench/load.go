@@ -1,43 +1,71 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
-// newTransport returns the load generator's HTTP transport: keep-alive
-// connections to 127.0.0.1, as many as there are workers.
-func newTransport(conns int) *http.Transport {
-	return &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConns:        conns,
-		MaxIdleConnsPerHost: conns,
-		IdleConnTimeout:     time.Minute,
-		DisableCompression:  true,
-	}
-}
-
-// client is an HTTP client that does not follow redirects: a purchase is
-// measured up to its 303, not the page after it.
+// client is the load generator's HTTP/1.1 client: keep-alive connections
+// to the app, each carrying one request at a time, written and read by the
+// goroutine that sends it. net/http's Transport hands every request to two
+// goroutines of its connection, and on a 2-core machine the load
+// generator's CPU is taken from the app it measures (BENCHMARKS.md, 5 Dec).
+// It does not follow redirects: a purchase is measured up to its 303, not
+// the page after it.
 type client struct {
-	base string
-	hc   *http.Client
+	base string // http://host:port
+	host string
+	idle chan *clientConn
 }
 
+// clientConn is a connection to the app and its buffers.
+type clientConn struct {
+	net.Conn
+	r *bufio.Reader
+	w *bufio.Writer
+}
+
+// newClient returns a client of base (http://host:port) that keeps up to
+// conns idle connections.
 func newClient(base string, conns int) *client {
-	return &client{base: base, hc: &http.Client{
-		Transport:     newTransport(conns),
-		Timeout:       30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	return &client{base: base, host: strings.TrimPrefix(base, "http://"), idle: make(chan *clientConn, conns)}
+}
+
+// conn returns an idle connection, or else a new one, and whether it was
+// idle.
+func (c *client) conn() (_ *clientConn, idle bool, _ error) {
+	select {
+	case cc := <-c.idle:
+		return cc, true, nil
+	default:
+	}
+	nc, err := net.DialTimeout("tcp", c.host, 5*time.Second)
+	if err != nil {
+		return nil, false, err
+	}
+	return &clientConn{Conn: nc, r: bufio.NewReader(nc), w: bufio.NewWriter(nc)}, false, nil
+}
+
+// keep returns cc to the idle connections, or closes it when there are
+// enough.
+func (c *client) keep(cc *clientConn) {
+	select {
+	case c.idle <- cc:
+	default:
+		cc.Close()
+	}
 }
 
 // response is what the load generator keeps of a response.
@@ -49,31 +77,77 @@ type response struct {
 }
 
 // do sends a request with the session cookie (if any) and reads the whole
-// body, so that the connection is reused.
+// response, within 30 s and ctx's deadline. A connection is reused unless
+// the request failed or the app closes it. A request on an idle connection
+// that the app had closed (it closes those idle for long), which it
+// therefore never read, is sent again on a new one.
 func (c *client) do(ctx context.Context, method, path, cookie string, form url.Values, header http.Header, body string, keepBody bool) (response, error) {
-	var rd io.Reader
-	switch {
-	case form != nil:
-		rd = strings.NewReader(form.Encode())
-	case body != "":
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return response{}, err
-	}
 	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		body = form.Encode()
 	}
-	for k, v := range header {
-		req.Header[k] = v
+	deadline := time.Now().Add(30 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return response{}, err
+		}
+		cc, idle, err := c.conn()
+		if err != nil {
+			return response{}, err
+		}
+		_ = cc.SetDeadline(deadline)
+		r, closing, err := cc.exchange(c.host, method, path, cookie, form != nil, header, body, keepBody)
+		if err != nil || closing {
+			cc.Close()
+			if idle && closedUnread(err) {
+				continue
+			}
+			return r, err
+		}
+		c.keep(cc)
+		return r, nil
+	}
+}
+
+// closedUnread reports whether err says the app had closed the connection
+// before any of the response came: a connection it closed while idle.
+func closedUnread(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// exchange writes one request and reads its response, and reports whether
+// the app closes the connection after it.
+func (cc *clientConn) exchange(host, method, path, cookie string, isForm bool, header http.Header, body string, keepBody bool) (_ response, closing bool, _ error) {
+	w := cc.w
+	w.WriteString(method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n")
+	if isForm {
+		w.WriteString("Content-Type: application/x-www-form-urlencoded\r\n")
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			w.WriteString(k + ": " + v + "\r\n")
+		}
 	}
 	if cookie != "" {
-		req.Header.Set("Cookie", sessionCookie+"="+cookie)
+		w.WriteString("Cookie: " + sessionCookie + "=" + cookie + "\r\n")
 	}
-	resp, err := c.hc.Do(req)
+	if body != "" || method != http.MethodGet {
+		w.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n")
+	}
+	w.WriteString("\r\n" + body)
+	if err := w.Flush(); err != nil {
+		return response{}, true, err
+	}
+	// Peek tells a connection closed before the response (io.EOF) from one
+	// closed within it (io.ErrUnexpectedEOF, from ReadResponse).
+	if _, err := cc.r.Peek(1); err != nil {
+		return response{}, true, err
+	}
+	resp, err := http.ReadResponse(cc.r, nil)
 	if err != nil {
-		return response{}, err
+		return response{}, true, err
 	}
 	defer resp.Body.Close()
 	r := response{status: resp.StatusCode, location: resp.Header.Get("Location")}
@@ -85,10 +159,10 @@ func (c *client) do(ctx context.Context, method, path, cookie string, form url.V
 	if keepBody {
 		b, err := io.ReadAll(resp.Body)
 		r.body = string(b)
-		return r, err
+		return r, resp.Close, err
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
-	return r, err
+	return r, resp.Close, err
 }
 
 // sessionCookie is the name of the app's session cookie.
