@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -84,3 +85,21 @@ const UserMemoFor = userMemoFor
 // CheckBuyerSQL is the statement that counts a buyer's holds and lapses on
 // SQLite.
 var CheckBuyerSQL = checkBuyerSQL
+
+// ExplainEventListings is PostgreSQL's plan of EventListings' query.
+func (s *Store) ExplainEventListings(ctx context.Context, eventID int64, now time.Time) (string, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `EXPLAIN `+eventListingsSQL, eventID, ms(now))
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return "", err
+		}
+		plan.WriteString(line + "\n")
+	}
+	return plan.String(), rows.Err()
+}
