@@ -23,14 +23,16 @@ type SellerListing struct {
 
 // SellerListings lists every listing a seller made, newest first, its
 // tickets counted at now, with its sales. It tells nothing about the buyers.
+// The tickets awaiting files are counted among the listing's tickets with
+// no claim end, for the reason listingColumns gives.
 func (s *Store) SellerListings(ctx context.Context, sellerID int64, now time.Time) ([]SellerListing, error) {
 	rows, err := s.reader(ctx).QueryContext(ctx, `
 		SELECT `+listingColumns("$2")+`,
 		       (SELECT max(o.paid_at) FROM orders o WHERE o.listing_id = l.id AND o.status = 'paid'),
 		       (SELECT coalesce(sum(o.amount), 0) FROM orders o WHERE o.listing_id = l.id AND o.status = 'paid'),
-		       (SELECT count(*) FROM tickets k WHERE k.listing_id = l.id AND k.resale_of IS NULL
-		          AND k.claim_order_id IS NOT NULL AND k.claim_expires_at IS NULL AND NOT e.checkin_with_eventhive
-		          AND NOT EXISTS (SELECT 1 FROM ticket_files f WHERE f.ticket_id = k.id))
+		       (SELECT count(CASE WHEN k.claim_order_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ticket_files f WHERE f.ticket_id = k.id) THEN 1 END)
+		          FROM tickets k WHERE k.listing_id = l.id AND k.claim_expires_at IS NULL AND k.resale_of IS NULL
+		          AND NOT e.checkin_with_eventhive)
 		`+listingFrom+`WHERE l.seller_id = $1 ORDER BY l.id DESC`, sellerID, ms(now))
 	if err != nil {
 		return nil, err
