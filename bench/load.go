@@ -77,7 +77,7 @@ type response struct {
 }
 
 // do sends a request with the session cookie (if any) and reads the whole
-// response, within 30 s and ctx's deadline. A connection is reused unless
+// response, within 30 s or until ctx ends. A connection is reused unless
 // the request failed or the app closes it. A request on an idle connection
 // that the app had closed (it closes those idle for long), which it
 // therefore never read, is sent again on a new one.
@@ -86,9 +86,6 @@ func (c *client) do(ctx context.Context, method, path, cookie string, form url.V
 		body = form.Encode()
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return response{}, err
@@ -98,7 +95,14 @@ func (c *client) do(ctx context.Context, method, path, cookie string, form url.V
 			return response{}, err
 		}
 		_ = cc.SetDeadline(deadline)
+		stop := context.AfterFunc(ctx, func() { _ = cc.SetDeadline(time.Unix(1, 0)) })
 		r, closing, err := cc.exchange(c.host, method, path, cookie, form != nil, header, body, keepBody)
+		if !stop() {
+			// ctx ended meanwhile and may have cut the exchange short: the
+			// caller gets ctx's error, never a timeout of its own.
+			cc.Close()
+			return response{}, ctx.Err()
+		}
 		if err != nil || closing {
 			cc.Close()
 			if idle && closedUnread(err) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -10,13 +11,14 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestClientExchanges sends the load generator's requests to a net/http
 // server: a form with a cookie that gets a 303 and a new cookie, a chunked
-// body, and requests on connections the server closed while idle, which
-// are sent again on new ones. Requests share connections when one at a
-// time is sent.
+// body, requests on connections the server closed while idle, which are
+// sent again on new ones, and one that ctx ends before its answer. Requests
+// share connections when one at a time is sent.
 func TestClientExchanges(t *testing.T) {
 	var conns atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -29,6 +31,8 @@ func TestClientExchanges(t *testing.T) {
 			}
 			http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "def"})
 			http.Redirect(w, r, "/orders/1", http.StatusSeeOther)
+		case "/slow":
+			<-r.Context().Done() // until the client gives up
 		case "/big":
 			w.Header().Set("X-Seen", r.Header.Get("X-Test"))
 			for range 100 {
@@ -68,5 +72,11 @@ func TestClientExchanges(t *testing.T) {
 	}
 	if n := conns.Load(); n != 2 {
 		t.Errorf("%d connections, want 2", n)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.do(ctx, http.MethodGet, "/slow", "", nil, nil, "", false); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("GET /slow until ctx's deadline: %v, want %v", err, context.DeadlineExceeded)
 	}
 }
