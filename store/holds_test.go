@@ -268,9 +268,7 @@ func TestSweptTicketsLeftLockedAreReleased(t *testing.T) {
 // changes its rows fails here.
 func TestClaimWritesRiversExpiryJob(t *testing.T) {
 	t.Parallel()
-	if len(storetest.Dialects()) < 2 {
-		t.Skip("PostgreSQL only: on SQLite River inserts the job")
-	}
+	storetest.PostgresOnly(t, "on SQLite River inserts the job")
 	b := setupHolds(t, store.Postgres, 4)
 	ctx := t.Context()
 	seller, buyer := b.user(t, "seller@example.com"), b.user(t, "buyer@example.com")

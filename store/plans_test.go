@@ -18,9 +18,7 @@ import (
 // 250 listings in a rush (BENCHMARKS.md, 5 Dec).
 func TestEventListingsPlanWithStatisticsFromBeforeTheSale(t *testing.T) {
 	t.Parallel()
-	if len(storetest.Dialects()) < 2 {
-		t.Skip("PostgreSQL only: SQLite's planner keeps no statistics unless asked")
-	}
+	storetest.PostgresOnly(t, "SQLite's planner keeps no statistics unless asked")
 	b := setup(t, store.Postgres)
 	ctx := t.Context()
 	now := time.Now().UTC()

@@ -295,9 +295,7 @@ func TestSearchMigration(t *testing.T) {
 // document must wait for the first and include its note.
 func TestSearchConcurrentNotes(t *testing.T) {
 	t.Parallel()
-	if len(storetest.Dialects()) < 2 {
-		t.Skip("PostgreSQL only: SQLite has one writer at a time")
-	}
+	storetest.PostgresOnly(t, "SQLite has one writer at a time")
 	f := newSearchFixture(t, store.Postgres)
 	ctx := t.Context()
 	begin := func(note string) (*sql.Tx, int) {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,15 @@ func Dialects() []store.Dialect {
 		return []store.Dialect{store.SQLite, store.Postgres}
 	}
 	return []store.Dialect{store.SQLite}
+}
+
+// PostgresOnly skips a test that is about PostgreSQL alone when
+// TEST_DATABASE_URL is not set; why says why SQLite has nothing to test.
+func PostgresOnly(t testing.TB, why string) {
+	t.Helper()
+	if !slices.Contains(Dialects(), store.Postgres) {
+		t.Skip("PostgreSQL only: " + why)
+	}
 }
 
 // URL returns the DATABASE_URL of a new, empty database of the dialect, which
