@@ -110,7 +110,10 @@ func (h *Handler) heldTickets(ctx context.Context, buyerID int64, now time.Time)
 func (h *Handler) hold(r *http.Request, buyerID, listingID int64, quantity int, now time.Time) (store.Order, error) {
 	order, err := h.store.CreateOrder(r.Context(), buyerID, listingID, quantity, now, h.cfg.OrderHold)
 	if err == nil {
-		h.live.Publish(live.Event{TicketID: listingID, OrderID: order.ID})
+		// No page of the new order is open yet, so the event names the
+		// listing alone: in a rush for one listing, the holds that wait
+		// for the same NOTIFY then go to the other instances as one.
+		h.live.Publish(live.Event{TicketID: listingID})
 		return order, nil
 	}
 	if !errors.Is(err, store.ErrHeld) {
