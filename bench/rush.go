@@ -262,19 +262,15 @@ func bigListing(ctx context.Context, st *store.Store, seller store.User, name st
 	l, err := st.CreateListing(ctx, seller.ID, store.NewListing{
 		Event: store.NewEvent{Name: name, TimeZone: "UTC"}, Price: 5000, FaceValue: 5000, Currency: "usd", Quantity: first,
 	}, time.Now().UTC())
+	if err == nil && n > first {
+		_, err = st.DB().Write.ExecContext(ctx, `
+			WITH RECURSIVE seq (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < CAST($2 AS INTEGER))
+			INSERT INTO tickets (listing_id) SELECT CAST($1 AS BIGINT) FROM seq`, l.ID, n-first)
+	}
 	if err != nil {
 		return l, err
 	}
-	if n == first {
-		return l, analyze(ctx, st.DB())
-	}
-	_, err = st.DB().Write.ExecContext(ctx, `
-		WITH RECURSIVE seq (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < CAST($2 AS INTEGER))
-		INSERT INTO tickets (listing_id) SELECT CAST($1 AS BIGINT) FROM seq`, l.ID, n-first)
-	if err != nil {
-		return l, err
-	}
-	return l, analyze(ctx, st.DB())
+	return l, st.DB().Analyze(ctx)
 }
 
 // checkBigRush reads the listing's claimed tickets and its buyers' pending

@@ -203,7 +203,7 @@ func bigEvent(ctx context.Context, st *store.Store, seller store.User, name stri
 		ls = append(ls, l)
 		tickets -= n
 	}
-	return ls, analyze(ctx, st.DB())
+	return ls, st.DB().Analyze(ctx)
 }
 
 // sale is a hold a buyer was told of: when, and of which listing (its

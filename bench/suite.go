@@ -193,21 +193,9 @@ func createTickets(ctx context.Context, st *store.Store, seller store.User, n in
 		}
 		ids[i] = t.ID
 	}
-	return ids, analyze(ctx, st.DB())
-}
-
-// analyze gives PostgreSQL's planner the statistics of the rows just
-// seeded, as autovacuum does for a table that grew by a tenth, within its
-// nap of a minute. Without them, a statement the app prepared while the
-// tables were small keeps the plan it got then: the claim scanned the
-// events table from end to end on every hold, and took more CPU at every
-// round (BENCHMARKS.md, 5 Dec). SQLite's planner keeps no such plans.
-func analyze(ctx context.Context, db *store.DB) error {
-	if db.Dialect != store.Postgres {
-		return nil
-	}
-	_, err := db.Write.ExecContext(ctx, `ANALYZE users, sessions, events, listings, tickets, orders`)
-	return err
+	// Statistics of the new rows, as a database that has run for minutes
+	// has them.
+	return ids, st.DB().Analyze(ctx)
 }
 
 // listing measures GET / by signed-out visitors with exactly 100 tickets

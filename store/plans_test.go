@@ -33,8 +33,7 @@ func TestEventListingsPlanWithStatisticsFromBeforeTheSale(t *testing.T) {
 		require.NoError(t, err)
 		eventID = l.Event.ID
 	}
-	_, err := b.db.Write.ExecContext(ctx, `ANALYZE tickets`)
-	require.NoError(t, err)
+	require.NoError(t, b.db.Analyze(ctx))
 
 	listings, err := b.store.EventListings(ctx, eventID, now)
 	require.NoError(t, err)

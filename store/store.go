@@ -162,6 +162,20 @@ func (d *DB) Ping(ctx context.Context) error {
 	return d.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
+// Analyze has PostgreSQL gather the statistics its planner uses for the
+// tables that buyers' requests read, as autovacuum does for a table that
+// grew by a tenth, but only after its nap of a minute. A database loaded in
+// bulk and read at once needs it: until then a statement prepared while
+// the tables were small keeps the plan it got then (BENCHMARKS.md, 5 Dec).
+// SQLite's planner keeps no such plans, and there it does nothing.
+func (d *DB) Analyze(ctx context.Context) error {
+	if d.Dialect != Postgres {
+		return nil
+	}
+	_, err := d.Write.ExecContext(ctx, `ANALYZE users, sessions, events, listings, tickets, orders`)
+	return err
+}
+
 // livePages marks a context whose reads are for live pages' renderings.
 type livePages struct{}
 
