@@ -15,8 +15,8 @@ import (
 )
 
 // TestClientExchanges sends the load generator's requests to a net/http
-// server: a form with a cookie that gets a 303 and a new cookie, a chunked
-// body, requests on connections the server closed while idle, which are
+// server: a form with a cookie that gets a 303 and a new cookie, a header
+// and a chunked body, requests on connections the server closed while idle, which are
 // sent again on new ones, and one that ctx ends before its answer. Requests
 // share connections when one at a time is sent.
 func TestClientExchanges(t *testing.T) {
@@ -34,7 +34,10 @@ func TestClientExchanges(t *testing.T) {
 		case "/slow":
 			<-r.Context().Done() // until the client gives up
 		case "/big":
-			w.Header().Set("X-Seen", r.Header.Get("X-Test"))
+			if r.Header.Get("X-Test") != "yes" {
+				http.Error(w, "no X-Test header", http.StatusBadRequest)
+				return
+			}
 			for range 100 {
 				io.WriteString(w, strings.Repeat("x", 1000))
 				w.(http.Flusher).Flush() // chunked
