@@ -18,7 +18,9 @@ package live
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +41,12 @@ type Event struct {
 	OrderID int64 `json:"order_id,omitempty"`
 	// CheckinEventID is an event whose door checked a pass in, or 0.
 	CheckinEventID int64 `json:"checkin_event_id,omitempty"`
+	// Users says that a user's account changed, and Session names a
+	// session that was written or deleted by its SessionKey. PostgreSQL's
+	// triggers on the users and sessions tables send them (see migration
+	// 0019), for the processes that keep users and sessions in memory.
+	Users   bool   `json:"users,omitempty"`
+	Session string `json:"session,omitempty"`
 }
 
 // Any is the event a subscriber gets in place of events it may have missed,
@@ -54,8 +62,16 @@ func (e Event) ConcernsOrder(id int64) bool { return e.OrderID == id || e == Any
 func (e Event) ConcernsCheckins(eventID int64) bool { return e.CheckinEventID == eventID || e == Any }
 
 // ConcernsTickets reports whether the event may change what tickets are on
-// sale: all but a check-in at a door may.
-func (e Event) ConcernsTickets() bool { return e.CheckinEventID == 0 }
+// sale: all but a check-in at a door and a change of accounts may.
+func (e Event) ConcernsTickets() bool { return e.CheckinEventID == 0 && !e.Users && e.Session == "" }
+
+// SessionKey is how a Session event names the session of token: the hex of
+// its SHA-256, so that notifications, which any connection to the database
+// may hear, never carry a token that signs someone in.
+func SessionKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
 
 // ConcernsListing reports whether the event may change the listing with the
 // id: one of its own, or one whose publisher does not know which listing
@@ -107,6 +123,7 @@ type Hub struct {
 	// them to the other processes; overflowed says some did not fit.
 	outbox     chan Event
 	overflowed atomic.Bool
+	listening  atomic.Bool // the listening connection is open
 	stop       context.CancelFunc
 	done       sync.WaitGroup
 }
@@ -157,6 +174,7 @@ func NewPostgres(ctx context.Context, db *sql.DB, url string, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
+	h.listening.Store(true)
 	runCtx, stop := context.WithCancel(context.Background())
 	h.stop = stop
 	h.done.Go(func() { h.run(runCtx, conn) })
@@ -233,6 +251,14 @@ func (h *Hub) notify(ctx context.Context, events []Event) {
 		h.log.Warn("live: publish", "err", err, "events", len(payloads))
 	}
 }
+
+// Listening reports whether the hub hears other processes' events at this
+// moment: a PostgreSQL hub while its listening connection is open (a
+// connection lost without a word counts as open until pingEvery tells), an
+// in-process hub never. A process that keeps in memory what other processes
+// change may keep it only while the hub listens, and must drop it on Any,
+// which the hub sends when it listens again.
+func (h *Hub) Listening() bool { return h.listening.Load() }
 
 // Subscribe returns a channel of events and a function that ends the
 // subscription; ending ctx ends it too. The channel is closed when the
@@ -365,6 +391,7 @@ func (h *Hub) run(ctx context.Context, conn *pgx.Conn) {
 	for {
 		if conn != nil {
 			err := h.relay(ctx, conn)
+			h.listening.Store(false)
 			_ = conn.Close(context.Background())
 			conn = nil
 			if ctx.Err() != nil {
@@ -389,6 +416,7 @@ func (h *Hub) run(ctx context.Context, conn *pgx.Conn) {
 		}
 		backoff = minBackoff
 		h.log.Info("live: listening again")
+		h.listening.Store(true)
 		// Whatever was published while nobody listened is lost.
 		h.fanOut(Any, false)
 	}

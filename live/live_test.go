@@ -263,6 +263,48 @@ func TestHubAcrossProcesses(t *testing.T) {
 		requireQuiet(t, events)
 	})
 
+	t.Run("TheDatabaseTellsOfAccountChanges", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, store.Postgres)
+		db, err := store.Open(t.Context(), b.url)
+		require.NoError(t, err)
+		defer db.Close()
+		require.NoError(t, db.Migrate(t.Context()))
+		events, unsubscribe := b.hub(t).SubscribeElsewhere(t.Context())
+		defer unsubscribe()
+		exec := func(query string, args ...any) {
+			t.Helper()
+			_, err := b.db.ExecContext(t.Context(), query, args...)
+			require.NoError(t, err)
+		}
+
+		exec(`INSERT INTO users (email, password_hash, created_at) VALUES ('ann@example.com', 'hash', 0)`)
+		exec(`INSERT INTO sessions (token, data, expiry) VALUES ('tok', '\x00', now() + interval '1 hour')`)
+		requireQuiet(t, events) // new ones are kept nowhere yet
+		exec(`UPDATE users SET password_hash = 'hash-2'`)
+		require.Equal(t, live.Event{Users: true}, receive(t, events))
+		exec(`UPDATE sessions SET data = '\x01'`)
+		require.Equal(t, live.Event{Session: live.SessionKey("tok")}, receive(t, events))
+		exec(`DELETE FROM sessions`)
+		require.Equal(t, live.Event{Session: live.SessionKey("tok")}, receive(t, events))
+
+		// Nothing for a change that rolls back, or for expired sessions
+		// deleted.
+		tx, err := b.db.BeginTx(t.Context(), nil)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(t.Context(), `UPDATE users SET password_hash = 'hash-3'`)
+		require.NoError(t, err)
+		require.NoError(t, tx.Rollback())
+		exec(`INSERT INTO sessions (token, data, expiry) VALUES ('old', '\x00', now() - interval '1 second')`)
+		exec(`DELETE FROM sessions`)
+		requireQuiet(t, events)
+
+		for _, e := range []live.Event{{Users: true}, {Session: live.SessionKey("tok")}} {
+			require.False(t, e.ConcernsTickets(), "%+v changes nothing on sale", e)
+			require.False(t, e.ConcernsListing(1), "%+v changes no listing", e)
+		}
+	})
+
 	t.Run("ListenerReconnects", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, store.Postgres)
