@@ -182,3 +182,49 @@ func TestListingAcrossInstances(t *testing.T) {
 		return strings.Contains(body, "Ballet 0") && strings.Contains(body, "Renamed behind the apps")
 	}, 10*time.Second, 10*time.Millisecond, "the change through A shows on B")
 }
+
+// TestSignOutAcrossInstances: each instance keeps sessions and users in
+// memory, yet a session signed out through one no longer signs anyone in
+// on the other, and signing out everywhere through one ends the sessions
+// the other is serving.
+func TestSignOutAcrossInstances(t *testing.T) {
+	t.Parallel()
+	if !hasPostgres() {
+		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
+	}
+	databaseURL := storetest.URL(t, store.Postgres)
+	a := startApp(t, databaseURL, time.Hour)
+	b := startApp(t, databaseURL, time.Hour)
+	signedInOn := func(u *user, on *app) bool {
+		resp, _ := u.get(on.url + "/account/password")
+		return resp.StatusCode == http.StatusOK
+	}
+
+	laptop := newUser(t)
+	laptop.signUp(a, "ann@example.com")
+	// A copy of the laptop's cookie, as someone who took it would have.
+	copied := newUser(t)
+	appURL, err := url.Parse(a.url)
+	require.NoError(t, err)
+	copied.client.Jar.SetCookies(appURL, laptop.client.Jar.Cookies(appURL))
+	for range 2 {
+		require.True(t, signedInOn(copied, b))
+	}
+	resp, _ := laptop.post(a.url+"/signout", nil)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Eventually(t, func() bool { return !signedInOn(copied, b) }, 5*time.Second, 5*time.Millisecond,
+		"the session signed out on A signs nobody in on B")
+
+	phone := newUser(t)
+	resp, _ = phone.post(b.url+"/signin", url.Values{"email": {"ann@example.com"}, "password": {"correct horse"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	resp, _ = laptop.post(a.url+"/signin", url.Values{"email": {"ann@example.com"}, "password": {"correct horse"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	for range 2 {
+		require.True(t, signedInOn(phone, b))
+	}
+	resp, _ = laptop.post(a.url+"/signout/everywhere", nil)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Eventually(t, func() bool { return !signedInOn(phone, b) }, 5*time.Second, 5*time.Millisecond,
+		"signed out everywhere through A, the phone's session on B ends")
+}

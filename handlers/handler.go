@@ -224,10 +224,11 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	if cfg.StripeConnectWebhookSecret == "" {
 		return nil, errors.New("handlers: no Connect webhook secret")
 	}
+	sessions := newSessionStore(deps.Store, sessionCodec{}, deps.Live.Listening)
 	h := &Handler{
 		cfg:       cfg,
 		store:     deps.Store,
-		sessions:  newSessionManager(deps.Store, strings.HasPrefix(cfg.BaseURL, "https://")),
+		sessions:  newSessionManager(sessions, strings.HasPrefix(cfg.BaseURL, "https://")),
 		views:     views,
 		log:       deps.Log,
 		now:       deps.Now,
@@ -249,22 +250,22 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		Delivered: deps.Metrics.LiveDelivered,
 	})
 	deps.Metrics.ObserveStreams(h.streams)
-	// Other instances (on PostgreSQL) change what is on sale too: the kept
-	// listing hears of it through the hub, which tells no other process's
-	// changes when there is only this one.
-	followChanges(deps.Store, deps.Live)
+	// Other instances (on PostgreSQL) change what is on sale, users and
+	// sessions too: what this one keeps of them hears of it through the hub,
+	// which tells no other process's changes when there is only this one.
+	followChanges(deps.Store, sessions, deps.Live)
 	// A session that cannot be loaded or saved (the database is down) gets
 	// the app's own answer, not scs's bare 500.
 	h.sessions.ErrorFunc = h.serverError
 	return h, nil
 }
 
-// newSessionManager keeps sessions in the database, so they survive restarts.
-// Cookies are Secure when the app is served over https.
-func newSessionManager(st *store.Store, secure bool) *scs.SessionManager {
+// newSessionManager keeps sessions in the database, through store, so they
+// survive restarts. Cookies are Secure when the app is served over https.
+func newSessionManager(store *sessionStore, secure bool) *scs.SessionManager {
 	sessions := scs.New()
-	sessions.Codec = sessionCodec{}
-	sessions.Store = newSessionStore(st, sessions.Codec)
+	sessions.Codec = store.codec
+	sessions.Store = store
 	sessions.Lifetime = 14 * 24 * time.Hour
 	sessions.IdleTimeout = 7 * 24 * time.Hour
 	sessions.Cookie.Name = "eventhive_session"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/money"
 	"github.com/eventhive/eventhive/store"
 )
@@ -41,15 +42,27 @@ func newListingCache() *listingCache {
 	return &listingCache{entries: map[listingKey]*keptPage{}}
 }
 
-// followChanges tells st of every change to tickets that other processes on
-// the same PostgreSQL published, until the hub closes (this process's own
-// writes move the version already). A subscriber that falls behind gets
-// Any, which counts as a change too.
-func followChanges(st *store.Store, hub Live) {
+// followChanges tells st and sessions of every change that other processes
+// on the same PostgreSQL made to tickets, users and sessions, until the hub
+// closes (this process's own writes tell them already), and has st keep
+// users in memory while the hub listens (sessions keeps them so already, see
+// newSessionStore). A subscriber that falls behind gets Any, which counts
+// as every change, as it does when the hub listens again after a break.
+func followChanges(st *store.Store, sessions *sessionStore, hub Live) {
 	changes, _ := hub.SubscribeElsewhere(context.Background())
+	st.KeepUsers(hub.Listening)
 	go func() {
 		for e := range changes {
-			if e.ConcernsTickets() {
+			switch {
+			case e == live.Any:
+				st.ChangedElsewhere()
+				st.UsersChangedElsewhere()
+				sessions.changedElsewhere("")
+			case e.Users:
+				st.UsersChangedElsewhere()
+			case e.Session != "":
+				sessions.changedElsewhere(e.Session)
+			case e.ConcernsTickets():
 				st.ChangedElsewhere()
 			}
 		}

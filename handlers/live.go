@@ -22,6 +22,7 @@ type Live interface {
 	Publish(e live.Event)
 	Subscribe(ctx context.Context) (<-chan live.Event, func())
 	SubscribeElsewhere(ctx context.Context) (<-chan live.Event, func())
+	Listening() bool
 }
 
 // Stream timing.

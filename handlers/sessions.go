@@ -10,6 +10,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/store"
 )
 
@@ -29,16 +30,20 @@ const sessionTouch = time.Hour
 // when its idle deadline would move by more than sessionTouch: an idle
 // session may end up to an hour before its seven days are up.
 //
-// Where this process makes every change to the sessions table (SQLite, see
-// store.SoleWriter), the store also answers Find from memory with what it last read or wrote
+// The store also answers Find from memory with what it last read or wrote
 // (kept), which spares a signed-in request a read. Every write and delete
 // moves an epoch on, and a read or write that raced one is not kept, so
 // memory never holds what the database no longer has: a session signed out
-// is gone from both.
+// is gone from both. Where this process makes every change to the sessions
+// table (SQLite, see store.SoleWriter) it keeps sessions always. On
+// PostgreSQL other instances write sessions too, and the table's trigger
+// tells every process of each change (live.Event's Session): it keeps them
+// only while the live hub listens (keeping), and followChanges drops each
+// one another process changed, and all of them on Any.
 //
-// Elsewhere (PostgreSQL) a request reads its session and its user in one
-// round trip: the store notes which user each session it read or wrote
-// held (hints), and reads the next request's session along with that user,
+// On PostgreSQL a session read from the database comes with its user, in
+// one round trip: the store notes which user each session it read or wrote
+// held (hints), and reads the next read's session along with that user,
 // whom it leaves in the request's context for loadUser (prefetchUser) if
 // the session read holds them: a wrong hint costs a read, never a wrong
 // user.
@@ -47,12 +52,13 @@ type sessionStore struct {
 	findWithUser func(ctx context.Context, token string, userID int64) (data []byte, expiry time.Time, u store.User, found bool, err error)
 	write        scs.Store
 	codec        scs.Codec
-	keep         bool // answer Find from kept
+	keeping      func() bool // whether Find may answer from kept now
+	prefetch     bool        // read a session along with its user (not SQLite)
 
 	mu    sync.Mutex
 	found map[string]storedSession // token → as Find returned it, until Commit
-	kept  map[string]storedSession // token → as the database has it (keep only)
-	hints map[string]int64         // token → the user its session held when last read or written (unless keep)
+	kept  map[string]storedSession // live.SessionKey(token) → as the database has it
+	hints map[string]int64         // token → the user its session held when last read or written (prefetch only)
 	epoch uint64                   // moves on with every write and delete
 }
 
@@ -67,10 +73,17 @@ type storedSession struct {
 // and writes.
 const maxTrackedSessions = 10_000
 
-func newSessionStore(st *store.Store, codec scs.Codec) *sessionStore {
+// newSessionStore returns the session store on st's sessions table. On
+// PostgreSQL it keeps sessions while listening reports true (the live hub's
+// Listening); followChanges must then tell it of other processes' changes.
+func newSessionStore(st *store.Store, codec scs.Codec, listening func() bool) *sessionStore {
+	keeping := listening
+	if st.SoleWriter() {
+		keeping = func() bool { return true }
+	}
 	return &sessionStore{
 		find: st.FindSession, findWithUser: st.FindSessionAndUser, write: st.SessionStore(), codec: codec,
-		keep:  st.SoleWriter(),
+		keeping: keeping, prefetch: !st.SoleWriter(),
 		found: map[string]storedSession{},
 		kept:  map[string]storedSession{},
 		hints: map[string]int64{},
@@ -84,12 +97,13 @@ func (s *sessionStore) Find(token string) ([]byte, bool, error) {
 // FindCtx is Find for a request whose context may have room for its user
 // (prefetchUser).
 func (s *sessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	key, keeping := live.SessionKey(token), s.keeping()
 	s.mu.Lock()
-	kept, ok := s.kept[token]
+	kept, ok := s.kept[key]
 	epoch := s.epoch
 	userID := s.hints[token]
 	s.mu.Unlock()
-	if ok && time.Now().Before(kept.expiry) {
+	if ok && keeping && time.Now().Before(kept.expiry) {
 		s.noteFound(token, kept)
 		return kept.data, true, nil
 	}
@@ -106,11 +120,14 @@ func (s *sessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool,
 	if !ok || err != nil {
 		return nil, false, err
 	}
-	if s.keep {
-		s.keepSession(token, kept, epoch)
-	} else if holds := s.hint(token, kept.data); u.ID != 0 && u.ID == holds {
-		// Read along with the session, which still holds them.
-		slot.user = &u
+	if keeping {
+		s.keepSession(key, kept, epoch)
+	}
+	if s.prefetch {
+		if holds := s.hint(token, kept.data); u.ID != 0 && u.ID == holds {
+			// Read along with the session, which still holds them.
+			slot.user = &u
+		}
 	}
 	s.noteFound(token, kept)
 	return kept.data, true, nil
@@ -143,10 +160,10 @@ type prefetchKey struct{}
 type prefetched struct{ user *store.User }
 
 // prefetchUser gives the session store a place in the request's context to
-// leave the user it reads along with the session (see sessionStore). Where
-// the store keeps sessions and users in memory (SoleWriter, as
-// newSessionStore decides) nothing is read, and a request goes on as it
-// came, without a copy of itself.
+// leave the user it reads along with the session (see sessionStore). On
+// SQLite (SoleWriter), where sessions and users are always kept in memory,
+// nothing is read along, and a request goes on as it came, without a copy
+// of itself.
 func (h *Handler) prefetchUser(next http.Handler) http.Handler {
 	if h.store.SoleWriter() {
 		return next
@@ -175,9 +192,9 @@ func (s *sessionStore) noteFound(token string, stored storedSession) {
 	s.found[token] = stored
 }
 
-// keepSession keeps a session as the database has it, unless a write or
-// delete has finished since epoch, as it may have changed it.
-func (s *sessionStore) keepSession(token string, stored storedSession, epoch uint64) {
+// keepSession keeps a session as the database has it under its key, unless
+// a write or delete has finished since epoch, as it may have changed it.
+func (s *sessionStore) keepSession(key string, stored storedSession, epoch uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.epoch != epoch {
@@ -186,7 +203,7 @@ func (s *sessionStore) keepSession(token string, stored storedSession, epoch uin
 	if len(s.kept) >= maxTrackedSessions {
 		clear(s.kept)
 	}
-	s.kept[token] = stored
+	s.kept[key] = stored
 }
 
 func (s *sessionStore) Commit(token string, b []byte, expiry time.Time) error {
@@ -200,9 +217,10 @@ func (s *sessionStore) Commit(token string, b []byte, expiry time.Time) error {
 	}
 	err := s.write.Commit(token, b, expiry)
 	s.changed(token)
-	if err == nil && s.keep {
-		s.keepSession(token, storedSession{data: b, expiry: expiry}, epoch+1)
-	} else if err == nil {
+	if err == nil && s.keeping() {
+		s.keepSession(live.SessionKey(token), storedSession{data: b, expiry: expiry}, epoch+1)
+	}
+	if err == nil && s.prefetch {
 		s.hint(token, b)
 	}
 	return err
@@ -214,8 +232,21 @@ func (s *sessionStore) changed(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.epoch++
-	delete(s.kept, token)
+	delete(s.kept, live.SessionKey(token))
 	delete(s.hints, token)
+}
+
+// changedElsewhere records that another process wrote or deleted the
+// session of key (a live.SessionKey), or any session if key is empty.
+func (s *sessionStore) changedElsewhere(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.epoch++
+	if key == "" {
+		clear(s.kept)
+		return
+	}
+	delete(s.kept, key)
 }
 
 // same reports whether two encodings hold the same session. They differ in

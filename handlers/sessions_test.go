@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/store"
 	"github.com/eventhive/eventhive/store/storetest"
 )
@@ -24,10 +26,19 @@ type countedSessions struct {
 	during func() // runs after a read, before it returns
 }
 
+// newCountedSessions counts the reads of a session store on a new database
+// of the dialect. On PostgreSQL it keeps nothing, as while the live hub
+// does not listen; a test may set keeping.
 func newCountedSessions(t *testing.T, dialect store.Dialect) *countedSessions {
 	st, err := store.New(storetest.Open(t, dialect))
 	require.NoError(t, err)
-	c := &countedSessions{sessionStore: newSessionStore(st, sessionCodec{}), st: st}
+	return countSessions(st, never)
+}
+
+// countSessions counts the reads of a session store on st that keeps
+// sessions, on PostgreSQL, while listening reports true.
+func countSessions(st *store.Store, listening func() bool) *countedSessions {
+	c := &countedSessions{sessionStore: newSessionStore(st, sessionCodec{}, listening), st: st}
 	find := c.find
 	c.find = func(ctx context.Context, token string) ([]byte, time.Time, bool, error) {
 		c.reads.Add(1)
@@ -48,23 +59,44 @@ func TestSessionStore(t *testing.T) {
 			signedIn, err := sessionCodec{}.Encode(expiry, map[string]any{sessionUserID: int64(7), sessionEpoch: int64(1)})
 			require.NoError(t, err)
 
-			t.Run("KeptOnSQLiteOnly", func(t *testing.T) {
+			t.Run("Kept", func(t *testing.T) {
 				t.Parallel()
 				s := newCountedSessions(t, dialect)
-				require.NoError(t, s.Commit("tok", signedIn, expiry))
-				for range 3 {
+				find := func() {
+					t.Helper()
 					b, found, err := s.Find("tok")
 					require.NoError(t, err)
 					require.True(t, found)
 					require.Equal(t, signedIn, b)
 				}
+				require.NoError(t, s.Commit("tok", signedIn, expiry))
+				for range 3 {
+					find()
+				}
 				// On PostgreSQL other instances change sessions too: every
-				// request reads.
+				// request reads unless the hub listens to their changes.
 				want := int64(3)
 				if dialect == store.SQLite {
 					want = 0
 				}
-				require.Equal(t, want, s.reads.Load())
+				require.Equal(t, want, s.reads.Load(), "the hub not listening")
+
+				s.keeping = always
+				find()
+				for range 3 {
+					find()
+				}
+				require.Equal(t, want+min(want, 1), s.reads.Load(), "the hub listening: read once")
+
+				s.changedElsewhere(live.SessionKey("other"))
+				find()
+				require.Equal(t, want+min(want, 1), s.reads.Load(), "another session changed")
+				s.changedElsewhere(live.SessionKey("tok"))
+				find()
+				require.Equal(t, want+min(want, 1)+1, s.reads.Load(), "this one changed elsewhere")
+				s.changedElsewhere("")
+				find()
+				require.Equal(t, want+min(want, 1)+2, s.reads.Load(), "any may have changed")
 			})
 
 			t.Run("DeletedIsGone", func(t *testing.T) {
@@ -86,7 +118,7 @@ func TestSessionStore(t *testing.T) {
 			t.Run("ReadRacingADeleteIsNotKept", func(t *testing.T) {
 				t.Parallel()
 				s := newCountedSessions(t, dialect)
-				s.keep = true
+				s.keeping = always
 				require.NoError(t, s.Commit("tok", signedIn, expiry))
 				s.changed("tok") // as if another write had raced it: read next time
 				s.during = func() {
@@ -104,7 +136,7 @@ func TestSessionStore(t *testing.T) {
 			t.Run("WriteRacingAnotherIsNotKept", func(t *testing.T) {
 				t.Parallel()
 				s := newCountedSessions(t, dialect)
-				s.keep = true
+				s.keeping = always
 				write := s.write
 				s.write = racingStore{Store: write, during: func() { s.changed("other") }}
 				require.NoError(t, s.Commit("tok", signedIn, expiry))
@@ -146,6 +178,109 @@ func TestSessionStore(t *testing.T) {
 	}
 }
 
+// TestKeptWhileOtherProcessesAreHeard: on PostgreSQL a process keeps
+// sessions and users in memory while its hub listens, and drops what
+// another process changes as soon as the database's triggers tell it,
+// whichever way the change was made. While the hub cannot listen, every
+// session is read, and what was kept before is dropped when it listens
+// again.
+func TestKeptWhileOtherProcessesAreHeard(t *testing.T) {
+	storetest.PostgresOnly(t, "SQLite has one process, which makes every change itself")
+	t.Parallel()
+	ctx := t.Context()
+	databaseURL := storetest.URL(t, store.Postgres)
+	open := func() *store.Store {
+		db, err := store.Open(ctx, databaseURL)
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close() })
+		require.NoError(t, db.Migrate(ctx))
+		st, err := store.New(db)
+		require.NoError(t, err)
+		return st
+	}
+	st, elsewhere := open(), open()
+	outage := storetest.NewOutage(t, databaseURL) // between this process's hub and the database
+	hub, err := live.NewPostgres(ctx, st.DB().Write, outage.URL, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(func() { hub.Close() })
+	s := countSessions(st, hub.Listening)
+	followChanges(st, s.sessionStore, hub)
+
+	ann, err := st.CreateUser(ctx, "ann@example.com", "hash", time.Now())
+	require.NoError(t, err)
+	expiry := time.Now().Add(time.Hour)
+	session := func(userID int64) []byte {
+		b, err := sessionCodec{}.Encode(expiry, map[string]any{sessionUserID: userID, sessionEpoch: int64(0)})
+		require.NoError(t, err)
+		return b
+	}
+	find := func() []byte {
+		t.Helper()
+		b, found, err := s.Find("tok")
+		require.NoError(t, err)
+		if !found {
+			return nil
+		}
+		return b
+	}
+	readsAfter := func(f func()) int64 {
+		t.Helper()
+		before := s.reads.Load()
+		f()
+		return s.reads.Load() - before
+	}
+
+	// Kept: read once.
+	require.NoError(t, s.Commit("tok", session(ann.ID), expiry))
+	require.Zero(t, readsAfter(func() { find(); find() }), "kept from the write")
+
+	// Another instance signs Bob in on it, then signs out.
+	require.NoError(t, elsewhere.SessionStore().Commit("tok", session(42), expiry))
+	require.Eventually(t, func() bool { return string(find()) == string(session(42)) }, 5*time.Second, time.Millisecond,
+		"written elsewhere")
+	require.Zero(t, readsAfter(func() { find() }), "kept again")
+	require.NoError(t, elsewhere.SessionStore().Delete("tok"))
+	require.Eventually(t, func() bool { return find() == nil }, 5*time.Second, time.Millisecond, "deleted elsewhere")
+
+	// Users: kept, so that a change no trigger reports (replication
+	// role) does not show; one made elsewhere does.
+	user := func() store.User {
+		t.Helper()
+		u, err := st.UserByID(ctx, ann.ID)
+		require.NoError(t, err)
+		return u
+	}
+	require.Zero(t, user().SessionEpoch)
+	behind, err := st.DB().Write.Conn(ctx)
+	require.NoError(t, err)
+	defer behind.Close()
+	_, err = behind.ExecContext(ctx, `SET session_replication_role = replica`)
+	require.NoError(t, err)
+	_, err = behind.ExecContext(ctx, `UPDATE users SET session_epoch = 5 WHERE id = $1`, ann.ID)
+	require.NoError(t, err)
+	require.Zero(t, user().SessionEpoch, "kept: the unreported change does not show")
+	require.NoError(t, elsewhere.EndSessions(ctx, ann.ID))
+	require.Eventually(t, func() bool { return user().SessionEpoch == 6 }, 5*time.Second, time.Millisecond,
+		"signed out everywhere by another instance")
+
+	// The hub loses its connection: nothing is kept, and whatever changed
+	// meanwhile shows.
+	require.NoError(t, s.Commit("tok", session(ann.ID), expiry))
+	outage.Down()
+	require.Eventually(t, func() bool { return !hub.Listening() }, 5*time.Second, time.Millisecond)
+	require.Equal(t, int64(2), readsAfter(func() { find(); find() }), "read while the hub does not listen")
+	_, err = behind.ExecContext(ctx, `UPDATE users SET session_epoch = 9 WHERE id = $1`, ann.ID)
+	require.NoError(t, err)
+	require.Equal(t, int64(9), user().SessionEpoch, "not kept while the hub does not listen")
+	outage.Up()
+	require.Eventually(t, hub.Listening, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return readsAfter(func() { find() }) == 0 }, 5*time.Second, time.Millisecond,
+		"kept again")
+}
+
+func always() bool { return true }
+func never() bool  { return false }
+
 // racingStore runs a step during each Commit, after the write.
 type racingStore struct {
 	scs.Store
@@ -158,16 +293,17 @@ func (r racingStore) Commit(token string, b []byte, expiry time.Time) error {
 	return err
 }
 
-// TestSessionReadWithItsUser: where sessions are not kept, a session read
-// (or written) once is read the next time along with the user it held, in
-// one round trip, and that user is as the database has them now. A session
-// that no longer holds that user gets none prefetched.
+// TestSessionReadWithItsUser: where sessions are read from the database
+// (PostgreSQL, whenever its session is not kept), a session read (or
+// written) once is read the next time along with the user it held, in one
+// round trip, and that user is as the database has them now. A session that
+// no longer holds that user gets none prefetched.
 func TestSessionReadWithItsUser(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
 			s := newCountedSessions(t, dialect)
-			s.keep = false // as on PostgreSQL
+			s.keeping, s.prefetch = never, true // as on PostgreSQL
 			ctx := t.Context()
 			ann, err := s.st.CreateUser(ctx, "ann@example.com", "hash", time.Now())
 			require.NoError(t, err)

@@ -293,7 +293,9 @@ func newStore(db *DB, config *river.Config, opts ...Option) (*Store, error) {
 	if db.Dialect == SQLite {
 		s.batch = sqlitedb.NewGroupCommit(db.Write, jobs)
 	}
-	s.users.on = s.SoleWriter()
+	if s.SoleWriter() {
+		s.users.keeping = func() bool { return true }
+	}
 	for _, opt := range opts {
 		opt(s)
 	}

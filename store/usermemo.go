@@ -5,17 +5,24 @@ import (
 	"time"
 )
 
-// userMemo keeps users read by id where this process is the database's
-// sole writer (SQLite, see SoleWriter), so that a signed-in request need not
-// read its user from the database. Each change to a user moves an epoch on
+// userMemo keeps users read by id, so that a signed-in request need not read
+// its user from the database. Each change to a user moves an epoch on
 // (changed), which drops every user kept, and a read that began before it
-// is not kept. The one change made by another process, an operator's
-// ConfirmAdmin on the server, is read from the database by the handlers for
-// the accounts it can concern (UserByIDFromDatabase); any other change made
-// outside, by hand, shows within userMemoFor, the longest a user is kept.
-// On PostgreSQL other instances change users too, and nothing is kept.
+// is not kept.
+//
+// Where this process is the database's sole writer (SQLite, see SoleWriter)
+// it keeps users always. The one change made by another process, an
+// operator's ConfirmAdmin on the server, is read from the database by the
+// handlers for the accounts it can concern (UserByIDFromDatabase); any other
+// change made outside, by hand, shows within userMemoFor, the longest a user
+// is kept.
+//
+// On PostgreSQL other processes change users too, and it keeps them only
+// when told of those changes (KeepUsers): while keeping reports true, every
+// change another process makes is followed by UsersChangedElsewhere, as the users
+// table's trigger notifies each one.
 type userMemo struct {
-	on bool
+	keeping func() bool // nil: keep nothing
 
 	mu    sync.Mutex
 	epoch uint64
@@ -38,7 +45,7 @@ const (
 // get returns the kept user of id, if any, and the epoch to give put after
 // reading it from the database otherwise.
 func (m *userMemo) get(id int64) (User, uint64, bool) {
-	if !m.on {
+	if !m.keeps() {
 		return User{}, 0, false
 	}
 	m.mu.Lock()
@@ -53,7 +60,7 @@ func (m *userMemo) get(id int64) (User, uint64, bool) {
 // put keeps u, read from the database after get returned epoch, unless a
 // change has been made since.
 func (m *userMemo) put(u User, epoch uint64) {
-	if !m.on {
+	if !m.keeps() {
 		return
 	}
 	m.mu.Lock()
@@ -70,7 +77,7 @@ func (m *userMemo) put(u User, epoch uint64) {
 // changed drops every kept user: call it once a change to users has
 // committed (or failed), never before.
 func (m *userMemo) changed() {
-	if !m.on {
+	if m.keeping == nil {
 		return
 	}
 	m.mu.Lock()
@@ -78,3 +85,6 @@ func (m *userMemo) changed() {
 	m.epoch++
 	clear(m.users)
 }
+
+// keeps reports whether users may be kept at this moment.
+func (m *userMemo) keeps() bool { return m.keeping != nil && m.keeping() }

@@ -100,8 +100,8 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 	return s.user(ctx, s.reader(ctx), `WHERE email = $1`, email)
 }
 
-// UserByID finds a user by id. On SQLite it may answer from memory (see
-// userMemo).
+// UserByID finds a user by id. It may answer from memory: always on SQLite,
+// on PostgreSQL after KeepUsers (see userMemo).
 func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 	u, epoch, ok := s.users.get(id)
 	if ok {
@@ -113,6 +113,22 @@ func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 	}
 	return u, err
 }
+
+// KeepUsers has a store on PostgreSQL keep the users it reads in memory,
+// as one on SQLite does, at the moments listening reports true. Its caller
+// must then call UsersChangedElsewhere after every change to users that
+// another process commits, and whenever it may have missed one, before
+// listening reports true again: the live hub's Listening, and its Users and
+// Any events, do both.
+func (s *Store) KeepUsers(listening func() bool) {
+	if !s.SoleWriter() {
+		s.users.keeping = listening
+	}
+}
+
+// UsersChangedElsewhere drops every user kept in memory, because another
+// process changed users (see KeepUsers).
+func (s *Store) UsersChangedElsewhere() { s.users.changed() }
 
 // UserByIDFromDatabase finds a user by id, never from memory: for a change
 // another process may have made a moment ago.
