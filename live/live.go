@@ -124,6 +124,7 @@ type Hub struct {
 	outbox     chan Event
 	overflowed atomic.Bool
 	listening  atomic.Bool // the listening connection is open
+	ping       ping
 	stop       context.CancelFunc
 	done       sync.WaitGroup
 }
@@ -155,7 +156,12 @@ func New(log *slog.Logger) *Hub {
 // that connection listens, so that no event published after it returns is
 // missed. Close stops listening.
 func NewPostgres(ctx context.Context, db *sql.DB, url string, log *slog.Logger) (*Hub, error) {
+	return newPostgres(ctx, db, url, log, ping{every: pingEvery, timeout: pingTimeout})
+}
+
+func newPostgres(ctx context.Context, db *sql.DB, url string, log *slog.Logger, p ping) (*Hub, error) {
 	h := New(log)
+	h.ping = p
 	h.db, h.url, h.outbox = db, url, make(chan Event, notifyBacklog)
 	var schema string
 	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
@@ -254,7 +260,8 @@ func (h *Hub) notify(ctx context.Context, events []Event) {
 
 // Listening reports whether the hub hears other processes' events at this
 // moment: a PostgreSQL hub while its listening connection is open (a
-// connection lost without a word counts as open until pingEvery tells), an
+// connection lost without a word counts as open until a ping tells, within
+// pingEvery and pingTimeout), an
 // in-process hub never. A process that keeps in memory what other processes
 // change may keep it only while the hub listens, and must drop it on Any,
 // which the hub sends when it listens again.
@@ -361,8 +368,12 @@ func (h *Hub) Close() error {
 	return nil
 }
 
-// listen opens the hub's own connection and LISTENs on its channel.
+// listen opens the hub's own connection and LISTENs on its channel, within
+// the ping's timeout: a network that drops packets would otherwise hold a
+// connection attempt forever.
 func (h *Hub) listen(ctx context.Context) (*pgx.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.ping.timeout)
+	defer cancel()
 	conn, err := pgx.Connect(ctx, h.url)
 	if err != nil {
 		return nil, fmt.Errorf("live: connect: %w", err)
@@ -381,8 +392,17 @@ const (
 )
 
 // pingEvery is how long the listening connection may stay silent before it
-// is checked, so that a connection lost without a word is noticed.
-const pingEvery = 30 * time.Second
+// is checked, so that a connection lost without a word is noticed, and
+// pingTimeout how long the check, or opening the connection, may take. Processes that keep users and
+// sessions rely on hearing of changes (Listening): a connection that died
+// silently is noticed within their sum.
+const (
+	pingEvery   = 10 * time.Second
+	pingTimeout = 5 * time.Second
+)
+
+// ping is when to check the listening connection.
+type ping struct{ every, timeout time.Duration }
 
 // run relays notifications to subscribers until ctx ends, reopening the
 // connection when it breaks.
@@ -426,7 +446,7 @@ func (h *Hub) run(ctx context.Context, conn *pgx.Conn) {
 // or ctx ends.
 func (h *Hub) relay(ctx context.Context, conn *pgx.Conn) error {
 	for {
-		waitCtx, cancel := context.WithTimeout(ctx, pingEvery)
+		waitCtx, cancel := context.WithTimeout(ctx, h.ping.every)
 		n, err := conn.WaitForNotification(waitCtx)
 		cancel()
 		switch {
@@ -442,7 +462,10 @@ func (h *Hub) relay(ctx context.Context, conn *pgx.Conn) error {
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
-			if err := conn.Ping(ctx); err != nil {
+			pingCtx, cancel := context.WithTimeout(ctx, h.ping.timeout)
+			err := conn.Ping(pingCtx)
+			cancel()
+			if err != nil {
 				return err
 			}
 		default:

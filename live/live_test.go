@@ -305,6 +305,29 @@ func TestHubAcrossProcesses(t *testing.T) {
 		}
 	})
 
+	t.Run("ASilentConnectionIsNoticed", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, store.Postgres)
+		outage := storetest.NewOutage(t, b.url)
+		const every, timeout = 100 * time.Millisecond, 200 * time.Millisecond
+		hub, err := live.NewPostgresPinging(t.Context(), b.db, outage.URL, discardLogger(), every, timeout)
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, hub.Close()) })
+		events, unsubscribe := hub.Subscribe(t.Context())
+		defer unsubscribe()
+		require.True(t, hub.Listening())
+
+		// The network drops every packet, and says nothing.
+		outage.Silence()
+		require.Eventually(t, func() bool { return !hub.Listening() }, wait, time.Millisecond)
+		time.Sleep(3 * timeout) // attempts to connect meanwhile time out
+		require.False(t, hub.Listening())
+
+		outage.Up()
+		require.Equal(t, live.Any, receive(t, events), "listening again, it says anything may have changed")
+		require.True(t, hub.Listening())
+	})
+
 	t.Run("ListenerReconnects", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, store.Postgres)

@@ -1,22 +1,25 @@
 package storetest
 
 import (
-	"io"
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
 // Outage stands between the app and a PostgreSQL server and can take the
 // server away: Down cuts every connection and refuses new ones, as a server
-// that is restarting does; Up lets connections through again. A test opens
-// its store on URL.
+// that is restarting does; Silence keeps connections open but lets no byte
+// through, as a network that drops packets without a word does; Up lets
+// connections through again. A test opens its store on URL.
 type Outage struct {
 	t      testing.TB
 	target string // the server's host:port
 	addr   string // where the app connects
 	URL    string // the database URL through the outage
+
+	silent atomic.Bool
 
 	mu    sync.Mutex
 	ln    net.Listener // nil while down
@@ -66,9 +69,20 @@ func (o *Outage) Down() {
 	clear(o.conns)
 }
 
-// Up listens again, on the same address.
+// Silence drops every byte sent either way from now on, until Up.
+func (o *Outage) Silence() { o.silent.Store(true) }
+
+// Up lets bytes through again, and listens again on the same address after
+// Down.
 func (o *Outage) Up() {
 	o.t.Helper()
+	o.silent.Store(false)
+	o.mu.Lock()
+	listening := o.ln != nil
+	o.mu.Unlock()
+	if listening {
+		return
+	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		o.t.Fatalf("outage: listen again on %s: %v", o.addr, err)
@@ -114,7 +128,19 @@ func (o *Outage) track(ln net.Listener, client, server net.Conn) bool {
 }
 
 func (o *Outage) pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src) // ends when either side closes, or Down
+	// Until either side closes, or Down.
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !o.silent.Load() {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	dst.Close()
 	src.Close()
 	o.mu.Lock()
