@@ -64,7 +64,7 @@ func storeLimits(ctx context.Context, pgURL string) (map[string]float64, error) 
 // same router and middleware that does nothing, and measures it: GET by
 // signed-out visitors at 64 connections (the listing's setting), and POST
 // by the rush's signed-in buyers (the rush's setting, sessions and the
-// signed-in user loaded from the database as for POST /orders).
+// signed-in user loaded as for POST /orders).
 func noopLimits(ctx context.Context, dir string, dialect store.Dialect, pgURL string, o options) (get, post *stats, err error) {
 	db, err := newDatabase(ctx, dialect, dir, "noop", pgURL)
 	if err != nil {
@@ -95,7 +95,15 @@ func noopLimits(ctx context.Context, dir string, dialect store.Dialect, pgURL st
 		return nil, nil, err
 	}
 	base := "http://" + ln.Addr().String()
+	// The hub main would give the app: on PostgreSQL, one that listens, so
+	// that the handlers keep sessions and users in memory as the app's do.
 	hub := live.New(log)
+	if dialect == store.Postgres {
+		if hub, err = live.NewPostgres(ctx, sdb.Write, db.url, log); err != nil {
+			ln.Close()
+			return nil, nil, err
+		}
+	}
 	defer hub.Close()
 	h, err := handlers.New(handlers.Config{
 		BaseURL: base, OrderHold: time.Hour, Currency: "usd", StripeWebhookSecret: webhookSecret, TrustProxyHeaders: true,
