@@ -236,10 +236,14 @@ func TestOperatorPort(t *testing.T) {
 	visitor.get(a.url + "/")
 	operator := fmt.Sprintf("http://127.0.0.1:%d", port)
 
-	resp, body := visitor.get(operator + "/metrics")
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Contains(t, body, `eventhive_http_request_duration_seconds_count{code="200",method="GET",route="/"} 1`)
-	resp, body = visitor.get(operator + "/debug/pprof/")
+	// A request is counted once its handler has returned, which may be a
+	// moment after its visitor has read the answer.
+	require.Eventually(t, func() bool {
+		resp, body := visitor.get(operator + "/metrics")
+		return resp.StatusCode == http.StatusOK &&
+			strings.Contains(body, `eventhive_http_request_duration_seconds_count{code="200",method="GET",route="/"} 1`)
+	}, 5*time.Second, 10*time.Millisecond)
+	resp, body := visitor.get(operator + "/debug/pprof/")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, body, "goroutine")
 	resp, body = visitor.get(operator + "/debug/pprof/profile?seconds=1")
