@@ -293,9 +293,7 @@ func newStore(db *DB, config *river.Config, opts ...Option) (*Store, error) {
 	if db.Dialect == SQLite {
 		s.batch = sqlitedb.NewGroupCommit(db.Write, jobs)
 	}
-	if s.SoleWriter() {
-		s.users.keeping = func() bool { return true }
-	}
+	s.users.always = s.SoleWriter()
 	for _, opt := range opts {
 		opt(s)
 	}

@@ -18,15 +18,16 @@ import (
 // is kept.
 //
 // On PostgreSQL other processes change users too, and it keeps them only
-// when told of those changes (KeepUsers): while keeping reports true, every
-// change another process makes is followed by UsersChangedElsewhere, as the users
-// table's trigger notifies each one.
+// when told of those changes (KeepUsers): while one of the listening
+// functions reports true, every change another process makes is followed by
+// UsersChangedElsewhere, as the users table's trigger notifies each one.
 type userMemo struct {
-	keeping func() bool // nil: keep nothing
+	always bool // keep whatever the listeners say (SoleWriter)
 
-	mu    sync.Mutex
-	epoch uint64
-	users map[int64]keptUser
+	mu        sync.Mutex
+	listening []func() bool
+	epoch     uint64
+	users     map[int64]keptUser
 }
 
 type keptUser struct {
@@ -77,14 +78,31 @@ func (m *userMemo) put(u User, epoch uint64) {
 // changed drops every kept user: call it once a change to users has
 // committed (or failed), never before.
 func (m *userMemo) changed() {
-	if m.keeping == nil {
-		return
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.epoch++
 	clear(m.users)
 }
 
+// listen adds a way to tell whether the changes of other processes are heard.
+func (m *userMemo) listen(listening func() bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.listening = append(m.listening, listening)
+}
+
 // keeps reports whether users may be kept at this moment.
-func (m *userMemo) keeps() bool { return m.keeping != nil && m.keeping() }
+func (m *userMemo) keeps() bool {
+	if m.always {
+		return true
+	}
+	m.mu.Lock()
+	listening := m.listening
+	m.mu.Unlock()
+	for _, l := range listening {
+		if l() {
+			return true
+		}
+	}
+	return false
+}

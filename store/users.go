@@ -119,12 +119,9 @@ func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 // must then call UsersChangedElsewhere after every change to users that
 // another process commits, and whenever it may have missed one, before
 // listening reports true again: the live hub's Listening, and its Users and
-// Any events, do both.
-func (s *Store) KeepUsers(listening func() bool) {
-	if !s.SoleWriter() {
-		s.users.keeping = listening
-	}
-}
+// Any events, do both. With several callers, users are kept while any one
+// of them listens.
+func (s *Store) KeepUsers(listening func() bool) { s.users.listen(listening) }
 
 // UsersChangedElsewhere drops every user kept in memory, because another
 // process changed users (see KeepUsers).
