@@ -145,6 +145,18 @@ func completedEvent(t *testing.T, secret string, orderID, amount int64) ([]byte,
 	return signed.Payload, signed.Header
 }
 
+// startTwoInstances starts two app processes, with an hour's hold, on one
+// new PostgreSQL database, whose URL it returns too; without PostgreSQL it
+// skips the test.
+func startTwoInstances(t *testing.T) (databaseURL string, a, b *app) {
+	t.Helper()
+	if !hasPostgres() {
+		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
+	}
+	databaseURL = storetest.URL(t, store.Postgres)
+	return databaseURL, startApp(t, databaseURL, time.Hour), startApp(t, databaseURL, time.Hour)
+}
+
 // TestListingAcrossInstances: the listing kept for signed-out visitors on one
 // instance shows at once a change made through another instance on the same
 // PostgreSQL, which the hubs carry. A change written behind both apps' backs
@@ -152,12 +164,7 @@ func completedEvent(t *testing.T, secret string, orderID, amount int64) ([]byte,
 // page is kept.
 func TestListingAcrossInstances(t *testing.T) {
 	t.Parallel()
-	if !hasPostgres() {
-		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
-	}
-	databaseURL := storetest.URL(t, store.Postgres)
-	a := startApp(t, databaseURL, time.Hour)
-	b := startApp(t, databaseURL, time.Hour)
+	databaseURL, a, b := startTwoInstances(t)
 	seller, visitor := newUser(t), newUser(t)
 	seller.signUp(a, "seller@example.com")
 	seller.listTickets(a, "Opera", 1)
@@ -189,12 +196,7 @@ func TestListingAcrossInstances(t *testing.T) {
 // the other is serving.
 func TestSignOutAcrossInstances(t *testing.T) {
 	t.Parallel()
-	if !hasPostgres() {
-		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
-	}
-	databaseURL := storetest.URL(t, store.Postgres)
-	a := startApp(t, databaseURL, time.Hour)
-	b := startApp(t, databaseURL, time.Hour)
+	_, a, b := startTwoInstances(t)
 	signedInOn := func(u *user, on *app) bool {
 		resp, _ := u.get(on.url + "/account/password")
 		return resp.StatusCode == http.StatusOK
