@@ -261,10 +261,10 @@ func (h *Hub) notify(ctx context.Context, events []Event) {
 // Listening reports whether the hub hears other processes' events at this
 // moment: a PostgreSQL hub while its listening connection is open (a
 // connection lost without a word counts as open until a ping tells, within
-// pingEvery and pingTimeout), an
-// in-process hub never. A process that keeps in memory what other processes
-// change may keep it only while the hub listens, and must drop it on Any,
-// which the hub sends when it listens again.
+// pingEvery and pingTimeout), an in-process hub never. A process that keeps
+// in memory what other processes change may keep it only while the hub
+// listens, and must drop it on Any, which the hub sends when it stops
+// listening and again when it listens again.
 func (h *Hub) Listening() bool { return h.listening.Load() }
 
 // Subscribe returns a channel of events and a function that ends the
@@ -393,9 +393,9 @@ const (
 
 // pingEvery is how long the listening connection may stay silent before it
 // is checked, so that a connection lost without a word is noticed, and
-// pingTimeout how long the check, or opening the connection, may take. Processes that keep users and
-// sessions rely on hearing of changes (Listening): a connection that died
-// silently is noticed within their sum.
+// pingTimeout how long the check, or opening the connection, may take.
+// Processes that keep users and sessions rely on hearing of changes
+// (Listening): a connection that died silently is noticed within their sum.
 const (
 	pingEvery   = 10 * time.Second
 	pingTimeout = 5 * time.Second
@@ -418,6 +418,10 @@ func (h *Hub) run(ctx context.Context, conn *pgx.Conn) {
 				return
 			}
 			h.log.Warn("live: lost the listening connection", "err", err)
+			// What is kept on the strength of hearing every change is
+			// dropped now, not only once the hub listens again: by then a
+			// request could read it before the Any of the reconnection.
+			h.fanOut(Any, false)
 		}
 		select {
 		case <-ctx.Done():
