@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -46,11 +47,11 @@ const (
 // get returns the kept user of id, if any, and the epoch to give put after
 // reading it from the database otherwise.
 func (m *userMemo) get(id int64) (User, uint64, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if !m.keeps() {
 		return User{}, 0, false
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	kept, ok := m.users[id]
 	if !ok || time.Since(kept.at) >= userMemoFor {
 		return User{}, m.epoch, false
@@ -61,12 +62,9 @@ func (m *userMemo) get(id int64) (User, uint64, bool) {
 // put keeps u, read from the database after get returned epoch, unless a
 // change has been made since.
 func (m *userMemo) put(u User, epoch uint64) {
-	if !m.keeps() {
-		return
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.epoch != epoch {
+	if m.epoch != epoch || !m.keeps() {
 		return
 	}
 	if m.users == nil || len(m.users) >= userMemoMax {
@@ -91,18 +89,8 @@ func (m *userMemo) listen(listening func() bool) {
 	m.listening = append(m.listening, listening)
 }
 
-// keeps reports whether users may be kept at this moment.
+// keeps reports whether users may be kept at this moment. Call it with mu
+// held.
 func (m *userMemo) keeps() bool {
-	if m.always {
-		return true
-	}
-	m.mu.Lock()
-	listening := m.listening
-	m.mu.Unlock()
-	for _, l := range listening {
-		if l() {
-			return true
-		}
-	}
-	return false
+	return m.always || slices.ContainsFunc(m.listening, func(l func() bool) bool { return l() })
 }
