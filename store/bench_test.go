@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -60,7 +61,7 @@ func BenchmarkCreateOrder(b *testing.B) {
 				// prepare its statements: warm claims do that before the
 				// timer starts, so that a short run measures what a long one
 				// does (3,000 claims read 1,668/s cold, 20,000 read 2,482/s).
-				const goroutines = 16 * 2 // SetParallelism × GOMAXPROCS on 2 cores
+				goroutines := 16 * runtime.GOMAXPROCS(0) // as b.SetParallelism(16) below runs
 				warm := 4 * goroutines
 				buyers := make([]int64, warm+b.N) // a ticket each, as in bench's holds
 				for i := range buyers {
