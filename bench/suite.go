@@ -385,14 +385,22 @@ func liveOrders(ctx context.Context, st *store.Store, tickets []int64, now time.
 // sustained measures holds without contention, to compare with the
 // store's claim: in each round every buyer buys a ticket of its own, all at
 // the same instant. The CPU is measured over the rounds alone, without the
-// work between them.
+// work between them. Every round's tickets are listed before the first: the
+// ANALYZE after a seeding makes each of the app's connections rebuild its
+// caches of the tables and plan its statements again, which the round of
+// 500 holds that follows pays for (50 to 86 µs of PostgreSQL's CPU a hold,
+// BENCHMARKS.md), and which a rush in production does not meet every
+// quarter of a second.
 func sustained(ctx context.Context, c *client, st *store.Store, seller store.User, buyers []*buyer, o options, meter cpuMeter) (*rushResult, error) {
 	res := &rushResult{attempts: newStats()}
-	for round := range o.rounds {
-		tickets, err := createTickets(ctx, st, seller, len(buyers), fmt.Sprintf("Own %d ticket", round+1))
-		if err != nil {
+	rounds := make([][]int64, o.rounds)
+	for round := range rounds {
+		var err error
+		if rounds[round], err = createTickets(ctx, st, seller, len(buyers), fmt.Sprintf("Own %d ticket", round+1)); err != nil {
 			return nil, err
 		}
+	}
+	for _, tickets := range rounds {
 		before := meter.now()
 		s, wins, elapsed := raceFor(ctx, c, buyers, tickets, 1, true)
 		res.attempts.cpu = res.attempts.cpu.plus(meter.now().since(before))
