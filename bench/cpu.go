@@ -2,12 +2,9 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
+
+	"github.com/eventhive/eventhive/internal/cpustat"
 )
 
 // cpuUse is CPU time used by the processes that share the machine in a
@@ -26,13 +23,9 @@ type cpuMeter struct {
 }
 
 func (m cpuMeter) now() cpuUse {
-	u := cpuUse{app: threadsCPU(m.appPID)}
+	u := cpuUse{app: cpustat.Threads(m.appPID), generator: cpustat.Self()}
 	if m.database {
-		u.database = processesCPU("postgres")
-	}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		u.generator = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		u.database = cpustat.Processes("postgres")
 	}
 	return u
 }
@@ -57,44 +50,4 @@ func (u cpuUse) per(n int) string {
 		s += ", PostgreSQL " + each(u.database)
 	}
 	return s
-}
-
-// threadsCPU is the CPU time the process pid's threads have used, from the
-// scheduler's own count (/proc/PID/task/*/schedstat, in nanoseconds): the
-// clock ticks of /proc/PID/stat are 10 ms, too coarse for a round of holds.
-func threadsCPU(pid int) time.Duration {
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
-	var sum time.Duration
-	for _, t := range tasks {
-		sum += schedstat(t)
-	}
-	return sum
-}
-
-// processesCPU is the CPU time every process named name has used (a
-// single-threaded process's /proc/PID/schedstat).
-func processesCPU(name string) time.Duration {
-	dirs, _ := os.ReadDir("/proc")
-	var sum time.Duration
-	for _, d := range dirs {
-		if _, err := strconv.Atoi(d.Name()); err != nil {
-			continue
-		}
-		comm, err := os.ReadFile(filepath.Join("/proc", d.Name(), "comm"))
-		if err != nil || strings.TrimSpace(string(comm)) != name {
-			continue
-		}
-		sum += schedstat(filepath.Join("/proc", d.Name(), "schedstat"))
-	}
-	return sum
-}
-
-// schedstat reads the time on CPU from a schedstat file, or 0.
-func schedstat(path string) time.Duration {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	ns, _ := strconv.ParseInt(strings.Fields(string(b) + " 0")[0], 10, 64)
-	return time.Duration(ns)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,9 +28,11 @@ import (
 
 // storeLimits runs the store's BenchmarkCreateOrder (on PostgreSQL too when
 // pgURL is set) and returns claims/s by "dialect/river" and
-// "dialect/no_river", and the benchmark process's CPU µs a claim by
-// "dialect/river/cpu" and "dialect/no_river/cpu". It is a Go benchmark because measuring the claim
-// without River's insert needs the store's internals (store/export_test.go).
+// "dialect/no_river", the benchmark process's CPU µs a claim by
+// "dialect/river/cpu" and "dialect/no_river/cpu", and PostgreSQL's by
+// "postgres/river/database". It is a Go benchmark because measuring the
+// claim without River's insert needs the store's internals
+// (store/export_test.go).
 func storeLimits(ctx context.Context, pgURL string) (map[string]float64, error) {
 	root, err := moduleDir()
 	if err != nil {
@@ -44,19 +47,33 @@ func storeLimits(ctx context.Context, pgURL string) (map[string]float64, error) 
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("go test -bench: %w\n%s", err, out.String())
 	}
-	line := regexp.MustCompile(`^BenchmarkCreateOrder/(\w+/\w+)-\d+\s+\d+\s+[\d.]+ ns/op\s+([\d.]+) claims/s(?:\s+([\d.]+) cpu-µs/claim)?`)
-	limits := map[string]float64{}
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		if m := line.FindStringSubmatch(sc.Text()); m != nil {
-			limits[m[1]], _ = strconv.ParseFloat(m[2], 64)
-			limits[m[1]+"/cpu"], _ = strconv.ParseFloat(m[3], 64)
-		}
-	}
+	limits := parseClaimLimits(bytes.NewReader(out.Bytes()))
 	if len(limits) == 0 {
 		return nil, fmt.Errorf("no results from go test -bench:\n%s", out.String())
 	}
 	return limits, nil
+}
+
+// parseClaimLimits reads BenchmarkCreateOrder's results from go test's
+// output, as storeLimits returns them.
+func parseClaimLimits(out io.Reader) map[string]float64 {
+	line := regexp.MustCompile(`^BenchmarkCreateOrder/(\w+/\w+)-\d+\s+\d+\s+(.*)$`)
+	metric := regexp.MustCompile(`([\d.]+) (\S+)`)
+	key := map[string]string{"claims/s": "", "cpu-µs/claim": "/cpu", "pg-cpu-µs/claim": "/database"}
+	limits := map[string]float64{}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		m := line.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		for _, v := range metric.FindAllStringSubmatch(m[2], -1) {
+			if suffix, ok := key[v[2]]; ok {
+				limits[m[1]+suffix], _ = strconv.ParseFloat(v[1], 64)
+			}
+		}
+	}
+	return limits
 }
 
 // noopLimits serves, in this process, the app's own handlers (handlers.New,

@@ -159,6 +159,7 @@ func run(ctx context.Context, o options) error {
 		r.claimRiver = limits[string(dialect)+"/river"]
 		r.claimNoRiver = limits[string(dialect)+"/no_river"]
 		r.claimCPU = limits[string(dialect)+"/river/cpu"]
+		r.claimDatabaseCPU = limits[string(dialect)+"/river/database"]
 		reports = append(reports, r)
 		if o.rush.buyers > 0 {
 			if rushes[dialect], err = runBigRush(ctx, o, bin, dir, dialect, pgURL); err != nil {

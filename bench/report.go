@@ -26,6 +26,7 @@ type report struct {
 
 	claimRiver, claimNoRiver float64 // store-level claims/s
 	claimCPU                 float64 // the store benchmark's own CPU µs a claim, with River's insert
+	claimDatabaseCPU         float64 // PostgreSQL's CPU µs a claim in that benchmark
 	noopGet, noopPost        *stats
 }
 
@@ -78,7 +79,11 @@ func (r *report) print(w io.Writer) {
 	row(fmt.Sprintf("(d) expiry: %d holds at once", ex.holds), fmt.Sprintf("%d cancelled", ex.cancelled), "", "", "all")
 	row("    expires_at → stored cancel", durations(ex.late), "", "", "p99 ≤250 ms")
 
-	row("(e) store claim, with River insert", perSecond(r.claimRiver, "claims/s"), fmt.Sprintf("%.0f µs CPU a claim (Go side)", r.claimCPU), "", "")
+	claimCPU := fmt.Sprintf("CPU a claim: Go %.0f µs", r.claimCPU)
+	if r.claimDatabaseCPU > 0 {
+		claimCPU += fmt.Sprintf(", PostgreSQL %.0f µs", r.claimDatabaseCPU)
+	}
+	row("(e) store claim, with River insert", perSecond(r.claimRiver, "claims/s"), claimCPU, "", "")
 	row("    without River's insert", perSecond(r.claimNoRiver, "claims/s"), "", ratio(r.claimRiver, r.claimNoRiver), "")
 	row("    no-op GET, signed out, 64 conns", perSecond(r.noopGet.rate(), "req/s"), r.noopGet.latencyText(), "", "")
 	row(fmt.Sprintf("    no-op POST, %d signed in", r.opts.buyers), perSecond(r.noopPost.rate(), "req/s"), r.noopPost.latencyText(), "", "")

@@ -1,0 +1,50 @@
+package cpustat_test
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventhive/eventhive/internal/cpustat"
+)
+
+func skipWithoutSchedstat(t *testing.T) {
+	if _, err := os.Stat("/proc/self/schedstat"); err != nil {
+		t.Skip("no /proc/PID/schedstat here")
+	}
+}
+
+// After this process has spun for 50 ms of CPU (getrusage), its threads'
+// count from the scheduler has grown by about as much.
+func TestThreadsAgreeWithSelf(t *testing.T) {
+	skipWithoutSchedstat(t)
+	self, threads := cpustat.Self(), cpustat.Threads(os.Getpid())
+	x := 0
+	for cpustat.Self()-self < 50*time.Millisecond {
+		for i := range 100_000 {
+			x += i
+		}
+	}
+	require.InDelta(t, (cpustat.Self() - self).Seconds(), (cpustat.Threads(os.Getpid()) - threads).Seconds(), 0.02, "x=%d", x)
+}
+
+// A shell that counts to 200,000 and then sleeps is counted among the
+// processes named sh while it sleeps.
+func TestProcessesCountsEveryProcessOfAName(t *testing.T) {
+	skipWithoutSchedstat(t)
+	before := cpustat.Processes("sh")
+	sh := exec.Command("sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; echo counted; sleep 10")
+	out, err := sh.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, sh.Start())
+	t.Cleanup(func() { _ = sh.Process.Kill(); _ = sh.Wait() })
+	buf := make([]byte, len("counted\n"))
+	_, err = out.Read(buf)
+	require.NoError(t, err)
+	require.Equal(t, "counted\n", string(buf))
+	require.Greater(t, cpustat.Processes("sh")-before, 20*time.Millisecond, "the shell's count is missing")
+	require.Zero(t, cpustat.Processes("no-such-process-name"))
+}
