@@ -28,6 +28,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -85,8 +86,28 @@ func (e Event) ConcernsListing(id int64) bool {
 // that apps sharing a database do not hear each other.
 const Channel = "eventhive_live"
 
-// maxChannelLen is the longest identifier PostgreSQL keeps.
+// maxChannelLen is the longest identifier PostgreSQL keeps, in bytes.
 const maxChannelLen = 63
+
+// channelName is the channel of the hubs whose tables are in schema:
+// Channel, and the schema's name unless it is public. PostgreSQL cuts a
+// longer name than it keeps in LISTEN, at the last whole character within
+// maxChannelLen, but refuses it in pg_notify: it is cut here the same way,
+// as the database's live_channel cuts it for the triggers' notifications.
+func channelName(schema string) string {
+	name := Channel
+	if schema != "public" {
+		name += "_" + schema
+	}
+	if len(name) <= maxChannelLen {
+		return name
+	}
+	n := maxChannelLen
+	for !utf8.RuneStart(name[n]) {
+		n--
+	}
+	return name[:n]
+}
 
 // subscriberBuffer is how many events a subscriber may fall behind before its
 // backlog is replaced by Any.
@@ -167,15 +188,7 @@ func newPostgres(ctx context.Context, db *sql.DB, url string, log *slog.Logger, 
 	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		return nil, fmt.Errorf("live: current schema: %w", err)
 	}
-	h.channel = Channel
-	if schema != "public" {
-		h.channel = Channel + "_" + schema
-	}
-	// PostgreSQL cuts identifiers to 63 bytes in LISTEN but refuses longer
-	// ones in pg_notify: cut the name here so that both agree.
-	if len(h.channel) > maxChannelLen {
-		h.channel = h.channel[:maxChannelLen]
-	}
+	h.channel = channelName(schema)
 	conn, err := h.listen(ctx)
 	if err != nil {
 		return nil, err

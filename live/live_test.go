@@ -2,9 +2,11 @@ package live_test
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -303,6 +305,30 @@ func TestHubAcrossProcesses(t *testing.T) {
 			require.False(t, e.ConcernsTickets(), "%+v changes nothing on sale", e)
 			require.False(t, e.ConcernsListing(1), "%+v changes no listing", e)
 		}
+	})
+
+	t.Run("ASchemaWithALongNameHearsItsTriggers", func(t *testing.T) {
+		t.Parallel()
+		storetest.PostgresOnly(t, "channels are PostgreSQL's")
+		// 61 bytes, 46 characters: its channel is longer than the 63 bytes
+		// PostgreSQL keeps of a name, and the cut falls inside an "é".
+		schema := "test_" + strings.ToLower(rand.Text()) + strings.Repeat("é", 15)
+		url := storetest.SchemaURL(t, schema)
+		db, err := store.Open(t.Context(), url)
+		require.NoError(t, err)
+		defer db.Close()
+		require.NoError(t, db.Migrate(t.Context()))
+		hub, err := live.NewPostgres(t.Context(), db.Write, url, discardLogger())
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, hub.Close()) })
+		events, unsubscribe := hub.SubscribeElsewhere(t.Context())
+		defer unsubscribe()
+
+		_, err = db.Write.ExecContext(t.Context(), `INSERT INTO users (email, password_hash, created_at) VALUES ('ann@example.com', 'hash', 0)`)
+		require.NoError(t, err)
+		_, err = db.Write.ExecContext(t.Context(), `UPDATE users SET password_hash = 'hash-2'`)
+		require.NoError(t, err, "the trigger's notification")
+		require.Equal(t, live.Event{Users: true}, receive(t, events))
 	})
 
 	t.Run("ASilentConnectionIsNoticed", func(t *testing.T) {

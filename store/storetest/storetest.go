@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/eventhive/eventhive/store"
 )
 
@@ -44,21 +46,28 @@ func URL(t testing.TB, dialect store.Dialect) string {
 	if dialect == store.SQLite {
 		return filepath.Join(t.TempDir(), "eventhive.db")
 	}
+	return SchemaURL(t, "test_"+strings.ToLower(rand.Text()))
+}
+
+// SchemaURL returns the DATABASE_URL of a new, empty schema named schema in
+// TEST_DATABASE_URL's PostgreSQL database, which the test's cleanup drops.
+func SchemaURL(t testing.TB, schema string) string {
+	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
 		t.Fatal("TEST_DATABASE_URL is not set")
 	}
-	schema := "test_" + strings.ToLower(rand.Text())
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { admin.Close() })
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+	quoted := pgx.Identifier{schema}.Sanitize()
+	if _, err := admin.Exec(`CREATE SCHEMA ` + quoted); err != nil {
 		t.Fatalf("create schema: %v", err)
 	}
 	t.Cleanup(func() {
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+		if _, err := admin.Exec(`DROP SCHEMA ` + quoted + ` CASCADE`); err != nil {
 			t.Errorf("drop schema: %v", err)
 		}
 	})
@@ -67,7 +76,7 @@ func URL(t testing.TB, dialect store.Dialect) string {
 		t.Fatal(err)
 	}
 	q := u.Query()
-	q.Set("search_path", schema)
+	q.Set("search_path", quoted)
 	u.RawQuery = q.Encode()
 	return u.String()
 }
