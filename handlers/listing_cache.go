@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"context"
 	"sync"
 
-	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/money"
 	"github.com/eventhive/eventhive/store"
 )
@@ -18,7 +16,7 @@ import (
 // An entry holds while the store's listing version (store.ListingVersion)
 // stays the one it was rendered at. On PostgreSQL other instances change the
 // listing too: the store hears of their changes through the live hub
-// (followChanges, which New starts on PostgreSQL), which carries every change that open
+// (followChanges, in elsewhere.go), which carries every change that open
 // pages are told of.
 type listingCache struct {
 	mu      sync.Mutex
@@ -40,33 +38,6 @@ const maxListingEntries = 64
 
 func newListingCache() *listingCache {
 	return &listingCache{entries: map[listingKey]*keptPage{}}
-}
-
-// followChanges tells st and sessions of every change that other processes
-// on the same PostgreSQL made to tickets, users and sessions, until the hub
-// closes (this process's own writes tell them already), and has st keep
-// users in memory while the hub listens (sessions keeps them so already, see
-// newSessionStore). A subscriber that falls behind gets Any, which counts
-// as every change, as it does when the hub listens again after a break.
-func followChanges(st *store.Store, sessions *sessionStore, hub Live) {
-	changes, _ := hub.SubscribeElsewhere(context.Background())
-	st.KeepUsers(hub.Listening)
-	go func() {
-		for e := range changes {
-			switch {
-			case e == live.Any:
-				st.ChangedElsewhere()
-				st.UsersChangedElsewhere()
-				sessions.changedElsewhere("")
-			case e.Users:
-				st.UsersChangedElsewhere()
-			case e.Session != "":
-				sessions.changedElsewhere(e.Session)
-			case e.ConcernsTickets():
-				st.ChangedElsewhere()
-			}
-		}
-	}()
 }
 
 // get returns the page for key if it was rendered at version.
