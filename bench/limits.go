@@ -39,7 +39,7 @@ func storeLimits(ctx context.Context, pgURL string) (map[string]float64, error) 
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "^BenchmarkCreateOrder$",
-		"-benchtime", "3000x", "-count", "1", "./store")
+		"-benchtime", "5000x", "-count", "1", "./store")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "TEST_DATABASE_URL="+pgURL)
 	var out bytes.Buffer
