@@ -122,9 +122,11 @@ func noopLimits(ctx context.Context, dir string, dialect store.Dialect, pgURL st
 		}
 	}
 	defer hub.Close()
+	done := make(chan struct{}) // closed before the database, as main does
+	defer close(done)
 	h, err := handlers.New(handlers.Config{
 		BaseURL: base, OrderHold: time.Hour, Currency: "usd", StripeWebhookSecret: webhookSecret, TrustProxyHeaders: true,
-		StripeConnectWebhookSecret: rand.Text(),
+		StripeConnectWebhookSecret: rand.Text(), Done: done,
 	}, handlers.Deps{
 		Store: st, Checkout: payments.NewBuiltin(base, webhookSecret), Live: hub, Metrics: metrics.New(),
 		Log: log, Now: func() time.Time { return time.Now().UTC() },

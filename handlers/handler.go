@@ -53,7 +53,8 @@ type Config struct {
 
 	// Done is closed when the app shuts down. Event streams end then:
 	// http.Server.Shutdown waits for them but does not end them. Nil: they
-	// end only when their clients leave.
+	// end only when their clients leave. The deletion of expired sessions
+	// every five minutes stops then too (nil: never).
 	Done <-chan struct{}
 
 	// MaxLiveStreams is how many event streams may be open at once; past
@@ -224,7 +225,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	if cfg.StripeConnectWebhookSecret == "" {
 		return nil, errors.New("handlers: no Connect webhook secret")
 	}
-	sessions := newSessionStore(deps.Store, sessionCodec{}, deps.Live.Listening)
+	sessions := newSessionStore(deps.Store, sessionCodec{}, deps.Live.Listening, cfg.Done)
 	h := &Handler{
 		cfg:       cfg,
 		store:     deps.Store,

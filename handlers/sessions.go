@@ -73,16 +73,17 @@ type storedSession struct {
 // and writes.
 const maxTrackedSessions = 10_000
 
-// newSessionStore returns the session store on st's sessions table. On
-// PostgreSQL it keeps sessions while listening reports true (the live hub's
-// Listening); followChanges must then tell it of other processes' changes.
-func newSessionStore(st *store.Store, codec scs.Codec, listening func() bool) *sessionStore {
+// newSessionStore returns the session store on st's sessions table, which
+// deletes expired sessions until done closes. On PostgreSQL it keeps
+// sessions while listening reports true (the live hub's Listening);
+// followChanges must then tell it of other processes' changes.
+func newSessionStore(st *store.Store, codec scs.Codec, listening func() bool, done <-chan struct{}) *sessionStore {
 	keeping := listening
 	if st.SoleWriter() {
 		keeping = func() bool { return true }
 	}
 	return &sessionStore{
-		find: st.FindSession, findWithUser: st.FindSessionAndUser, write: st.SessionStore(), codec: codec,
+		find: st.FindSession, findWithUser: st.FindSessionAndUser, write: st.SessionStore(done), codec: codec,
 		keeping: keeping, prefetch: !st.SoleWriter(),
 		found: map[string]storedSession{},
 		kept:  map[string]storedSession{},

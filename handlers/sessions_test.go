@@ -38,7 +38,7 @@ func newCountedSessions(t *testing.T, dialect store.Dialect) *countedSessions {
 // countSessions counts the reads of a session store on st that keeps
 // sessions, on PostgreSQL, while listening reports true.
 func countSessions(st *store.Store, listening func() bool) *countedSessions {
-	c := &countedSessions{sessionStore: newSessionStore(st, sessionCodec{}, listening), st: st}
+	c := &countedSessions{sessionStore: newSessionStore(st, sessionCodec{}, listening, nil), st: st}
 	find := c.find
 	c.find = func(ctx context.Context, token string) ([]byte, time.Time, bool, error) {
 		c.reads.Add(1)
@@ -235,11 +235,11 @@ func TestKeptWhileOtherProcessesAreHeard(t *testing.T) {
 	require.Zero(t, readsAfter(func() { find(); find() }), "kept from the write")
 
 	// Another instance signs Bob in on it, then signs out.
-	require.NoError(t, elsewhere.SessionStore().Commit("tok", session(42), expiry))
+	require.NoError(t, elsewhere.SessionStore(t.Context().Done()).Commit("tok", session(42), expiry))
 	require.Eventually(t, func() bool { return string(find()) == string(session(42)) }, 5*time.Second, time.Millisecond,
 		"written elsewhere")
 	require.Zero(t, readsAfter(func() { find() }), "kept again")
-	require.NoError(t, elsewhere.SessionStore().Delete("tok"))
+	require.NoError(t, elsewhere.SessionStore(t.Context().Done()).Delete("tok"))
 	require.Eventually(t, func() bool { return find() == nil }, 5*time.Second, time.Millisecond, "deleted elsewhere")
 
 	// Users: kept, so that a change no trigger reports (replication
@@ -343,7 +343,7 @@ func TestSessionReadWithItsUser(t *testing.T) {
 			// Another process signs Bob in on the same token: the hint
 			// (Ann) is wrong, and nobody is prefetched.
 			s.hints["tok"] = ann.ID
-			require.NoError(t, s.st.SessionStore().Commit("tok", session(bob.ID), expiry))
+			require.NoError(t, s.st.SessionStore(t.Context().Done()).Commit("tok", session(bob.ID), expiry))
 			require.Nil(t, find(), "Ann, read with Bob's session")
 			require.Equal(t, bob.ID, find().ID, "the hint followed the session")
 

@@ -318,13 +318,25 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
 
 // SessionStore returns scs's store on the sessions table, which commits and
 // deletes sessions through the write pool and deletes expired sessions every
-// five minutes, from a goroutine each call starts. Sessions are read with
-// FindSession.
-func (s *Store) SessionStore() scs.Store {
-	if s.db.Dialect == Postgres {
-		return postgresstore.New(s.db.Write)
+// five minutes, from a goroutine each call starts, until done closes (never
+// when done is nil). Sessions are read with FindSession.
+func (s *Store) SessionStore(done <-chan struct{}) scs.Store {
+	var store interface {
+		scs.Store
+		StopCleanup()
 	}
-	return sqlite3store.New(s.db.Write)
+	if s.db.Dialect == Postgres {
+		store = postgresstore.New(s.db.Write)
+	} else {
+		store = sqlite3store.New(s.db.Write)
+	}
+	if done != nil {
+		go func() {
+			<-done
+			store.StopCleanup()
+		}()
+	}
+	return store
 }
 
 // FindSession reads a session from the table SessionStore writes, through
