@@ -170,10 +170,10 @@ var insertOrder = `
 	WHERE l.id = $5 AND l.seller_id <> $1 AND ` + listingOpen + ` AND ` + eventOpen("$4") + `
 	  AND (NOT l.together OR l.quantity = $2)`
 
-// freeTickets selects, of listing $5, the first $2 tickets free at $4, with
-// lock appended.
-func freeTickets(lock string) string {
-	return `SELECT k.id FROM tickets k WHERE k.listing_id = $5 AND ` + unclaimed("k", "$4") + ` ORDER BY k.id LIMIT $2 ` + lock
+// freeTickets selects, of listing, the first n tickets free at now (SQL
+// placeholders all three), with lock appended.
+func freeTickets(listing, n, now, lock string) string {
+	return `SELECT k.id FROM tickets k WHERE k.listing_id = ` + listing + ` AND ` + unclaimed("k", now) + ` ORDER BY k.id LIMIT ` + n + ` ` + lock
 }
 
 // holdSQLite is CreateOrder's claim on SQLite: it inserts the order, claims
@@ -191,7 +191,7 @@ func (s *Store) holdSQLite(ctx context.Context, buyerID, listingID int64, quanti
 		}
 		res, err := tx.ExecContext(ctx, `
 			UPDATE tickets SET claim_order_id = $1, claim_expires_at = $3
-			WHERE id IN (`+freeTickets("")+`)`,
+			WHERE id IN (`+freeTickets("$5", "$2", "$4", "")+`)`,
 			order.ID, quantity, ms(expires), ms(now), listingID)
 		if err != nil {
 			return fmt.Errorf("claim tickets: %w", err)

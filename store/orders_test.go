@@ -493,6 +493,10 @@ func TestOrders(t *testing.T) {
 					t.Parallel()
 					testClaimWaitsForClaimInFlight(t, setup(t, dialect), true)
 				})
+				t.Run("ClaimOfAHeldListingTriesOnce", func(t *testing.T) {
+					t.Parallel()
+					testClaimOfAHeldListingTriesOnce(t, setup(t, dialect))
+				})
 			}
 		})
 	}
@@ -737,6 +741,26 @@ func testClaimWaitsForClaimInFlight(t *testing.T, bundle *testBundle, rollBack b
 	require.NoError(t, firstErr)
 	require.ErrorIs(t, secondErr, store.ErrHeld)
 	require.Equal(t, 1, bundle.orderRows(t))
+}
+
+// testClaimOfAHeldListingTriesOnce runs, on PostgreSQL, a claim of a
+// listing whose tickets other buyers hold, committed: as in a rush's every
+// late buyer, no ticket is locked that might come free, so the claim is
+// refused without a second try waiting for locks. Each try inserts an order
+// row, which its rollback removes but whose id it spends.
+func testClaimOfAHeldListingTriesOnce(t *testing.T, bundle *testBundle) {
+	seller := bundle.user(t, "seller@example.com")
+	first := bundle.user(t, "first@example.com")
+	late := bundle.user(t, "late@example.com")
+	tk := bundle.ticket(t, seller.ID, "Jazz Night", 1000)
+	held, err := bundle.store.CreateOrder(t.Context(), first.ID, tk.ID, 1, base, hold)
+	require.NoError(t, err)
+
+	_, err = bundle.store.CreateOrder(t.Context(), late.ID, tk.ID, 1, base, hold)
+	require.ErrorIs(t, err, store.ErrHeld)
+	next, err := bundle.store.CreateOrder(t.Context(), late.ID, bundle.ticket(t, seller.ID, "Folk Night", 1000).ID, 1, base, hold)
+	require.NoError(t, err)
+	require.Equal(t, held.ID+2, next.ID, "order ids spent by the refused claim's tries")
 }
 
 // TestCreateOrderRace is invariant 1: of many buyers racing for a ticket,
