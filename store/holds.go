@@ -96,11 +96,10 @@ func (s *Store) tooManyHolds(holds int) error {
 func (s *Store) holdPostgres(ctx context.Context, buyerID, listingID int64, quantity int, now, expires time.Time) (Order, error) {
 	o, err := s.claimPostgres(ctx, buyerID, listingID, quantity, now, expires, "SKIP LOCKED")
 	if errors.Is(err, errShortClaim) {
-		switch enough, err := s.enoughFreeTickets(ctx, listingID, quantity, now); {
-		case err != nil:
-			return Order{}, err
-		case !enough:
-			return Order{}, errNotClaimable
+		// The listing's read counts the tickets that claims in flight lock as
+		// free: when even they are too few, waiting cannot give more.
+		if why := s.whyNotClaimable(ctx, buyerID, listingID, quantity, now); !errors.Is(why, ErrChanged) {
+			return Order{}, refusedClaim{why}
 		}
 		o, err = s.claimPostgres(ctx, buyerID, listingID, quantity, now, expires, "")
 	}
@@ -108,21 +107,6 @@ func (s *Store) holdPostgres(ctx context.Context, buyerID, listingID int64, quan
 		return Order{}, errNotClaimable
 	}
 	return o, err
-}
-
-// enoughFreeTickets reports whether listing has at least quantity tickets
-// free at now, counting those that claims not yet committed lock: a claim
-// that skipped locked tickets and fell short can get more by waiting for
-// those claims only then. A read of its own, so that a claim that succeeds
-// costs nothing more.
-func (s *Store) enoughFreeTickets(ctx context.Context, listingID int64, quantity int, now time.Time) (bool, error) {
-	var free int
-	err := s.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM (`+freeTickets("$1", "$2", "$3", "")+`) f`,
-		listingID, quantity, ms(now)).Scan(&free)
-	if err != nil {
-		return false, fmt.Errorf("count free tickets: %w", err)
-	}
-	return free >= quantity, nil
 }
 
 // errShortClaim is a claim on PostgreSQL that found fewer free tickets than
@@ -170,7 +154,7 @@ func (s *Store) claimOn(ctx context.Context, c *pgx.Conn, buyerID, listingID int
 			RETURNING id, amount, currency
 		), claimed AS (
 			UPDATE tickets SET claim_order_id = o.id, claim_expires_at = $3 FROM o
-			WHERE tickets.id IN (`+freeTickets("$5", "$2", "$4", "FOR UPDATE "+wait)+`)
+			WHERE tickets.id IN (`+freeTickets("FOR UPDATE "+wait)+`)
 			RETURNING tickets.id
 		), job AS (`+insertExpiryJob("o", "$7")+`)
 		SELECT o.id, o.amount, o.currency, e.name, (SELECT count(*) FROM claimed), h.*

@@ -118,9 +118,14 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 		claim = s.holdPostgres
 	}
 	o, err := claim(ctx, buyerID, listingID, quantity, now, now.Add(hold))
-	if errors.Is(err, errNotClaimable) {
+	var refused refusedClaim
+	if errors.As(err, &refused) || errors.Is(err, errNotClaimable) {
+		why := refused.why
+		if why == nil {
+			why = s.whyNotClaimable(ctx, buyerID, listingID, quantity, now)
+		}
 		s.refusals.note(listingID, now)
-		return Order{}, s.refused(ctx, buyerID, listingID, now, s.whyNotClaimable(ctx, buyerID, listingID, quantity, now))
+		return Order{}, s.refused(ctx, buyerID, listingID, now, why)
 	}
 	if err != nil {
 		return Order{}, err
@@ -170,10 +175,10 @@ var insertOrder = `
 	WHERE l.id = $5 AND l.seller_id <> $1 AND ` + listingOpen + ` AND ` + eventOpen("$4") + `
 	  AND (NOT l.together OR l.quantity = $2)`
 
-// freeTickets selects, of listing, the first n tickets free at now (SQL
-// placeholders all three), with lock appended.
-func freeTickets(listing, n, now, lock string) string {
-	return `SELECT k.id FROM tickets k WHERE k.listing_id = ` + listing + ` AND ` + unclaimed("k", now) + ` ORDER BY k.id LIMIT ` + n + ` ` + lock
+// freeTickets selects, of listing $5, the first $2 tickets free at $4, with
+// lock appended.
+func freeTickets(lock string) string {
+	return `SELECT k.id FROM tickets k WHERE k.listing_id = $5 AND ` + unclaimed("k", "$4") + ` ORDER BY k.id LIMIT $2 ` + lock
 }
 
 // holdSQLite is CreateOrder's claim on SQLite: it inserts the order, claims
@@ -191,7 +196,7 @@ func (s *Store) holdSQLite(ctx context.Context, buyerID, listingID int64, quanti
 		}
 		res, err := tx.ExecContext(ctx, `
 			UPDATE tickets SET claim_order_id = $1, claim_expires_at = $3
-			WHERE id IN (`+freeTickets("$5", "$2", "$4", "")+`)`,
+			WHERE id IN (`+freeTickets("")+`)`,
 			order.ID, quantity, ms(expires), ms(now), listingID)
 		if err != nil {
 			return fmt.Errorf("claim tickets: %w", err)
@@ -224,6 +229,12 @@ const returningOrder = ` RETURNING id, amount, currency,
 	(SELECT e.name FROM listings l JOIN events e ON e.id = l.event_id WHERE l.id = orders.listing_id)`
 
 var errNotClaimable = errors.New("tickets not claimable")
+
+// refusedClaim is a claim refused for why, which the claim has read already
+// (whyNotClaimable), so that CreateOrder need not read it again.
+type refusedClaim struct{ why error }
+
+func (r refusedClaim) Error() string { return r.why.Error() }
 
 func (s *Store) whyNotClaimable(ctx context.Context, buyerID, listingID int64, quantity int, now time.Time) error {
 	l, err := s.Listing(ctx, listingID, now)
