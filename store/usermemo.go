@@ -23,7 +23,7 @@ import (
 // functions reports true, every change another process makes is followed by
 // UsersChangedElsewhere, as the users table's trigger notifies each one.
 type userMemo struct {
-	always bool // keep whatever the listeners say (SoleWriter)
+	always bool // keep users whether or not a listener listens: the SoleWriter
 
 	mu        sync.Mutex
 	listening []func() bool
