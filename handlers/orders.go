@@ -67,16 +67,19 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 // buyingRefusal is what to tell a buyer whose attempt to hold tickets of a
-// listing the store refused with err, from what the listing and their holds
-// are now, and the listing as it read it. An error the buying rules do not
-// know is returned as it is.
+// listing the store refused with err, from the listing as the store read it
+// to refuse (or as it is now, when the store's error carries none) and the
+// buyer's holds, and that listing. An error the buying rules do not know is
+// returned as it is.
 func (h *Handler) buyingRefusal(ctx context.Context, err error, buyerID, listingID int64, now time.Time) (refusal, store.Listing, error) {
 	f := facts{err: err, now: now, maxHolds: h.store.MaxHolds()}
 	if _, known := refusalFor(buying, f); !known {
 		return refusal{}, store.Listing{}, err
 	}
 	var readErr error
-	if f.listing, readErr = h.store.Listing(ctx, listingID, now); readErr != nil {
+	if refused, ok := errors.AsType[*store.Refusal](err); ok {
+		f.listing = refused.Listing
+	} else if f.listing, readErr = h.store.Listing(ctx, listingID, now); readErr != nil {
 		return refusal{}, store.Listing{}, readErr
 	}
 	if errors.Is(err, store.ErrTooManyHolds) {

@@ -110,7 +110,7 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 			return Order{}, err
 		} else if err := notClaimable(l, buyerID, quantity, now); err != nil {
 			s.refusals.note(listingID, now)
-			return Order{}, s.refused(ctx, buyerID, listingID, now, err)
+			return Order{}, s.refused(ctx, buyerID, listingID, now, &Refusal{Err: err, Listing: l})
 		}
 	}
 	claim := s.holdSQLite
@@ -230,19 +230,34 @@ const returningOrder = ` RETURNING id, amount, currency,
 
 var errNotClaimable = errors.New("tickets not claimable")
 
+// A Refusal is CreateOrder's refusal to hold tickets: Err says why (ErrHeld,
+// ErrSold, …) and Listing is the listing as the store read it to decide, so
+// that a caller showing the buyer the listing with the reason needs no read
+// of its own, and shows what the reason was drawn from.
+type Refusal struct {
+	Err     error
+	Listing Listing
+}
+
+func (r *Refusal) Error() string { return r.Err.Error() }
+func (r *Refusal) Unwrap() error { return r.Err }
+
 // refusedClaim is a claim refused for why, which the claim has read already
 // (whyNotClaimable), so that CreateOrder need not read it again.
 type refusedClaim struct{ why error }
 
 func (r refusedClaim) Error() string { return r.why.Error() }
 
+// whyNotClaimable reads the listing after a claim of it failed and says why:
+// a *Refusal, ErrChanged when the listing as read would allow the claim, or
+// the read's error.
 func (s *Store) whyNotClaimable(ctx context.Context, buyerID, listingID int64, quantity int, now time.Time) error {
 	l, err := s.Listing(ctx, listingID, now)
 	if err != nil {
 		return err
 	}
 	if err := notClaimable(l, buyerID, quantity, now); err != nil {
-		return err
+		return &Refusal{Err: err, Listing: l}
 	}
 	return ErrChanged
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -143,6 +144,7 @@ func TestOrders(t *testing.T) {
 						got, err := bundle.store.CreateOrder(t.Context(), buyer.ID, tk.ID, 1, now, hold)
 						require.ErrorIs(t, err, store.ErrHeld)
 						require.Equal(t, store.Order{}, got)
+						requireRefusedWith(t, err, bundle.listingAt(t, tk.ID, now))
 					}
 				}
 
@@ -166,6 +168,7 @@ func TestOrders(t *testing.T) {
 				// Long after the hold, a sale is still a sale.
 				_, err := bundle.store.CreateOrder(t.Context(), second.ID, tk.ID, 1, o.ExpiresAt.Add(time.Hour), hold)
 				require.ErrorIs(t, err, store.ErrSold)
+				requireRefusedWith(t, err, bundle.listingAt(t, tk.ID, o.ExpiresAt.Add(time.Hour)))
 				require.Equal(t, 1, bundle.orderRows(t))
 				require.Equal(t, 1, bundle.expireJobs(t))
 			})
@@ -500,6 +503,15 @@ func TestOrders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// requireRefusedWith checks that CreateOrder's refusal err carries the
+// listing it was drawn from, as it is.
+func requireRefusedWith(t *testing.T, err error, listing store.Listing) {
+	t.Helper()
+	refused, ok := errors.AsType[*store.Refusal](err)
+	require.True(t, ok, "%v is not a *store.Refusal", err)
+	require.Equal(t, listing, refused.Listing)
 }
 
 // pgPause stops PostgreSQL transactions at a chosen statement until the test
