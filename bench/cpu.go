@@ -39,6 +39,18 @@ func (u cpuUse) plus(v cpuUse) cpuUse {
 	return cpuUse{u.app + v.app, u.generator + v.generator, u.database + v.database}
 }
 
+// ceiling is the most requests a second that cores could serve if each
+// cost the CPU time that the n requests u measured cost on average: what the
+// machine allows at that cost, however the requests' waits fall. 0 when
+// nothing was measured.
+func (u cpuUse) ceiling(n, cores int) float64 {
+	total := u.app + u.generator + u.database
+	if n == 0 || total == 0 {
+		return 0
+	}
+	return float64(cores) * float64(n) / total.Seconds()
+}
+
 // per is the CPU time for each of n requests, as text.
 func (u cpuUse) per(n int) string {
 	if n == 0 || u == (cpuUse{}) {
