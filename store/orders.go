@@ -92,11 +92,14 @@ func scanOrder(row rowScanner) (Order, error) {
 // now+hold and schedules the hold's end, all in one transaction: all of the
 // tickets or none. The claim is a single UPDATE of free tickets' rows (on
 // PostgreSQL it skips rows other buyers are claiming), so however many buyers
-// race, a listing never sells more tickets than it has. A refusal says why:
+// race, a listing never sells more tickets than it has. A refusal of the
+// listing is a *Refusal, which carries the listing as read and says why:
 // ErrOwnTicket, ErrSold, ErrHeld, ErrNotEnoughLeft, ErrTogether,
-// ErrWithdrawn, ErrOffSale, ErrEventStarted, ErrNotFound. A buyer who would
-// hold more than MaxHolds tickets gets ErrTooManyHolds, and one who has let
-// too many holds lapse lately a *CooldownError (ErrCoolingDown).
+// ErrWithdrawn, ErrOffSale, ErrEventStarted, ErrNotFound. A listing that
+// does not exist is ErrNotFound, and one whose read allows what the claim
+// found gone ErrChanged. A buyer who would hold more than MaxHolds tickets
+// gets ErrTooManyHolds, and one who has let too many holds lapse lately a
+// *CooldownError (ErrCoolingDown).
 func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quantity int, now time.Time, hold time.Duration) (Order, error) {
 	// While a listing's claims are being refused (see refusalMemo), refuse
 	// at once, through the read pool, what it plainly cannot give: in a
@@ -118,14 +121,12 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 		claim = s.holdPostgres
 	}
 	o, err := claim(ctx, buyerID, listingID, quantity, now, now.Add(hold))
-	var refused refusedClaim
-	if errors.As(err, &refused) || errors.Is(err, errNotClaimable) {
-		why := refused.why
-		if why == nil {
-			why = s.whyNotClaimable(ctx, buyerID, listingID, quantity, now)
-		}
+	if errors.Is(err, errNotClaimable) {
+		err = s.whyNotClaimable(ctx, buyerID, listingID, quantity, now)
+	}
+	if _, refused := errors.AsType[*Refusal](err); refused || errors.Is(err, ErrChanged) {
 		s.refusals.note(listingID, now)
-		return Order{}, s.refused(ctx, buyerID, listingID, now, why)
+		return Order{}, s.refused(ctx, buyerID, listingID, now, err)
 	}
 	if err != nil {
 		return Order{}, err
@@ -241,12 +242,6 @@ type Refusal struct {
 
 func (r *Refusal) Error() string { return r.Err.Error() }
 func (r *Refusal) Unwrap() error { return r.Err }
-
-// refusedClaim is a claim refused for why, which the claim has read already
-// (whyNotClaimable), so that CreateOrder need not read it again.
-type refusedClaim struct{ why error }
-
-func (r refusedClaim) Error() string { return r.why.Error() }
 
 // whyNotClaimable reads the listing after a claim of it failed and says why:
 // a *Refusal, ErrChanged when the listing as read would allow the claim, or
