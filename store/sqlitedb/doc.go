@@ -22,11 +22,11 @@
 // # Group commit
 //
 // A GroupCommit runs the writes that wait for the write connection at the
-// same moment in one transaction. Run queues a write; whoever finds no batch
-// under way runs every write then queued, oldest first and at most 64, and
-// hands each its outcome; the others wait. A caller that leads may so run
-// other callers' writes, and goes on leading until its own write's outcome
-// is known. It guarantees:
+// same moment in one transaction. Run queues a write and waits. A goroutine
+// of the GroupCommit's own, started by the first write that finds none
+// under way, runs every write then queued, oldest first and at most 64,
+// hands each its outcome, and goes on with the writes queued meanwhile until
+// none wait. It guarantees:
 //   - Each write runs inside a savepoint of its own, and sees the changes of
 //     the writes before it in its batch. A write that returns an error or
 //     panics is rolled back to its savepoint: it changes nothing, and the

@@ -78,18 +78,29 @@ func newGroupBundle(t *testing.T) *groupBundle {
 	return &groupBundle{db: db, g: NewGroupCommit(db, jobs), inserts: inserts}
 }
 
-// batch runs the writes at once, in one batch: it holds the lead until all
-// of them wait, then lets one of them lead. It returns each write's outcome.
+// hold keeps the writes Run queues waiting, as behind a batch under way,
+// until release.
+func (gb *groupBundle) hold() {
+	gb.g.mu.Lock()
+	defer gb.g.mu.Unlock()
+	gb.g.writing = true
+}
+
+// release runs the writes waiting, as the end of the batch under way would.
+func (gb *groupBundle) release() { go gb.g.write() }
+
+// batch runs the writes at once, in one batch: it holds the batches until
+// all of them wait. It returns each write's outcome.
 func (gb *groupBundle) batch(t *testing.T, writes ...Write) []error {
 	t.Helper()
-	gb.g.lead <- struct{}{}
+	gb.hold()
 	results := make([]error, len(writes))
 	var wg sync.WaitGroup
 	for i, w := range writes {
 		wg.Go(func() { results[i] = gb.g.Run(t.Context(), w) })
 	}
 	gb.waitPending(t, len(writes))
-	<-gb.g.lead
+	gb.release()
 	wg.Wait()
 	return results
 }
@@ -235,14 +246,14 @@ func TestGroupCommit(t *testing.T) {
 	t.Run("GivingUpWhileWaitingRunsNothing", func(t *testing.T) {
 		t.Parallel()
 		gb := newGroupBundle(t)
-		gb.g.lead <- struct{}{} // a batch is under way
+		gb.hold()
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
 		go func() { done <- gb.g.Run(ctx, insertItem(1, nil)) }()
 		gb.waitPending(t, 1)
 		cancel()
 		require.ErrorIs(t, <-done, context.Canceled)
-		<-gb.g.lead
+		gb.release()
 		require.NoError(t, gb.g.Run(t.Context(), insertItem(2, nil)))
 		require.Equal(t, []int64{2}, gb.ids(t))
 	})
