@@ -29,7 +29,9 @@ func TestClientExchanges(t *testing.T) {
 				http.Error(w, "bad request", http.StatusBadRequest)
 				return
 			}
-			http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "def"})
+			http.SetCookie(w, &http.Cookie{Name: "other", Value: "xyz"})
+			http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "def", Path: "/", HttpOnly: true,
+				Expires: time.Now().Add(time.Hour), MaxAge: 3600, SameSite: http.SameSiteLaxMode})
 			http.Redirect(w, r, "/orders/1", http.StatusSeeOther)
 		case "/slow":
 			<-r.Context().Done() // until the client gives up
