@@ -99,7 +99,7 @@ func (s *Store) holdPostgres(ctx context.Context, buyerID, listingID int64, quan
 		// The listing's read counts the tickets that claims in flight lock as
 		// free: when even they are too few, waiting cannot give more.
 		if why := s.whyNotClaimable(ctx, buyerID, listingID, quantity, now); !errors.Is(why, ErrChanged) {
-			return Order{}, why // a *Refusal or the read's error: CreateOrder need not read again
+			return Order{}, why // a *Refusal or the read's error: claimOrRefuse need not read again
 		}
 		o, err = s.claimPostgres(ctx, buyerID, listingID, quantity, now, expires, "")
 	}
@@ -186,7 +186,7 @@ func (s *Store) claimOn(ctx context.Context, c *pgx.Conn, buyerID, listingID int
 		return Order{}, fmt.Errorf("claim: %w", err)
 	}
 	// A listing that cannot give what is asked says why first, as
-	// CreateOrder's read before the claim would have.
+	// claimOrRefuse's read before the claim would have.
 	if claimed != quantity {
 		return Order{}, errShortClaim
 	}

@@ -101,29 +101,7 @@ func scanOrder(row rowScanner) (Order, error) {
 // gets ErrTooManyHolds, and one who has let too many holds lapse lately a
 // *CooldownError (ErrCoolingDown).
 func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quantity int, now time.Time, hold time.Duration) (Order, error) {
-	// While a listing's claims are being refused (see refusalMemo), refuse
-	// at once, through the read pool, what it plainly cannot give: in a
-	// sell-out most attempts are for tickets just taken, and each would
-	// otherwise wait its turn for the one SQLite write connection, or take
-	// two round trips on PostgreSQL, only to fail. This read only ever
-	// refuses; the claim below decides. A listing whose claims succeed is
-	// claimed without it.
-	if s.refusals.recent(listingID, now) {
-		if l, err := s.Listing(ctx, listingID, now); err != nil {
-			return Order{}, err
-		} else if err := notClaimable(l, buyerID, quantity, now); err != nil {
-			s.refusals.note(listingID, now)
-			return Order{}, s.refused(ctx, buyerID, listingID, now, &Refusal{Err: err, Listing: l})
-		}
-	}
-	claim := s.holdSQLite
-	if s.db.Dialect == Postgres {
-		claim = s.holdPostgres
-	}
-	o, err := claim(ctx, buyerID, listingID, quantity, now, now.Add(hold))
-	if errors.Is(err, errNotClaimable) {
-		err = s.whyNotClaimable(ctx, buyerID, listingID, quantity, now)
-	}
+	o, err := s.claimOrRefuse(ctx, buyerID, listingID, quantity, now, now.Add(hold))
 	if _, refused := errors.AsType[*Refusal](err); refused || errors.Is(err, ErrChanged) {
 		s.refusals.note(listingID, now)
 		return Order{}, s.refused(ctx, buyerID, listingID, now, err)
@@ -133,6 +111,33 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 	}
 	s.observer.HoldCreated()
 	return o, nil
+}
+
+// claimOrRefuse claims quantity tickets of the listing for the buyer until
+// expires, or says why not: a *Refusal, ErrChanged, or another error.
+func (s *Store) claimOrRefuse(ctx context.Context, buyerID, listingID int64, quantity int, now, expires time.Time) (Order, error) {
+	// While a listing's claims are being refused (see refusalMemo), refuse
+	// at once, through the read pool, what it plainly cannot give: in a
+	// sell-out most attempts are for tickets just taken, and each would
+	// otherwise wait its turn for the one SQLite write connection, or take
+	// two round trips on PostgreSQL, only to fail. This read only ever
+	// refuses (ErrChanged from it means the listing as read allows the
+	// claim); the claim below decides. A listing whose claims succeed is
+	// claimed without it.
+	if s.refusals.recent(listingID, now) {
+		if why := s.whyNotClaimable(ctx, buyerID, listingID, quantity, now); !errors.Is(why, ErrChanged) {
+			return Order{}, why // a *Refusal or the read's error
+		}
+	}
+	claim := s.holdSQLite
+	if s.db.Dialect == Postgres {
+		claim = s.holdPostgres
+	}
+	o, err := claim(ctx, buyerID, listingID, quantity, now, expires)
+	if errors.Is(err, errNotClaimable) {
+		return Order{}, s.whyNotClaimable(ctx, buyerID, listingID, quantity, now)
+	}
+	return o, err
 }
 
 // refusalMemo remembers, per listing, when this process last refused a
@@ -243,9 +248,10 @@ type Refusal struct {
 func (r *Refusal) Error() string { return r.Err.Error() }
 func (r *Refusal) Unwrap() error { return r.Err }
 
-// whyNotClaimable reads the listing after a claim of it failed and says why:
-// a *Refusal, ErrChanged when the listing as read would allow the claim, or
-// the read's error.
+// whyNotClaimable reads the listing and says why the buyer cannot claim
+// quantity tickets of it: a *Refusal, ErrChanged when the listing as read
+// would allow the claim (which, after a claim that failed, means it changed
+// meanwhile), or the read's error.
 func (s *Store) whyNotClaimable(ctx context.Context, buyerID, listingID int64, quantity int, now time.Time) error {
 	l, err := s.Listing(ctx, listingID, now)
 	if err != nil {
