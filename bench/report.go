@@ -47,8 +47,9 @@ func (r *report) print(w io.Writer) {
 	row("    latency", own.attempts.latencyText(), "", "", "")
 	row("    holds, errors, oversold", fmt.Sprintf("%d of %d, %d, %d", own.holds, own.tickets, own.errors, own.oversold), "", "", "all, 0, 0")
 	row("    CPU a hold", own.attempts.cpu.per(own.attempts.n()), "", "", "")
-	ceiling := own.attempts.cpu.ceiling(own.attempts.n(), runtime.NumCPU())
-	row(fmt.Sprintf("    %d cores' ceiling at that CPU", runtime.NumCPU()), perSecond(ceiling, "holds/s"),
+	cores := runtime.NumCPU()
+	ceiling := own.attempts.cpu.ceiling(own.attempts.n(), cores)
+	row(fmt.Sprintf("    %d cores' ceiling at that CPU", cores), perSecond(ceiling, "holds/s"),
 		limitText(r.claimRiver, "store claim"), ratio(ceiling, r.claimRiver), "")
 	rush := r.rush
 	row(fmt.Sprintf("(a) rush: %d buyers race, %d×%d tickets", r.opts.buyers, r.opts.rounds, r.opts.tickets),
