@@ -10,6 +10,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/eventhive/eventhive/internal/bounded"
 	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/store"
 )
@@ -69,9 +70,10 @@ type storedSession struct {
 }
 
 // maxTrackedSessions bounds found (a request that fails may never commit),
-// kept and hints: past it a map starts over, which only costs a few reads
-// and writes.
-const maxTrackedSessions = 10_000
+// kept and hints, each to about 5 MB at most: room for an on-sale crowd of
+// 20,000 signed-in buyers and more. Past it an entry taken at random makes
+// room (bounded.Put), which costs the reads and writes of those evicted.
+const maxTrackedSessions = 25_000
 
 // newSessionStore returns the session store on st's sessions table, which
 // deletes expired sessions until done closes. On PostgreSQL it keeps
@@ -146,10 +148,7 @@ func (s *sessionStore) hint(token string, b []byte) (userID int64) {
 		delete(s.hints, token)
 		return 0
 	}
-	if len(s.hints) >= maxTrackedSessions {
-		clear(s.hints)
-	}
-	s.hints[token] = userID
+	bounded.Put(s.hints, token, userID, maxTrackedSessions)
 	return userID
 }
 
@@ -187,10 +186,7 @@ func prefetchedUser(ctx context.Context) *store.User {
 func (s *sessionStore) noteFound(token string, stored storedSession) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.found) >= maxTrackedSessions {
-		clear(s.found)
-	}
-	s.found[token] = stored
+	bounded.Put(s.found, token, stored, maxTrackedSessions)
 }
 
 // keepSession keeps a session as the database has it under its key, unless
@@ -201,10 +197,7 @@ func (s *sessionStore) keepSession(key string, stored storedSession, epoch uint6
 	if s.epoch != epoch {
 		return
 	}
-	if len(s.kept) >= maxTrackedSessions {
-		clear(s.kept)
-	}
-	s.kept[key] = stored
+	bounded.Put(s.kept, key, stored, maxTrackedSessions)
 }
 
 func (s *sessionStore) Commit(token string, b []byte, expiry time.Time) error {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/eventhive/eventhive/live"
 	"github.com/eventhive/eventhive/store"
@@ -374,4 +376,42 @@ func TestPrefetchOnlyWhereSessionsAreRead(t *testing.T) {
 			require.Equal(t, dialect == store.Postgres, slot)
 		})
 	}
+}
+
+// TestSessionsKeepAnOnSaleCrowd: 20,000 buyers sign in and ask for a page,
+// then each asks again in the order they came, and no session is read from
+// the database again. Sessions used to be kept up to 10,000, then all
+// dropped at once: every one of those requests read its session. On
+// SQLite, where sessions are kept always; the keeping is the same on
+// PostgreSQL while the hub listens.
+func TestSessionsKeepAnOnSaleCrowd(t *testing.T) {
+	t.Parallel()
+	s := newCountedSessions(t, store.SQLite)
+	const crowd = 20_000
+	expiry := time.Now().Add(time.Hour)
+	token := func(i int) string { return fmt.Sprintf("crowd-%05d", i) }
+	var signIns errgroup.Group
+	signIns.SetLimit(8)
+	for i := range crowd {
+		signIns.Go(func() error {
+			b, err := sessionCodec{}.Encode(expiry, map[string]any{sessionUserID: int64(i + 1), sessionEpoch: int64(1)})
+			if err != nil {
+				return err
+			}
+			return s.Commit(token(i), b, expiry)
+		})
+	}
+	require.NoError(t, signIns.Wait())
+
+	// A session written while others were (sign-ins at once) is read once
+	// before it is kept; the first pass may read each.
+	for range 2 {
+		s.reads.Store(0)
+		for i := range crowd {
+			_, found, err := s.Find(token(i))
+			require.NoError(t, err)
+			require.True(t, found)
+		}
+	}
+	require.Zero(t, s.reads.Load(), "sessions read from the database again, of %d", crowd)
 }

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/eventhive/eventhive/internal/bounded"
 )
 
 // userMemo keeps users read by id, so that a signed-in request need not read
@@ -38,10 +40,11 @@ type keptUser struct {
 
 // userMemoFor is how long a user is kept: long enough to span a buyer's
 // visit, short enough to bound what a change made by hand hides; userMemoMax
-// how many.
+// how many (about 7 MB of them): room for an on-sale crowd of 20,000 and
+// more, past which one taken at random makes room (bounded.Put).
 const (
 	userMemoFor = time.Minute
-	userMemoMax = 10_000
+	userMemoMax = 25_000
 )
 
 // get returns the kept user of id, if any, and the epoch to give put after
@@ -67,10 +70,10 @@ func (m *userMemo) put(u User, epoch uint64) {
 	if m.epoch != epoch || !m.keeps() {
 		return
 	}
-	if m.users == nil || len(m.users) >= userMemoMax {
+	if m.users == nil {
 		m.users = map[int64]keptUser{}
 	}
-	m.users[u.ID] = keptUser{user: u, at: time.Now()}
+	bounded.Put(m.users, u.ID, keptUser{user: u, at: time.Now()}, userMemoMax)
 }
 
 // changed drops every kept user: call it once a change to users has

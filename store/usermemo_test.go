@@ -99,3 +99,47 @@ func TestUserByIDSeesOtherProcesses(t *testing.T) {
 		})
 	}
 }
+
+// TestUserByIDKeepsAnOnSaleCrowd: 20,000 signed-in buyers each asking again,
+// in the order they first came, find their accounts kept. The memo used to
+// start over at 10,000 users, so every one of them read from the database
+// again. On SQLite, where users are kept always; the keeping is the same
+// on PostgreSQL while the hub listens.
+func TestUserByIDKeepsAnOnSaleCrowd(t *testing.T) {
+	t.Parallel()
+	b := setup(t, store.SQLite)
+	ctx := t.Context()
+	const crowd = 20_000
+	_, err := b.db.Write.ExecContext(ctx, `
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+		INSERT INTO users (email, password_hash, created_at) SELECT 'buyer' || i || '@example.com', 'hash', 0 FROM n`, crowd)
+	require.NoError(t, err)
+	var ids []int64
+	rows, err := b.db.Read.QueryContext(ctx, `SELECT id FROM users ORDER BY id`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var id int64
+		require.NoError(t, rows.Scan(&id))
+		ids = append(ids, id)
+	}
+	require.NoError(t, rows.Err())
+	require.Len(t, ids, crowd)
+
+	for _, id := range ids {
+		_, err := b.store.UserByID(ctx, id)
+		require.NoError(t, err)
+	}
+	// Changed by hand, behind the store's back: what UserByID answers now
+	// is what it kept.
+	_, err = b.db.Write.ExecContext(ctx, `UPDATE users SET email = 'changed-' || email`)
+	require.NoError(t, err)
+	read := 0
+	for _, id := range ids {
+		u, err := b.store.UserByID(ctx, id)
+		require.NoError(t, err)
+		if strings.HasPrefix(u.Email, "changed-") {
+			read++
+		}
+	}
+	require.Zero(t, read, "users read from the database again, of %d", crowd)
+}
