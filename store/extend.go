@@ -192,9 +192,12 @@ func (s *Store) refused(ctx context.Context, buyerID, listingID int64, now time.
 
 // uncontended is the SQL condition, on orders, for "holds tickets of listing
 // $2 at $3, is not buyer $1's, and has no note of contention yet": a
-// buyer's own attempts do not contend their hold.
-const uncontended = `contended_at IS NULL AND buyer_id <> $1 AND id IN (
-	SELECT k.claim_order_id FROM tickets k WHERE k.listing_id = $2 AND k.claim_expires_at > $3)`
+// buyer's own attempts do not contend their hold. It starts from the orders
+// not noted yet (orders_uncontended_idx), not from the listing's holds,
+// which in a sell-out are thousands, all of them noted after the first
+// refusal.
+const uncontended = `listing_id = $2 AND contended_at IS NULL AND buyer_id <> $1 AND EXISTS (
+	SELECT 1 FROM tickets k WHERE k.claim_order_id = orders.id AND k.claim_expires_at > $3)`
 
 // noteContention notes that buyerID was refused the tickets of listingID at
 // now on the orders holding them. It writes only when the read pool finds an
