@@ -103,3 +103,6 @@ func (s *Store) ExplainEventListings(ctx context.Context, eventID int64, now tim
 	}
 	return plan.String(), rows.Err()
 }
+
+// Uncontended is noteContention's condition on orders, for a test of its plan.
+const Uncontended = uncontended

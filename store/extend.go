@@ -195,9 +195,13 @@ func (s *Store) refused(ctx context.Context, buyerID, listingID int64, now time.
 // buyer's own attempts do not contend their hold. It starts from the orders
 // not noted yet (orders_uncontended_idx), not from the listing's holds,
 // which in a sell-out are thousands, all of them noted after the first
-// refusal.
-const uncontended = `listing_id = $2 AND contended_at IS NULL AND buyer_id <> $1 AND EXISTS (
-	SELECT 1 FROM tickets k WHERE k.claim_order_id = orders.id AND k.claim_expires_at > $3)`
+// refusal. Each order's tickets are then read by tickets_order_idx, in a
+// subquery run per order (its latest claim end; "+ 0" so that no other
+// index serves the max): as a join, with statistics from before a rush (no
+// ticket held), PostgreSQL scanned every running hold for each order
+// instead, which took seconds a refusal.
+const uncontended = `listing_id = $2 AND contended_at IS NULL AND buyer_id <> $1 AND (
+	SELECT max(k.claim_expires_at + 0) FROM tickets k WHERE k.claim_order_id = orders.id) > $3`
 
 // noteContention notes that buyerID was refused the tickets of listingID at
 // now on the orders holding them. It writes only when the read pool finds an
@@ -207,7 +211,9 @@ const uncontended = `listing_id = $2 AND contended_at IS NULL AND buyer_id <> $1
 // the hold merely stays extendable, and the next refusal tries again.
 func (s *Store) noteContention(ctx context.Context, buyerID, listingID int64, now time.Time) {
 	var latest sql.NullInt64
-	err := s.reader(ctx).QueryRowContext(ctx, `SELECT max(id) FROM orders WHERE `+uncontended,
+	// max(id + 0): with max(id), PostgreSQL may walk the primary key from
+	// the newest order down, all of them when no order is found.
+	err := s.reader(ctx).QueryRowContext(ctx, `SELECT max(id + 0) FROM orders WHERE `+uncontended,
 		buyerID, listingID, ms(now)).Scan(&latest)
 	if err != nil || !latest.Valid || !s.contention.claim(listingID, latest.Int64) {
 		return
