@@ -88,7 +88,13 @@ var CheckBuyerSQL = checkBuyerSQL
 
 // ExplainEventListings is PostgreSQL's plan of EventListings' query.
 func (s *Store) ExplainEventListings(ctx context.Context, eventID int64, now time.Time) (string, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `EXPLAIN `+eventListingsSQL, eventID, ms(now))
+	return s.Explain(ctx, eventListingsSQL, eventID, ms(now))
+}
+
+// Explain is PostgreSQL's plan of a statement with args, a line of it a
+// line.
+func (s *Store) Explain(ctx context.Context, query string, args ...any) (string, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `EXPLAIN `+query, args...)
 	if err != nil {
 		return "", err
 	}
