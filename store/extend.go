@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/eventhive/eventhive/internal/bounded"
 )
 
 // ExtendWindow is how long before a hold ends its buyer may extend it.
@@ -151,8 +153,9 @@ type contentionMemo struct {
 	noted map[int64]int64 // listing id → order id
 }
 
-// contentionMemoMax bounds the memo; past it the memo starts afresh, and
-// the database's contended_at still spares most writes.
+// contentionMemoMax bounds the memo (and refusalMemo); past it a listing
+// taken at random is forgotten (bounded.Put), and the database's
+// contended_at still spares most writes.
 const contentionMemoMax = 4096
 
 // claim reports whether the caller should note orders up to orderID of the
@@ -163,10 +166,10 @@ func (m *contentionMemo) claim(listingID, orderID int64) bool {
 	if m.noted[listingID] >= orderID {
 		return false
 	}
-	if m.noted == nil || len(m.noted) >= contentionMemoMax {
+	if m.noted == nil {
 		m.noted = map[int64]int64{}
 	}
-	m.noted[listingID] = orderID
+	bounded.Put(m.noted, listingID, orderID, contentionMemoMax)
 	return true
 }
 

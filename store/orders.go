@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"github.com/eventhive/eventhive/internal/bounded"
 )
 
 // OrderStatus is the stored status of an order.
@@ -157,10 +159,10 @@ const refusalMemoFor = time.Second
 func (m *refusalMemo) note(listingID int64, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.refused == nil || len(m.refused) >= contentionMemoMax {
+	if m.refused == nil {
 		m.refused = map[int64]int64{}
 	}
-	m.refused[listingID] = ms(now)
+	bounded.Put(m.refused, listingID, ms(now), contentionMemoMax)
 }
 
 // recent reports whether a claim of the listing was refused within
