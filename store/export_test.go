@@ -112,3 +112,8 @@ func (s *Store) Explain(ctx context.Context, query string, args ...any) (string,
 
 // Uncontended is noteContention's condition on orders, for a test of its plan.
 const Uncontended = uncontended
+
+// IDs reads the ids a query selects, through the read pool.
+func (d *DB) IDs(ctx context.Context, query string, args ...any) ([]int64, error) {
+	return queryIDs(ctx, d.Read, query, args...)
+}

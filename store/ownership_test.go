@@ -59,17 +59,7 @@ func (b *testBundle) holding(t *testing.T, seatID int64) store.Holding {
 // ticketRows lists the ids of a listing's ticket rows, in order.
 func (b *testBundle) ticketRows(t *testing.T, listingID int64) []int64 {
 	t.Helper()
-	rows, err := b.db.Read.QueryContext(t.Context(), `SELECT id FROM tickets WHERE listing_id = $1 ORDER BY id`, listingID)
-	require.NoError(t, err)
-	defer rows.Close()
-	ids := []int64{}
-	for rows.Next() {
-		var id int64
-		require.NoError(t, rows.Scan(&id))
-		ids = append(ids, id)
-	}
-	require.NoError(t, rows.Err())
-	return ids
+	return b.ids(t, `SELECT id FROM tickets WHERE listing_id = $1 ORDER BY id`, listingID)
 }
 
 func ticketIDs(list []store.OwnedTicket) []int64 {

@@ -142,6 +142,14 @@ func (b *testBundle) count(t *testing.T, query string, args ...any) int {
 	return n
 }
 
+// ids runs a query that selects ids.
+func (b *testBundle) ids(t *testing.T, query string, args ...any) []int64 {
+	t.Helper()
+	ids, err := b.db.IDs(t.Context(), query, args...)
+	require.NoError(t, err)
+	return ids
+}
+
 // orderRows counts every row in orders.
 func (b *testBundle) orderRows(t *testing.T) int {
 	t.Helper()

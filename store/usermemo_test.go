@@ -114,15 +114,7 @@ func TestUserByIDKeepsAnOnSaleCrowd(t *testing.T) {
 		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
 		INSERT INTO users (email, password_hash, created_at) SELECT 'buyer' || i || '@example.com', 'hash', 0 FROM n`, crowd)
 	require.NoError(t, err)
-	var ids []int64
-	rows, err := b.db.Read.QueryContext(ctx, `SELECT id FROM users ORDER BY id`)
-	require.NoError(t, err)
-	for rows.Next() {
-		var id int64
-		require.NoError(t, rows.Scan(&id))
-		ids = append(ids, id)
-	}
-	require.NoError(t, rows.Err())
+	ids := b.ids(t, `SELECT id FROM users ORDER BY id`)
 	require.Len(t, ids, crowd)
 
 	for _, id := range ids {
