@@ -98,7 +98,8 @@ func (s *Store) holdPostgres(ctx context.Context, buyerID, listingID int64, quan
 	if errors.Is(err, errShortClaim) {
 		// The listing's read counts the tickets that claims in flight lock as
 		// free: when even they are too few, waiting cannot give more.
-		if why := s.whyNotClaimable(ctx, buyerID, listingID, quantity, now); !errors.Is(why, ErrChanged) {
+		l, readErr := s.readToRefuse(ctx, listingID, now)
+		if why := whyNotClaimable(l, readErr, buyerID, quantity, now); !errors.Is(why, ErrChanged) {
 			return Order{}, why // a *Refusal or the read's error: claimOrRefuse need not read again
 		}
 		o, err = s.claimPostgres(ctx, buyerID, listingID, quantity, now, expires, "")

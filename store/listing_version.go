@@ -51,7 +51,7 @@ type listingMemo struct {
 func (s *Store) ListingVersion(ctx context.Context, now time.Time) (ListingVersion, error) {
 	// The write count is read first: a write that finishes from here on
 	// changes it, whatever the reads below see.
-	writes := s.writes.Load() + s.heard.Load()
+	writes := s.changes()
 	s.listing.mu.Lock()
 	v, at, known := s.listing.version, s.listing.at, s.listing.known
 	s.listing.mu.Unlock()
@@ -75,6 +75,10 @@ func (s *Store) ListingVersion(ctx context.Context, now time.Time) (ListingVersi
 	s.listing.mu.Unlock()
 	return v, nil
 }
+
+// changes counts the writes this Store has finished and the changes of other
+// processes it has heard of: while it stays the same, so does every row.
+func (s *Store) changes() uint64 { return s.writes.Load() + s.heard.Load() }
 
 // ChangedElsewhere tells the Store that another process changed what may be
 // on sale (an instance on the same PostgreSQL, heard through the live hub),

@@ -127,7 +127,12 @@ func (s *Store) claimOrRefuse(ctx context.Context, buyerID, listingID int64, qua
 	// claim); the claim below decides. A listing whose claims succeed is
 	// claimed without it.
 	if s.refusals.recent(listingID, now) {
-		if why := s.whyNotClaimable(ctx, buyerID, listingID, quantity, now); !errors.Is(why, ErrChanged) {
+		l, kept := s.refusals.listing(listingID, s.changes(), now)
+		var err error
+		if !kept {
+			l, err = s.readToRefuse(ctx, listingID, now)
+		}
+		if why := whyNotClaimable(l, err, buyerID, quantity, now); !errors.Is(why, ErrChanged) {
 			return Order{}, why // a *Refusal or the read's error
 		}
 	}
@@ -137,22 +142,51 @@ func (s *Store) claimOrRefuse(ctx context.Context, buyerID, listingID int64, qua
 	}
 	o, err := claim(ctx, buyerID, listingID, quantity, now, expires)
 	if errors.Is(err, errNotClaimable) {
-		return Order{}, s.whyNotClaimable(ctx, buyerID, listingID, quantity, now)
+		l, readErr := s.readToRefuse(ctx, listingID, now)
+		return Order{}, whyNotClaimable(l, readErr, buyerID, quantity, now)
 	}
 	return o, err
+}
+
+// readToRefuse reads the listing to say why a claim of it is refused, and
+// keeps what it read for the refusals that follow (refusalMemo.listing)
+// while this process hears of every change made to the database: always on
+// SQLite, and on PostgreSQL while the live hub listens.
+func (s *Store) readToRefuse(ctx context.Context, listingID int64, now time.Time) (Listing, error) {
+	// Counted before the read: a change that finishes from here on moves
+	// the count, whatever the read saw.
+	changes := s.changes()
+	l, err := s.Listing(ctx, listingID, now)
+	if err == nil && s.users.hearing() {
+		s.refusals.keep(l, changes)
+	}
+	return l, err
 }
 
 // refusalMemo remembers, per listing, when this process last refused a
 // claim of it, so that CreateOrder reads the listing before claiming only
 // while its claims are being refused: in a sell-out nearly all attempts are,
 // and the read spares each a claim, while a listing whose claims succeed is
-// claimed without it.
+// claimed without it. It also keeps the listing as last read to refuse a
+// claim, which the refusals that follow take instead of reading it again
+// while nothing it counts can have changed: in a sell-out that read was most
+// of what each refused attempt asked of the database (BENCHMARKS.md, 5 Dec).
 type refusalMemo struct {
 	mu      sync.Mutex
-	refused map[int64]int64 // listing id → Unix ms
+	refused map[int64]int64       // listing id → Unix ms
+	read    map[int64]readListing // listing id → as last read to refuse a claim
 }
 
-// refusalMemoFor is how long a refusal keeps CreateOrder reading first.
+// readListing is a listing as read, and the Store's change count (changes)
+// taken just before the read.
+type readListing struct {
+	listing Listing
+	changes uint64
+}
+
+// refusalMemoFor is how long a refusal keeps CreateOrder reading first, and
+// how long a kept listing is taken at most: it bounds what a change the
+// Store does not hear of (one made by hand) hides.
 const refusalMemoFor = time.Second
 
 // note records that a claim of the listing was refused at now.
@@ -172,6 +206,34 @@ func (m *refusalMemo) recent(listingID int64, now time.Time) bool {
 	defer m.mu.Unlock()
 	at, ok := m.refused[listingID]
 	return ok && ms(now)-at < refusalMemoFor.Milliseconds()
+}
+
+// keep keeps l, read after the Store's change count was changes.
+func (m *refusalMemo) keep(l Listing, changes uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.read == nil {
+		m.read = map[int64]readListing{}
+	}
+	bounded.Put(m.read, l.ID, readListing{listing: l, changes: changes}, contentionMemoMax)
+}
+
+// listing returns the kept listing as a read at now would find it, if
+// nothing it counts can have changed since it was read: the Store's change
+// count is still changes, and no hold of the listing has ended by now (its
+// NextRelease), which frees tickets without a write. The event's start needs
+// no read: a listing's State takes it from now.
+func (m *refusalMemo) listing(listingID int64, changes uint64, now time.Time) (Listing, bool) {
+	m.mu.Lock()
+	r, ok := m.read[listingID]
+	m.mu.Unlock()
+	l := r.listing
+	if !ok || r.changes != changes || now.Before(l.AsOf) || now.Sub(l.AsOf) >= refusalMemoFor ||
+		(!l.NextRelease.IsZero() && !now.Before(l.NextRelease)) {
+		return Listing{}, false
+	}
+	l.AsOf = now
+	return l, true
 }
 
 // insertOrder is the INSERT of a buyer's ($1) order of $2 tickets of
@@ -250,12 +312,11 @@ type Refusal struct {
 func (r *Refusal) Error() string { return r.Err.Error() }
 func (r *Refusal) Unwrap() error { return r.Err }
 
-// whyNotClaimable reads the listing and says why the buyer cannot claim
-// quantity tickets of it: a *Refusal, ErrChanged when the listing as read
-// would allow the claim (which, after a claim that failed, means it changed
-// meanwhile), or the read's error.
-func (s *Store) whyNotClaimable(ctx context.Context, buyerID, listingID int64, quantity int, now time.Time) error {
-	l, err := s.Listing(ctx, listingID, now)
+// whyNotClaimable says why the buyer cannot claim quantity tickets of l, the
+// listing as read at now, or returns err, the read's error: a *Refusal, or
+// ErrChanged when the listing as read would allow the claim (which, after a
+// claim that failed, means it changed meanwhile).
+func whyNotClaimable(l Listing, err error, buyerID int64, quantity int, now time.Time) error {
 	if err != nil {
 		return err
 	}

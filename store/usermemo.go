@@ -92,6 +92,14 @@ func (m *userMemo) listen(listening func() bool) {
 	m.listening = append(m.listening, listening)
 }
 
+// hearing reports whether every change another process makes is heard at
+// this moment: what the Store read may then be kept until it hears of one.
+func (m *userMemo) hearing() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.keeps()
+}
+
 // keeps reports whether users may be kept at this moment. Call it with mu
 // held.
 func (m *userMemo) keeps() bool {
