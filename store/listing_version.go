@@ -77,7 +77,8 @@ func (s *Store) ListingVersion(ctx context.Context, now time.Time) (ListingVersi
 }
 
 // changes counts the writes this Store has finished and the changes of other
-// processes it has heard of: while it stays the same, so does every row.
+// processes it has heard of: while it stays the same, nothing in the
+// database has changed but by hand, and what time changes (a hold's end).
 func (s *Store) changes() uint64 { return s.writes.Load() + s.heard.Load() }
 
 // ChangedElsewhere tells the Store that another process changed what may be

@@ -115,12 +115,14 @@ func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 }
 
 // KeepUsers has a store on PostgreSQL keep the users it reads in memory,
-// as one on SQLite does, at the moments listening reports true. Its caller
-// must then call UsersChangedElsewhere after every change to users that
-// another process commits, and whenever it may have missed one, before
-// listening reports true again: the live hub's Listening, and its Users and
-// Any events, do both. With several callers, users are kept while any one
-// of them listens.
+// and the listings it reads to refuse claims (see refusalMemo), as one on
+// SQLite does, at the moments listening reports true. Its caller must then
+// call UsersChangedElsewhere after every change to users that another
+// process commits, ChangedElsewhere after every such change to what is on
+// sale, and both whenever it may have missed one, before listening reports
+// true again: the live hub's Listening, and its events, do all of that
+// (handlers' followChanges). With several callers, users are kept while any
+// one of them listens.
 func (s *Store) KeepUsers(listening func() bool) { s.users.listen(listening) }
 
 // UsersChangedElsewhere drops every user kept in memory, because another
