@@ -10,12 +10,13 @@ import (
 // followChanges tells st and sessions of every change that other processes
 // on the same PostgreSQL made to tickets, users and sessions, until the hub
 // closes (this process's own writes tell them already), and has st keep
-// users in memory while the hub listens (sessions keeps them so already, see
-// newSessionStore). A subscriber that falls behind gets Any, which counts
+// what it reads of rows other processes change (users, and the listings it
+// reads to refuse claims) while the hub listens (sessions keeps them so
+// already, see newSessionStore). A subscriber that falls behind gets Any, which counts
 // as every change, as it does when the hub listens again after a break.
 func followChanges(st *store.Store, sessions *sessionStore, hub Live) {
 	changes, _ := hub.SubscribeElsewhere(context.Background())
-	st.KeepUsers(hub.Listening)
+	st.HearChangesWhile(hub.Listening)
 	go func() {
 		for e := range changes {
 			switch {

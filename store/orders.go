@@ -150,14 +150,14 @@ func (s *Store) claimOrRefuse(ctx context.Context, buyerID, listingID int64, qua
 
 // readToRefuse reads the listing to say why a claim of it is refused, and
 // keeps what it read for the refusals that follow (refusalMemo.listing)
-// while this process hears of every change made to the database: always on
-// SQLite, and on PostgreSQL while the live hub listens.
+// while the Store hears of every change made to the database
+// (hearsEveryChange).
 func (s *Store) readToRefuse(ctx context.Context, listingID int64, now time.Time) (Listing, error) {
 	// Counted before the read: a change that finishes from here on moves
 	// the count, whatever the read saw.
 	changes := s.changes()
 	l, err := s.Listing(ctx, listingID, now)
-	if err == nil && s.users.hearing() {
+	if err == nil && s.hearsEveryChange() {
 		s.refusals.keep(l, changes)
 	}
 	return l, err

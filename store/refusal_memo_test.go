@@ -30,7 +30,7 @@ func TestRefusalsTakeTheKeptListing(t *testing.T) {
 			heldListing := func(t *testing.T, bundle *testBundle, holdFor time.Duration, unheard ...bool) (tk store.Listing, held store.Order, late store.User) {
 				t.Helper()
 				if dialect == store.Postgres {
-					bundle.store.KeepUsers(func() bool { return len(unheard) == 0 })
+					bundle.store.HearChangesWhile(func() bool { return len(unheard) == 0 })
 				}
 				seller := bundle.user(t, "seller@example.com")
 				first := bundle.user(t, "first@example.com")

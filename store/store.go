@@ -247,8 +247,10 @@ type Store struct {
 	contention contentionMemo
 	// refusals tells CreateOrder when to read a listing before claiming it.
 	refusals refusalMemo
-	// users keeps users read by id, on SQLite (see userMemo).
+	// users keeps users read by id (see userMemo).
 	users userMemo
+	// hearing tells whether what is read may be kept (see hearsEveryChange).
+	hearing hearing
 	// priceCap is the resale cap (see WithPriceCap), or nil.
 	priceCap func(faceValue int64) (int64, bool)
 	// passKey signs EventHive passes (see LoadPassKey).
@@ -293,7 +295,7 @@ func newStore(db *DB, config *river.Config, opts ...Option) (*Store, error) {
 	if db.Dialect == SQLite {
 		s.batch = sqlitedb.NewGroupCommit(db.Write, jobs)
 	}
-	s.users.always = s.SoleWriter()
+	s.users.keeps = s.hearsEveryChange
 	for _, opt := range opts {
 		opt(s)
 	}

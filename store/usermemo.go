@@ -1,7 +1,6 @@
 package store
 
 import (
-	"slices"
 	"sync"
 	"time"
 
@@ -21,16 +20,15 @@ import (
 // is kept.
 //
 // On PostgreSQL other processes change users too, and it keeps them only
-// when told of those changes (KeepUsers): while one of the listening
-// functions reports true, every change another process makes is followed by
-// UsersChangedElsewhere, as the users table's trigger notifies each one.
+// while the Store hears of those changes (HearChangesWhile): then every
+// change another process makes is followed by UsersChangedElsewhere, as the
+// users table's trigger notifies each one.
 type userMemo struct {
-	always bool // keep users whether or not a listener listens: the SoleWriter
+	keeps func() bool // whether users may be kept at this moment
 
-	mu        sync.Mutex
-	listening []func() bool
-	epoch     uint64
-	users     map[int64]keptUser
+	mu    sync.Mutex
+	epoch uint64
+	users map[int64]keptUser
 }
 
 type keptUser struct {
@@ -83,25 +81,4 @@ func (m *userMemo) changed() {
 	defer m.mu.Unlock()
 	m.epoch++
 	clear(m.users)
-}
-
-// listen adds a way to tell whether the changes of other processes are heard.
-func (m *userMemo) listen(listening func() bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.listening = append(m.listening, listening)
-}
-
-// hearing reports whether every change another process makes is heard at
-// this moment: what the Store read may then be kept until it hears of one.
-func (m *userMemo) hearing() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.keeps()
-}
-
-// keeps reports whether users may be kept at this moment. Call it with mu
-// held.
-func (m *userMemo) keeps() bool {
-	return m.always || slices.ContainsFunc(m.listening, func(l func() bool) bool { return l() })
 }

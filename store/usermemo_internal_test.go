@@ -10,7 +10,7 @@ import (
 // change committed must not be kept, or UserByID would show the account as
 // it was (not suspended, the old session epoch) until it ages out.
 func TestUserMemoReadRacingAChange(t *testing.T) {
-	m := userMemo{always: true}
+	m := userMemo{keeps: func() bool { return true }}
 	_, epoch, ok := m.get(7)
 	require.False(t, ok)
 	before := User{ID: 7, SessionEpoch: 1} // read from the database meanwhile

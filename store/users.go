@@ -101,7 +101,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 }
 
 // UserByID finds a user by id. It may answer from memory: always on SQLite,
-// on PostgreSQL after KeepUsers (see userMemo).
+// on PostgreSQL while it hears of other processes' changes (see userMemo).
 func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 	u, epoch, ok := s.users.get(id)
 	if ok {
@@ -114,19 +114,8 @@ func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 	return u, err
 }
 
-// KeepUsers has a store on PostgreSQL keep the users it reads in memory,
-// and the listings it reads to refuse claims (see refusalMemo), as one on
-// SQLite does, at the moments listening reports true. Its caller must then
-// call UsersChangedElsewhere after every change to users that another
-// process commits, ChangedElsewhere after every such change to what is on
-// sale, and both whenever it may have missed one, before listening reports
-// true again: the live hub's Listening, and its events, do all of that
-// (handlers' followChanges). With several callers, users are kept while any
-// one of them listens.
-func (s *Store) KeepUsers(listening func() bool) { s.users.listen(listening) }
-
 // UsersChangedElsewhere drops every user kept in memory, because another
-// process changed users (see KeepUsers).
+// process changed users (see HearChangesWhile).
 func (s *Store) UsersChangedElsewhere() { s.users.changed() }
 
 // UserByIDFromDatabase finds a user by id, never from memory: for a change
