@@ -119,13 +119,13 @@ func (s *Store) CreateOrder(ctx context.Context, buyerID, listingID int64, quant
 // expires, or says why not: a *Refusal, ErrChanged, or another error.
 func (s *Store) claimOrRefuse(ctx context.Context, buyerID, listingID int64, quantity int, now, expires time.Time) (Order, error) {
 	// While a listing's claims are being refused (see refusalMemo), refuse
-	// at once, through the read pool, what it plainly cannot give: in a
-	// sell-out most attempts are for tickets just taken, and each would
-	// otherwise wait its turn for the one SQLite write connection, or take
-	// two round trips on PostgreSQL, only to fail. This read only ever
-	// refuses (ErrChanged from it means the listing as read allows the
-	// claim); the claim below decides. A listing whose claims succeed is
-	// claimed without it.
+	// at once what it plainly cannot give, from the listing as last read to
+	// refuse or else through the read pool: in a sell-out most attempts are
+	// for tickets just taken, and each would otherwise wait its turn for the
+	// one SQLite write connection, or take two round trips on PostgreSQL,
+	// only to fail. This only ever refuses (ErrChanged from it means the
+	// listing as read allows the claim); the claim below decides. A listing
+	// whose claims succeed is claimed without it.
 	if s.refusals.recent(listingID, now) {
 		l, kept := s.refusals.listing(listingID, s.changes(), now)
 		var err error
