@@ -70,6 +70,26 @@ func TestRefusalsTakeTheKeptListing(t *testing.T) {
 				require.NoError(t, err)
 			})
 
+			// A second on, the late buyer's attempt no longer reads first:
+			// its claim is tried and fails, and the read that says why is
+			// kept for the refusals that follow, as one before a claim is.
+			t.Run("AfterAClaimThatFailed", func(t *testing.T) {
+				t.Parallel()
+				bundle := setup(t, dialect)
+				tk, _, late := heldListing(t, bundle, hold)
+				later := base.Add(time.Second)
+				_, err := bundle.store.CreateOrder(t.Context(), late.ID, tk.ID, 1, later, hold)
+				require.ErrorIs(t, err, store.ErrHeld)
+				kept := bundle.listingAt(t, tk.ID, later)
+				freeByHand(t, bundle, tk.ID)
+
+				now := later.Add(time.Millisecond)
+				_, err = bundle.store.CreateOrder(t.Context(), late.ID, tk.ID, 1, now, hold)
+				require.ErrorIs(t, err, store.ErrHeld)
+				kept.AsOf = now
+				requireRefusedWith(t, err, kept)
+			})
+
 			t.Run("UntilAWrite", func(t *testing.T) {
 				t.Parallel()
 				bundle := setup(t, dialect)
