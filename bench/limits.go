@@ -59,7 +59,8 @@ func storeLimits(ctx context.Context, pgURL string) (map[string]float64, error) 
 func parseClaimLimits(out io.Reader) map[string]float64 {
 	line := regexp.MustCompile(`^BenchmarkCreateOrder/(\w+/\w+)-\d+\s+\d+\s+(.*)$`)
 	metric := regexp.MustCompile(`([\d.]+) (\S+)`)
-	key := map[string]string{"claims/s": "", "cpu-µs/claim": "/cpu", "pg-cpu-µs/claim": "/database"}
+	key := map[string]string{"claims/s": "", "cpu-µs/claim": "/cpu", "pg-cpu-µs/claim": "/database",
+		"switches/claim": "/switches", "pg-switches/claim": "/database-switches"}
 	limits := map[string]float64{}
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {

@@ -160,6 +160,8 @@ func run(ctx context.Context, o options) error {
 		r.claimNoRiver = limits[string(dialect)+"/no_river"]
 		r.claimCPU = limits[string(dialect)+"/river/cpu"]
 		r.claimDatabaseCPU = limits[string(dialect)+"/river/database"]
+		r.claimSwitches = limits[string(dialect)+"/river/switches"]
+		r.claimDatabaseSwitches = limits[string(dialect)+"/river/database-switches"]
 		reports = append(reports, r)
 		if o.rush.buyers > 0 {
 			if rushes[dialect], err = runBigRush(ctx, o, bin, dir, dialect, pgURL); err != nil {

@@ -28,6 +28,8 @@ type report struct {
 	claimRiver, claimNoRiver float64 // store-level claims/s
 	claimCPU                 float64 // the store benchmark's own CPU µs a claim, with River's insert
 	claimDatabaseCPU         float64 // PostgreSQL's CPU µs a claim in that benchmark
+	claimSwitches            float64 // the store benchmark's own context switches a claim
+	claimDatabaseSwitches    float64 // PostgreSQL's in that benchmark
 	noopGet, noopPost        *stats
 }
 
@@ -47,6 +49,7 @@ func (r *report) print(w io.Writer) {
 	row("    latency", own.attempts.latencyText(), "", "", "")
 	row("    holds, errors, oversold", fmt.Sprintf("%d of %d, %d, %d", own.holds, own.tickets, own.errors, own.oversold), "", "", "all, 0, 0")
 	row("    CPU a hold", own.attempts.cpu.per(own.attempts.n()), "", "", "")
+	row("    context switches a hold", own.attempts.cpu.switchesPer(own.attempts.n()), "", "", "")
 	cores := runtime.NumCPU()
 	ceiling := own.attempts.cpu.ceiling(own.attempts.n(), cores)
 	row(fmt.Sprintf("    %d cores' ceiling at that CPU", cores), perSecond(ceiling, "holds/s"),
@@ -71,6 +74,7 @@ func (r *report) print(w io.Writer) {
 	row("    latency", l.latencyText(), "", "", "p99 ≤25 ms")
 	row("    errors", fmt.Sprint(l.errors+l.unexpected(http.StatusOK)), "", "", "0")
 	row("    CPU a request", l.cpu.per(l.n()), "", "", "")
+	row("    context switches a request", l.cpu.switchesPer(l.n()), "", "", "")
 
 	wh := r.webhooks
 	row("(c) webhooks, 32 conns", perSecond(wh.requests.rate(), "events/s"), limitText(r.noopGet.rate(), "no-op GET"), ratio(wh.requests.rate(), r.noopGet.rate()), "")
@@ -89,6 +93,13 @@ func (r *report) print(w io.Writer) {
 		claimCPU += fmt.Sprintf(", PostgreSQL %.0f µs", r.claimDatabaseCPU)
 	}
 	row("(e) store claim, with River insert", perSecond(r.claimRiver, "claims/s"), claimCPU, "", "")
+	if r.claimRiver > 0 {
+		switches := fmt.Sprintf("Go %.1f", r.claimSwitches)
+		if r.claimDatabaseCPU > 0 {
+			switches += fmt.Sprintf(", PostgreSQL %.1f", r.claimDatabaseSwitches)
+		}
+		row("    context switches a claim", switches, "", "", "")
+	}
 	row("    without River's insert", perSecond(r.claimNoRiver, "claims/s"), "", ratio(r.claimRiver, r.claimNoRiver), "")
 	row("    no-op GET, signed out, 64 conns", perSecond(r.noopGet.rate(), "req/s"), r.noopGet.latencyText(), "", "")
 	row(fmt.Sprintf("    no-op POST, %d signed in", r.opts.buyers), perSecond(r.noopPost.rate(), "req/s"), r.noopPost.latencyText(), "", "")

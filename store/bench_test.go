@@ -105,9 +105,13 @@ func BenchmarkCreateOrder(b *testing.B) {
 					}
 				})
 				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "claims/s")
-				b.ReportMetric(float64((cpustat.Self()-cpu).Microseconds())/float64(b.N), "cpu-µs/claim")
+				used := cpustat.Self().Minus(cpu)
+				b.ReportMetric(float64(used.CPU.Microseconds())/float64(b.N), "cpu-µs/claim")
+				b.ReportMetric(float64(used.Switches)/float64(b.N), "switches/claim")
 				if dialect == store.Postgres {
-					b.ReportMetric(float64((cpustat.Processes("postgres")-database).Microseconds())/float64(b.N), "pg-cpu-µs/claim")
+					db := cpustat.Processes("postgres").Minus(database)
+					b.ReportMetric(float64(db.CPU.Microseconds())/float64(b.N), "pg-cpu-µs/claim")
+					b.ReportMetric(float64(db.Switches)/float64(b.N), "pg-switches/claim")
 				}
 			})
 		}

@@ -3,6 +3,8 @@ package cpustat_test
 import (
 	"os"
 	"os/exec"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,12 +25,33 @@ func TestThreadsAgreeWithSelf(t *testing.T) {
 	skipWithoutSchedstat(t)
 	self, threads := cpustat.Self(), cpustat.Threads(os.Getpid())
 	x := 0
-	for cpustat.Self()-self < 50*time.Millisecond {
+	for cpustat.Self().Minus(self).CPU < 50*time.Millisecond {
 		for i := range 100_000 {
 			x += i
 		}
 	}
-	require.InDelta(t, (cpustat.Self() - self).Seconds(), (cpustat.Threads(os.Getpid()) - threads).Seconds(), 0.02, "x=%d", x)
+	require.InDelta(t, cpustat.Self().Minus(self).CPU.Seconds(), cpustat.Threads(os.Getpid()).Minus(threads).CPU.Seconds(), 0.02, "x=%d", x)
+}
+
+// A thread that sleeps 50 times, alone on its thread, is switched off and
+// back onto a CPU at least as often, in both counts.
+func TestSwitchesCountEachWake(t *testing.T) {
+	skipWithoutSchedstat(t)
+	self, threads := cpustat.Self(), cpustat.Threads(os.Getpid())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for range 50 {
+			// A system call that blocks, so that the thread itself sleeps
+			// rather than the goroutine leaving it for another.
+			_ = syscall.Nanosleep(&syscall.Timespec{Nsec: int64(time.Millisecond)}, nil)
+		}
+	}()
+	<-done
+	require.GreaterOrEqual(t, cpustat.Self().Minus(self).Switches, int64(50))
+	require.GreaterOrEqual(t, cpustat.Threads(os.Getpid()).Minus(threads).Switches, int64(50))
 }
 
 // A shell that counts to 200,000 and then sleeps is counted among the
@@ -45,6 +68,8 @@ func TestProcessesCountsEveryProcessOfAName(t *testing.T) {
 	_, err = out.Read(buf)
 	require.NoError(t, err)
 	require.Equal(t, "counted\n", string(buf))
-	require.Greater(t, cpustat.Processes("sh")-before, 20*time.Millisecond, "the shell's count is missing")
+	used := cpustat.Processes("sh").Minus(before)
+	require.Greater(t, used.CPU, 20*time.Millisecond, "the shell's count is missing")
+	require.Positive(t, used.Switches, "the shell's switches are missing")
 	require.Zero(t, cpustat.Processes("no-such-process-name"))
 }
