@@ -26,19 +26,19 @@ import (
 	"github.com/eventhive/eventhive/store"
 )
 
-// storeLimits runs the store's BenchmarkCreateOrder (on PostgreSQL too when
-// pgURL is set) and returns claims/s by "dialect/river" and
+// storeLimits runs the store's BenchmarkCreateOrder on the dialect (on
+// PostgreSQL at pgURL) and returns claims/s by "dialect/river" and
 // "dialect/no_river", the benchmark process's CPU µs a claim by
 // "dialect/river/cpu" and "dialect/no_river/cpu", and PostgreSQL's by
 // "postgres/river/database". It is a Go benchmark because measuring the
 // claim without River's insert needs the store's internals
 // (store/export_test.go).
-func storeLimits(ctx context.Context, pgURL string) (map[string]float64, error) {
+func storeLimits(ctx context.Context, dialect store.Dialect, pgURL string) (map[string]float64, error) {
 	root, err := moduleDir()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "^BenchmarkCreateOrder$",
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "^BenchmarkCreateOrder$/^"+string(dialect)+"$",
 		"-benchtime", "5000x", "-count", "1", "./store")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "TEST_DATABASE_URL="+pgURL)

@@ -129,14 +129,6 @@ func run(ctx context.Context, o options) error {
 		dialects = []store.Dialect{store.Dialect(o.onlyDialect)}
 	}
 
-	limits := map[string]float64{}
-	if !o.skipLimits && !o.onlyStreams {
-		progress("store limits: go test -bench BenchmarkCreateOrder ./store")
-		if limits, err = storeLimits(ctx, pgURL); err != nil {
-			return err
-		}
-	}
-
 	var reports []*report
 	var streamReports []*streamsResult
 	rushes := map[store.Dialect][]*bigRush{}
@@ -151,6 +143,18 @@ func run(ctx context.Context, o options) error {
 		}
 		if o.onlyStreams {
 			continue
+		}
+		// Measured just before the suite, not once for every dialect
+		// first: on these VMs the CPU a claim moves by up to 45 % between
+		// runs two minutes apart, in every process at once (BENCHMARKS.md,
+		// 5 Dec), and (a)'s ratio should compare figures the machine gave
+		// at the same speed.
+		limits := map[string]float64{}
+		if !o.skipLimits {
+			progress("%s: store limits: go test -bench BenchmarkCreateOrder/%s ./store", dialect, dialect)
+			if limits, err = storeLimits(ctx, dialect, pgURL); err != nil {
+				return err
+			}
 		}
 		r, err := runSuite(ctx, o, bin, dir, dialect, pgURL)
 		if err != nil {
