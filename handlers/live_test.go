@@ -306,22 +306,35 @@ func TestLiveListings(t *testing.T) {
 			b := setupLive(t, dialect, liveOpts{})
 			events := b.openStream(t, newClient(t), "/live")
 			// One change first, so that the stream has joined its topic,
-			// then a window's quiet.
+			// then two windows' quiet: settle takes what that change sent,
+			// one message or two (the stream may join as it is published,
+			// and be told of it both ways).
 			b.hub.Publish(live.Event{TicketID: 100})
-			require.Equal(t, "tickets", events.next(t))
-			time.Sleep(2 * handlers.CoalesceWindow)
+			require.Equal(t, "tickets", events.settle(t))
+			// 20 changes over most of a window.
+			start := time.Now()
 			for i := range 20 {
 				b.hub.Publish(live.Event{TicketID: int64(i + 1)})
+				time.Sleep(handlers.CoalesceWindow / 25)
 			}
+			took := time.Since(start)
 			require.Equal(t, "tickets", events.next(t), "the first event goes out at once")
 			// The rest went with it, when they came before its write
-			// began, or follow as one message at the window's end.
-			select {
-			case m := <-events.messages:
-				require.Equal(t, "tickets", m.Name)
-			case <-time.After(4 * handlers.CoalesceWindow):
+			// began, or follow as one message at the window's end; a rush
+			// that took longer than a window to arrive (a machine that
+			// froze meanwhile) may take one more message a window.
+			more := 0
+			for quiet := false; !quiet; {
+				select {
+				case m, ok := <-events.messages:
+					require.True(t, ok, "the stream ended")
+					require.Equal(t, "tickets", m.Name)
+					more++
+				case <-time.After(4 * handlers.CoalesceWindow):
+					quiet = true
+				}
 			}
-			events.requireQuiet(t)
+			require.LessOrEqual(t, more, 1+int(took/handlers.CoalesceWindow), "20 changes in %v", took)
 		})
 
 		t.Run("UnreadStreamsDoNotHoldUpBuyers", func(t *testing.T) {
