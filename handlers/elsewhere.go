@@ -9,11 +9,11 @@ import (
 
 // followChanges tells st and sessions of every change that other processes
 // on the same PostgreSQL made to tickets, users and sessions, until the hub
-// closes (this process's own writes tell them already), and has st keep
-// what it reads of rows other processes change (users, and the listings it
-// reads to refuse claims) while the hub listens (sessions keeps them so
-// already, see newSessionStore). A subscriber that falls behind gets Any, which counts
-// as every change, as it does when the hub listens again after a break.
+// closes (this process's own writes tell them already), and has st, and
+// sessions with it, keep what they read of rows other processes change
+// while the hub listens (store.HearChangesWhile). A subscriber that falls
+// behind gets Any, which counts as every change, as it does when the hub
+// listens again after a break.
 func followChanges(st *store.Store, sessions *sessionStore, hub Live) {
 	changes, _ := hub.SubscribeElsewhere(context.Background())
 	st.HearChangesWhile(hub.Listening)

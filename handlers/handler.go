@@ -225,7 +225,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	if cfg.StripeConnectWebhookSecret == "" {
 		return nil, errors.New("handlers: no Connect webhook secret")
 	}
-	sessions := newSessionStore(deps.Store, sessionCodec{}, deps.Live.Listening, cfg.Done)
+	sessions := newSessionStore(deps.Store, sessionCodec{}, cfg.Done)
 	h := &Handler{
 		cfg:       cfg,
 		store:     deps.Store,

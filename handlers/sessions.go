@@ -39,7 +39,8 @@ const sessionTouch = time.Hour
 // table (SQLite, see store.SoleWriter) it keeps sessions always. On
 // PostgreSQL other instances write sessions too, and the table's trigger
 // tells every process of each change (live.Event's Session): it keeps them
-// only while the live hub listens (keeping), and followChanges drops each
+// only while the store hears of every change, that is while the live hub
+// listens (keeping, store.HearsEveryChange), and followChanges drops each
 // one another process changed, and all of them on Any.
 //
 // On PostgreSQL a session read from the database comes with its user, in
@@ -76,17 +77,14 @@ type storedSession struct {
 const maxTrackedSessions = 25_000
 
 // newSessionStore returns the session store on st's sessions table, which
-// deletes expired sessions until done closes. On PostgreSQL it keeps
-// sessions while listening reports true (the live hub's Listening);
-// followChanges must then tell it of other processes' changes.
-func newSessionStore(st *store.Store, codec scs.Codec, listening func() bool, done <-chan struct{}) *sessionStore {
-	keeping := listening
-	if st.SoleWriter() {
-		keeping = func() bool { return true }
-	}
+// deletes expired sessions until done closes. It keeps sessions while st
+// hears of every change other processes make (store.HearsEveryChange: on
+// PostgreSQL, while the live hub listens, through followChanges, which
+// must then tell it of other processes' changes).
+func newSessionStore(st *store.Store, codec scs.Codec, done <-chan struct{}) *sessionStore {
 	return &sessionStore{
 		find: st.FindSession, findWithUser: st.FindSessionAndUser, write: st.SessionStore(done), codec: codec,
-		keeping: keeping, prefetch: !st.SoleWriter(),
+		keeping: st.HearsEveryChange, prefetch: !st.SoleWriter(),
 		found: map[string]storedSession{},
 		kept:  map[string]storedSession{},
 		hints: map[string]int64{},

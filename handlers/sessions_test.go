@@ -34,13 +34,14 @@ type countedSessions struct {
 func newCountedSessions(t *testing.T, dialect store.Dialect) *countedSessions {
 	st, err := store.New(storetest.Open(t, dialect))
 	require.NoError(t, err)
-	return countSessions(st, never)
+	return countSessions(st)
 }
 
-// countSessions counts the reads of a session store on st that keeps
-// sessions, on PostgreSQL, while listening reports true.
-func countSessions(st *store.Store, listening func() bool) *countedSessions {
-	c := &countedSessions{sessionStore: newSessionStore(st, sessionCodec{}, listening, nil), st: st}
+// countSessions counts the reads of a session store on st, which keeps
+// sessions while st hears of every change (on PostgreSQL, once
+// followChanges has given it the hub).
+func countSessions(st *store.Store) *countedSessions {
+	c := &countedSessions{sessionStore: newSessionStore(st, sessionCodec{}, nil), st: st}
 	find := c.find
 	c.find = func(ctx context.Context, token string) ([]byte, time.Time, bool, error) {
 		c.reads.Add(1)
@@ -205,7 +206,7 @@ func TestKeptWhileOtherProcessesAreHeard(t *testing.T) {
 	hub, err := live.NewPostgres(ctx, st.DB().Write, outage.URL, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(func() { hub.Close() })
-	s := countSessions(st, hub.Listening)
+	s := countSessions(st)
 	followChanges(st, s.sessionStore, hub)
 
 	ann, err := st.CreateUser(ctx, "ann@example.com", "hash", time.Now())

@@ -28,11 +28,13 @@ func (s *Store) HearChangesWhile(listening func() bool) {
 	s.hearing.listening = append(s.hearing.listening, listening)
 }
 
-// hearsEveryChange reports whether every change another process makes
-// reaches this Store at this moment, so that what it read may be kept until
-// it hears of one: always as the database's sole writer (SoleWriter),
-// otherwise while one of the ways given to HearChangesWhile listens.
-func (s *Store) hearsEveryChange() bool {
+// HearsEveryChange reports whether every change another process makes
+// reaches this process at this moment, so that what it read may be kept
+// until it hears of one: always as the database's sole writer
+// (SoleWriter), otherwise while one of the ways given to HearChangesWhile
+// listens. What the store keeps follows it, and so do the sessions the
+// handlers keep.
+func (s *Store) HearsEveryChange() bool {
 	if s.SoleWriter() {
 		return true
 	}

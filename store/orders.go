@@ -151,13 +151,13 @@ func (s *Store) claimOrRefuse(ctx context.Context, buyerID, listingID int64, qua
 // readToRefuse reads the listing to say why a claim of it is refused, and
 // keeps what it read for the refusals that follow (refusalMemo.listing)
 // while the Store hears of every change made to the database
-// (hearsEveryChange).
+// (HearsEveryChange).
 func (s *Store) readToRefuse(ctx context.Context, listingID int64, now time.Time) (Listing, error) {
 	// Counted before the read: a change that finishes from here on moves
 	// the count, whatever the read saw.
 	changes := s.changes()
 	l, err := s.Listing(ctx, listingID, now)
-	if err == nil && s.hearsEveryChange() {
+	if err == nil && s.HearsEveryChange() {
 		s.refusals.keep(l, changes)
 	}
 	return l, err

@@ -249,7 +249,7 @@ type Store struct {
 	refusals refusalMemo
 	// users keeps users read by id (see userMemo).
 	users userMemo
-	// hearing tells whether what is read may be kept (see hearsEveryChange).
+	// hearing tells whether what is read may be kept (see HearsEveryChange).
 	hearing hearing
 	// priceCap is the resale cap (see WithPriceCap), or nil.
 	priceCap func(faceValue int64) (int64, bool)
@@ -295,7 +295,7 @@ func newStore(db *DB, config *river.Config, opts ...Option) (*Store, error) {
 	if db.Dialect == SQLite {
 		s.batch = sqlitedb.NewGroupCommit(db.Write, jobs)
 	}
-	s.users.keeps = s.hearsEveryChange
+	s.users.keeps = s.HearsEveryChange
 	for _, opt := range opts {
 		opt(s)
 	}
