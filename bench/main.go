@@ -84,11 +84,25 @@ func main() {
 	flag.StringVar(&o.streamPages, "stream-pages", "event", "(f) the pages open: the event's (event), its listings' (listing, spread evenly over them) or the home page's first list (home)")
 	flag.BoolVar(&o.onlyStreams, "only-streams", false, "run only (f), the live pages")
 	addRushFlags(&o.rush)
+	prepareApp := flag.String("prepare", "", "instead of the benchmark: prepare the rush (-rush-buyers, -rush-tickets) or holds (-prepare-holds) for wrk against the app already running at this URL, started with TRUST_PROXY_HEADERS=true")
+	prepareHolds := flag.Int("prepare-holds", 0, "with -prepare: instead of the rush, this many tickets a listing each, asked for by a quarter as many buyers")
+	prepareDB := flag.String("prepare-db", "eventhive.db", "with -prepare: that app's DATABASE_URL")
+	prepareDir := flag.String("prepare-dir", "rush", "with -prepare: where the wrk script, its asks and what -tally reads go")
+	tallyDir := flag.String("tally", "", "instead of the benchmark: compare the database of a rush made with -prepare (this directory) with what wrk's buyers were told")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, o); err != nil {
+	var err error
+	switch {
+	case *prepareApp != "":
+		err = prepare(ctx, os.Stdout, o, *prepareHolds, *prepareApp, *prepareDB, *prepareDir)
+	case *tallyDir != "":
+		err = tally(ctx, os.Stdout, *tallyDir)
+	default:
+		err = run(ctx, o)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

@@ -92,7 +92,7 @@ func runBigRush(ctx context.Context, o options, bin, dir string, dialect store.D
 		return nil, err
 	}
 	progress("%s: rush: %d buyers", dialect, o.rush.buyers)
-	buyers, err := seedRushBuyers(ctx, sdb, o.rush.buyers)
+	buyers, err := seedBuyers(ctx, sdb, o.rush.buyers, "rush-")
 	if err != nil {
 		return nil, err
 	}
@@ -131,9 +131,10 @@ func runBigRush(ctx context.Context, o options, bin, dir string, dialect store.D
 	return append(runs, two), nil
 }
 
-// seedRushBuyers creates n buyers with one statement, each with the same
-// lowest-cost bcrypt hash of the benchmark's password.
-func seedRushBuyers(ctx context.Context, db *store.DB, n int) ([]*buyer, error) {
+// seedBuyers creates n buyers with one statement, emails prefix + n +
+// "@bench.example", each with the same lowest-cost bcrypt hash of the
+// benchmark's password.
+func seedBuyers(ctx context.Context, db *store.DB, n int, prefix string) ([]*buyer, error) {
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
 		return nil, err
@@ -141,10 +142,10 @@ func seedRushBuyers(ctx context.Context, db *store.DB, n int) ([]*buyer, error) 
 	if _, err := db.Write.ExecContext(ctx, `
 		WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < $1)
 		INSERT INTO users (email, password_hash, created_at)
-		SELECT 'rush-' || n || '@bench.example', $2, $3 FROM g`, n, string(hash), time.Now().UnixMilli()); err != nil {
+		SELECT $4 || n || '@bench.example', $2, $3 FROM g`, n, string(hash), time.Now().UnixMilli(), prefix); err != nil {
 		return nil, fmt.Errorf("seed buyers: %w", err)
 	}
-	rows, err := db.Read.QueryContext(ctx, `SELECT id, email FROM users WHERE email LIKE 'rush-%@bench.example' ORDER BY id`)
+	rows, err := db.Read.QueryContext(ctx, `SELECT id, email FROM users WHERE email LIKE $1 || '%@bench.example' ORDER BY id`, prefix)
 	if err != nil {
 		return nil, err
 	}
