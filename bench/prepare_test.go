@@ -61,7 +61,9 @@ func TestWrkAgainstAStartedApp(t *testing.T) {
 				if err := prepare(ctx, t.Output(), o, c.holds, a.url, db.url, pdir); err != nil {
 					t.Fatalf("%s: prepare: %v", c.name, err)
 				}
-				out, err := exec.Command(wrk, "-t2", "-c20", "-d3s", "--timeout", "3s", "-s", filepath.Join(pdir, "wrk.lua"), a.url, "--", "2").CombinedOutput()
+				// wrk runs for all of -d, though its threads stop once every
+				// ask is answered: long enough for a loaded CI machine.
+				out, err := exec.Command(wrk, "-t2", "-c20", "-d10s", "--timeout", "10s", "-s", filepath.Join(pdir, "wrk.lua"), a.url, "--", "2").CombinedOutput()
 				if err != nil {
 					t.Fatalf("%s: wrk: %v\n%s", c.name, err, out)
 				}
