@@ -92,6 +92,22 @@ func newDatabase(ctx context.Context, dialect store.Dialect, dir, name, pgURL st
 	}}, nil
 }
 
+// openStore opens a store on the app's database at url: the benchmark's own
+// view of it, for seeding and for checking what the app stored. Closing
+// its DB closes it.
+func openStore(ctx context.Context, url string) (*store.Store, error) {
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.New(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
 // app is the app's process, started from its binary.
 type app struct {
 	cmd      *exec.Cmd

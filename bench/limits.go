@@ -89,16 +89,13 @@ func noopLimits(ctx context.Context, dir string, dialect store.Dialect, pgURL st
 		return nil, nil, err
 	}
 	defer db.drop()
-	sdb, err := store.Open(ctx, db.url)
+	st, err := openStore(ctx, db.url)
 	if err != nil {
 		return nil, nil, err
 	}
+	sdb := st.DB()
 	defer sdb.Close()
 	if err := sdb.Migrate(ctx); err != nil {
-		return nil, nil, err
-	}
-	st, err := store.New(sdb)
-	if err != nil {
 		return nil, nil, err
 	}
 	logs, err := os.Create(filepath.Join(dir, "noop-"+string(dialect)+".log"))

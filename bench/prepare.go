@@ -41,15 +41,12 @@ func prepare(ctx context.Context, w io.Writer, o options, holds int, appURL, dbU
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, dbURL)
+	st, err := openStore(ctx, dbURL)
 	if err != nil {
 		return err
 	}
+	db := st.DB()
 	defer db.Close()
-	st, err := store.New(db)
-	if err != nil {
-		return err
-	}
 	tag := strconv.FormatInt(time.Now().UnixMilli(), 36)
 	seller, err := st.CreateUser(ctx, "seller-"+tag+"@bench.example", "x", time.Now().UTC())
 	if err != nil {

@@ -82,17 +82,13 @@ func runBigRush(ctx context.Context, o options, bin, dir string, dialect store.D
 		return nil, err
 	}
 	defer first.stop()
-	sdb, err := store.Open(ctx, db.url)
+	st, err := openStore(ctx, db.url)
 	if err != nil {
 		return nil, err
 	}
-	defer sdb.Close()
-	st, err := store.New(sdb)
-	if err != nil {
-		return nil, err
-	}
+	defer st.DB().Close()
 	progress("%s: rush: %d buyers", dialect, o.rush.buyers)
-	buyers, err := seedBuyers(ctx, sdb, o.rush.buyers, "rush-")
+	buyers, err := seedBuyers(ctx, st.DB(), o.rush.buyers, "rush-")
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +110,7 @@ func runBigRush(ctx context.Context, o options, bin, dir string, dialect store.D
 	if dialect != store.Postgres {
 		return runs, nil
 	}
-	if _, err := sdb.Write.ExecContext(ctx, `UPDATE orders SET status = 'paid', paid_at = $1 WHERE status = 'pending'`,
+	if _, err := st.DB().Write.ExecContext(ctx, `UPDATE orders SET status = 'paid', paid_at = $1 WHERE status = 'pending'`,
 		time.Now().UnixMilli()); err != nil {
 		return nil, err
 	}

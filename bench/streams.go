@@ -94,15 +94,11 @@ func runStreams(ctx context.Context, o options, bin, dir string, dialect store.D
 	}
 	defer a.stop()
 
-	sdb, err := store.Open(ctx, db.url)
+	st, err := openStore(ctx, db.url)
 	if err != nil {
 		return nil, err
 	}
-	defer sdb.Close()
-	st, err := store.New(sdb)
-	if err != nil {
-		return nil, err
-	}
+	defer st.DB().Close()
 	progress("%s: (f) seeding %d buyers", dialect, o.streamBuyers)
 	seller, buyers, err := seedUsers(ctx, st, o.streamBuyers)
 	if err != nil {

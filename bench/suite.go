@@ -52,17 +52,11 @@ func runSuite(ctx context.Context, o options, bin, dir string, dialect store.Dia
 	defer a.stop()
 	r.rssIdle, _ = procStatus(a.cmd.Process.Pid, "VmRSS")
 
-	// The benchmark's own view of the app's database: for seeding, and for
-	// checking afterwards what the app stored.
-	sdb, err := store.Open(ctx, db.url)
+	st, err := openStore(ctx, db.url)
 	if err != nil {
 		return nil, err
 	}
-	defer sdb.Close()
-	st, err := store.New(sdb)
-	if err != nil {
-		return nil, err
-	}
+	defer st.DB().Close()
 	seller, buyers, err := seedUsers(ctx, st, o.buyers)
 	if err != nil {
 		return nil, err
