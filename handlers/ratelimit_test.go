@@ -170,9 +170,15 @@ func TestThrottle(t *testing.T) {
 
 		t.Run("ParallelGuessesCounted", func(t *testing.T) {
 			// Attempts are counted before the password is checked, so a
-			// burst of parallel guesses gets no more than the limit.
+			// burst of parallel guesses gets no more than the limit. The
+			// ten the limit lets through each get a turn to check the
+			// password at once, as in ParallelCorrectSignIns: one after the
+			// other they can outlast passwordWait under -race.
 			t.Parallel()
-			th := b.serveThrottled(t, failuresOnly(func(cfg *handlers.Config) { cfg.SignInFailuresPerIP = handlers.NoLimit }))
+			th := b.serveThrottled(t, failuresOnly(func(cfg *handlers.Config) {
+				cfg.SignInFailuresPerIP = handlers.NoLimit
+				cfg.PasswordChecks = handlers.DefaultSignInFailuresPerEmail.N
+			}))
 			statuses := map[int]int{}
 			var mu sync.Mutex
 			var wg sync.WaitGroup
