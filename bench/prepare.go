@@ -305,13 +305,15 @@ func (a *answers) read(name string) error {
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
+	bad := func() error {
+		return fmt.Errorf("%s: %q is neither \"start µs\" nor \"µs status location\"", name, sc.Text())
+	}
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		bad := fmt.Errorf("%s: %q is neither \"start µs\" nor \"µs status location\"", name, sc.Text())
 		if len(fields) == 2 && fields[0] == "start" {
 			at, err := micros(fields[1])
 			if err != nil {
-				return bad
+				return bad()
 			}
 			if a.first.IsZero() || at.Before(a.first) {
 				a.first = at
@@ -319,12 +321,12 @@ func (a *answers) read(name string) error {
 			continue
 		}
 		if len(fields) != 3 {
-			return bad
+			return bad()
 		}
 		at, err := micros(fields[0])
 		status, err2 := strconv.Atoi(fields[1])
 		if err != nil || err2 != nil {
-			return bad
+			return bad()
 		}
 		a.n++
 		a.statuses[status]++
@@ -334,7 +336,7 @@ func (a *answers) read(name string) error {
 		if status == 303 {
 			id, err := strconv.ParseInt(strings.TrimPrefix(fields[2], "/orders/"), 10, 64)
 			if err != nil {
-				return bad
+				return bad()
 			}
 			a.told[id]++
 			if at.After(a.lastHold) {

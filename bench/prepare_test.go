@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -97,5 +98,21 @@ func TestWrkAgainstAStartedApp(t *testing.T) {
 				t.Error("the tally passed with a hold whose buyer was told it was refused")
 			}
 		})
+	}
+}
+
+// TestTallyRefusesALineItCannotRead: a told file's line that is neither
+// "start µs" nor "µs status location" is an error that quotes it.
+func TestTallyRefusesALineItCannotRead(t *testing.T) {
+	for _, line := range []string{"start", "start x", "1 303", "x 303 /orders/1", "1 x -", "1 303 /orders/x"} {
+		name := filepath.Join(t.TempDir(), "told-0-0.txt")
+		if err := os.WriteFile(name, []byte("start 1\n2 409 -\n"+line+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var a answers
+		err := a.read(name)
+		if err == nil || !strings.Contains(err.Error(), strconv.Quote(line)) {
+			t.Errorf("%q: got %v, want an error quoting the line", line, err)
+		}
 	}
 }
